@@ -1,0 +1,33 @@
+"""Where local state lives: `.rollout/` in the working directory, or `$ROLLOUT_HOME`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def home() -> Path:
+    """The local state directory (created on demand by its users, mode 0700)."""
+    return Path(os.environ.get("ROLLOUT_HOME", ".rollout")).resolve()
+
+
+def ensure_home() -> Path:
+    path = home()
+    path.mkdir(parents=True, exist_ok=True)
+    path.chmod(0o700)
+    return path
+
+
+def registry_uri() -> str:
+    """MLflow tracking and registry URI of the local target: `$MLFLOW_TRACKING_URI` or SQLite."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{home() / 'mlflow.db'}"
+
+
+def artifacts_dir() -> Path:
+    """Where the local registry keeps model artifacts."""
+    return home() / "artifacts"
+
+
+def emulator_dir() -> Path:
+    """Default state directory of the local emulator."""
+    return home() / "emulator"
