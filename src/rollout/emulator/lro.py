@@ -1,0 +1,74 @@
+"""Long-running operations as Azure Resource Manager reports them.
+
+An operation starts InProgress and ends Succeeded or Failed (with an error code and message). The
+HTTP layer exposes each as an Azure-AsyncOperation status resource and a Location result.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+
+IN_PROGRESS = "InProgress"
+SUCCEEDED = "Succeeded"
+FAILED = "Failed"
+MAX_KEPT = 2000
+
+
+@dataclass
+class OperationError:
+    status: int
+    code: str
+    message: str
+
+
+@dataclass
+class Operation:
+    id: str
+    status: str
+    start_time: float
+    end_time: float | None = None
+    error: OperationError | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.status != IN_PROGRESS
+
+
+class Operations:
+    """The operations of one server, newest kept when old finished ones are dropped."""
+
+    def __init__(self) -> None:
+        self._operations: OrderedDict[str, Operation] = OrderedDict()
+
+    def start(self) -> Operation:
+        operation = Operation(id=str(uuid.uuid4()), status=IN_PROGRESS, start_time=time.time())
+        self._operations[operation.id] = operation
+        self._forget_old()
+        return operation
+
+    def get(self, operation_id: str) -> Operation | None:
+        return self._operations.get(operation_id)
+
+    @staticmethod
+    def succeed(operation: Operation) -> None:
+        if not operation.done:
+            operation.status = SUCCEEDED
+            operation.end_time = time.time()
+
+    @staticmethod
+    def fail(operation: Operation, code: str, message: str, status: int = 400) -> None:
+        if not operation.done:
+            operation.status = FAILED
+            operation.error = OperationError(status, code, message)
+            operation.end_time = time.time()
+
+    def _forget_old(self) -> None:
+        while len(self._operations) > MAX_KEPT:
+            oldest_id, oldest = next(iter(self._operations.items()))
+            if not oldest.done:
+                self._operations.move_to_end(oldest_id)
+                break
+            del self._operations[oldest_id]

@@ -1,0 +1,195 @@
+"""Provisioning: turning accepted ARM changes into running (or stopped) deployment instances.
+
+A deployment PUT is Creating/Updating until its model version resolves in the registry and its
+instances report ready (Succeeded), or until either fails (Failed, the reason noted in the
+deployment's logs). Deletes stop the instances, then forget the resource. Each change reports its
+outcome to its long-running operation, so SDK polling sees the truth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Coroutine
+from typing import Any, Protocol
+
+from rollout.emulator.lro import Operation, Operations
+from rollout.emulator.models import Deployment, EmulatorState, NotFound, parse_model_reference
+from rollout.emulator.registry import ModelRegistry
+
+log = logging.getLogger("rollout.emulator")
+
+READINESS_POLL_SECONDS = 0.05
+
+
+class Readiness(Protocol):
+    state: str  # "starting" | "ready" | "failed"
+    reason: str
+
+
+class Pool(Protocol):
+    """What provisioning needs from the worker pool (see workers.WorkerPool)."""
+
+    def start(self, deployment: Deployment) -> None: ...
+    def readiness(self, endpoint: str, name: str) -> Readiness: ...
+    def stop(self, endpoint: str, name: str) -> None: ...
+    def note(self, endpoint: str, name: str, text: str) -> None: ...
+    def close(self) -> None: ...
+
+
+class Provisioner:
+    """Runs the background side of deployment and endpoint changes on the server's event loop."""
+
+    def __init__(
+        self, state: EmulatorState, pool: Pool, registry: ModelRegistry, operations: Operations
+    ) -> None:
+        self.state = state
+        self.pool = pool
+        self.registry = registry
+        self.operations = operations
+        self._tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._background: set[asyncio.Task[None]] = set()
+
+    # Deployments -------------------------------------------------------------------------------
+
+    def deploy(self, deployment: Deployment, operation: Operation | None) -> None:
+        """Resolve the model, (re)start the instances and report readiness, replacing any earlier run."""
+        key = _key(deployment.endpoint, deployment.name)
+        earlier = self._tasks.pop(key, None)
+        if earlier is not None:
+            earlier.cancel()
+        task = asyncio.get_running_loop().create_task(self._provision(deployment, operation))
+        self._tasks[key] = task
+        task.add_done_callback(lambda done: self._forget(key, done))
+
+    def delete_deployment(self, endpoint: str, name: str, operation: Operation) -> None:
+        self._spawn(self._delete_deployment(endpoint, name, operation))
+
+    def delete_endpoint(self, endpoint: str, operation: Operation) -> None:
+        self._spawn(self._delete_endpoint(endpoint, operation))
+
+    async def restore(self) -> None:
+        """Bring persisted resources back: finish deletes, restart instances of live deployments."""
+        for endpoint in self.state.list_endpoints():
+            if endpoint.provisioning_state == "Deleting":
+                self.delete_endpoint(endpoint.name, self.operations.start())
+                continue
+            for deployment in self.state.list_deployments(endpoint.name):
+                if deployment.provisioning_state == "Deleting":
+                    self.delete_deployment(endpoint.name, deployment.name, self.operations.start())
+                elif deployment.provisioning_state == "Failed":
+                    self.pool.note(
+                        endpoint.name,
+                        deployment.name,
+                        f"Not restarted: the deployment failed earlier ({deployment.failure_reason}).",
+                    )
+                else:
+                    self.pool.note(
+                        endpoint.name, deployment.name, "Emulator restarted; starting instances again."
+                    )
+                    self.deploy(deployment, None)
+
+    async def close(self) -> None:
+        tasks = [*self._tasks.values(), *self._background]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def _provision(self, deployment: Deployment, operation: Operation | None) -> None:
+        endpoint, name = deployment.endpoint, deployment.name
+        try:
+            reason = await self._resolve_model(deployment)
+            if reason is not None:
+                self._fail(endpoint, name, operation, "UserError", reason)
+                return
+            self.pool.start(deployment)
+            while True:
+                readiness = self.pool.readiness(endpoint, name)
+                if readiness.state == "ready":
+                    self.state.set_deployment_state(endpoint, name, "Succeeded")
+                    if operation is not None:
+                        self.operations.succeed(operation)
+                    log.info("deployment %s/%s is ready", endpoint, name)
+                    return
+                if readiness.state == "failed":
+                    self._fail(endpoint, name, operation, "ResourceNotReady", readiness.reason)
+                    return
+                await asyncio.sleep(READINESS_POLL_SECONDS)
+        except NotFound:
+            # Deleted while provisioning; the delete reports its own outcome.
+            if operation is not None:
+                self.operations.fail(operation, "NotFound", f"Deployment '{name}' was deleted.", 404)
+        except asyncio.CancelledError:
+            if operation is not None:
+                self.operations.fail(operation, "Canceled", f"Deployment '{name}' was changed again.", 409)
+            raise
+        except Exception as error:  # a bug or an unexpected registry error must not leave it Creating
+            log.exception("provisioning %s/%s failed", endpoint, name)
+            self._fail(endpoint, name, operation, "InternalServerError", f"Provisioning failed: {error}", 500)
+
+    async def _resolve_model(self, deployment: Deployment) -> str | None:
+        """None when the deployment's model version exists; otherwise why it does not."""
+        name, version = parse_model_reference(deployment.model_uri)
+        found = await asyncio.to_thread(self.registry.get_version, name, version)
+        if found is None:
+            reason = (
+                f"Model azureml:{name}:{version} was not found: the registry has no ready version {version} "
+                f"of model '{name}'. Register it (MLflow) or deploy an existing version."
+            )
+            self.pool.note(deployment.endpoint, deployment.name, reason)
+            return reason
+        self.pool.note(
+            deployment.endpoint,
+            deployment.name,
+            f"Model azureml:{name}:{version} resolved to {deployment.model_uri} (artifacts at {found.source}).",
+        )
+        return None
+
+    def _fail(
+        self, endpoint: str, name: str, operation: Operation | None, code: str, reason: str, status: int = 400
+    ) -> None:
+        self.pool.note(endpoint, name, f"Deployment failed: {reason}")
+        self.state.set_deployment_state(endpoint, name, "Failed", reason)
+        if operation is not None:
+            message = (
+                f"Deployment '{name}' of endpoint '{endpoint}' failed: {reason} "
+                "See its logs (online_deployments.get_logs) for details."
+            )
+            self.operations.fail(operation, code, message, status)
+        log.warning("deployment %s/%s failed: %s", endpoint, name, reason)
+
+    async def _delete_deployment(self, endpoint: str, name: str, operation: Operation) -> None:
+        await self._cancel(endpoint, name)
+        await asyncio.to_thread(self.pool.stop, endpoint, name)
+        self.state.remove_deployment(endpoint, name)
+        self.operations.succeed(operation)
+
+    async def _delete_endpoint(self, endpoint: str, operation: Operation) -> None:
+        for deployment in self.state.list_deployments(endpoint):
+            await self._cancel(endpoint, deployment.name)
+            await asyncio.to_thread(self.pool.stop, endpoint, deployment.name)
+        self.state.remove_endpoint(endpoint)
+        self.operations.succeed(operation)
+
+    async def _cancel(self, endpoint: str, name: str) -> None:
+        task = self._tasks.pop(_key(endpoint, name), None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _forget(self, key: tuple[str, str], task: asyncio.Task[None]) -> None:
+        if self._tasks.get(key) is task:
+            del self._tasks[key]
+
+
+def _key(endpoint: str, name: str) -> tuple[str, str]:
+    return endpoint.lower(), name.lower()

@@ -1,0 +1,129 @@
+"""The MLflow model registry behind the emulated workspace's models (`azureml:<name>:<version>`).
+
+Calls are blocking (MLflow); the HTTP layer runs them in worker threads.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class RegisteredVersion:
+    """One model version as the registry holds it."""
+
+    name: str
+    version: str
+    source: str
+    description: str | None
+    tags: dict[str, str] = field(default_factory=dict)
+    created_ms: int = 0
+    modified_ms: int = 0
+    run_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    """A registered model and its latest version."""
+
+    name: str
+    latest_version: str | None
+    description: str | None
+    tags: dict[str, str] = field(default_factory=dict)
+    created_ms: int = 0
+    modified_ms: int = 0
+
+
+class ModelRegistry:
+    """Read access to the versions in one MLflow registry."""
+
+    def __init__(self, registry_uri: str) -> None:
+        self.registry_uri = registry_uri
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        """Import MLflow and open the registry ahead of the first request."""
+        self._mlflow()
+
+    def get_version(self, name: str, version: str) -> RegisteredVersion | None:
+        """The version, or None when it does not exist or did not finish registering."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            found = self._mlflow().get_model_version(name, str(version))
+        except MlflowException as error:
+            if error.error_code == "RESOURCE_DOES_NOT_EXIST" or "not found" in str(error).lower():
+                return None
+            raise
+        if getattr(found, "status", "READY") != "READY":
+            return None
+        return _version(found)
+
+    def list_versions(self, name: str) -> list[RegisteredVersion] | None:
+        """All ready versions of a model, newest first; None when the model does not exist."""
+        from mlflow.exceptions import MlflowException
+
+        client = self._mlflow()
+        try:
+            client.get_registered_model(name)
+        except MlflowException as error:
+            if error.error_code == "RESOURCE_DOES_NOT_EXIST":
+                return None
+            raise
+        escaped = name.replace("'", "\\'")
+        found = client.search_model_versions(f"name = '{escaped}'")
+        ready = [_version(v) for v in found if getattr(v, "status", "READY") == "READY"]
+        return sorted(ready, key=_version_order, reverse=True)
+
+    def get_model(self, name: str) -> RegisteredModel | None:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            model = self._mlflow().get_registered_model(name)
+        except MlflowException as error:
+            if error.error_code == "RESOURCE_DOES_NOT_EXIST":
+                return None
+            raise
+        return self._model(model)
+
+    def list_models(self) -> list[RegisteredModel]:
+        return [self._model(model) for model in self._mlflow().search_registered_models()]
+
+    def _model(self, model: Any) -> RegisteredModel:
+        versions = self.list_versions(model.name) or []
+        return RegisteredModel(
+            name=model.name,
+            latest_version=versions[0].version if versions else None,
+            description=model.description or None,
+            tags=dict(model.tags or {}),
+            created_ms=int(model.creation_timestamp or 0),
+            modified_ms=int(model.last_updated_timestamp or 0),
+        )
+
+    def _mlflow(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                from mlflow.tracking import MlflowClient
+
+                self._client = MlflowClient(tracking_uri=self.registry_uri, registry_uri=self.registry_uri)
+            return self._client
+
+
+def _version(found: Any) -> RegisteredVersion:
+    return RegisteredVersion(
+        name=found.name,
+        version=str(found.version),
+        source=found.source,
+        description=found.description or None,
+        tags=dict(found.tags or {}),
+        created_ms=int(found.creation_timestamp or 0),
+        modified_ms=int(found.last_updated_timestamp or 0),
+        run_id=found.run_id or None,
+    )
+
+
+def _version_order(version: RegisteredVersion) -> tuple[int, str]:
+    return (int(version.version), "") if version.version.isdigit() else (-1, version.version)

@@ -1,0 +1,133 @@
+"""SQLite persistence of the emulator's state: endpoints (with keys, traffic, mirror), deployments,
+packaged models and secrets.
+
+The state directory is kept at mode 0700 and the database at 0600 (SQLite gives its journal the
+database's mode), since it holds endpoint keys and the token signing key. Nothing here logs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sqlite3
+import threading
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from rollout.emulator.models import Deployment, Endpoint, ModelPackage, Probe, RequestSettings
+
+DATABASE_NAME = "state.db"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS endpoints (name TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS deployments (
+    endpoint TEXT NOT NULL, name TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (endpoint, name)
+);
+CREATE TABLE IF NOT EXISTS packages (
+    environment_name TEXT NOT NULL, environment_version TEXT NOT NULL, model_uri TEXT NOT NULL,
+    PRIMARY KEY (environment_name, environment_version)
+);
+CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create `path` if needed and restrict it to its owner (0700)."""
+    path.mkdir(parents=True, exist_ok=True)
+    path.chmod(0o700)
+    return path
+
+
+class Store:
+    """The state database of one state directory."""
+
+    def __init__(self, state_dir: Path) -> None:
+        ensure_private_dir(state_dir)
+        self.path = state_dir / DATABASE_NAME
+        if not self.path.exists():
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+        self.path.chmod(0o600)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # Endpoints and deployments -----------------------------------------------------------------
+
+    def load_endpoints(self) -> list[Endpoint]:
+        rows = self._query("SELECT body FROM endpoints ORDER BY name")
+        return [endpoint_from_dict(json.loads(body)) for (body,) in rows]
+
+    def load_deployments(self) -> list[Deployment]:
+        rows = self._query("SELECT body FROM deployments ORDER BY endpoint, name")
+        return [deployment_from_dict(json.loads(body)) for (body,) in rows]
+
+    def save_endpoint(self, endpoint: Endpoint) -> None:
+        self._execute(
+            "INSERT OR REPLACE INTO endpoints (name, body) VALUES (?, ?)",
+            (endpoint.name.lower(), json.dumps(asdict(endpoint))),
+        )
+
+    def delete_endpoint(self, name: str) -> None:
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.execute("DELETE FROM deployments WHERE endpoint = ?", (name.lower(),))
+            self._db.execute("DELETE FROM endpoints WHERE name = ?", (name.lower(),))
+            self._db.execute("COMMIT")
+
+    def save_deployment(self, deployment: Deployment) -> None:
+        self._execute(
+            "INSERT OR REPLACE INTO deployments (endpoint, name, body) VALUES (?, ?, ?)",
+            (deployment.endpoint.lower(), deployment.name.lower(), json.dumps(asdict(deployment))),
+        )
+
+    def delete_deployment(self, endpoint: str, name: str) -> None:
+        self._execute(
+            "DELETE FROM deployments WHERE endpoint = ? AND name = ?", (endpoint.lower(), name.lower())
+        )
+
+    # Packages and secrets ----------------------------------------------------------------------
+
+    def load_packages(self) -> list[ModelPackage]:
+        rows = self._query("SELECT environment_name, environment_version, model_uri FROM packages")
+        return [ModelPackage(*row) for row in rows]
+
+    def save_package(self, package: ModelPackage) -> None:
+        self._execute(
+            "INSERT OR REPLACE INTO packages VALUES (?, ?, ?)",
+            (package.environment_name, package.environment_version, package.model_uri),
+        )
+
+    def secret(self, name: str) -> str:
+        """A named random secret, created on first use and kept across restarts."""
+        with self._lock:
+            self._db.execute("INSERT OR IGNORE INTO secrets VALUES (?, ?)", (name, secrets.token_hex(32)))
+            (value,) = self._db.execute("SELECT value FROM secrets WHERE name = ?", (name,)).fetchone()
+        return value
+
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    def _execute(self, sql: str, params: tuple[Any, ...]) -> None:
+        with self._lock:
+            self._db.execute(sql, params)
+
+
+def endpoint_from_dict(data: dict[str, Any]) -> Endpoint:
+    known = Endpoint.__dataclass_fields__
+    return Endpoint(**{key: value for key, value in data.items() if key in known})
+
+
+def deployment_from_dict(data: dict[str, Any]) -> Deployment:
+    known = Deployment.__dataclass_fields__
+    fields = {key: value for key, value in data.items() if key in known}
+    fields["request_settings"] = RequestSettings(**fields.get("request_settings", {}))
+    fields["liveness_probe"] = Probe(**fields.get("liveness_probe", {}))
+    fields["readiness_probe"] = Probe(**fields.get("readiness_probe", {}))
+    return Deployment(**fields)

@@ -1,0 +1,119 @@
+"""Where canary analysis gets its numbers: per-deployment request counts and latencies.
+
+A source returns cumulative `WindowStats` per deployment; the analysis diffs two snapshots taken
+at the start and the end of a bake window.
+- Local target: the emulator's `/metrics.json`.
+- Azure: the endpoint's Azure Monitor metrics, split by the `deployment` dimension.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+import httpx
+
+from rollout.analysis import WindowStats
+from rollout.errors import UserError
+
+
+class MetricsSource(Protocol):
+    def snapshot(self, endpoint: str) -> dict[str, WindowStats]:
+        """Cumulative stats of every deployment of the endpoint, keyed by deployment name."""
+        ...
+
+
+class EmulatorMetrics:
+    """Reads the local emulator's JSON metrics."""
+
+    def __init__(self, base_url: str, verify: str | bool) -> None:
+        self._url = base_url.rstrip("/") + "/metrics.json"
+        self._verify = verify
+
+    def snapshot(self, endpoint: str) -> dict[str, WindowStats]:
+        try:
+            response = httpx.get(self._url, verify=self._verify, timeout=10)
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise UserError(f"cannot read the emulator's metrics at {self._url}: {exc}") from exc
+        return parse_emulator_metrics(response.json(), endpoint)
+
+
+def parse_emulator_metrics(document: dict, endpoint: str) -> dict[str, WindowStats]:
+    stats: dict[str, WindowStats] = {}
+    for row in document.get("deployments", []):
+        if row["endpoint"] != endpoint:
+            continue
+        requests = row.get("requests", {})
+        buckets = tuple(
+            (float("inf") if le == "+Inf" else float(le), int(count))
+            for le, count in row.get("latency_ms", {}).get("buckets", [])
+        )
+        stats[row["deployment"]] = WindowStats(
+            ok=int(requests.get("2xx", 0)),
+            client_errors=int(requests.get("4xx", 0)),
+            server_errors=int(requests.get("5xx", 0)),
+            latency_buckets=buckets,
+        )
+    return stats
+
+
+class AzureMonitorMetrics:
+    """Azure Monitor metrics of a managed online endpoint (resource id), per deployment.
+
+    Azure reports request counts per minute by `statusCodeClass` and a precomputed p95 latency,
+    so the latency "histogram" here is a single bucket at the window's p95.
+    """
+
+    def __init__(self, endpoint_resource_id: str, credential: object, since: datetime | None = None) -> None:
+        from azure.monitor.query import MetricsQueryClient
+
+        self._resource = endpoint_resource_id
+        self._client = MetricsQueryClient(credential)
+        self._since = since or datetime.now(UTC)
+
+    def snapshot(self, endpoint: str) -> dict[str, WindowStats]:
+        from azure.monitor.query import MetricAggregationType
+
+        span = (self._since, datetime.now(UTC) + timedelta(minutes=1))
+        counts = self._client.query_resource(
+            self._resource,
+            metric_names=["RequestsPerMinute"],
+            timespan=span,
+            granularity=timedelta(minutes=1),
+            aggregations=[MetricAggregationType.TOTAL],
+            filter="deployment eq '*' and statusCodeClass eq '*'",
+        )
+        latency = self._client.query_resource(
+            self._resource,
+            metric_names=["RequestLatency_P95"],
+            timespan=span,
+            granularity=timedelta(minutes=1),
+            aggregations=[MetricAggregationType.AVERAGE],
+            filter="deployment eq '*'",
+        )
+        by_deployment: dict[str, dict[str, int]] = {}
+        for series in counts.metrics[0].timeseries:
+            name = series.metadata_values.get("deployment", "")
+            klass = series.metadata_values.get(
+                "statuscodeclass", series.metadata_values.get("statusCodeClass")
+            )
+            total = int(sum(point.total or 0 for point in series.data))
+            by_deployment.setdefault(name, {}).setdefault(str(klass), 0)
+            by_deployment[name][str(klass)] += total
+        p95: dict[str, float] = {}
+        for series in latency.metrics[0].timeseries:
+            values = [point.average for point in series.data if point.average is not None]
+            if values:
+                p95[series.metadata_values.get("deployment", "")] = max(values)
+        stats = {}
+        for name, classes in by_deployment.items():
+            total = sum(classes.values())
+            buckets = ((p95[name], total), (float("inf"), total)) if name in p95 and total else ()
+            stats[name] = WindowStats(
+                ok=classes.get("2xx", 0),
+                client_errors=classes.get("4xx", 0),
+                server_errors=classes.get("5xx", 0),
+                latency_buckets=buckets,
+            )
+        return stats

@@ -1,0 +1,340 @@
+"""scripts/configure_environments.py against a local stand-in for GitHub's REST API."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from fake_github import API_VERSION, FakeGitHub
+
+REPO = Path(__file__).resolve().parents[2]
+
+CONFIG = """\
+environments:
+  release:
+    branches: [main]
+  canary:
+    reviewers:
+      - team: approvers
+    prevent_self_review: true
+    branches: [main, "release/*"]
+  production:
+    reviewers:
+      - user: octocat
+      - team: partners/oncall
+    prevent_self_review: true
+    wait_timer: 15
+    can_admins_bypass: false
+    branches: protected
+"""
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "environments.yml"
+    path.write_text(CONFIG)
+    return path
+
+
+@pytest.fixture
+def api(github_api: FakeGitHub) -> FakeGitHub:
+    """The fake API with the reviewers of CONFIG known to it."""
+    github_api.add_user("octocat")
+    github_api.add_team("approvers")
+    github_api.add_team("oncall", org="partners")
+    return github_api
+
+
+def run(
+    module: ModuleType, api: FakeGitHub, config: Path, *extra: str, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str, str]:
+    argv = ["--repo", f"{api.owner}/{api.repo}", "--config", str(config), "--api-url", api.url, *extra]
+    code = module.main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(autouse=True)
+def token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", "test-token")
+
+
+def test_dry_run_prints_the_changes_and_sends_no_writes(configure_environments, api, config, capsys):
+    code, out, err = run(configure_environments, api, config, capsys=capsys)
+
+    assert (code, err) == (0, "")
+    assert api.writes == []
+    assert api.environments == {}
+    assert "environment release: create" in out
+    assert "environment canary: create" in out
+    assert "  reviewers: team acme/approvers" in out
+    assert "  reviewers: team partners/oncall, user octocat" in out
+    assert "  wait_timer: 15 min" in out
+    assert "  deployment branches: protected" in out
+    assert "  add branch policy: release/*" in out
+    assert "dry run: 3 environment(s) would change; run again with --apply to change them" in out
+    assert api.violations == []
+
+
+def test_every_request_carries_githubs_headers(configure_environments, api, config, capsys):
+    run(configure_environments, api, config, "--apply", capsys=capsys)
+
+    assert api.requests
+    for request in api.requests:
+        assert request.headers["Authorization"] == "Bearer test-token"
+        assert request.headers["Accept"] == "application/vnd.github+json"
+        assert request.headers["X-GitHub-Api-Version"] == API_VERSION
+    assert api.violations == []
+
+
+def test_apply_sends_exact_bodies_and_creates_branch_policies(configure_environments, api, config, capsys):
+    code, out, _ = run(configure_environments, api, config, "--apply", capsys=capsys)
+
+    assert code == 0
+    assert "acme/models: applied changes to 3 environment(s)" in out
+    puts = {r.path: r.body for r in api.writes if r.method == "PUT"}
+    base = "/repos/acme/models/environments"
+    custom = {"protected_branches": False, "custom_branch_policies": True}
+    assert puts == {
+        f"{base}/release": {
+            "wait_timer": 0,
+            "prevent_self_review": False,
+            "reviewers": None,
+            "deployment_branch_policy": custom,
+            "can_admins_bypass": True,
+        },
+        f"{base}/canary": {
+            "wait_timer": 0,
+            "prevent_self_review": True,
+            "reviewers": [{"type": "Team", "id": api.teams[("acme", "approvers")]}],
+            "deployment_branch_policy": custom,
+            "can_admins_bypass": True,
+        },
+        f"{base}/production": {
+            "wait_timer": 15,
+            "prevent_self_review": True,
+            "reviewers": [
+                {"type": "Team", "id": api.teams[("partners", "oncall")]},
+                {"type": "User", "id": api.users["octocat"]},
+            ],
+            "deployment_branch_policy": {"protected_branches": True, "custom_branch_policies": False},
+            "can_admins_bypass": False,
+        },
+    }
+    posts = [(r.path, r.body) for r in api.writes if r.method == "POST"]
+    assert posts == [
+        (f"{base}/release/deployment-branch-policies", {"name": "main", "type": "branch"}),
+        (f"{base}/canary/deployment-branch-policies", {"name": "main", "type": "branch"}),
+        (f"{base}/canary/deployment-branch-policies", {"name": "release/*", "type": "branch"}),
+    ]
+    # Each PUT comes before the policies of its environment (they need custom policies on).
+    methods = [(r.method, r.path.split("/")[5]) for r in api.writes]
+    assert methods.index(("PUT", "canary")) < methods.index(("POST", "canary"))
+    assert [p["name"] for p in api.environments["canary"].policies] == ["main", "release/*"]
+    assert api.environments["production"].wait_timer == 15
+    assert api.violations == []
+
+
+def test_second_apply_sends_no_writes(configure_environments, api, config, capsys):
+    run(configure_environments, api, config, "--apply", capsys=capsys)
+    first = len(api.requests)
+
+    code, out, _ = run(configure_environments, api, config, "--apply", capsys=capsys)
+
+    assert code == 0
+    assert [r for r in api.requests[first:] if r.method != "GET"] == []
+    assert out.count(": no changes") == 3
+    assert "acme/models: every environment is up to date" in out
+    assert api.violations == []
+
+
+def test_drift_is_shown_then_corrected_with_extra_policies_deleted(
+    configure_environments, api, config, capsys
+):
+    run(configure_environments, api, config, "--apply", capsys=capsys)
+    canary = api.environments["canary"]
+    canary.wait_timer = 30
+    canary.reviewers = [("User", api.users["octocat"])]
+    stale = api.add_policy("canary", "feature/*")
+    api.add_policy("release", "dev")
+    api.environments["release"].policies = [
+        p for p in api.environments["release"].policies if p["name"] != "main"
+    ]
+
+    code, out, _ = run(configure_environments, api, config, capsys=capsys)
+    assert code == 0
+    assert "environment canary: update" in out
+    assert "  wait_timer: 30 min -> 0 min" in out
+    assert "  reviewers: user octocat -> team acme/approvers" in out
+    assert "  remove branch policy: feature/*" in out
+    assert "environment release: update" in out
+    assert "  add branch policy: main" in out
+    assert "environment production: no changes" in out
+    assert "dry run: 2 environment(s) would change" in out
+    before_apply = len(api.requests)
+
+    run(configure_environments, api, config, "--apply", capsys=capsys)
+
+    writes = [(r.method, r.path) for r in api.requests[before_apply:] if r.method != "GET"]
+    base = "/repos/acme/models/environments"
+    assert ("DELETE", f"{base}/canary/deployment-branch-policies/{stale}") in writes
+    assert ("PUT", f"{base}/canary") in writes
+    assert ("POST", f"{base}/release/deployment-branch-policies") in writes
+    assert ("PUT", f"{base}/production") not in writes
+    assert ("PUT", f"{base}/release") not in writes
+    assert [p["name"] for p in api.environments["canary"].policies] == ["main", "release/*"]
+    assert {p["name"] for p in api.environments["release"].policies} == {"main"}
+    assert api.environments["canary"].wait_timer == 0
+    assert api.violations == []
+
+
+def test_policies_are_read_across_pages(configure_environments, api, config, capsys):
+    run(configure_environments, api, config, "--apply", capsys=capsys)
+    extra = [api.add_policy("release", f"feature/{n}") for n in range(120)]
+
+    code, _, _ = run(configure_environments, api, config, "--apply", capsys=capsys)
+
+    assert code == 0
+    pages = [
+        r.query.get("page") for r in api.requests if r.path.endswith("release/deployment-branch-policies")
+    ]
+    assert ["2"] in pages
+    deleted = {int(r.path.rsplit("/", 1)[1]) for r in api.requests if r.method == "DELETE"}
+    assert deleted == set(extra)
+    assert [p["name"] for p in api.environments["release"].policies] == ["main"]
+
+
+def test_missing_token_is_one_line_and_no_request(configure_environments, api, config, capsys, monkeypatch):
+    monkeypatch.delenv("GITHUB_TOKEN")
+
+    code, _, err = run(configure_environments, api, config, capsys=capsys)
+
+    assert code == 1
+    assert (
+        err == "error: GITHUB_TOKEN is not set; export a token with administration rights on the repository\n"
+    )
+    assert api.requests == []
+
+
+def test_bad_token_reports_githubs_401_message(configure_environments, api, config, capsys, monkeypatch):
+    monkeypatch.setenv("GITHUB_TOKEN", "wrong")
+
+    code, _, err = run(configure_environments, api, config, capsys=capsys)
+
+    assert code == 1
+    assert (
+        err == "error: GitHub answered 401 to GET /repos/acme/models/environments/release: Bad credentials\n"
+    )
+
+
+def test_forbidden_write_reports_githubs_403_message(configure_environments, api, config, capsys):
+    api.forced[("PUT", "/repos/acme/models/environments/release")] = (
+        403,
+        "Resource not accessible by integration",
+    )
+
+    code, _, err = run(configure_environments, api, config, "--apply", capsys=capsys)
+
+    assert code == 1
+    assert err == (
+        "error: GitHub answered 403 to PUT /repos/acme/models/environments/release: "
+        "Resource not accessible by integration\n"
+    )
+    assert api.writes[-1].method == "PUT"
+
+
+def test_unknown_repository_reports_404(configure_environments, api, config, capsys):
+    api.forced[("GET", "/repos/acme/models/environments/release")] = (404, "Not Found")
+    api.forced[("PUT", "/repos/acme/models/environments/release")] = (404, "Not Found")
+
+    code, _, err = run(configure_environments, api, config, "--apply", capsys=capsys)
+
+    assert code == 1
+    assert err == "error: GitHub answered 404 to PUT /repos/acme/models/environments/release: Not Found\n"
+
+
+def test_unknown_reviewer_is_named(configure_environments, github_api, config, capsys):
+    github_api.add_team("approvers")
+
+    code, _, err = run(configure_environments, github_api, config, capsys=capsys)
+
+    assert code == 1
+    assert err == "error: reviewer user 'octocat' not found on GitHub (GET /users/octocat: 404)\n"
+    assert github_api.writes == []
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "environments:\n  canary:\n    wait_timer: 50000\n",
+            "environments.canary.wait_timer: Input should be",
+        ),
+        ("environments:\n  canary:\n    prevent_self_review: true\n", "prevent_self_review needs reviewers"),
+        ("environments:\n  canary:\n    reviewers: [{user: a, team: b}]\n", "either `user: LOGIN` or `team"),
+        ("environments:\n  canary:\n    colour: blue\n", "environments.canary.colour: Extra inputs"),
+        ("environments: [\n", "is not valid YAML"),
+    ],
+)
+def test_invalid_config_is_one_line(configure_environments, api, tmp_path, capsys, text, message):
+    path = tmp_path / "environments.yml"
+    path.write_text(text)
+
+    code, _, err = run(configure_environments, api, path, capsys=capsys)
+
+    assert code == 1
+    assert err.startswith("error: ") and err.count("\n") == 1
+    assert message in err
+    assert api.requests == []
+
+
+def test_missing_repository_name(configure_environments, config, capsys, monkeypatch):
+    monkeypatch.delenv("GITHUB_REPOSITORY", raising=False)
+
+    code = configure_environments.main(["--config", str(config)])
+
+    assert code == 1
+    assert (
+        capsys.readouterr().err
+        == "error: name the repository as --repo OWNER/REPO (or set GITHUB_REPOSITORY)\n"
+    )
+
+
+def test_unreachable_api_is_one_line(configure_environments, config, capsys):
+    code = configure_environments.main(
+        ["--repo", "acme/models", "--config", str(config), "--api-url", "http://127.0.0.1:9"]
+    )
+
+    assert code == 1
+    assert capsys.readouterr().err.startswith("error: cannot reach GitHub at http://127.0.0.1:9")
+
+
+def test_the_projects_environments_file_applies_as_a_process(api, tmp_path):
+    """The real script, as a process, on the repository's own .github/environments.yml."""
+    api.add_team("ml-release-approvers")
+    api.add_team("ml-platform-oncall")
+    command = [
+        sys.executable,
+        str(REPO / "scripts" / "configure_environments.py"),
+        "--repo",
+        "acme/models",
+        "--api-url",
+        api.url,
+        "--apply",
+    ]
+    env = {**os.environ, "GITHUB_TOKEN": "test-token"}
+
+    first = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    second = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+
+    assert first.returncode == 0, first.stderr
+    assert "applied changes to 4 environment(s)" in first.stdout
+    assert set(api.environments) == {"release", "canary", "production-half", "production"}
+    assert api.environments["production"].can_admins_bypass is False
+    assert second.returncode == 0, second.stderr
+    assert "every environment is up to date" in second.stdout
+    assert api.violations == []

