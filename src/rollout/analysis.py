@@ -3,9 +3,10 @@
 Pure functions over request counts, latency histograms and probe predictions; where the numbers
 come from is `rollout.telemetry`'s business.
 
-- Error rate: server errors (5xx) only; 4xx are the caller's. The candidate fails when its error
-  rate is both significantly higher than live's (one-sided Fisher exact test at the plan's
-  confidence) and higher by more than `max_error_rate`.
+- Error rate: requests the deployment failed: 5xx, and the 4xx that are the deployment's doing on
+  Azure ML (408 timeout, 424 model error, 429 overloaded, in `DEPLOYMENT_FAULTS`); other 4xx are
+  the caller's. The candidate fails when its error rate is both significantly higher than live's
+  (one-sided Fisher exact test at the plan's confidence) and higher by more than `max_error_rate`.
 - Latency: p95 estimated from the histogram. Fails over `max_p95_latency_ms`, or over
   `max_latency_ratio` x live's p95 when the gap is also more than `LATENCY_NOISE_MS` (a ratio of
   two tiny latencies says nothing).
@@ -23,6 +24,7 @@ from typing import Literal, Protocol
 from scipy.stats import fisher_exact
 
 LATENCY_NOISE_MS = 25.0
+DEPLOYMENT_FAULTS = frozenset({408, 424, 429})
 Outcome = Literal["pass", "fail", "inconclusive"]
 
 
@@ -42,17 +44,26 @@ class WindowStats:
     """What one deployment served during a window."""
 
     ok: int = 0  # 2xx
-    client_errors: int = 0  # 4xx
-    server_errors: int = 0  # 5xx
+    client_errors: int = 0  # 4xx the caller caused
+    errors: int = 0  # 5xx and the 4xx in DEPLOYMENT_FAULTS: failed by the deployment
     latency_buckets: tuple[tuple[float, int], ...] = ()  # (upper bound ms, cumulative count)
+
+    @classmethod
+    def from_status_codes(
+        cls, codes: dict[int, int], latency_buckets: tuple[tuple[float, int], ...] = ()
+    ) -> WindowStats:
+        ok = sum(n for code, n in codes.items() if code < 400)
+        errors = sum(n for code, n in codes.items() if code >= 500 or code in DEPLOYMENT_FAULTS)
+        client = sum(codes.values()) - ok - errors
+        return cls(ok=ok, client_errors=client, errors=errors, latency_buckets=latency_buckets)
 
     @property
     def requests(self) -> int:
-        return self.ok + self.client_errors + self.server_errors
+        return self.ok + self.client_errors + self.errors
 
     @property
     def error_rate(self) -> float:
-        return self.server_errors / self.requests if self.requests else 0.0
+        return self.errors / self.requests if self.requests else 0.0
 
     @property
     def p95_ms(self) -> float | None:
@@ -64,7 +75,7 @@ class WindowStats:
         return WindowStats(
             ok=self.ok - earlier.ok,
             client_errors=self.client_errors - earlier.client_errors,
-            server_errors=self.server_errors - earlier.server_errors,
+            errors=self.errors - earlier.errors,
             latency_buckets=tuple((le, n - before.get(le, 0)) for le, n in self.latency_buckets),
         )
 
@@ -108,10 +119,10 @@ class Verdict:
 
 
 def error_p_value(candidate: WindowStats, live: WindowStats) -> float:
-    """One-sided p-value that the candidate's server-error rate is higher than live's."""
+    """One-sided p-value that the candidate's error rate is higher than live's."""
     table = [
-        [candidate.server_errors, candidate.requests - candidate.server_errors],
-        [live.server_errors, live.requests - live.server_errors],
+        [candidate.errors, candidate.requests - candidate.errors],
+        [live.errors, live.requests - live.errors],
     ]
     if candidate.requests == 0:
         return 1.0
@@ -131,10 +142,10 @@ def judge(candidate: WindowStats, live: WindowStats, agreement: Agreement | None
     alpha = 1.0 - limits.confidence
     numbers: dict[str, float | int | None] = {
         "candidate_requests": candidate.requests,
-        "candidate_server_errors": candidate.server_errors,
+        "candidate_errors": candidate.errors,
         "candidate_error_rate": round(candidate.error_rate, 4),
         "live_requests": live.requests,
-        "live_server_errors": live.server_errors,
+        "live_errors": live.errors,
         "live_error_rate": round(live.error_rate, 4),
         "error_p_value": round(error_p_value(candidate, live), 4),
         "candidate_p95_ms": _round(candidate.p95_ms),

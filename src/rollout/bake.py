@@ -12,6 +12,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from rollout.analysis import Agreement, Limits, Verdict, WindowStats, errors_decide_fail, judge
@@ -34,13 +35,21 @@ class BakeProgress:
 
 
 class ProbeLoad:
-    """Sends `rps` single-row requests per second, alternating candidate and live, until stopped."""
+    """Sends `rps` single-row requests per second, alternating candidate and live, until stopped.
+
+    Requests go out on schedule from a small pool, so a slow deployment does not slow its own
+    measurement; when every worker is busy the tick is skipped rather than queued.
+    """
+
+    MAX_IN_FLIGHT = 16
 
     def __init__(self, client: ScoringClient, samples: SampleSet, deployments: list[str], rps: float) -> None:
         self._client, self._rows, self._deployments = client, samples.single_rows(), deployments
         self._interval = 1.0 / rps if rps > 0 else 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="probe-load", daemon=True)
+        self._slots = threading.Semaphore(self.MAX_IN_FLIGHT)
+        self._pool = ThreadPoolExecutor(self.MAX_IN_FLIGHT, thread_name_prefix="probe")
         self.sent = 0
 
     def __enter__(self) -> ProbeLoad:
@@ -52,15 +61,24 @@ class ProbeLoad:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=30)
+        self._pool.shutdown(wait=True)
+
+    def _send(self, request: dict, deployment: str) -> None:
+        try:
+            with contextlib.suppress(Exception):  # a failed probe shows in the metrics
+                self._client.score(request, deployment=deployment)
+        finally:
+            self._slots.release()
 
     def _run(self) -> None:
         next_at = time.monotonic()
+        tick = 0
         while not self._stop.is_set():
-            request = self._rows[self.sent % len(self._rows)]
-            deployment = self._deployments[self.sent % len(self._deployments)]
-            with contextlib.suppress(Exception):  # a failed probe shows in the metrics
-                self._client.score(request, deployment=deployment)
-            self.sent += 1
+            if self._slots.acquire(blocking=False):
+                request = self._rows[tick % len(self._rows)]
+                self._pool.submit(self._send, request, self._deployments[tick % len(self._deployments)])
+                self.sent += 1
+            tick += 1
             next_at += self._interval
             self._stop.wait(max(0.0, next_at - time.monotonic()))
 

@@ -20,10 +20,11 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from rollout.errors import UserError
-from rollout.traffic import get_endpoint, set_tags
+from rollout.traffic import get_endpoint, set_tags, update_endpoint
 
 if TYPE_CHECKING:
     from azure.ai.ml import MLClient
+    from azure.ai.ml.entities import OnlineEndpoint
 
 LOCK_TAG = "rollout.lock"
 SETTLE_SECONDS = 1.0
@@ -78,7 +79,13 @@ def release_lock(ml: MLClient, endpoint: str, ttl_seconds: float, force: bool = 
     current = read_holder(get_endpoint(ml, endpoint).tags)
     if current and not current.is_stale() and not force:
         raise UserError(f"endpoint {endpoint} is held by another release: {current.describe()}")
-    set_tags(ml, endpoint, {LOCK_TAG: json.dumps(asdict(me))})
+    claim = json.dumps(asdict(me))
+
+    def write_claim(current: OnlineEndpoint) -> None:
+        current.tags = {**(current.tags or {}), LOCK_TAG: claim}
+
+    # No confirmation here: a rival's claim may land right after ours; the re-read below decides.
+    update_endpoint(ml, endpoint, write_claim, lambda _: True)
     time.sleep(SETTLE_SECONDS)
     winner = read_holder(get_endpoint(ml, endpoint).tags)
     if winner is None or winner.token != me.token:

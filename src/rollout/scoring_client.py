@@ -8,12 +8,18 @@ its own headers.
 from __future__ import annotations
 
 import json
+import ssl
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 DEPLOYMENT_HEADER = "azureml-model-deployment"
+
+
+def tls_verify(verify: str | bool) -> ssl.SSLContext | bool:
+    """httpx's `verify`: a CA file to trust (the emulator's), or True for the system's CAs."""
+    return ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
 
 
 @dataclass
@@ -38,7 +44,7 @@ class ScoringClient:
     ) -> None:
         self.scoring_uri = scoring_uri
         self._client = httpx.Client(
-            verify=verify,
+            verify=tls_verify(verify),
             timeout=timeout,
             headers={"Authorization": f"Bearer {credential}", "Content-Type": "application/json"},
         )

@@ -167,7 +167,7 @@ def emulator_status(
             f"the local emulator is not running (state dir {directory}); start it with `rollout emulator start`"
         )
     try:
-        started, _ = process.start(directory, registry_uri or paths.registry_uri())
+        started, _ = process.start(directory, registry_uri)
     except process.EmulatorError as error:
         raise UserError(str(error)) from None
     return started

@@ -15,6 +15,7 @@ import httpx
 
 from rollout.analysis import WindowStats
 from rollout.errors import UserError
+from rollout.scoring_client import tls_verify
 
 
 class MetricsSource(Protocol):
@@ -28,7 +29,7 @@ class EmulatorMetrics:
 
     def __init__(self, base_url: str, verify: str | bool) -> None:
         self._url = base_url.rstrip("/") + "/metrics.json"
-        self._verify = verify
+        self._verify = tls_verify(verify)
 
     def snapshot(self, endpoint: str) -> dict[str, WindowStats]:
         try:
@@ -44,24 +45,19 @@ def parse_emulator_metrics(document: dict, endpoint: str) -> dict[str, WindowSta
     for row in document.get("deployments", []):
         if row["endpoint"] != endpoint:
             continue
-        requests = row.get("requests", {})
         buckets = tuple(
             (float("inf") if le == "+Inf" else float(le), int(count))
             for le, count in row.get("latency_ms", {}).get("buckets", [])
         )
-        stats[row["deployment"]] = WindowStats(
-            ok=int(requests.get("2xx", 0)),
-            client_errors=int(requests.get("4xx", 0)),
-            server_errors=int(requests.get("5xx", 0)),
-            latency_buckets=buckets,
-        )
+        codes = {int(code): int(n) for code, n in row.get("status_codes", {}).items()}
+        stats[row["deployment"]] = WindowStats.from_status_codes(codes, buckets)
     return stats
 
 
 class AzureMonitorMetrics:
     """Azure Monitor metrics of a managed online endpoint (resource id), per deployment.
 
-    Azure reports request counts per minute by `statusCodeClass` and a precomputed p95 latency,
+    Azure reports request counts per minute by `statusCode` and a precomputed p95 latency,
     so the latency "histogram" here is a single bucket at the window's p95.
     """
 
@@ -82,7 +78,7 @@ class AzureMonitorMetrics:
             timespan=span,
             granularity=timedelta(minutes=1),
             aggregations=[MetricAggregationType.TOTAL],
-            filter="deployment eq '*' and statusCodeClass eq '*'",
+            filter="deployment eq '*' and statusCode eq '*'",
         )
         latency = self._client.query_resource(
             self._resource,
@@ -107,13 +103,8 @@ class AzureMonitorMetrics:
             if values:
                 p95[series.metadata_values.get("deployment", "")] = max(values)
         stats = {}
-        for name, classes in by_deployment.items():
-            total = sum(classes.values())
+        for name, codes in by_deployment.items():
+            total = sum(codes.values())
             buckets = ((p95[name], total), (float("inf"), total)) if name in p95 and total else ()
-            stats[name] = WindowStats(
-                ok=classes.get("2xx", 0),
-                client_errors=classes.get("4xx", 0),
-                server_errors=classes.get("5xx", 0),
-                latency_buckets=buckets,
-            )
+            stats[name] = WindowStats.from_status_codes(codes, buckets)
         return stats

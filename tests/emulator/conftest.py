@@ -8,6 +8,7 @@ drive it through the real azure-ai-ml `MLClient` (`emulator.ml_client()`) and pl
 
 from __future__ import annotations
 
+import ssl
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -94,15 +95,19 @@ class EmulatorHandle:
 
         return targets.ml_client("local", state_dir=self.state_dir)
 
+    def tls_context(self) -> ssl.SSLContext:
+        """A TLS context that trusts the emulator's CA."""
+        return ssl.create_default_context(cafile=self.ca_file)
+
     def https(self) -> httpx.Client:
         """A plain HTTPS client trusting the emulator's CA (no credentials)."""
-        return httpx.Client(base_url=self.url, verify=self.ca_file, timeout=30.0)
+        return httpx.Client(base_url=self.url, verify=self.tls_context(), timeout=30.0)
 
     def arm(self) -> httpx.Client:
         """A plain HTTPS client for the ARM routes, with the management token."""
         return httpx.Client(
             base_url=self.url,
-            verify=self.ca_file,
+            verify=self.tls_context(),
             timeout=30.0,
             headers={"Authorization": f"Bearer {self.management_token}"},
             params={"api-version": ARM_API_VERSION},
@@ -133,7 +138,9 @@ def emulator_registry(tmp_path_factory: pytest.TempPathFactory) -> Registry:
 
 
 @pytest.fixture(scope="session")
-def emulator(tmp_path_factory: pytest.TempPathFactory, emulator_registry: Registry) -> Iterator[EmulatorHandle]:
+def emulator(
+    tmp_path_factory: pytest.TempPathFactory, emulator_registry: Registry
+) -> Iterator[EmulatorHandle]:
     """The session's emulator (stopped, with all its instances, at the end)."""
     state_dir = tmp_path_factory.mktemp("emulator-state")
     handle = start_emulator(state_dir, emulator_registry.uri)
@@ -144,7 +151,9 @@ def emulator(tmp_path_factory: pytest.TempPathFactory, emulator_registry: Regist
 
 
 @pytest.fixture(scope="session")
-def registered_models(emulator_registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> RegisteredModels:
+def registered_models(
+    emulator_registry: Registry, tmp_path_factory: pytest.TempPathFactory
+) -> RegisteredModels:
     """Train and register heart-classifier versions 1 and 2, and a broken model, into the registry."""
     from rollout import registry
     from rollout.demo_model.training import train_and_register
@@ -163,12 +172,14 @@ def registered_models(emulator_registry: Registry, tmp_path_factory: pytest.Temp
     broken_dir = tmp_path_factory.mktemp("broken-model")
     (broken_dir / "MLmodel").write_text(BROKEN_MLMODEL)
     client = registry.client(emulator_registry.uri)
-    version = registry.register_model(client, models.broken, broken_dir, artifacts_dir=emulator_registry.artifacts_dir)
+    version = registry.register_model(
+        client, models.broken, broken_dir, artifacts_dir=emulator_registry.artifacts_dir
+    )
     assert version == models.broken_version
     return models
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def unique_name() -> Callable[[str], str]:
     """`unique_name("prefix")` gives an endpoint name no other test uses."""
     return fresh_name

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from azure.ai.ml.entities import (
     ManagedOnlineDeployment,
@@ -16,7 +18,9 @@ def _deployment(endpoint: str, name: str, model: str, **overrides) -> ManagedOnl
     settings = {
         "instance_type": "Standard_DS3_v2",
         "instance_count": 1,
-        "request_settings": OnlineRequestSettings(request_timeout_ms=3000, max_concurrent_requests_per_instance=2),
+        "request_settings": OnlineRequestSettings(
+            request_timeout_ms=3000, max_concurrent_requests_per_instance=2
+        ),
         "readiness_probe": ProbeSettings(initial_delay=1, period=1, timeout=2, failure_threshold=30),
         "liveness_probe": ProbeSettings(initial_delay=5, period=5, timeout=2, failure_threshold=3),
         **overrides,
@@ -53,7 +57,9 @@ def test_deployment_lifecycle(ml_client, registered_models, endpoint):
     assert [d.name for d in ml_client.online_deployments.list(endpoint)] == ["blue"]
     assert ml_client.online_endpoints.get(endpoint).traffic == {"blue": 0}
 
-    notes = ml_client.online_deployments.get_logs("blue", endpoint, lines=50, container_type="storage-initializer")
+    notes = ml_client.online_deployments.get_logs(
+        "blue", endpoint, lines=50, container_type="storage-initializer"
+    )
     assert "azureml:heart-classifier:1 resolved to models:/heart-classifier/1" in notes
     assert "models:/heart-classifier/1" in ml_client.online_deployments.get_logs("blue", endpoint, lines=50)
 
@@ -89,7 +95,9 @@ def test_a_missing_model_version_fails_the_deployment_with_the_reason_in_its_log
 def test_a_model_that_cannot_load_fails_the_deployment(ml_client, registered_models, endpoint):
     with pytest.raises(HttpResponseError) as raised:
         ml_client.online_deployments.begin_create_or_update(
-            _deployment(endpoint, "broken", f"azureml:{registered_models.broken}:{registered_models.broken_version}")
+            _deployment(
+                endpoint, "broken", f"azureml:{registered_models.broken}:{registered_models.broken_version}"
+            )
         ).result()
     assert raised.value.error.code == "ResourceNotReady"
     assert ml_client.online_deployments.get("broken", endpoint).provisioning_state == "Failed"
@@ -128,7 +136,9 @@ def test_deployment_rules(ml_client, registered_models, endpoint):
 
 def test_deployment_for_a_missing_endpoint_over_https(emulator):
     with emulator.arm() as arm:
-        response = arm.put(emulator.deployment_path("no-such-endpoint", "blue"), json=_rest_body("azureml:x:1"))
+        response = arm.put(
+            emulator.deployment_path("no-such-endpoint", "blue"), json=_rest_body("azureml:x:1")
+        )
     assert response.status_code == 404
     assert response.json()["error"] == {
         "code": "NotFound",
@@ -158,7 +168,9 @@ def test_name_rules(emulator, endpoint, name, reason):
             assert response.status_code == 400, response.text
             error = response.json()["error"]
             assert error["code"] == "BadArgument"
-            assert error["message"].startswith(f"The {kind} name '{name.lower() if kind == 'deployment' else name}'")
+            assert error["message"].startswith(
+                f"The {kind} name '{name.lower() if kind == 'deployment' else name}'"
+            )
             assert reason in error["message"]
 
 
@@ -173,7 +185,9 @@ def test_deployment_names_are_lower_cased(emulator, endpoint):
 def test_at_most_twenty_deployments_per_endpoint(emulator, endpoint):
     with emulator.arm() as arm:
         for index in range(20):
-            response = arm.put(emulator.deployment_path(endpoint, f"d{index:02d}"), json=_rest_body("azureml:x:1"))
+            response = arm.put(
+                emulator.deployment_path(endpoint, f"d{index:02d}"), json=_rest_body("azureml:x:1")
+            )
             assert response.status_code == 201, response.text
         refused = arm.put(emulator.deployment_path(endpoint, "d20"), json=_rest_body("azureml:x:1"))
         assert refused.status_code == 400
@@ -181,7 +195,10 @@ def test_at_most_twenty_deployments_per_endpoint(emulator, endpoint):
             f"Endpoint '{endpoint}' already has 20 deployments, the maximum is 20. Delete one first."
         )
         # Updating one of the twenty is still allowed.
-        assert arm.put(emulator.deployment_path(endpoint, "d00"), json=_rest_body("azureml:x:2")).status_code == 200
+        assert (
+            arm.put(emulator.deployment_path(endpoint, "d00"), json=_rest_body("azureml:x:2")).status_code
+            == 200
+        )
 
 
 def test_a_deployment_with_live_or_mirrored_traffic_cannot_be_deleted(ml_client, registered_models, endpoint):
@@ -216,4 +233,41 @@ def _rest_body(model: str) -> dict:
         "location": "local",
         "sku": {"name": "Default", "capacity": 1},
         "properties": {"endpointComputeType": "Managed", "model": model, "instanceType": "Standard_DS3_v2"},
+    }
+
+
+def test_a_packaged_model_is_recorded_and_deployed(emulator, registered_models, endpoint):
+    """`package_model=True`: the SDK packages the version (an LRO), then deploys the environment it became."""
+    package_path = f"{emulator.workspace_path}/models/{registered_models.heart}/versions/1/package"
+    request = {"targetEnvironmentName": "packaged-env", "inferencingServer": {"serverType": "AzureMLOnline"}}
+    with emulator.arm() as arm:
+        assert (
+            arm.post(package_path.replace("/versions/1/", "/versions/55/"), json=request).status_code == 404
+        )
+        packaged = arm.post(package_path, json=request)
+        assert packaged.status_code == 202
+        assert arm.get(packaged.headers["Location"]).status_code == 204
+        environment = packaged.json()["targetEnvironmentId"]
+        assert environment.startswith(f"{emulator.workspace_path}/environments/packaged-env/versions/")
+
+        body = _rest_body("unused")
+        del body["properties"]["model"]
+        body["properties"]["environmentId"] = environment
+        body["properties"]["readinessProbe"] = {"initialDelay": "PT1S", "period": "PT1S"}
+        created = arm.put(emulator.deployment_path(endpoint, "packaged"), json=body)
+        assert created.status_code == 201, created.text
+        deadline = time.monotonic() + 90
+        state = created.json()["properties"]["provisioningState"]
+        while state == "Creating" and time.monotonic() < deadline:
+            time.sleep(0.1)
+            state = arm.get(emulator.deployment_path(endpoint, "packaged")).json()["properties"][
+                "provisioningState"
+            ]
+        deployment = arm.get(emulator.deployment_path(endpoint, "packaged")).json()
+    assert deployment["properties"]["provisioningState"] == "Succeeded"
+    assert deployment["properties"]["environmentId"] == environment
+    assert deployment["properties"]["model"] is None
+    assert deployment["properties"]["properties"] == {
+        "modelUri": "models:/heart-classifier/1",
+        "packageModel": "true",
     }

@@ -28,7 +28,12 @@ def test_endpoint_lifecycle(ml_client, emulator, unique_name):
     assert created.scoring_uri == emulator.scoring_uri(name)
 
     endpoint = ml_client.online_endpoints.get(name)
-    assert (endpoint.auth_mode, endpoint.description, endpoint.tags, endpoint.traffic) == ("key", "first", {"team": "ml"}, {})
+    assert (endpoint.auth_mode, endpoint.description, endpoint.tags, endpoint.traffic) == (
+        "key",
+        "first",
+        {"team": "ml"},
+        {},
+    )
     assert name in [e.name for e in ml_client.online_endpoints.list()]
 
     endpoint.tags["stage"] = "prod"
@@ -50,7 +55,9 @@ def test_endpoint_lifecycle(ml_client, emulator, unique_name):
 
 def test_key_regeneration_revokes_the_old_key_at_once(ml_client, emulator, unique_name):
     name = unique_name("keys")
-    ml_client.online_endpoints.begin_create_or_update(ManagedOnlineEndpoint(name=name, auth_mode="key")).result()
+    ml_client.online_endpoints.begin_create_or_update(
+        ManagedOnlineEndpoint(name=name, auth_mode="key")
+    ).result()
     first = ml_client.online_endpoints.get_keys(name)
     assert len(first.primary_key) == 32 and len(first.secondary_key) == 32
     assert first.primary_key != first.secondary_key
@@ -99,7 +106,9 @@ def test_aml_token_auth(ml_client, emulator, unique_name):
 
     # Recreating the endpoint under the same name revokes the tokens of the old one.
     ml_client.online_endpoints.begin_delete(name).result()
-    ml_client.online_endpoints.begin_create_or_update(ManagedOnlineEndpoint(name=name, auth_mode="aml_token")).result()
+    ml_client.online_endpoints.begin_create_or_update(
+        ManagedOnlineEndpoint(name=name, auth_mode="aml_token")
+    ).result()
     assert _score_status(emulator, name, token.access_token) == 401
     for endpoint in (name, other):
         ml_client.online_endpoints.begin_delete(endpoint).result()
@@ -107,7 +116,9 @@ def test_aml_token_auth(ml_client, emulator, unique_name):
 
 def test_switching_auth_mode_between_key_and_token(ml_client, emulator, unique_name):
     name = unique_name("auth")
-    ml_client.online_endpoints.begin_create_or_update(ManagedOnlineEndpoint(name=name, auth_mode="key")).result()
+    ml_client.online_endpoints.begin_create_or_update(
+        ManagedOnlineEndpoint(name=name, auth_mode="key")
+    ).result()
     key = ml_client.online_endpoints.get_keys(name).primary_key
     endpoint = ml_client.online_endpoints.get(name)
     endpoint.auth_mode = "aml_token"
@@ -140,7 +151,9 @@ def test_arm_requests_need_the_management_token_and_an_api_version(emulator):
     path = f"{emulator.workspace_path}/onlineEndpoints"
     with emulator.https() as http:
         anonymous = http.get(path, params={"api-version": "2023-04-01-preview"})
-        wrong = http.get(path, params={"api-version": "2023-04-01-preview"}, headers={"Authorization": "Bearer nope"})
+        wrong = http.get(
+            path, params={"api-version": "2023-04-01-preview"}, headers={"Authorization": "Bearer nope"}
+        )
     assert anonymous.status_code == wrong.status_code == 401
     assert anonymous.json()["error"]["code"] == "AuthenticationFailed"
     with emulator.https() as http:

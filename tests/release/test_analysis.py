@@ -24,7 +24,7 @@ def stats(ok: int, errors: int = 0, latency_ms: float = 10.0, client_errors: int
     total = ok + errors + client_errors
     edges = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, float("inf")]
     buckets = tuple((le, total if le >= latency_ms else 0) for le in edges)
-    return WindowStats(ok=ok, client_errors=client_errors, server_errors=errors, latency_buckets=buckets)
+    return WindowStats(ok=ok, client_errors=client_errors, errors=errors, latency_buckets=buckets)
 
 
 def test_quantile_interpolates_inside_the_bucket() -> None:
@@ -36,10 +36,10 @@ def test_quantile_interpolates_inside_the_bucket() -> None:
 
 
 def test_window_is_the_difference_of_two_snapshots() -> None:
-    earlier = WindowStats(ok=10, server_errors=1, latency_buckets=((10.0, 5), (float("inf"), 11)))
-    later = WindowStats(ok=30, server_errors=4, latency_buckets=((10.0, 20), (float("inf"), 34)))
+    earlier = WindowStats(ok=10, errors=1, latency_buckets=((10.0, 5), (float("inf"), 11)))
+    later = WindowStats(ok=30, errors=4, latency_buckets=((10.0, 20), (float("inf"), 34)))
     window = later.minus(earlier)
-    assert (window.ok, window.server_errors, window.requests) == (20, 3, 23)
+    assert (window.ok, window.errors, window.requests) == (20, 3, 23)
     assert window.latency_buckets == ((10.0, 15), (float("inf"), 23))
 
 
@@ -107,3 +107,8 @@ def test_low_agreement_fails() -> None:
 def test_first_release_without_live_is_judged_against_a_clean_baseline() -> None:
     assert judge(stats(200), WindowStats(), None, Limits()).outcome == "pass"
     assert judge(stats(100, errors=100), WindowStats(), None, Limits()).outcome == "fail"
+
+
+def test_model_errors_timeouts_and_overload_are_the_deployments_fault() -> None:
+    window = WindowStats.from_status_codes({200: 50, 400: 3, 401: 1, 408: 2, 424: 5, 429: 1, 502: 4})
+    assert (window.ok, window.client_errors, window.errors) == (50, 4, 12)

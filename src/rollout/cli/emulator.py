@@ -17,7 +17,10 @@ StateDir = Annotated[
 ]
 RegistryUri = Annotated[
     str | None,
-    typer.Option("--registry-uri", help="MLflow registry the models come from (default: the local one)."),
+    typer.Option(
+        "--registry-uri",
+        help="MLflow registry the models come from (default: the one it served last, else the local one).",
+    ),
 ]
 Port = Annotated[int | None, typer.Option("--port", help="HTTPS port on 127.0.0.1 (default: a free one).")]
 
@@ -43,7 +46,7 @@ def start(state_dir: StateDir = None, registry_uri: RegistryUri = None, port: Po
 
     directory = _state_dir(state_dir)
     try:
-        current, started = process.start(directory, registry_uri or paths.registry_uri(), port)
+        current, started = process.start(directory, registry_uri, port)
     except process.EmulatorError as error:
         raise UserError(str(error)) from None
     if not started:

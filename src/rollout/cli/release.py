@@ -158,8 +158,8 @@ def run_stage(
                 task,
                 completed=min(1.0, p.elapsed / p.seconds) if p.seconds else 1.0,
                 description=(
-                    f"bake {stage}: candidate {p.candidate.requests} req {p.candidate.server_errors} 5xx"
-                    f" | live {p.live.requests} req {p.live.server_errors} 5xx"
+                    f"bake {stage}: candidate {p.candidate.requests} req {p.candidate.errors} failed"
+                    f" | live {p.live.requests} req {p.live.errors} failed"
                 ),
             )
 

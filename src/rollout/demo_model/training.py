@@ -1,6 +1,7 @@
 """Train the demo classifier, log it as an MLflow model and register it.
 
-The pipeline one-hot encodes `thal`, passes the other columns through and feeds XGBoost. Two
+The pipeline one-hot encodes `thal` (refusing values it never saw, so a request with an unknown
+category is an error, not a guess), passes the other columns through and feeds XGBoost. Two
 variants exist so that a release has something new to roll out: different hyperparameters,
 mostly the same predictions. Training is deterministic for a given variant and seed.
 """
@@ -72,7 +73,7 @@ def build_pipeline(variant: int, seed: int) -> Pipeline:
 
     check_variant(variant)
     encode = ColumnTransformer(
-        [("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False), list(data.CATEGORICAL))],
+        [("onehot", OneHotEncoder(handle_unknown="error", sparse_output=False), list(data.CATEGORICAL))],
         remainder="passthrough",
     )
     classifier = XGBClassifier(random_state=seed, n_jobs=1, tree_method="hist", **VARIANTS[variant])

@@ -297,7 +297,7 @@ class ArmApi:
                 f"Container type '{container}' is invalid; use InferenceServer or StorageInitializer."
             )
         tail = body.get("tail")
-        lines = int(tail) if tail is not None else None
+        lines = _int(tail, "tail") if tail is not None else None
         pool = self.provisioner.pool
         content = await asyncio.to_thread(
             pool.logs, deployment.endpoint, deployment.name, lines, container_type
@@ -582,7 +582,9 @@ class ArmApi:
     def _asset_uri(self, kind: str, name: str, version: str) -> str:
         """Azure's location-scoped asset URI: azureml://locations/<l>/workspaces/<id>/<kind>/<name>/versions/<v>."""
         ws = self.workspace
-        return f"azureml://locations/{ws.location}/workspaces/{ws.workspace_id}/{kind}/{name}/versions/{version}"
+        return (
+            f"azureml://locations/{ws.location}/workspaces/{ws.workspace_id}/{kind}/{name}/versions/{version}"
+        )
 
     # Request guard -----------------------------------------------------------------------------
 

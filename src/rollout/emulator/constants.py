@@ -7,3 +7,4 @@ SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000"
 RESOURCE_GROUP = "local"
 WORKSPACE = "local"
 LOCATION = "local"
+PORT_TAKEN_MARK = "port taken"  # in the error a server prints when it cannot listen

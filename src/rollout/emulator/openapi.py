@@ -71,8 +71,7 @@ def _operation(route: Route, path: str, method: str, arm: bool) -> dict[str, Any
     summary = doc.strip().splitlines()[0]
     parameters: list[dict[str, Any]] = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-        for name in _PARAM.findall(route.path)
-        for name in [name[0]]
+        for name, _converter in _PARAM.findall(route.path)
     ]
     operation: dict[str, Any] = {
         "operationId": f"{route.name}.{method.lower()}" if route.name else f"{method.lower()} {path}",

@@ -2,7 +2,7 @@
 
 `start` spawns `python -m rollout.emulator` detached (its own session), waits until `/healthz`
 answers over HTTPS, and writes `emulator.json` (pid, url, port, ca_file, state_dir, registry_uri)
-into the state directory. `stop` sends SIGTERM (the server stops its instances), waits, and clears
+into the state directory; the file stays after a stop, as the record of the last run. `stop` sends SIGTERM (the server stops its instances), waits, and clears
 any straggler of the emulator's process group. The CLI and the test fixtures both use this.
 """
 
@@ -13,16 +13,18 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from rollout.emulator.constants import HOST
+from rollout import paths
+from rollout.emulator.constants import HOST, PORT_TAKEN_MARK
 from rollout.emulator.models import DEFAULT_TOKEN_TTL_SECONDS
 from rollout.emulator.store import ensure_private_dir
-from rollout.emulator.tls import ensure_certificates, tls_files
+from rollout.emulator.tls import ensure_certificates
 
 STATUS_FILE = "emulator.json"
 LOG_FILE = "emulator.log"
@@ -36,6 +38,10 @@ _children: dict[int, subprocess.Popen[bytes]] = {}
 
 class EmulatorError(RuntimeError):
     """The emulator could not be started or stopped; the message says why."""
+
+
+class _PortTaken(EmulatorError):
+    """The server could not listen on its port."""
 
 
 @dataclass(frozen=True)
@@ -76,35 +82,38 @@ def status(state_dir: Path) -> EmulatorStatus | None:
 
 def start(
     state_dir: Path,
-    registry_uri: str,
+    registry_uri: str | None = None,
     port: int | None = None,
     *,
     timeout: float = START_TIMEOUT_SECONDS,
     poll_interval_ms: int = 200,
     token_ttl: float = DEFAULT_TOKEN_TTL_SECONDS,
 ) -> tuple[EmulatorStatus, bool]:
-    """Start the emulator of `state_dir` unless it runs already. Returns its status and whether it was started now."""
+    """Start the emulator of `state_dir` unless it runs already. Returns its status and whether it was started now.
+
+    Without `registry_uri` it serves the registry it served last time, or else the local default.
+    """
     state_dir = ensure_private_dir(state_dir.resolve())
     current = status(state_dir)
     if current is not None and current.running:
         return current, False
-    if current is not None:
-        _forget(state_dir, current.pid)
+    if registry_uri is None:
+        registry_uri = current.registry_uri if current is not None else paths.registry_uri()
     tls = ensure_certificates(state_dir)
-    last_error: EmulatorError | None = None
-    for _ in range(1 if port else _PORT_ATTEMPTS):
+    attempts = 1 if port else _PORT_ATTEMPTS
+    for attempt in range(1, attempts + 1):
         chosen = port or free_port()
         try:
             started = _spawn(
                 state_dir, registry_uri, chosen, timeout, poll_interval_ms, token_ttl, str(tls.ca_file)
             )
-        except EmulatorError as error:
-            last_error = error
-            continue
+        except _PortTaken as error:
+            if attempt == attempts:
+                raise EmulatorError(str(error)) from None
+            continue  # another process took the free port first: pick another
         _write_status(state_dir, started)
         return started, True
-    assert last_error is not None
-    raise last_error
+    raise AssertionError("unreachable")
 
 
 def stop(state_dir: Path, *, timeout: float = STOP_TIMEOUT_SECONDS) -> EmulatorStatus | None:
@@ -115,7 +124,7 @@ def stop(state_dir: Path, *, timeout: float = STOP_TIMEOUT_SECONDS) -> EmulatorS
         return None
     if _alive(current.pid):
         _terminate(current.pid, timeout)
-    _forget(state_dir, current.pid)
+    _children.pop(current.pid, None)
     return current if current.running else None
 
 
@@ -151,6 +160,7 @@ def _spawn(
         str(token_ttl),
     ]
     log_fd = os.open(log_path(state_dir), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    log_start = os.fstat(log_fd).st_size
     try:
         child = subprocess.Popen(
             command,
@@ -175,24 +185,24 @@ def _spawn(
     while time.monotonic() < deadline:
         if child.poll() is not None:
             _children.pop(child.pid, None)
-            raise EmulatorError(f"the emulator exited during start-up:\n{_log_tail(state_dir)}")
+            output = _log_since(state_dir, log_start)
+            if PORT_TAKEN_MARK in output:
+                raise _PortTaken(output.strip().splitlines()[-1].removeprefix("error: "))
+            raise EmulatorError(f"the emulator exited during start-up:\n{output}")
         if _healthy(candidate):
             return candidate
         time.sleep(0.1)
     _terminate(child.pid, STOP_TIMEOUT_SECONDS)
-    raise EmulatorError(f"the emulator did not answer within {timeout:.0f} s:\n{_log_tail(state_dir)}")
+    output = _log_since(state_dir, log_start)
+    raise EmulatorError(f"the emulator did not answer within {timeout:.0f} s:\n{output}")
 
 
 def _healthy(candidate: EmulatorStatus) -> bool:
     import httpx
 
-    ca_file = (
-        candidate.ca_file
-        if Path(candidate.ca_file).exists()
-        else str(tls_files(Path(candidate.state_dir)).ca_file)
-    )
     try:
-        response = httpx.get(f"{candidate.url}/healthz", verify=ca_file, timeout=2.0)
+        context = ssl.create_default_context(cafile=candidate.ca_file)
+        response = httpx.get(f"{candidate.url}/healthz", verify=context, timeout=2.0)
         return response.status_code == 200 and response.json().get("pid") == candidate.pid
     except (httpx.HTTPError, ValueError, OSError):
         return False
@@ -241,14 +251,12 @@ def _write_status(state_dir: Path, current: EmulatorStatus) -> None:
     partial.replace(path)
 
 
-def _forget(state_dir: Path, pid: int) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        status_path(state_dir).unlink()
-    _children.pop(pid, None)
-
-
-def _log_tail(state_dir: Path, lines: int = 30) -> str:
+def _log_since(state_dir: Path, offset: int, lines: int = 30) -> str:
+    """The last lines the emulator logged after `offset` (its output during this start)."""
     try:
-        return "\n".join(log_path(state_dir).read_text(errors="replace").splitlines()[-lines:])
+        with open(log_path(state_dir), "rb") as handle:
+            handle.seek(offset)
+            text = handle.read().decode(errors="replace")
     except FileNotFoundError:
         return "(no log)"
+    return "\n".join(text.splitlines()[-lines:]) or "(no output)"

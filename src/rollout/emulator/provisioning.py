@@ -29,12 +29,15 @@ class Readiness(Protocol):
 
 
 class Pool(Protocol):
-    """What provisioning needs from the worker pool (see workers.WorkerPool)."""
+    """What provisioning needs from the worker pool (`workers.WorkerPool`)."""
 
     def start(self, deployment: Deployment) -> None: ...
     def readiness(self, endpoint: str, name: str) -> Readiness: ...
     def stop(self, endpoint: str, name: str) -> None: ...
     def note(self, endpoint: str, name: str, text: str) -> None: ...
+    def logs(
+        self, endpoint: str, name: str, lines: int | None = None, container_type: str | None = None
+    ) -> str: ...
     def close(self) -> None: ...
 
 
@@ -162,17 +165,29 @@ class Provisioner:
         log.warning("deployment %s/%s failed: %s", endpoint, name, reason)
 
     async def _delete_deployment(self, endpoint: str, name: str, operation: Operation) -> None:
-        await self._cancel(endpoint, name)
-        await asyncio.to_thread(self.pool.stop, endpoint, name)
-        self.state.remove_deployment(endpoint, name)
-        self.operations.succeed(operation)
+        try:
+            await self._stop_instances(endpoint, name)
+            self.state.remove_deployment(endpoint, name)
+        except Exception as error:
+            log.exception("deleting %s/%s failed", endpoint, name)
+            self.operations.fail(operation, "InternalServerError", f"Deleting failed: {error}", 500)
+        else:
+            self.operations.succeed(operation)
 
     async def _delete_endpoint(self, endpoint: str, operation: Operation) -> None:
-        for deployment in self.state.list_deployments(endpoint):
-            await self._cancel(endpoint, deployment.name)
-            await asyncio.to_thread(self.pool.stop, endpoint, deployment.name)
-        self.state.remove_endpoint(endpoint)
-        self.operations.succeed(operation)
+        try:
+            for deployment in self.state.list_deployments(endpoint):
+                await self._stop_instances(endpoint, deployment.name)
+            self.state.remove_endpoint(endpoint)
+        except Exception as error:
+            log.exception("deleting %s failed", endpoint)
+            self.operations.fail(operation, "InternalServerError", f"Deleting failed: {error}", 500)
+        else:
+            self.operations.succeed(operation)
+
+    async def _stop_instances(self, endpoint: str, name: str) -> None:
+        await self._cancel(endpoint, name)
+        await asyncio.to_thread(self.pool.stop, endpoint, name)
 
     async def _cancel(self, endpoint: str, name: str) -> None:
         task = self._tasks.pop(_key(endpoint, name), None)

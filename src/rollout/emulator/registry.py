@@ -42,6 +42,7 @@ class ModelRegistry:
     def __init__(self, registry_uri: str) -> None:
         self.registry_uri = registry_uri
         self._client: Any = None
+        self._missing: type[Exception] = Exception
         self._lock = threading.Lock()
 
     def warm_up(self) -> None:
@@ -50,11 +51,10 @@ class ModelRegistry:
 
     def get_version(self, name: str, version: str) -> RegisteredVersion | None:
         """The version, or None when it does not exist or did not finish registering."""
-        from mlflow.exceptions import MlflowException
-
+        client = self._mlflow()
         try:
-            found = self._mlflow().get_model_version(name, str(version))
-        except MlflowException as error:
+            found = client.get_model_version(name, str(version))
+        except self._missing as error:
             if error.error_code == "RESOURCE_DOES_NOT_EXIST" or "not found" in str(error).lower():
                 return None
             raise
@@ -64,12 +64,10 @@ class ModelRegistry:
 
     def list_versions(self, name: str) -> list[RegisteredVersion] | None:
         """All ready versions of a model, newest first; None when the model does not exist."""
-        from mlflow.exceptions import MlflowException
-
         client = self._mlflow()
         try:
             client.get_registered_model(name)
-        except MlflowException as error:
+        except self._missing as error:
             if error.error_code == "RESOURCE_DOES_NOT_EXIST":
                 return None
             raise
@@ -79,11 +77,10 @@ class ModelRegistry:
         return sorted(ready, key=_version_order, reverse=True)
 
     def get_model(self, name: str) -> RegisteredModel | None:
-        from mlflow.exceptions import MlflowException
-
+        client = self._mlflow()
         try:
-            model = self._mlflow().get_registered_model(name)
-        except MlflowException as error:
+            model = client.get_registered_model(name)
+        except self._missing as error:
             if error.error_code == "RESOURCE_DOES_NOT_EXIST":
                 return None
             raise
@@ -104,10 +101,14 @@ class ModelRegistry:
         )
 
     def _mlflow(self) -> Any:
+        """The registry client. MLflow is imported here, under the lock: importing it from two threads
+        at once can hand one of them a half-initialised module."""
         with self._lock:
             if self._client is None:
+                from mlflow.exceptions import MlflowException
                 from mlflow.tracking import MlflowClient
 
+                self._missing = MlflowException
                 self._client = MlflowClient(tracking_uri=self.registry_uri, registry_uri=self.registry_uri)
             return self._client
 

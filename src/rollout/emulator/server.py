@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import socket
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -27,10 +28,17 @@ from rollout import __version__
 from rollout.emulator import openapi
 from rollout.emulator.access import ensure_management_token
 from rollout.emulator.arm import ArmApi, Workspace
-from rollout.emulator.constants import HOST, LOCATION, RESOURCE_GROUP, SUBSCRIPTION_ID, WORKSPACE
+from rollout.emulator.constants import (
+    HOST,
+    LOCATION,
+    PORT_TAKEN_MARK,
+    RESOURCE_GROUP,
+    SUBSCRIPTION_ID,
+    WORKSPACE,
+)
 from rollout.emulator.lro import Operations
 from rollout.emulator.models import DEFAULT_TOKEN_TTL_SECONDS, EmulatorState
-from rollout.emulator.provisioning import Pool, Provisioner
+from rollout.emulator.provisioning import Provisioner
 from rollout.emulator.registry import ModelRegistry
 from rollout.emulator.store import Store, ensure_private_dir
 from rollout.emulator.tls import ensure_certificates
@@ -55,18 +63,16 @@ class ServerConfig:
         return f"https://{HOST}:{self.port}"
 
 
-def create_app(config: ServerConfig, *, pool: Pool | None = None) -> Starlette:
-    """The emulator's app. `pool` replaces the worker pool (by default DP's `WorkerPool`)."""
+def create_app(config: ServerConfig) -> Starlette:
+    """The emulator's app: state restored from the state directory, one worker pool, one metrics registry."""
     from rollout.emulator import metrics as metrics_module
     from rollout.emulator import scoring
+    from rollout.emulator.workers import WorkerPool
 
     state_dir = ensure_private_dir(config.state_dir)
     store = Store(state_dir)
     state = EmulatorState(store, token_ttl=config.token_ttl)
-    if pool is None:
-        from rollout.emulator.workers import WorkerPool
-
-        pool = WorkerPool(log_dir=ensure_private_dir(state_dir / "logs"), registry_uri=config.registry_uri)
+    pool = WorkerPool(log_dir=ensure_private_dir(state_dir / "logs"), registry_uri=config.registry_uri)
     metrics = metrics_module.Metrics()
     registry = ModelRegistry(config.registry_uri)
     operations = Operations()
@@ -132,22 +138,42 @@ def serve(config: ServerConfig) -> None:
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per proxied scoring call is noise
     state_dir = ensure_private_dir(config.state_dir)
     lock = _lock_state_dir(state_dir)
+    listener = _bind(config.port)  # before anything starts: a taken port fails at once
     tls = ensure_certificates(state_dir)
-    app = create_app(config)
-    uvicorn.run(
-        app,
-        host=HOST,
-        port=config.port,
-        ssl_certfile=str(tls.cert_file),
-        ssl_keyfile=str(tls.key_file),
-        log_level="info",
-        access_log=True,
-        timeout_graceful_shutdown=5,
-        lifespan="on",
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(config),
+            host=HOST,
+            port=config.port,
+            ssl_certfile=str(tls.cert_file),
+            ssl_keyfile=str(tls.key_file),
+            log_level="info",
+            access_log=True,
+            timeout_graceful_shutdown=2,
+            lifespan="on",
+        )
     )
-    lock.close()
+    try:
+        server.run(sockets=[listener])
+    finally:
+        listener.close()
+        lock.close()
+
+
+def _bind(port: int) -> socket.socket:
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((HOST, port))
+    except OSError as error:
+        listener.close()
+        raise SystemExit(
+            f"error: cannot listen on {HOST}:{port}: {error.strerror} ({PORT_TAKEN_MARK})"
+        ) from None
+    return listener
 
 
 def _lock_state_dir(state_dir: Path) -> IO[bytes]:

@@ -113,6 +113,7 @@ def _schema_reason(message: str) -> str:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "rollout-instance"
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no delayed-ACK stall
     server: InstanceServer
 
     def do_GET(self) -> None:
@@ -208,7 +209,7 @@ def serve(sock: socket.socket, model_uri: str, failure_path: Path, label: str) -
     host, port = sock.getsockname()[:2]
     logger.info("Instance %s (pid %d) listening on http://%s:%d", label, os.getpid(), host, port)
     server = InstanceServer(sock)
-    threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), name="http", daemon=True).start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -379,6 +379,7 @@ class Instance:
         ready_due = start + readiness.initial_delay
         live_due = start + liveness.initial_delay
         ready_failures = ready_successes = live_failures = 0
+        process_ready = False  # until this process first answers its readiness probe
         last_error = ""
         while True:
             now = time.monotonic()
@@ -403,9 +404,9 @@ class Instance:
                 ok, error = self._probe("/ready", readiness)
                 if self._exited.is_set():
                     return self._exit_outcome()
-                if not self._ever_ready:
+                if not process_ready:
                     if ok:
-                        self._ever_ready = True
+                        process_ready = self._ever_ready = True
                         self._set_ready(True)
                         ready_due = now + readiness.period
                         continue
@@ -416,6 +417,8 @@ class Instance:
                         if ready_failures >= readiness.failure_threshold:
                             reason = f"readiness probe failed {ready_failures} times ({last_error})"
                             self._kill_for(reason)
+                            if self._ever_ready:
+                                return reason
                             self._fail(reason)
                             return "readiness-failed"
                     ready_due = now + min(readiness.period, STARTUP_POLL_SECONDS * (1 + (now - start)))

@@ -1,0 +1,170 @@
+"""Time to a ready model server: `mlflow models serve` against an emulator instance, side by side.
+
+Each run starts the heart classifier both ways and waits until it answers its readiness check
+(`GET /ping` for `mlflow models serve`, the instance's `/ready` for the emulator), then checks that
+both answer samples/sample.json alike. The emulator is measured warm (its fork server already
+running, which is the case for every deployment but the first) and cold (including the fork
+server's start-up).
+
+    .venv/bin/python scripts/bench_worker_start.py [--runs 3] [--registry-uri URI --model NAME/VERSION]
+
+Without `--registry-uri`, the demo heart classifier is trained into a temporary registry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "samples" / "sample.json"
+READY_TIMEOUT_SECONDS = 120.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(check, timeout: float = READY_TIMEOUT_SECONDS) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"error: not ready within {timeout:.0f} s")
+        time.sleep(0.01)
+
+
+def answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def mlflow_serve(model_uri: str, registry_uri: str, log_dir: Path) -> tuple[float, list]:
+    """Seconds until `mlflow models serve` answers /ping, and its answer to the sample."""
+    port = free_port()
+    env = dict(os.environ, MLFLOW_TRACKING_URI=registry_uri, MLFLOW_REGISTRY_URI=registry_uri)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])  # its uvicorn
+    command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri]
+    command += ["--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)]
+    started = time.perf_counter()
+    log_path = log_dir / f"mlflow-serve-{port}.log"
+    with open(log_path, "wb") as log:
+        server = subprocess.Popen(command, env=env, stdout=log, stderr=log, start_new_session=True)
+
+    def ready() -> bool:
+        if server.poll() is not None:
+            raise SystemExit(f"error: mlflow models serve exited:\n{log_path.read_text()[-2000:]}")
+        return answers(f"http://127.0.0.1:{port}/ping")
+
+    try:
+        wait_until(ready)
+        elapsed = time.perf_counter() - started
+        sample = json.loads(SAMPLE.read_text())["input_data"]
+        reply = httpx.post(
+            f"http://127.0.0.1:{port}/invocations", json={"dataframe_split": sample}, timeout=30
+        )
+        return elapsed, reply.json()["predictions"]
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(30)
+
+
+def emulator_instance(pool, model_uri: str, name: str, since: float | None = None) -> tuple[float, list]:
+    """Seconds from `WorkerPool.start` (or `since`) until the instance is ready, and its answer."""
+    from rollout.emulator.models import Deployment, Probe
+
+    probe = Probe(initial_delay=0, period=1, timeout=2, failure_threshold=120)
+    deployment = Deployment(
+        endpoint="bench",
+        name=name,
+        model=model_uri,
+        model_uri=model_uri,
+        readiness_probe=probe,
+        liveness_probe=probe,
+    )
+    started = time.perf_counter() if since is None else since
+    pool.start(deployment)
+    wait_until(lambda: pool.readiness("bench", name).state != "starting")
+    elapsed = time.perf_counter() - started
+    readiness = pool.readiness("bench", name)
+    if readiness.state != "ready":
+        raise SystemExit(f"error: the emulator instance failed: {readiness.reason}")
+    instance = pool.ready_instances("bench", name)[0]
+    reply = httpx.post(f"{instance.url}/score", content=SAMPLE.read_bytes(), timeout=30)
+    pool.stop("bench", name)
+    return elapsed, reply.json()
+
+
+def train_demo_model(root: Path) -> tuple[str, str]:
+    from rollout import registry
+    from rollout.demo_model.training import train_and_register
+
+    registry.quiet_logs()
+    registry_uri = f"sqlite:///{root / 'mlflow.db'}"
+    registered = train_and_register(
+        "heart-classifier", variant=1, seed=0, tracking_uri=registry_uri, artifacts_dir=root / "artifacts"
+    )
+    return registry_uri, f"models:/heart-classifier/{registered.version}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--registry-uri", help="an MLflow registry holding the model (default: train one)")
+    parser.add_argument("--model", default="heart-classifier/1", help="NAME/VERSION in that registry")
+    args = parser.parse_args()
+
+    from rollout.emulator.workers import WorkerPool
+
+    with tempfile.TemporaryDirectory(prefix="rollout-bench-") as scratch:
+        root = Path(scratch)
+        if args.registry_uri:
+            registry_uri, model_uri = args.registry_uri, f"models:/{args.model}"
+        else:
+            print("training the demo heart classifier into a temporary registry ...", flush=True)
+            registry_uri, model_uri = train_demo_model(root)
+
+        rows = []
+        for run in range(1, args.runs + 1):
+            cold_started = time.perf_counter()
+            pool = WorkerPool(root / f"logs-{run}", registry_uri)
+            try:
+                cold, cold_answer = emulator_instance(pool, model_uri, "cold", since=cold_started)
+                warm, warm_answer = emulator_instance(pool, model_uri, "warm")
+            finally:
+                pool.close()
+            serve, serve_answer = mlflow_serve(model_uri, registry_uri, root)
+            if not serve_answer == warm_answer == cold_answer:
+                raise SystemExit(f"error: different answers: {serve_answer} {warm_answer} {cold_answer}")
+            rows.append((serve, warm, cold))
+            print(
+                f"run {run}: mlflow models serve {serve:6.2f} s | emulator warm {warm * 1000:6.0f} ms"
+                f" | emulator cold {cold:5.2f} s | answer {warm_answer}",
+                flush=True,
+            )
+
+    serve, warm, cold = (statistics.median(column) for column in zip(*rows, strict=True))
+    print()
+    print(f"median time to ready over {len(rows)} runs ({model_uri}):")
+    print(f"  mlflow models serve            {serve:7.2f} s")
+    print(f"  emulator instance, warm        {warm:7.3f} s   {serve / warm:6.0f}x faster")
+    print(f"  emulator instance, cold start  {cold:7.2f} s   {serve / cold:6.1f}x faster")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,253 @@
+"""The worker pool on its own: real instance processes forked from the fork server, real probes.
+
+These drive `WorkerPool` directly (no HTTPS server): start-up time, scoring on an instance,
+restarts of a killed or unresponsive instance, failures with their reasons, replacement of a
+deployment's instances, logs and their cap, and that nothing is left running.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from dataplane_support import CHAOS_MODEL, chaos_body, register_chaos_model
+
+from rollout.emulator.models import Deployment, Probe
+from rollout.emulator.workers import Readiness, WorkerPool
+
+pytestmark = pytest.mark.xdist_group("dataplane-workers")
+
+SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "sample.json"
+FAST = Probe(initial_delay=0, period=1, timeout=2, failure_threshold=30)
+
+
+@pytest.fixture(scope="module")
+def chaos_uri(emulator_registry) -> str:
+    version = register_chaos_model(emulator_registry.uri, emulator_registry.artifacts_dir)
+    return f"models:/{CHAOS_MODEL}/{version}"
+
+
+@pytest.fixture(scope="module")
+def pool(tmp_path_factory, emulator_registry, registered_models, chaos_uri) -> Iterator[WorkerPool]:
+    pool = WorkerPool(tmp_path_factory.mktemp("worker-logs"), emulator_registry.uri, stop_grace=2.0)
+    assert pool.fork_server.wait_ready(60), "the fork server did not preload in 60 s"
+    yield pool
+    pool.close()
+
+
+def _deployment(name: str, model_uri: str, **overrides) -> Deployment:
+    settings = {"readiness_probe": FAST, "liveness_probe": FAST, **overrides}
+    return Deployment(endpoint="pool-tests", name=name, model=model_uri, model_uri=model_uri, **settings)
+
+
+def _wait(pool: WorkerPool, name: str, timeout: float = 30.0) -> Readiness:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        readiness = pool.readiness("pool-tests", name)
+        if readiness.state != "starting":
+            return readiness
+        time.sleep(0.01)
+    raise AssertionError(f"{name} still starting after {timeout} s: {pool.readiness('pool-tests', name)}")
+
+
+def _wait_for(condition, timeout: float = 15.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def _score(pool: WorkerPool, name: str, body: dict) -> httpx.Response:
+    instance = pool.ready_instances("pool-tests", name)[0]
+    return httpx.post(f"{instance.url}/score", json=body, timeout=10)
+
+
+def _alive(pid: int) -> bool:
+    """Whether the process exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_heart_classifier_instance_is_ready_in_well_under_a_second(pool, registered_models):
+    started = time.perf_counter()
+    pool.start(_deployment("heart", f"models:/{registered_models.heart}/1"))
+    returned = time.perf_counter() - started
+    assert _wait(pool, "heart") == Readiness("ready")
+    ready_after = time.perf_counter() - started
+    print(f"start() returned in {returned * 1000:.1f} ms; ready after {ready_after * 1000:.0f} ms")
+    assert returned < 0.05  # start() never blocks
+    assert ready_after < 2.0
+
+    response = _score(pool, "heart", json.loads(SAMPLE.read_text()))
+    assert response.status_code == 200
+    assert response.json() in ([0], [1])
+    logs = pool.logs("pool-tests", "heart")
+    assert "Model loaded in" in logs and "POST /score 200" in logs
+
+
+def test_readiness_waits_for_the_initial_delay(pool, chaos_uri):
+    started = time.perf_counter()
+    pool.start(_deployment("delayed", chaos_uri, readiness_probe=Probe(initial_delay=1, period=1)))
+    assert pool.readiness("pool-tests", "delayed").state == "starting"
+    assert _wait(pool, "delayed").state == "ready"
+    assert 1.0 <= time.perf_counter() - started < 3.0
+    pool.stop("pool-tests", "delayed")
+
+
+def test_a_killed_instance_is_restarted_and_serves_again(pool, chaos_uri):
+    pool.start(_deployment("killed", chaos_uri, environment_variables={"SLOT": "killed"}))
+    assert _wait(pool, "killed").state == "ready"
+    old = pool.ready_instances("pool-tests", "killed")[0].pid
+    os.kill(old, signal.SIGKILL)
+    _wait_for(
+        lambda: any(i.pid != old for i in pool.ready_instances("pool-tests", "killed")),
+        what="a new ready instance",
+    )
+    assert _score(pool, "killed", chaos_body()).json() == ["killed"]
+    logs = pool.logs("pool-tests", "killed")
+    assert "killed by signal SIGKILL; restarting the instance" in logs
+    assert logs.count("listening on http://127.0.0.1:") == 2
+    assert "chaos model scoring 1 row(s)" in logs  # the model's own output
+
+
+def test_an_unresponsive_instance_fails_its_liveness_probe_and_is_restarted(pool, chaos_uri):
+    liveness = Probe(initial_delay=0, period=1, timeout=1, failure_threshold=2)
+    pool.start(_deployment("frozen", chaos_uri, liveness_probe=liveness))
+    assert _wait(pool, "frozen").state == "ready"
+    frozen = pool.ready_instances("pool-tests", "frozen")[0].pid
+    os.kill(frozen, signal.SIGSTOP)
+    try:
+        _wait_for(
+            lambda: any(i.pid != frozen for i in pool.ready_instances("pool-tests", "frozen")),
+            timeout=20,
+            what="the unresponsive instance to be replaced",
+        )
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(frozen, signal.SIGCONT)
+    _wait_for(lambda: not _alive(frozen), what="the frozen process to be gone")
+    assert "liveness probe failed 2 times" in pool.logs("pool-tests", "frozen")
+    assert _score(pool, "frozen", chaos_body()).status_code == 200
+    pool.stop("pool-tests", "frozen")
+
+
+def test_a_model_that_cannot_load_fails_with_the_reason_in_the_logs(pool, registered_models):
+    pool.start(
+        _deployment("broken", f"models:/{registered_models.broken}/{registered_models.broken_version}")
+    )
+    readiness = _wait(pool, "broken")
+    assert readiness.state == "failed"
+    assert "the model could not be loaded" in readiness.reason
+    assert "rollout_test_missing_loader_module" in readiness.reason
+    logs = pool.logs("pool-tests", "broken")
+    assert "Traceback (most recent call last)" in logs
+    assert "deployment failed: the model could not be loaded" in logs
+    assert pool.ready_instances("pool-tests", "broken") == ()
+
+
+def test_a_missing_model_version_fails_with_the_reason_in_the_storage_initializer_logs(pool):
+    pool.start(_deployment("missing", f"models:/{CHAOS_MODEL}/999"))
+    readiness = _wait(pool, "missing")
+    assert readiness.state == "failed"
+    assert "could not be resolved in the registry" in readiness.reason
+    assert "999" in readiness.reason
+    notes = pool.logs("pool-tests", "missing", container_type="storage-initializer")
+    assert f"models:/{CHAOS_MODEL}/999 could not be resolved" in notes
+
+
+def test_failing_readiness_probes_fail_the_deployment(pool, chaos_uri):
+    readiness = Probe(initial_delay=0, period=1, timeout=1, failure_threshold=2)
+    pool.start(
+        _deployment(
+            "slow-load",
+            chaos_uri,
+            readiness_probe=readiness,
+            environment_variables={"CHAOS_LOAD_SECONDS": "30"},
+        )
+    )
+    result = _wait(pool, "slow-load", timeout=10)
+    assert result.state == "failed"
+    assert "readiness probe failed 2 times (GET /ready answered 503)" in result.reason
+
+
+def test_new_instances_replace_the_old_ones_once_ready(pool, chaos_uri):
+    pool.start(_deployment("rolling", chaos_uri, environment_variables={"SLOT": "old"}))
+    assert _wait(pool, "rolling").state == "ready"
+    old = pool.ready_instances("pool-tests", "rolling")[0].pid
+
+    new = {"SLOT": "new", "CHAOS_LOAD_SECONDS": "1"}
+    pool.start(_deployment("rolling", chaos_uri, instance_count=2, environment_variables=new))
+    assert pool.readiness("pool-tests", "rolling").state == "starting"
+    assert [i.pid for i in pool.ready_instances("pool-tests", "rolling")] == [old]
+    assert _score(pool, "rolling", chaos_body()).json() == ["old"]  # still served meanwhile
+
+    assert _wait(pool, "rolling").state == "ready"
+    instances = pool.ready_instances("pool-tests", "rolling")
+    assert len(instances) == 2 and old not in {i.pid for i in instances}
+    assert _score(pool, "rolling", chaos_body()).json() == ["new"]
+    _wait_for(lambda: not _alive(old), what="the old instance to stop")
+    logs = pool.logs("pool-tests", "rolling")
+    assert "===== inference-server-" in logs  # one section per instance
+    pool.stop("pool-tests", "rolling")
+
+
+def test_notes_show_in_both_logs(pool, chaos_uri):
+    pool.note("pool-tests", "noted", "Model azureml:x:1 was not found.")
+    assert "[platform] Model azureml:x:1 was not found." in pool.logs("pool-tests", "noted")
+    pool.start(_deployment("noted", chaos_uri))
+    assert _wait(pool, "noted").state == "ready"
+    pool.note("pool-tests", "noted", "Something the platform did.")
+    assert "[platform] Something the platform did." in pool.logs("pool-tests", "noted", lines=5)
+    notes = pool.logs("pool-tests", "noted", container_type="storage-initializer")
+    assert "Model azureml:x:1 was not found." in notes and "Something the platform did." in notes
+    assert pool.logs("pool-tests", "noted", lines=2).count("\n") == 1
+    pool.stop("pool-tests", "noted")
+
+
+def test_instance_logs_are_capped(pool, chaos_uri):
+    pool.start(_deployment("chatty", chaos_uri))
+    assert _wait(pool, "chatty").state == "ready"
+    instance = pool.ready_instances("pool-tests", "chatty")[0]
+    log = next(Path(pool.log_dir, "pool-tests", "chatty").glob("inference-server-*.log"))
+    pool.log_cap = 4000
+    try:
+        with httpx.Client(base_url=instance.url) as client:
+            for _ in range(100):
+                assert client.post("/score", json=chaos_body()).status_code == 200
+        _wait_for(lambda: log.with_name(log.name + ".1").exists(), what="the log to be rotated")
+        _wait_for(lambda: log.stat().st_size < 4000, what="the log to be truncated")
+    finally:
+        pool.log_cap = 5 * 1024 * 1024
+    assert "POST /score 200" in pool.logs("pool-tests", "chatty", lines=3)
+    pool.stop("pool-tests", "chatty")
+
+
+def test_stop_and_close_leave_no_process_behind(pool, chaos_uri):
+    pool.start(_deployment("last", chaos_uri, instance_count=2))
+    assert _wait(pool, "last").state == "ready"
+    pids = [i.pid for i in pool.ready_instances("pool-tests", "last")]
+    pool.stop("pool-tests", "last")
+    assert pool.ready_instances("pool-tests", "last") == ()
+    assert pool.readiness("pool-tests", "last").state == "failed"
+    _wait_for(lambda: not any(_alive(pid) for pid in pids), what="stopped instances to exit")
+
+    pool.start(_deployment("last", chaos_uri))
+    assert _wait(pool, "last").state == "ready"
+    running = [i.pid for i in pool.ready_instances("pool-tests", "heart")]
+    running += [i.pid for i in pool.ready_instances("pool-tests", "last")]
+    fork_server = pool.fork_server.pid
+    started = time.perf_counter()
+    pool.close()  # the fixture's close afterwards is a no-op
+    assert time.perf_counter() - started < 10
+    assert not _alive(fork_server)
+    _wait_for(lambda: not any(_alive(pid) for pid in running), timeout=5, what="every instance to exit")

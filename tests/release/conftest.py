@@ -1,0 +1,52 @@
+"""Release tests' fixtures: one lab (emulator and registry) per test session, per xdist worker."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from release_lab import MODEL, VERSIONS, Lab, make_project, register_faulty
+
+from rollout.release import Release
+from rollout.specs import load_project
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    from rollout.demo_model.training import train_and_register
+    from rollout.emulator import process
+
+    home = tmp_path_factory.mktemp("release-lab")
+    registry_uri = f"sqlite:///{home / 'mlflow.db'}"
+    artifacts = home / "artifacts"
+    for variant, seed in ((1, 0), (2, 0), (1, 1)):
+        train_and_register(
+            MODEL, variant=variant, seed=seed, tracking_uri=registry_uri, artifacts_dir=artifacts
+        )
+    for mode in ("broken", "flaky", "slow"):
+        register_faulty(registry_uri, artifacts, mode)
+    lab = Lab(home, registry_uri)
+    lab.connection().ml.online_endpoints.list()  # starts the emulator and checks it answers
+    yield lab
+    process.stop(lab.state_dir)
+
+
+@pytest.fixture
+def project(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
+    """A project with an endpoint named after the test (names: 3-32 chars, letters, digits, dashes)."""
+    name = "ep-" + "".join(c if c.isalnum() else "-" for c in request.node.name.lower())
+    name = name[:32].rstrip("-")
+    return make_project(tmp_path / "project", name)
+
+
+@pytest.fixture
+def live_on_v1(lab: Lab, project: Path) -> Release:
+    """The project's endpoint with blue serving version 1 and all traffic, no release in progress."""
+    from rollout import traffic
+
+    rel = Release(lab.connection(), load_project(project))
+    rel.deploy(version=VERSIONS["v1"])
+    traffic.set_traffic(rel.conn.ml, rel.endpoint_name, {"blue": 100})
+    rel.retire()
+    return rel

@@ -1,0 +1,143 @@
+"""The release commands as a user runs them: real `rollout` processes against the lab's emulator."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from release_lab import VERSIONS, Lab
+
+from rollout.release import Release
+
+
+def one_error_line(result: subprocess.CompletedProcess) -> str:
+    """A user error ends in exactly one `error: ...` line on stderr, a non-zero exit, no traceback."""
+    assert result.returncode != 0, result
+    assert "Traceback" not in result.stderr, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, result.stderr
+    return errors[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["promote", "--stage", "nope"],
+            "no stage 'nope' in the release plan (its stages: canary, half, full)",
+        ),
+        (["traffic", "set", "blue=90 red=10"], "no deployment named red (deployments: blue)"),
+        (["traffic", "set", "blue:90"], "malformed traffic 'blue:90'"),
+        (["traffic", "set", "blue=60"], "traffic must add up to 0 or 100, not 60"),
+        (["mirror", "set", "blue=10"], "blue takes live traffic"),
+        (["invoke", "--request-file", "missing.json"], "cannot read missing.json"),
+        (
+            ["deployment", "delete", "--name", "nope", "--endpoint-name", "ENDPOINT", "--yes"],
+            "no deployment nope",
+        ),
+        (
+            ["deployment", "delete", "--name", "blue", "--endpoint-name", "ENDPOINT", "--yes"],
+            "still takes 100%",
+        ),
+        (["endpoint", "apply", "-f", "missing.yml"], "missing.yml: no such file"),
+        (["retire"], None),
+        (["promote", "--stage", "canary"], "no release in progress: run `rollout deploy` first"),
+        (["status", "--target", "mars"], "unknown target 'mars': choose local or azure"),
+    ],
+)
+def test_bad_input_gives_one_clear_line(
+    lab: Lab, live_on_v1: Release, args: list[str], message: str | None
+) -> None:
+    project = live_on_v1.project.root
+    args = [arg.replace("ENDPOINT", live_on_v1.endpoint_name) for arg in args]
+    result = lab.rollout(*args, cwd=project)
+    if message is None:  # retire without a release: nothing to do, and saying so is not an error
+        assert result.returncode == 0, result.stderr
+        assert "nothing to retire" in result.stdout
+        return
+    assert message in one_error_line(result)
+
+
+def test_missing_project_files(lab: Lab, tmp_path: Path) -> None:
+    line = one_error_line(lab.rollout("deploy", "--path", str(tmp_path), cwd=tmp_path))
+    assert "deployments/release.yml" in line
+
+
+def test_promote_writes_github_outputs_and_summary(lab: Lab, live_on_v1: Release, tmp_path: Path) -> None:
+    live_on_v1.deploy(version=VERSIONS["v2"])
+    output, summary = tmp_path / "output", tmp_path / "summary.md"
+    env = {**lab.env(), "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(summary)}
+    result = subprocess.run(
+        [sys.executable, "-m", "rollout", "promote", "--stage", "canary", "--probe-rps", "40", "--json"],
+        cwd=live_on_v1.project.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    verdict = json.loads(result.stdout)
+    assert (verdict["outcome"], verdict["split"]) == ("pass", {"green": 10, "blue": 90})
+    assert verdict["numbers"]["candidate_requests"] >= 20
+    assert output.read_text().splitlines() == ["live=blue", "candidate=green", "verdict=pass"]
+    text = summary.read_text()
+    assert "### Stage canary: pass" in text
+    assert "| blue | 100% | 0% |" in text and "| green | 10% | 0% |" in text
+    assert "| candidate requests |" in text
+
+
+def test_a_stage_killed_half_way_finishes_when_run_again(lab: Lab, live_on_v1: Release) -> None:
+    rel = live_on_v1
+    rel.deploy(version=VERSIONS["v2"])
+    killed = subprocess.Popen(
+        [sys.executable, "-m", "rollout", "promote", "--stage", "canary", "--bake", "60s"],
+        cwd=rel.project.root,
+        env=lab.env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while rel.status()["traffic"] != {"blue": 90, "green": 10}:
+        assert time.monotonic() < deadline, "the stage never set its split"
+        time.sleep(0.2)
+    killed.send_signal(signal.SIGKILL)
+    killed.wait(timeout=10)
+    assert rel.endpoint().tags.get("rollout.lock")  # the killed run left its lock behind
+
+    rerun = lab.rollout("promote", "--stage", "canary", "--probe-rps", "40", cwd=rel.project.root)
+    assert rerun.returncode == 0, rerun.stderr
+    status = rel.status()
+    assert (status["traffic"], status["stage"], status["verdict"]) == (
+        {"blue": 90, "green": 10},
+        "canary",
+        "canary: pass",
+    )
+    assert "rollout.lock" not in rel.endpoint().tags
+
+
+def test_two_concurrent_promotes_one_proceeds_one_is_refused(lab: Lab, live_on_v1: Release) -> None:
+    rel = live_on_v1
+    rel.deploy(version=VERSIONS["v2"])
+    command = [sys.executable, "-m", "rollout", "promote", "--stage", "canary", "--probe-rps", "40"]
+    runs = [
+        subprocess.Popen(
+            command,
+            cwd=rel.project.root,
+            env=lab.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    results = [(run.wait(timeout=120), run.stderr.read()) for run in runs]
+    codes = sorted(code for code, _ in results)
+    assert codes == [0, 1], results
+    refused = next(stderr for code, stderr in results if code == 1)
+    assert "is held by another release" in refused
+    assert "Traceback" not in refused

@@ -1,0 +1,171 @@
+"""Releases walked end to end on the emulator, through the real SDK, HTTPS and worker processes."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from release_lab import VERSIONS, Lab
+
+from rollout.errors import UserError
+from rollout.release import Release
+
+PROBE_RPS = 40
+
+
+@contextmanager
+def user_traffic(rel: Release) -> Iterator[list[tuple[int, str | None]]]:
+    """Requests a user keeps sending to the endpoint (no deployment header) while a block runs."""
+    replies: list[tuple[int, str | None]] = []
+    stop = threading.Event()
+    request = {
+        "input_data": {
+            "columns": [
+                "age",
+                "sex",
+                "cp",
+                "trestbps",
+                "chol",
+                "fbs",
+                "restecg",
+                "thalach",
+                "exang",
+                "oldpeak",
+                "slope",
+                "ca",
+                "thal",
+            ],
+            "data": [[48, 0, 3, 130, 275, 0, 0, 139, 0, 0.2, 1, 0, "normal"]],
+        }
+    }
+
+    def run() -> None:
+        with rel.conn.scoring(rel.endpoint_name) as client:
+            while not stop.is_set():
+                reply = client.score(request)
+                replies.append((reply.status, reply.deployment))
+                stop.wait(0.02)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield replies
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+
+
+def assert_blue_lost_nothing(replies: list[tuple[int, str | None]]) -> None:
+    by_blue = Counter(status for status, deployment in replies if deployment == "blue")
+    assert by_blue and set(by_blue) == {200}, by_blue
+    assert all(deployment in ("blue", "green") for _, deployment in replies), Counter(replies)
+
+
+def walk_all_stages(rel: Release) -> None:
+    for stage in rel.project.plan.stages:
+        result = rel.promote(stage.name, probe_rps=PROBE_RPS)
+        assert result.verdict.outcome == "pass", result.verdict
+
+
+def test_full_release_then_a_second_release_reuses_the_freed_slot(live_on_v1: Release) -> None:
+    rel = live_on_v1
+    assert rel.deploy(version=VERSIONS["v2"]) == {
+        "live": "blue",
+        "candidate": "green",
+        "model": "heart-classifier:2",
+    }
+    assert rel.status()["traffic"] == {"blue": 100}
+    walk_all_stages(rel)
+    assert rel.retire() == {"retired": "blue", "live": "green"}
+    status = rel.status()
+    assert status["traffic"] == {"green": 100}
+    assert [(d["name"], d["model"]) for d in status["deployments"]] == [("green", "heart-classifier:2")]
+    assert (status["candidate"], status["live"]) == (None, "green")
+
+    assert rel.deploy(version=VERSIONS["v3"])["candidate"] == "blue"
+    walk_all_stages(rel)
+    rel.retire()
+    status = rel.status()
+    assert status["traffic"] == {"blue": 100}
+    assert [(d["name"], d["model"]) for d in status["deployments"]] == [("blue", "heart-classifier:3")]
+
+
+def test_deploy_again_with_the_same_pin_is_a_no_op(live_on_v1: Release) -> None:
+    rel = live_on_v1
+    said: list[str] = []
+    rel.say = said.append
+    rel.deploy(version=VERSIONS["v2"])
+    rel.deploy(version=VERSIONS["v2"])
+    assert said[-1] == "heart-classifier:2 is already deployed in green"
+
+
+def test_a_candidate_that_fails_every_request_stops_before_traffic_moves(live_on_v1: Release) -> None:
+    rel = live_on_v1
+    rel.deploy(version=VERSIONS["broken"])
+    with user_traffic(rel) as replies, pytest.raises(UserError) as refused:
+        rel.promote("canary", probe_rps=PROBE_RPS)
+    assert "candidate green answered 424" in refused.value.format_message()
+    assert refused.value.format_message().endswith("no traffic was moved")
+    assert rel.status()["traffic"] == {"blue": 100}
+    assert_blue_lost_nothing(replies)
+    assert {d for _, d in replies} == {"blue"}
+
+
+def test_a_candidate_failing_on_a_share_of_requests_is_rolled_back(live_on_v1: Release) -> None:
+    rel = live_on_v1
+    rel.deploy(version=VERSIONS["flaky"])
+    with user_traffic(rel) as replies:
+        result = rel.promote("canary", probe_rps=PROBE_RPS)
+    assert result.verdict.outcome == "fail"
+    assert result.rolled_back
+    assert "error rate" in result.verdict.reasons[0]
+    status = rel.status()
+    assert (status["traffic"], status["mirror_traffic"]) == ({"blue": 100}, {})
+    assert status["verdict"] == "canary: fail"
+    assert_blue_lost_nothing(replies)
+
+
+def test_a_much_slower_candidate_is_rolled_back(live_on_v1: Release) -> None:
+    rel = live_on_v1
+    rel.deploy(version=VERSIONS["slow"])
+    with user_traffic(rel) as replies:
+        result = rel.promote("canary", probe_rps=PROBE_RPS)
+    assert result.verdict.outcome == "fail"
+    assert any("p95 latency" in reason for reason in result.verdict.reasons), result.verdict.reasons
+    assert rel.status()["traffic"] == {"blue": 100}
+    assert_blue_lost_nothing(replies)
+
+
+def test_stages_cannot_be_skipped_and_rollback_restores_live(live_on_v1: Release) -> None:
+    rel = live_on_v1
+    rel.deploy(version=VERSIONS["v2"])
+    with pytest.raises(UserError, match="stage half cannot start before stage canary has passed"):
+        rel.promote("half")
+    assert rel.promote("canary", probe_rps=PROBE_RPS).verdict.outcome == "pass"
+    assert rel.status()["traffic"] == {"blue": 90, "green": 10}
+    assert rel.rollback() == {"live": "blue", "candidate": "green", "deleted": False}
+    status = rel.status()
+    assert status["traffic"] == {"blue": 100}
+    assert status["stage"] is None
+    assert {d["name"] for d in status["deployments"]} == {"blue", "green"}
+    rel.rollback(delete=True)
+    assert {d["name"] for d in rel.status()["deployments"]} == {"blue"}
+    with pytest.raises(UserError, match="no release in progress: nothing to roll back"):
+        rel.rollback()
+
+
+def test_inconclusive_when_the_endpoint_is_quiet(live_on_v1: Release) -> None:
+    rel = live_on_v1
+    rel.deploy(version=VERSIONS["v2"])
+    result = rel.promote("canary", bake_seconds=1)
+    assert result.verdict.outcome == "inconclusive"
+    assert "candidate requests; at least 20 are needed" in result.verdict.reasons[0]
+    assert rel.status()["traffic"] == {"blue": 90, "green": 10}
+
+
+def test_promote_without_a_release_is_refused(lab: Lab, live_on_v1: Release) -> None:
+    with pytest.raises(UserError, match=r"no release in progress: run `rollout deploy` first"):
+        live_on_v1.promote("canary")
