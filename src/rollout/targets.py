@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rollout import paths
+from rollout import LOCAL_CLOUD_PREFIX, paths
 from rollout.errors import UserError
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ def ml_client(
             SUBSCRIPTION_ID,
             RESOURCE_GROUP,
             WORKSPACE,
-            cloud=f"rollout-local-{running.port}",
+            cloud=f"{LOCAL_CLOUD_PREFIX}{running.port}",
             cloud_metadata={
                 "azure_portal": url,
                 "resource_manager": url,

@@ -34,6 +34,7 @@ def test_requests_count_by_status_class_with_a_latency_histogram():
 
     blue = _row(metrics.snapshot(), "ep", "blue")
     assert blue["requests"] == {"2xx": 3, "4xx": 2, "5xx": 1}
+    assert blue["status_codes"] == {"200": 3, "400": 1, "424": 1, "503": 1}
     assert blue["mirrored"] == 0
     latency = blue["latency_ms"]
     assert latency["count"] == 6
@@ -61,9 +62,11 @@ def test_the_release_tool_reads_the_json_form():
     for _ in range(3):
         metrics.observe("ep", "blue", 200, 0.02, mirrored=False)
     metrics.observe("ep", "blue", 502, 0.02, mirrored=False)
+    metrics.observe("ep", "blue", 424, 0.02, mirrored=False)  # the model failed: the deployment's fault
+    metrics.observe("ep", "blue", 400, 0.02, mirrored=False)  # the caller's fault
     stats = parse_emulator_metrics(metrics.snapshot(), "ep")["blue"]
-    assert (stats.ok, stats.client_errors, stats.server_errors) == (3, 0, 1)
-    assert stats.latency_buckets[-1] == (float("inf"), 4)
+    assert (stats.ok, stats.client_errors, stats.errors) == (3, 1, 2)
+    assert stats.latency_buckets[-1] == (float("inf"), 6)
 
 
 def test_prometheus_text_names_deployment_status_and_latency():
@@ -122,6 +125,7 @@ def test_the_emulator_serves_metrics_of_real_requests(
     finally:
         ml_client.online_endpoints.begin_delete(name).result()
     assert row["requests"] == {"2xx": 5, "4xx": 2, "5xx": 0}
+    assert row["status_codes"] == {"200": 5, "400": 1, "415": 1}
     assert row["latency_ms"]["count"] == 7
     assert row["latency_ms"]["buckets"][-1] == ["+Inf", 7]
     assert 0 < row["latency_ms"]["sum"] < 7 * 1000

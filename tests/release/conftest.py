@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,8 +36,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 @pytest.fixture
 def project(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
     """A project with an endpoint named after the test (names: 3-32 chars, letters, digits, dashes)."""
-    name = "ep-" + "".join(c if c.isalnum() else "-" for c in request.node.name.lower())
-    name = name[:32].rstrip("-")
+    readable = "".join(c if c.isalnum() else "-" for c in request.node.originalname.lower())[:20].strip("-")
+    name = f"ep-{readable}-{hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:6]}"
     return make_project(tmp_path / "project", name)
 
 

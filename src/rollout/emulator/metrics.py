@@ -113,7 +113,9 @@ class Metrics:
                 if sample.name == "online_deployment_requests_total":
                     current = row(labels)
                     requests, codes = current["requests"], current["status_codes"]
-                    requests[labels["status_class"]] = requests.get(labels["status_class"], 0) + int(sample.value)
+                    requests[labels["status_class"]] = requests.get(labels["status_class"], 0) + int(
+                        sample.value
+                    )
                     codes[labels["status_code"]] = codes.get(labels["status_code"], 0) + int(sample.value)
                 elif sample.name == "online_deployment_mirrored_requests_total":
                     row(labels)["mirrored"] += int(sample.value)

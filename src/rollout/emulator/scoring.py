@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import time
 import uuid
@@ -43,6 +44,8 @@ MAX_REQUEST_BYTES_ENV = "ROLLOUT_EMULATOR_MAX_REQUEST_BYTES"
 DEPLOYMENT_HEADER = "azureml-model-deployment"
 MODEL_ERROR_STATUS_HEADER = "ms-azureml-model-error-statuscode"
 MODEL_ERROR_REASON_HEADER = "ms-azureml-model-error-reason"
+
+logger = logging.getLogger(__name__)
 
 
 class SmoothWeightedRoundRobin:
@@ -104,6 +107,7 @@ class ScoringRouter:
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
             self._client = httpx.AsyncClient(
+                trust_env=False,  # loopback only: never through a proxy from the environment
                 timeout=httpx.Timeout(None),
                 limits=httpx.Limits(max_connections=None, max_keepalive_connections=256),
             )
@@ -337,11 +341,13 @@ class ScoringRouter:
         async def send() -> None:
             try:
                 deployment = self.state.get_deployment(endpoint, name)
+                started = time.perf_counter()
+                reply = await self.forward(deployment, body, request_id, {})
+                self._observe(deployment, reply.status_code, started, mirrored=True)
             except NotFound:
                 return
-            started = time.perf_counter()
-            reply = await self.forward(deployment, body, request_id, {})
-            self._observe(deployment, reply.status_code, started, mirrored=True)
+            except Exception:  # a mirror must never disturb the live traffic
+                logger.exception("mirroring a request of %s to %s failed", endpoint, name)
 
         task = asyncio.get_running_loop().create_task(send())
         self._background.add(task)

@@ -627,6 +627,7 @@ class WorkerPool:
         self._lock = threading.Lock()
         self._slots: dict[tuple[str, str], Slot] = {}
         self._by_pid: dict[int, Instance] = {}
+        self._early_exits: dict[int, int] = {}
         self._retired: list[Generation] = []
         self._numbers = itertools.count(int(time.time() * 1000))
         self._closed = False
@@ -727,7 +728,11 @@ class WorkerPool:
 
     def register_pid(self, pid: int, instance: Instance) -> None:
         with self._lock:
-            self._by_pid[pid] = instance
+            returncode = self._early_exits.pop(pid, None)
+            if returncode is None:
+                self._by_pid[pid] = instance
+        if returncode is not None:  # it exited before its monitor got here
+            instance.process_exited(returncode)
 
     def retire(self, generation: Generation) -> None:
         """Stop a replaced generation; its log files go once its processes have ended."""
@@ -750,6 +755,8 @@ class WorkerPool:
     def _process_exited(self, pid: int, returncode: int) -> None:
         with self._lock:
             instance = self._by_pid.pop(pid, None)
+            if instance is None:
+                self._early_exits[pid] = returncode
         if instance is not None:
             instance.process_exited(returncode)
 

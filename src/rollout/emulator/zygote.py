@@ -191,12 +191,24 @@ class ForkServer:
             reason = f"model {command['model_uri']} could not be resolved in the registry: {message}"
             self.emit({"event": "spawn_failed", "id": request_id, "reason": reason})
             return
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(128)
-        log_fd = os.open(command["log_path"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.bind(("127.0.0.1", 0))
+            sock.listen(128)
+            log_fd = os.open(command["log_path"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        except OSError as exc:
+            self.emit({"event": "spawn_failed", "id": request_id, "reason": str(exc), "final": False})
+            return
         parent = os.getpid()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            os.close(log_fd)
+            sock.close()
+            self.emit(
+                {"event": "spawn_failed", "id": request_id, "reason": f"fork failed: {exc}", "final": False}
+            )
+            return
         if pid == 0:
             code = 70
             try:
