@@ -17,9 +17,7 @@ $(STAMP): pyproject.toml constraints.txt tools/package-lock.json
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/rollout model train
-	$(BIN)/rollout model train --variant 2
-	$(BIN)/rollout validate
+	bash scripts/demo.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests scripts

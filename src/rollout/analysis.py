@@ -23,7 +23,7 @@ from typing import Literal, Protocol
 
 from scipy.stats import fisher_exact
 
-LATENCY_NOISE_MS = 25.0
+LATENCY_NOISE_MS = 50.0
 DEPLOYMENT_FAULTS = frozenset({408, 424, 429})
 Outcome = Literal["pass", "fail", "inconclusive"]
 

@@ -26,9 +26,15 @@ class Connection:
 
     @cached_property
     def ml(self) -> MLClient:
+        import logging
+
         from rollout import targets
 
-        return targets.ml_client(self.target, **self.options)
+        client = targets.ml_client(self.target, **self.options)
+        # azure-ai-ml logs "Check: endpoint ... exists" and the like at INFO to stderr; our own
+        # progress says what is going on.
+        logging.getLogger("azure.ai.ml").setLevel(logging.WARNING)
+        return client
 
     @cached_property
     def verify(self) -> str | bool:

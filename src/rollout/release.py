@@ -6,8 +6,11 @@ re-run after a failure; each change is confirmed by reading the endpoint again.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -106,7 +109,11 @@ class Release:
                     f"slot {slot} still takes traffic ({live_now}); give one slot all traffic first"
                 )
         existing = deployments.get(slot)
-        if existing and model_of(existing) == model and existing.provisioning_state == "Succeeded":
+        if (
+            existing
+            and model_of(existing) == model
+            and state_name(existing.provisioning_state) == "Succeeded"
+        ):
             self.say(f"{model} is already deployed in {slot}")
         else:
             self._create_deployment(slot, model, existing)
@@ -239,7 +246,8 @@ class Release:
             tags: dict[str, str | None] = {TAG_STAGE: None, TAG_VERDICT: "rolled back"}
             if delete:
                 self.say(f"deleting candidate {roles.candidate}")
-                self.conn.ml.online_deployments.begin_delete(roles.candidate, self.endpoint_name).result()
+                with sdk_polling_muted():
+                    self.conn.ml.online_deployments.begin_delete(roles.candidate, self.endpoint_name).result()
                 tags.update(dict.fromkeys(RELEASE_TAGS))
             traffic.set_tags(self.conn.ml, self.endpoint_name, tags)
         return {"live": roles.live, "candidate": roles.candidate, "deleted": delete}
@@ -259,7 +267,8 @@ class Release:
             if traffic.mirror_traffic(endpoint).get(old):
                 raise UserError(f"{old} still receives mirrored traffic; run `rollout mirror off` first")
             self.say(f"deleting {old}")
-            self.conn.ml.online_deployments.begin_delete(old, self.endpoint_name).result()
+            with sdk_polling_muted():
+                self.conn.ml.online_deployments.begin_delete(old, self.endpoint_name).result()
         traffic.set_tags(self.conn.ml, self.endpoint_name, dict.fromkeys(RELEASE_TAGS))
         return {"retired": old, "live": roles.candidate}
 
@@ -280,7 +289,7 @@ class Release:
 
         return {
             "endpoint": endpoint.name,
-            "state": endpoint.provisioning_state,
+            "state": state_name(endpoint.provisioning_state),
             "scoring_uri": endpoint.scoring_uri,
             "traffic": live_now,
             "mirror_traffic": mirror,
@@ -293,7 +302,7 @@ class Release:
                 {
                     "name": name,
                     "model": model_of(d),
-                    "state": d.provisioning_state,
+                    "state": state_name(d.provisioning_state),
                     "instance_type": d.instance_type,
                     "instance_count": d.instance_count,
                     "traffic": live_now.get(name, 0),
@@ -335,6 +344,18 @@ def apply_endpoint(ml: MLClient, spec: OnlineEndpoint, say: Progress = _quiet) -
     )
 
 
+@contextmanager
+def sdk_polling_muted() -> Iterator[None]:
+    """azure-ai-ml prints a dot to stdout per poll of a deployment; stdout is for our results."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        yield
+
+
+def state_name(state: object) -> str:
+    """`Succeeded` rather than `DeploymentProvisioningState.SUCCEEDED`."""
+    return str(getattr(state, "value", state) or "Unknown")
+
+
 def provision_deployment(
     ml: MLClient,
     spec: OnlineDeployment,
@@ -353,14 +374,16 @@ def provision_deployment(
         and existing.instance_type != spec.instance_type
     ):
         say(f"{name}: instance type changes {existing.instance_type} -> {spec.instance_type}; replacing it")
-        ml.online_deployments.begin_delete(name, endpoint).result()
+        with sdk_polling_muted():
+            ml.online_deployments.begin_delete(name, endpoint).result()
     try:
-        poller = ml.online_deployments.begin_create_or_update(spec, package_model=package_model)
-        began = time.monotonic()
-        while not poller.done():
-            poller.wait(2)
-            say(f"{name}: {deployment_state(ml, name, endpoint)} ({time.monotonic() - began:.0f}s)")
-        poller.result()
+        with sdk_polling_muted():
+            poller = ml.online_deployments.begin_create_or_update(spec, package_model=package_model)
+            began = time.monotonic()
+            while not poller.done():
+                poller.wait(2)
+                say(f"{name}: {deployment_state(ml, name, endpoint)} ({time.monotonic() - began:.0f}s)")
+            poller.result()
     except HttpResponseError as exc:
         _fail_with_logs(ml, name, endpoint, traffic.azure_message(exc), say)
     state = deployment_state(ml, name, endpoint)
@@ -371,7 +394,7 @@ def provision_deployment(
 
 def deployment_state(ml: MLClient, name: str, endpoint: str) -> str:
     try:
-        return ml.online_deployments.get(name, endpoint).provisioning_state or "Unknown"
+        return state_name(ml.online_deployments.get(name, endpoint).provisioning_state)
     except Exception:
         return "Unknown"
 

@@ -40,7 +40,7 @@ def create(
     from azure.ai.ml import load_online_deployment
 
     from rollout import traffic
-    from rollout.release import provision_deployment
+    from rollout.release import provision_deployment, state_name
     from rollout.reporting import say
 
     if not file.is_file():
@@ -53,7 +53,7 @@ def create(
     traffic.get_endpoint(ml, spec.endpoint_name)
     existing = {d.name: d for d in ml.online_deployments.list(spec.endpoint_name)}.get(spec.name)
     deployment = provision_deployment(ml, spec, say, existing, package_model=package_model)
-    print(f"deployment {deployment.name}: {deployment.provisioning_state}")
+    print(f"deployment {deployment.name}: {state_name(deployment.provisioning_state)}")
     if all_traffic:
         traffic.set_traffic(ml, spec.endpoint_name, {spec.name: 100})
         print(f"traffic of {spec.endpoint_name}: {spec.name}=100")
@@ -92,6 +92,7 @@ def delete(
 ) -> None:
     """Delete a deployment; refused while it still takes live or mirrored traffic."""
     from rollout import traffic
+    from rollout.release import sdk_polling_muted
 
     ml = connect(target, subscription, resource_group, workspace).ml
     endpoint = traffic.get_endpoint(ml, endpoint_name)
@@ -103,5 +104,6 @@ def delete(
         raise UserError(f"{name} still takes {share}% of traffic; move its traffic away first")
     if not yes and not typer.confirm(f"Delete deployment {name} of {endpoint_name}?"):
         raise typer.Exit(1)
-    ml.online_deployments.begin_delete(name=name, endpoint_name=endpoint_name).result()
+    with sdk_polling_muted():
+        ml.online_deployments.begin_delete(name=name, endpoint_name=endpoint_name).result()
     print(f"deleted deployment {name}")

@@ -49,12 +49,14 @@ def apply(
     workspace: Workspace = None,
 ) -> None:
     """Create the endpoint, or update it without touching its traffic split."""
-    from rollout.release import apply_endpoint
+    from rollout.release import apply_endpoint, state_name
     from rollout.reporting import say
 
     spec = load_endpoint_spec(file)
     endpoint = apply_endpoint(connect(target, subscription, resource_group, workspace).ml, spec, say)
-    print(f"endpoint {endpoint.name}: {endpoint.provisioning_state}, scoring uri {endpoint.scoring_uri}")
+    print(
+        f"endpoint {endpoint.name}: {state_name(endpoint.provisioning_state)}, scoring uri {endpoint.scoring_uri}"
+    )
 
 
 def show(
@@ -146,11 +148,13 @@ def delete(
     workspace: Workspace = None,
 ) -> None:
     """Delete the endpoint and all its deployments."""
+    from rollout.release import sdk_polling_muted
     from rollout.traffic import get_endpoint
 
     ml = connect(target, subscription, resource_group, workspace).ml
     get_endpoint(ml, name)
     if not yes and not typer.confirm(f"Delete endpoint {name} and all its deployments?"):
         raise typer.Exit(1)
-    ml.online_endpoints.begin_delete(name=name).result()
+    with sdk_polling_muted():
+        ml.online_endpoints.begin_delete(name=name).result()
     print(f"deleted endpoint {name}")

@@ -543,12 +543,14 @@ class Generation:
         self.slot.refresh()
 
     def readiness(self) -> Readiness:
+        """Ready once every instance is ready and routed to (so a client sees what it was told)."""
         failed = [i.failed_reason for i in self.instances if i.failed_reason]
         if failed:
             return Readiness("failed", failed[0])
-        ready = sum(1 for i in self.instances if i.ready)
-        if ready == len(self.instances):
+        serving, routable = self.slot.routing
+        if serving is self and len(routable) == len(self.instances):
             return Readiness("ready")
+        ready = sum(1 for i in self.instances if i.ready)
         return Readiness("starting", f"{ready} of {len(self.instances)} instances ready")
 
     def all_ready(self) -> bool:
@@ -567,7 +569,8 @@ class Slot:
         self.lock = threading.RLock()
         self.serving: Generation | None = None
         self.pending: Generation | None = None
-        self.routable: tuple[Instance, ...] = ()
+        # The serving generation and its ready instances, replaced as one (readers take no lock).
+        self.routing: tuple[Generation | None, tuple[Instance, ...]] = (None, ())
 
     @property
     def newest(self) -> Generation | None:
@@ -596,13 +599,13 @@ class Slot:
                 if old is not None:
                     self.pool.retire(old)
             serving = self.serving
-            self.routable = tuple(i for i in serving.instances if i.ready) if serving else ()
+            self.routing = (serving, tuple(i for i in serving.instances if i.ready) if serving else ())
 
     def stop(self) -> list[Generation]:
         with self.lock:
             generations = [g for g in (self.serving, self.pending) if g is not None]
             self.serving = self.pending = None
-            self.routable = ()
+            self.routing = (None, ())
         for generation in generations:
             generation.stop()
         return generations
@@ -713,7 +716,7 @@ class WorkerPool:
     def ready_instances(self, endpoint: str, name: str) -> tuple[Instance, ...]:
         """The serving instances that pass their readiness probe (cheap: one dict lookup)."""
         slot = self._slots.get((endpoint.lower(), name.lower()))
-        return slot.routable if slot is not None else ()
+        return slot.routing[1] if slot is not None else ()
 
     # Internals ---------------------------------------------------------------------------------
 
