@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 EXIT_FAIL = 1
 EXIT_INCONCLUSIVE = 3
 LOCK_MARGIN_SECONDS = 600
+PROVISION_LOCK_SECONDS = 3600  # provisioning on Azure can take a while
 Progress = Callable[[str], None]
 
 
@@ -84,18 +85,26 @@ class Release:
 
     # -- deploy --------------------------------------------------------------------------------
 
-    def deploy(self, version: int | None = None) -> dict[str, Any]:
+    def deploy(self, version: int | None = None, force_lock: bool = False) -> dict[str, Any]:
         """Deploy the pinned model into the idle slot at 0% traffic; a no-op when already there."""
+        self.apply_endpoint()
+        with release_lock(self.conn.ml, self.endpoint_name, PROVISION_LOCK_SECONDS, force=force_lock):
+            return self._deploy(version)
+
+    def _deploy(self, version: int | None) -> dict[str, Any]:
         plan = self.project.plan
         model = f"{plan.model.name}:{version or plan.model.version}"
-        endpoint = self.apply_endpoint()
+        endpoint = self.endpoint()
         deployments = self.deployments()
         roles = read_roles(endpoint, set(deployments))
         live_now = traffic.live_traffic(endpoint)
         if roles.in_progress:
             slot, live_before = roles.candidate, roles.live
             share = live_now.get(slot, 0)
-            if share and roles.model != model:
+            if share and roles.model == model:
+                self.say(f"{model} is already deployed in {slot}, which takes {share}% of traffic")
+                return {"live": live_before, "candidate": slot, "model": model}
+            if share:
                 raise UserError(
                     f"the release of {roles.model} into {slot} is under way ({slot} has {share}% of traffic, "
                     f"last stage passed: {roles.stage or 'none'}); finish it with `rollout retire` or "
@@ -252,24 +261,27 @@ class Release:
             traffic.set_tags(self.conn.ml, self.endpoint_name, tags)
         return {"live": roles.live, "candidate": roles.candidate, "deleted": delete}
 
-    def retire(self) -> dict[str, Any]:
+    def retire(self, force_lock: bool = False) -> dict[str, Any]:
         """Delete the drained old deployment and close the release."""
-        endpoint = self.endpoint()
-        roles = self.roles(endpoint)
+        roles = self.roles()
         if not roles.in_progress:
             self.say("no release in progress: nothing to retire")
             return {"retired": None, "live": roles.live}
-        share = traffic.live_traffic(endpoint).get(roles.candidate, 0)
-        if share != 100:
-            raise UserError(f"candidate {roles.candidate} has {share}% of traffic; promote it to 100% first")
-        old = roles.live
-        if old and old in self.deployments():
-            if traffic.mirror_traffic(endpoint).get(old):
-                raise UserError(f"{old} still receives mirrored traffic; run `rollout mirror off` first")
-            self.say(f"deleting {old}")
-            with sdk_polling_muted():
-                self.conn.ml.online_deployments.begin_delete(old, self.endpoint_name).result()
-        traffic.set_tags(self.conn.ml, self.endpoint_name, dict.fromkeys(RELEASE_TAGS))
+        with release_lock(self.conn.ml, self.endpoint_name, PROVISION_LOCK_SECONDS, force=force_lock):
+            endpoint = self.endpoint()
+            share = traffic.live_traffic(endpoint).get(roles.candidate, 0)
+            if share != 100:
+                raise UserError(
+                    f"candidate {roles.candidate} has {share}% of traffic; promote it to 100% first"
+                )
+            old = roles.live
+            if old and old in self.deployments():
+                if traffic.mirror_traffic(endpoint).get(old):
+                    raise UserError(f"{old} still receives mirrored traffic; run `rollout mirror off` first")
+                self.say(f"deleting {old}")
+                with sdk_polling_muted():
+                    self.conn.ml.online_deployments.begin_delete(old, self.endpoint_name).result()
+            traffic.set_tags(self.conn.ml, self.endpoint_name, dict.fromkeys(RELEASE_TAGS))
         return {"retired": old, "live": roles.candidate}
 
     # -- status --------------------------------------------------------------------------------

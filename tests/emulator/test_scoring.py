@@ -14,6 +14,7 @@ import concurrent.futures
 import json
 import os
 import signal
+import threading
 import time
 import uuid
 from collections import Counter
@@ -358,18 +359,28 @@ def test_a_request_over_the_timeout_is_408(client, errors):
 
 def test_pending_requests_over_twice_the_concurrency_are_429(emulator, errors):
     # main: max_concurrent_requests_per_instance 1 x instance_count 1 -> at most 2 pending.
-    def call(_: int) -> httpx.Response:
-        with https_client(emulator.ca_file) as own:
-            return _post(own, errors, chaos_body("sleep", 0.6))
+    clients = [https_client(emulator.ca_file) for _ in range(4)]
+    for own in clients:  # connect (TLS) first, so that the four requests leave together
+        assert own.get(f"{emulator.url}/healthz").status_code == 200
+    barrier = threading.Barrier(4)
 
-    with concurrent.futures.ThreadPoolExecutor(4) as executor:
-        responses = list(executor.map(call, range(4)))
+    def call(own: httpx.Client) -> httpx.Response:
+        barrier.wait()
+        return _post(own, errors, chaos_body("sleep", 0.6))
+
+    try:
+        with concurrent.futures.ThreadPoolExecutor(4) as executor:
+            responses = list(executor.map(call, clients))
+    finally:
+        for own in clients:
+            own.close()
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [200, 200, 429, 429]
     refused = next(r for r in responses if r.status_code == 429)
     assert "the most it takes (2 x max_concurrent_requests_per_instance x instance_count = 2)" in _error(
         refused
     )
+    assert refused.headers["ms-azureml-model-error-reason"] == "too_many_pending_request"
 
 
 def test_an_instance_that_dies_mid_request_is_502_and_restarted(client, ml_client, errors):

@@ -146,6 +146,10 @@ def test_stages_cannot_be_skipped_and_rollback_restores_live(live_on_v1: Release
         rel.promote("half")
     assert rel.promote("canary", probe_rps=PROBE_RPS).verdict.outcome == "pass"
     assert rel.status()["traffic"] == {"blue": 90, "green": 10}
+    assert rel.deploy(version=VERSIONS["v2"])["candidate"] == "green"  # a re-run changes nothing
+    assert rel.status()["stage"] == "canary"
+    with pytest.raises(UserError, match="the release of heart-classifier:2 into green is under way"):
+        rel.deploy(version=VERSIONS["v3"])
     assert rel.rollback() == {"live": "blue", "candidate": "green", "deleted": False}
     status = rel.status()
     assert status["traffic"] == {"blue": 100}

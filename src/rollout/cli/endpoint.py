@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from rollout.cli.common import Json, ResourceGroup, Subscription, Target, Workspace, connect
+from rollout.cli.common import ResourceGroup, Subscription, Target, Workspace, connect
 from rollout.errors import UserError
 
 SpecFile = Annotated[Path, typer.Option("--file", "-f", help="Endpoint spec (az ml CLI v2 YAML).")]
@@ -106,7 +106,6 @@ def get_credentials(
     subscription: Subscription = None,
     resource_group: ResourceGroup = None,
     workspace: Workspace = None,
-    as_json: Json = True,
 ) -> None:
     """Print the endpoint's keys (key auth) or a token (aml_token auth), as az ml does."""
     from rollout import reporting

@@ -47,6 +47,7 @@ def register(app: typer.Typer) -> None:
 
 def deploy(
     version: Version = None,
+    force_lock: ForceLock = False,
     path: ProjectPath = Path("."),
     target: Target = "local",
     subscription: Subscription = None,
@@ -59,7 +60,7 @@ def deploy(
 
     rel = release_for(path, target, subscription, resource_group, workspace)
     before = rel.status() if _exists(rel) else None
-    result = rel.deploy(version)
+    result = rel.deploy(version, force_lock=force_lock)
     reporting.github_output(result)
     after = rel.status()
     reporting.step_summary(
@@ -226,6 +227,7 @@ def rollback(
 
 
 def retire(
+    force_lock: ForceLock = False,
     path: ProjectPath = Path("."),
     target: Target = "local",
     subscription: Subscription = None,
@@ -237,7 +239,7 @@ def retire(
     from rollout import reporting
 
     rel = release_for(path, target, subscription, resource_group, workspace)
-    result = rel.retire()
+    result = rel.retire(force_lock=force_lock)
     reporting.step_summary(f"### Retired {result['retired'] or 'nothing'}\n\nLive: {result['live']}\n")
     if as_json:
         reporting.print_json(result)
@@ -283,8 +285,8 @@ def print_status(info: dict) -> None:
     console.print(f"scoring uri: {info['scoring_uri']}", markup=False)
     if info["candidate"]:
         console.print(
-            f"release: {info['release']} into {info['candidate']} (live before: {info['live'] or 'none'}); "
-            f"last stage passed: {info['stage'] or 'none'}",
+            f"release {info['release']}: candidate {info['candidate']}, live before {info['live'] or 'none'}, "
+            f"last stage passed {info['stage'] or 'none'}",
             markup=False,
         )
     if info["verdict"]:

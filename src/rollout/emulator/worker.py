@@ -148,9 +148,9 @@ class _Handler(BaseHTTPRequestHandler):
                 logger.error("The model failed on a request:\n%s", traceback.format_exc())
         finally:
             self.server.leave()
-        self._reply(status, reply, reason)
         ms = (time.perf_counter() - started) * 1000
         logger.info("POST /score %d %.1f ms request-id=%s", status, ms, self.headers.get("x-request-id", "-"))
+        self._reply(status, reply, reason)  # after the log line: a client that got it finds it logged
 
     def _reply(self, status: int, body: bytes, reason: str | None = None) -> None:
         try:
