@@ -28,7 +28,7 @@ lint-workflows: $(STAMP)
 	$(BIN)/rollout workflow render --check
 
 test: lint lint-workflows
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 clean:
 	rm -rf $(VENV) .rollout tools/node_modules

@@ -10,8 +10,6 @@ from dataplane_support import https_client
 from rollout.emulator.metrics import LATENCY_BUCKETS_MS, Metrics
 from rollout.telemetry import parse_emulator_metrics
 
-pytestmark = pytest.mark.xdist_group("dataplane-metrics")
-
 
 def _row(snapshot: dict, endpoint: str, deployment: str) -> dict:
     rows = [r for r in snapshot["deployments"] if (r["endpoint"], r["deployment"]) == (endpoint, deployment)]

@@ -32,8 +32,6 @@ from azure.ai.ml.entities import (
 from azure.core.exceptions import HttpResponseError
 from dataplane_support import CHAOS_MODEL, chaos_body, https_client, instance_pid, register_chaos_model
 
-pytestmark = pytest.mark.xdist_group("dataplane-scoring")
-
 
 @dataclass(frozen=True)
 class Endpoint:

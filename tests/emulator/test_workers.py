@@ -22,8 +22,6 @@ from dataplane_support import CHAOS_MODEL, chaos_body, register_chaos_model
 from rollout.emulator.models import Deployment, Probe
 from rollout.emulator.workers import Readiness, WorkerPool
 
-pytestmark = pytest.mark.xdist_group("dataplane-workers")
-
 SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "sample.json"
 FAST = Probe(initial_delay=0, period=1, timeout=2, failure_threshold=30)
 

@@ -16,11 +16,6 @@ PROJECT_DIRS = ("endpoints", "deployments", "samples")
 MODEL_NAME = "heart-classifier"
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    # pytest-xdist registers this marker; without it (-p no:xdist) --strict-markers would refuse it.
-    config.addinivalue_line("markers", "xdist_group(name): run the marked tests on one xdist worker")
-
-
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A copy of the shipped specs and samples, to break one thing at a time."""

@@ -18,7 +18,6 @@ REPO = Path(__file__).resolve().parents[2]
 SCHEMA_FILE = "samples/sample.schema.json"
 
 # Every test here shares one trained registry: keep them on one xdist worker.
-pytestmark = pytest.mark.xdist_group("demo_registry")
 
 
 def committed_schema() -> dict:

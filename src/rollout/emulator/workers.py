@@ -303,6 +303,10 @@ class Instance:
         self._stopping = True
         self._wake.set()
 
+    @property
+    def monitoring(self) -> bool:
+        return self._thread.is_alive()
+
     def join(self, timeout: float) -> None:
         if self._thread.is_alive():
             self._thread.join(timeout)
@@ -347,10 +351,11 @@ class Instance:
             self._set_ready(False)
             if self._stopping:
                 break
-            if outcome == "load-failed" and not self._ever_ready:
-                reason = self._failure_reason() or f"the instance exited with code {self._returncode}"
-                self._fail(reason)
-                return
+            if outcome == "load-failed":
+                outcome = self._failure_reason() or f"the instance exited with code {self._returncode}"
+                if not self._ever_ready:
+                    self._fail(outcome)
+                    return
             if outcome == "readiness-failed":
                 return
             if uptime > STABLE_AFTER_SECONDS:
@@ -441,7 +446,11 @@ class Instance:
         if code == LOAD_FAILED_EXIT_CODE:
             return "load-failed"
         if code is not None and code < 0:
-            return f"the instance was killed by signal {signal.Signals(-code).name}"
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = str(-code)
+            return f"the instance was killed by signal {name}"
         return f"the instance exited with code {code}"
 
     def _probe(self, path: str, probe: Probe) -> tuple[bool, str]:
@@ -556,6 +565,10 @@ class Generation:
     def all_ready(self) -> bool:
         return all(i.ready for i in self.instances)
 
+    def running(self) -> bool:
+        """Whether a monitor thread still runs (it ends once its process has stopped)."""
+        return any(i.monitoring for i in self.instances)
+
     def any_ready(self) -> bool:
         return any(i.ready for i in self.instances)
 
@@ -668,7 +681,7 @@ class WorkerPool:
         if slot is not None:
             generations = slot.stop()
             with self._lock:
-                self._retired.extend(generations)
+                self._retired = [g for g in self._retired if g.running()] + generations
 
     def close(self) -> None:
         """Stop every instance and the fork server; waits for them (no orphan processes)."""
