@@ -141,3 +141,22 @@ def test_two_concurrent_promotes_one_proceeds_one_is_refused(lab: Lab, live_on_v
     refused = next(stderr for code, stderr in results if code == 1)
     assert "is held by another release" in refused
     assert "Traceback" not in refused
+
+
+def test_json_outputs_for_automation(lab: Lab, live_on_v1: Release) -> None:
+    root, name = live_on_v1.project.root, live_on_v1.endpoint_name
+    invoked = lab.rollout(
+        "invoke", "--json", "--deployment", "blue", "--request-file", "samples/sample.json", cwd=root
+    )
+    reply = json.loads(invoked.stdout)
+    assert (reply["status"], reply["deployment"], len(reply["body"])) == (200, "blue", 1)
+    assert reply["request_id"]
+    split = lab.rollout("traffic", "set", "blue=100", "--json", cwd=root)
+    assert split.returncode == 0, split.stderr
+    assert json.loads(split.stdout) == {"endpoint": name, "traffic": {"blue": 100}}, split.stderr
+    mirror = lab.rollout("mirror", "off", "--json", cwd=root)
+    assert json.loads(mirror.stdout) == {"endpoint": name, "mirror_traffic": {}}
+    status = json.loads(lab.rollout("status", "--json", cwd=root).stdout)
+    assert (status["live"], status["traffic"], status["candidate"]) == ("blue", {"blue": 100}, None)
+    validated = lab.rollout("validate", "--json", cwd=root)
+    assert json.loads(validated.stdout) == {"valid": True, "problems": [], "notes": []}, validated.stderr

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from rollout.cli.common import ResourceGroup, Subscription, Target, Workspace, connect
+from rollout.cli.common import Json, ResourceGroup, Subscription, Target, Workspace, connect
 from rollout.errors import UserError
 
 Name = Annotated[str, typer.Option("--name", "-n", help="Deployment name.")]
@@ -35,13 +35,14 @@ def create(
     subscription: Subscription = None,
     resource_group: ResourceGroup = None,
     workspace: Workspace = None,
+    as_json: Json = False,
 ) -> None:
     """Create or update a deployment from its spec; show progress; print logs when it fails."""
     from azure.ai.ml import load_online_deployment
 
     from rollout import traffic
     from rollout.release import provision_deployment, state_name
-    from rollout.reporting import say
+    from rollout.reporting import print_json, say
 
     if not file.is_file():
         raise UserError(f"{file}: no such file")
@@ -53,9 +54,21 @@ def create(
     traffic.get_endpoint(ml, spec.endpoint_name)
     existing = {d.name: d for d in ml.online_deployments.list(spec.endpoint_name)}.get(spec.name)
     deployment = provision_deployment(ml, spec, say, existing, package_model=package_model)
-    print(f"deployment {deployment.name}: {state_name(deployment.provisioning_state)}")
+    state = state_name(deployment.provisioning_state)
     if all_traffic:
         traffic.set_traffic(ml, spec.endpoint_name, {spec.name: 100})
+    if as_json:
+        print_json(
+            {
+                "name": deployment.name,
+                "endpoint": spec.endpoint_name,
+                "state": state,
+                "all_traffic": all_traffic,
+            }
+        )
+        return
+    print(f"deployment {deployment.name}: {state}")
+    if all_traffic:
         print(f"traffic of {spec.endpoint_name}: {spec.name}=100")
 
 

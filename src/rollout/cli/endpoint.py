@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from rollout.cli.common import ResourceGroup, Subscription, Target, Workspace, connect
+from rollout.cli.common import Json, ResourceGroup, Subscription, Target, Workspace, connect
 from rollout.errors import UserError
 
 SpecFile = Annotated[Path, typer.Option("--file", "-f", help="Endpoint spec (az ml CLI v2 YAML).")]
@@ -47,16 +47,19 @@ def apply(
     subscription: Subscription = None,
     resource_group: ResourceGroup = None,
     workspace: Workspace = None,
+    as_json: Json = False,
 ) -> None:
     """Create the endpoint, or update it without touching its traffic split."""
     from rollout.release import apply_endpoint, state_name
-    from rollout.reporting import say
+    from rollout.reporting import print_json, say
 
     spec = load_endpoint_spec(file)
     endpoint = apply_endpoint(connect(target, subscription, resource_group, workspace).ml, spec, say)
-    print(
-        f"endpoint {endpoint.name}: {state_name(endpoint.provisioning_state)}, scoring uri {endpoint.scoring_uri}"
-    )
+    state = state_name(endpoint.provisioning_state)
+    if as_json:
+        print_json({"name": endpoint.name, "state": state, "scoring_uri": endpoint.scoring_uri})
+    else:
+        print(f"endpoint {endpoint.name}: {state}, scoring uri {endpoint.scoring_uri}")
 
 
 def show(
@@ -84,20 +87,21 @@ def update(
     subscription: Subscription = None,
     resource_group: ResourceGroup = None,
     workspace: Workspace = None,
+    as_json: Json = False,
 ) -> None:
     """Change the traffic or mirror traffic of an endpoint (GET, change, PUT, confirm)."""
     from rollout import traffic as endpoint_traffic
-    from rollout.cli.traffic import apply_split
+    from rollout.cli.traffic import apply_split, show
 
     if traffic is None and mirror_traffic is None:
         raise UserError("nothing to update: give --traffic and/or --mirror-traffic")
     conn = connect(target, subscription, resource_group, workspace)
     if traffic is not None:
-        apply_split(traffic, name, conn)
+        apply_split(traffic, name, conn, as_json)
     if mirror_traffic is not None:
         mirror = endpoint_traffic.parse_split(mirror_traffic) if mirror_traffic.strip() else {}
         updated = endpoint_traffic.set_mirror(conn.ml, name, mirror)
-        print(f"mirror traffic of {name}: {endpoint_traffic.mirror_traffic(updated) or 'off'}")
+        show(name, "mirror_traffic", endpoint_traffic.mirror_traffic(updated), as_json)
 
 
 def get_credentials(
@@ -130,12 +134,13 @@ def invoke(
     subscription: Subscription = None,
     resource_group: ResourceGroup = None,
     workspace: Workspace = None,
+    as_json: Json = False,
 ) -> None:
     """Score a request (optionally on one deployment, by header) and print the reply."""
     from rollout.cli.release import invoke_endpoint
 
     conn = connect(target, subscription, resource_group, workspace)
-    raise typer.Exit(invoke_endpoint(name, request_file, deployment_name, conn))
+    raise typer.Exit(invoke_endpoint(name, request_file, deployment_name, conn, as_json))
 
 
 def delete(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
@@ -18,6 +19,7 @@ def train(
     variant: int = typer.Option(1, "--variant", help="1, or 2 for a different but similar model."),
     seed: int = typer.Option(0, "--seed", help="Random seed of the classifier."),
     name: str = typer.Option(DEFAULT_NAME, "--name", help="Registered model name."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Train the demo heart-disease classifier, register it, print its version and holdout accuracy."""
     from rollout import paths, registry
@@ -34,6 +36,12 @@ def train(
         artifacts_dir=paths.artifacts_dir(),
     )
     trained = registered.trained
+    if as_json:
+        result = {"name": name, "version": registered.version, "holdout_accuracy": trained.holdout_accuracy}
+        typer.echo(
+            json.dumps({**result, "holdout_rows": trained.holdout_rows, "variant": variant, "seed": seed})
+        )
+        return
     typer.echo(
         f"{name} version {registered.version}: holdout accuracy {trained.holdout_accuracy:.3f} "
         f"on {trained.holdout_rows} rows (variant {variant}, seed {seed})"
@@ -44,6 +52,7 @@ def train(
 def register_command(
     name: str = typer.Option(..., "--name", help="Registered model name."),
     path: Path = typer.Option(..., "--path", help="An MLflow model directory (with an MLmodel file)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Register an MLflow model directory as a new version of a model; print that version."""
     from rollout import paths, registry
@@ -55,7 +64,7 @@ def register_command(
     version = registry.register_model(
         registry.client(paths.registry_uri()), name, path, artifacts_dir=paths.artifacts_dir()
     )
-    typer.echo(f"{name} version {version}")
+    typer.echo(json.dumps({"name": name, "version": version}) if as_json else f"{name} version {version}")
 
 
 @model_app.command("probe")

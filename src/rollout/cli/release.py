@@ -92,6 +92,7 @@ def invoke(
     subscription: Subscription = None,
     resource_group: ResourceGroup = None,
     workspace: Workspace = None,
+    as_json: Json = False,
 ) -> None:
     """Score a request on the endpoint (or one deployment) and print the reply."""
     exit_code = invoke_endpoint(
@@ -99,11 +100,14 @@ def invoke(
         request_file,
         deployment,
         connect(target, subscription, resource_group, workspace),
+        as_json,
     )
     raise typer.Exit(exit_code)
 
 
-def invoke_endpoint(name: str, request_file: Path, deployment: str | None, conn) -> int:
+def invoke_endpoint(
+    name: str, request_file: Path, deployment: str | None, conn, as_json: bool = False
+) -> int:
     """Shared by `rollout invoke` and `rollout endpoint invoke`: print the reply, return an exit code."""
     from rollout.reporting import say
 
@@ -114,7 +118,12 @@ def invoke_endpoint(name: str, request_file: Path, deployment: str | None, conn)
     with conn.scoring(name) as client:
         reply = client.score(body, deployment=deployment)
     say(f"{reply.status} from {reply.deployment or 'no deployment'} in {reply.elapsed_ms:.0f} ms")
-    print(json.dumps(reply.body) if reply.body is not None else reply.text)
+    body = reply.body if reply.body is not None else reply.text
+    if as_json:
+        shown = {"status": reply.status, "deployment": reply.deployment, "request_id": reply.request_id}
+        print(json.dumps({**shown, "elapsed_ms": round(reply.elapsed_ms, 1), "body": body}))
+    else:
+        print(json.dumps(body) if reply.body is not None else body)
     return 0 if reply.ok else 1
 
 

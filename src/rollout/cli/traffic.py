@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from rollout.cli.common import (
+    Json,
     ProjectPath,
     ResourceGroup,
     Subscription,
@@ -38,16 +39,18 @@ def traffic_set(
     subscription: Subscription = None,
     resource_group: ResourceGroup = None,
     workspace: Workspace = None,
+    as_json: Json = False,
 ) -> None:
     """Set the live traffic split (percents adding up to 100, or all 0)."""
     apply_split(
         split,
         endpoint or project_at(path).endpoint.name,
         connect(target, subscription, resource_group, workspace),
+        as_json,
     )
 
 
-def apply_split(text: str, name: str, conn) -> None:
+def apply_split(text: str, name: str, conn, as_json: bool = False) -> None:
     """Shared by `rollout traffic set` and `rollout endpoint update --traffic`."""
     from rollout import traffic
 
@@ -55,7 +58,7 @@ def apply_split(text: str, name: str, conn) -> None:
     deployments = {d.name for d in conn.ml.online_deployments.list(name)}
     traffic.check_split(split, deployments)
     updated = traffic.set_traffic(conn.ml, name, split)
-    print(f"traffic of {name}: {_fmt(traffic.live_traffic(updated))}")
+    show(name, "traffic", traffic.live_traffic(updated), as_json)
 
 
 def mirror_set(
@@ -66,6 +69,7 @@ def mirror_set(
     subscription: Subscription = None,
     resource_group: ResourceGroup = None,
     workspace: Workspace = None,
+    as_json: Json = False,
 ) -> None:
     """Mirror a share of live traffic to a deployment (at most one, at most 50%, not a live one)."""
     from rollout import traffic
@@ -89,7 +93,7 @@ def mirror_set(
             f"no deployment named {deployment} (deployments: {', '.join(sorted(deployments)) or 'none'})"
         )
     updated = traffic.set_mirror(conn.ml, name, wanted)
-    print(f"mirror traffic of {name}: {_fmt(traffic.mirror_traffic(updated))}")
+    show(name, "mirror_traffic", traffic.mirror_traffic(updated), as_json)
 
 
 def mirror_off(
@@ -99,14 +103,24 @@ def mirror_off(
     subscription: Subscription = None,
     resource_group: ResourceGroup = None,
     workspace: Workspace = None,
+    as_json: Json = False,
 ) -> None:
     """Stop mirroring."""
     from rollout import traffic
 
     name = endpoint or project_at(path).endpoint.name
     traffic.set_mirror(connect(target, subscription, resource_group, workspace).ml, name, {})
-    print(f"mirror traffic of {name}: off")
+    show(name, "mirror_traffic", {}, as_json)
 
 
-def _fmt(split: dict[str, int]) -> str:
-    return " ".join(f"{k}={v}" for k, v in split.items()) or "none"
+def show(endpoint: str, what: str, split: dict[str, int], as_json: bool) -> None:
+    """The endpoint's traffic or mirror traffic after a change, as a line or as JSON."""
+    from rollout.reporting import print_json
+
+    if as_json:
+        print_json({"endpoint": endpoint, what: split})
+    else:
+        shown = " ".join(f"{k}={v}" for k, v in split.items()) or (
+            "off" if what == "mirror_traffic" else "none"
+        )
+        print(f"{what.replace('_', ' ')} of {endpoint}: {shown}")

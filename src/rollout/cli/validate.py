@@ -13,6 +13,7 @@ from rollout.errors import UserError
 
 def validate(
     path: Path = typer.Option(Path("."), "--path", help="The project's root directory."),
+    as_json: bool = typer.Option(False, "--json", help="Print the problems and notes as JSON."),
 ) -> None:
     """Check the endpoint, deployment and release specs and the sample requests; list every problem."""
     from rollout import registry, validation
@@ -24,14 +25,18 @@ def validate(
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
     result = validation.validate_project(path)
-    for note in result.notes:
+    if as_json:
+        problems = [{"file": p.file, "field": p.field, "message": p.message} for p in result.problems]
+        typer.echo(json.dumps({"valid": not problems, "problems": problems, "notes": result.notes}, indent=2))
+    for note in [] if as_json else result.notes:
         typer.echo(f"note: {note}")
-    for problem in result.problems:
+    for problem in [] if as_json else result.problems:
         typer.echo(str(problem))
     if result.problems:
         count = len(result.problems)
         raise UserError(f"{count} problem{'s' if count != 1 else ''} in the specs")
-    typer.echo("ok: the specs and samples are valid")
+    if not as_json:
+        typer.echo("ok: the specs and samples are valid")
 
 
 def schema(
