@@ -160,3 +160,36 @@ def test_json_outputs_for_automation(lab: Lab, live_on_v1: Release) -> None:
     assert (status["live"], status["traffic"], status["candidate"]) == ("blue", {"blue": 100}, None)
     validated = lab.rollout("validate", "--json", cwd=root)
     assert json.loads(validated.stdout) == {"valid": True, "problems": [], "notes": []}, validated.stderr
+
+
+def test_release_runs_acceptance_every_stage_and_retires(lab: Lab, live_on_v1: Release) -> None:
+    root = live_on_v1.project.root
+    result = lab.rollout(
+        "release",
+        "--yes",
+        "--version",
+        str(VERSIONS["v2"]),
+        "--bake",
+        "2s",
+        "--probe-rps",
+        "40",
+        cwd=root,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "acceptance suite against green" in result.stderr
+    assert "13 passed" in result.stdout + result.stderr
+    for stage in ("canary", "half", "full"):
+        assert f"stage {stage}: pass" in result.stdout
+    assert "released heart-classifier:2: green is live, blue retired" in result.stdout
+    status = live_on_v1.status()
+    assert status["traffic"] == {"green": 100}
+    assert [d["name"] for d in status["deployments"]] == ["green"]
+
+
+def test_an_inconclusive_stage_exits_3_and_keeps_the_split(lab: Lab, live_on_v1: Release) -> None:
+    live_on_v1.deploy(version=VERSIONS["v2"])
+    result = lab.rollout("promote", "--stage", "canary", "--bake", "1s", cwd=live_on_v1.project.root)
+    assert result.returncode == 3, result.stderr
+    assert "stage canary: inconclusive" in result.stdout
+    assert live_on_v1.status()["traffic"] == {"blue": 90, "green": 10}

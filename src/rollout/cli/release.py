@@ -329,7 +329,7 @@ def release(
     rel = release_for(path, target, subscription, resource_group, workspace)
     result = rel.deploy(version)
     if not skip_acceptance:
-        run_acceptance(path, target, rel.endpoint_name, result["candidate"], result["live"])
+        run_acceptance(rel, result["candidate"], result["live"])
     bake_seconds = _bake_seconds(bake)
     for stage in rel.project.plan.stages:
         if not yes and not typer.confirm(
@@ -353,32 +353,25 @@ def release(
     print_status(rel.status())
 
 
-def run_acceptance(path: Path, target: str, endpoint: str, candidate: str, live: str | None) -> None:
-    """Run the project's acceptance suite (tests/acceptance) against the candidate."""
-    from rollout.reporting import say
+def run_acceptance(rel, candidate: str, live: str | None) -> None:
+    """Run the project's acceptance suite (tests/acceptance) against the candidate, in a child pytest."""
+    import os
 
-    suite = path / "tests" / "acceptance"
+    from rollout.reporting import say
+    from rollout.targets import AZURE_ENV
+
+    root = rel.project.root
+    suite = root / "tests" / "acceptance"
     if not suite.is_dir():
         raise UserError(f"no acceptance suite at {suite}; pass --skip-acceptance to release without one")
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        str(suite),
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "--target",
-        target,
-        "--endpoint",
-        endpoint,
-        "--deployment",
-        candidate,
-    ]
+    command = [sys.executable, "-m", "pytest", str(suite), "-q", "-p", "no:cacheprovider"]
+    command += ["--target", rel.conn.target, "--endpoint", rel.endpoint_name, "--deployment", candidate]
     if live:
         command += ["--live", live]
+    # the child finds the same workspace: options given as flags travel as their environment variables
+    scope = {AZURE_ENV[key]: value for key, value in rel.conn.options.items() if key in AZURE_ENV and value}
     say(f"acceptance suite against {candidate}")
-    if subprocess.run(command, cwd=path).returncode != 0:
+    if subprocess.run(command, cwd=root, env={**os.environ, **scope}).returncode != 0:
         raise UserError(f"the acceptance suite failed against {candidate}; no traffic was moved")
 
 
