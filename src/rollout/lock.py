@@ -67,9 +67,11 @@ def read_holder(tags: dict[str, str] | None) -> Holder | None:
     if not raw:
         return None
     try:
-        return Holder(**json.loads(raw))
+        holder = Holder(**json.loads(raw))
+        datetime.fromisoformat(holder.expires)
     except (TypeError, ValueError):
-        return None
+        return None  # not a lock this tool wrote: treat as free
+    return holder
 
 
 @contextmanager

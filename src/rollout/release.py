@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from azure.ai.ml.entities import OnlineDeployment, OnlineEndpoint
 
     from rollout.connection import Connection
-    from rollout.specs import Project
+    from rollout.specs import Project, Stage
 
 EXIT_FAIL = 1
 EXIT_INCONCLUSIVE = 3
@@ -87,8 +87,14 @@ class Release:
 
     def deploy(self, version: int | None = None, force_lock: bool = False) -> dict[str, Any]:
         """Deploy the pinned model into the idle slot at 0% traffic; a no-op when already there."""
-        self.apply_endpoint()
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            self.conn.ml.online_endpoints.get(self.endpoint_name)
+        except ResourceNotFoundError:
+            self.apply_endpoint()  # create it: the lock lives on the endpoint
         with release_lock(self.conn.ml, self.endpoint_name, PROVISION_LOCK_SECONDS, force=force_lock):
+            self.apply_endpoint()
             return self._deploy(version)
 
     def _deploy(self, version: int | None) -> dict[str, Any]:
@@ -112,6 +118,9 @@ class Release:
                 )
         else:
             live_before = roles.live
+            if live_before in deployments and model_of(deployments[live_before]) == model:
+                self.say(f"{model} is already live in {live_before}: nothing to release")
+                return {"live": live_before, "candidate": None, "model": model}
             slot = idle_slot(self.slots, live_before)
             if live_now.get(slot) or traffic.mirror_traffic(endpoint).get(slot):
                 raise UserError(
@@ -164,69 +173,95 @@ class Release:
         on_bake: Callable[[BakeProgress], None] | None = None,
     ) -> StageResult:
         """Set the stage's split, bake it under analysis, and roll back when it fails."""
-        plan = self.project.plan
-        stage = plan.stage(stage_name)
-        names = [s.name for s in plan.stages]
+        stage = self.project.plan.stage(stage_name)
+        seconds = stage.bake_seconds if bake_seconds is None else bake_seconds
+        with release_lock(self.conn.ml, self.endpoint_name, seconds + LOCK_MARGIN_SECONDS, force=force_lock):
+            roles = self._stage_may_start(stage.name)
+            return self._run_stage(stage, roles, seconds, probe_rps, on_bake)
+
+    def _stage_may_start(self, stage: str) -> Roles:
+        """The roles, once the stage's preconditions hold (read under the lock)."""
+        names = [s.name for s in self.project.plan.stages]
         roles = self.roles()
         if not roles.in_progress:
             raise UserError("no release in progress: run `rollout deploy` first")
-        candidate, live = roles.candidate, roles.live
         passed = names.index(roles.stage) if roles.stage in names else -1
-        if names.index(stage.name) > passed + 1:
-            needed = names[passed + 1]
+        wanted = names.index(stage)
+        if wanted > passed + 1:
             raise UserError(
-                f"stage {stage.name} cannot start before stage {needed} has passed "
+                f"stage {stage} cannot start before stage {names[passed + 1]} has passed "
                 f"(last passed: {roles.stage or 'none'})"
             )
-        state = self._state(candidate)
+        if wanted < passed:
+            raise UserError(
+                f"stage {stage} has passed already (last passed: {roles.stage}); bake that stage "
+                f"again with `rollout promote --stage {roles.stage}`, or go back with `rollout rollback`"
+            )
+        state = self._state(roles.candidate)
         if state != "Succeeded":
-            raise UserError(f"candidate {candidate} is {state}, not Succeeded; deploy it again")
-        seconds = stage.bake_seconds if bake_seconds is None else bake_seconds
+            raise UserError(f"candidate {roles.candidate} is {state}, not Succeeded; deploy it again")
+        return roles
+
+    def _run_stage(
+        self,
+        stage: Stage,
+        roles: Roles,
+        seconds: float,
+        probe_rps: float,
+        on_bake: Callable[[BakeProgress], None] | None,
+    ) -> StageResult:
+        candidate, live = roles.candidate, roles.live
         samples = SampleSet.load(self.project.root / "samples")
-        with release_lock(self.conn.ml, self.endpoint_name, seconds + LOCK_MARGIN_SECONDS, force=force_lock):
-            client = self.conn.scoring(self.endpoint_name)
-            try:
-                self._smoke(client, samples, candidate)
-                split = {candidate: stage.traffic, live: 100 - stage.traffic} if live else {candidate: 100}
-                if not live:
-                    self.say("no live deployment: this first release gives the candidate all traffic")
-                self.say(f"stage {stage.name}: traffic {_fmt(split)}")
-                traffic.set_traffic(self.conn.ml, self.endpoint_name, split)
-                verdict = bake(
-                    endpoint=self.endpoint_name,
-                    candidate=candidate,
-                    live=live,
-                    seconds=seconds,
-                    limits=plan.analysis,
-                    metrics=self.conn.metrics(self.endpoint_name),
-                    client=client,
-                    samples=samples,
-                    probe_rps=probe_rps,
-                    on_progress=on_bake,
-                )
-            finally:
-                client.close()
-            rolled_back = verdict.outcome == "fail"
-            if rolled_back:
-                self.say(f"stage {stage.name} failed: rolling back to {live or 'no traffic'}")
-                self._restore(live)
-            tags: dict[str, str | None] = {TAG_VERDICT: f"{stage.name}: {verdict.outcome}"}
-            if verdict.outcome == "pass":
-                tags[TAG_STAGE] = stage.name
-            elif rolled_back:
-                tags[TAG_STAGE] = None
-            traffic.set_tags(self.conn.ml, self.endpoint_name, tags)
+        with self.conn.scoring(self.endpoint_name) as client:
+            self._smoke(client, samples, candidate, stage.name, live)
+            split = {candidate: stage.traffic, live: 100 - stage.traffic} if live else {candidate: 100}
+            if not live:
+                self.say("no live deployment: this first release gives the candidate all traffic")
+            self.say(f"stage {stage.name}: traffic {_fmt(split)}")
+            traffic.set_traffic(self.conn.ml, self.endpoint_name, split)
+            verdict = bake(
+                endpoint=self.endpoint_name,
+                candidate=candidate,
+                live=live,
+                seconds=seconds,
+                limits=self.project.plan.analysis,
+                metrics=self.conn.metrics(self.endpoint_name),
+                client=client,
+                samples=samples,
+                probe_rps=probe_rps,
+                on_progress=on_bake,
+            )
+        rolled_back = verdict.outcome == "fail"
+        if rolled_back:
+            self.say(f"stage {stage.name} failed: rolling back to {live or 'no traffic'}")
+            self._restore(live)
+        tags: dict[str, str | None] = {TAG_VERDICT: f"{stage.name}: {verdict.outcome}"}
+        if verdict.outcome == "pass":
+            tags[TAG_STAGE] = stage.name
+        elif rolled_back:
+            tags[TAG_STAGE] = None
+        traffic.set_tags(self.conn.ml, self.endpoint_name, tags)
         return StageResult(stage.name, split, verdict, rolled_back)
 
-    def _smoke(self, client: Any, samples: SampleSet, candidate: str) -> None:
-        """Every sample, sent to the candidate by header, must score before traffic moves."""
+    def _smoke(self, client: Any, samples: SampleSet, candidate: str, stage: str, live: str | None) -> None:
+        """Every sample, sent to the candidate by header, must score before traffic moves.
+
+        A candidate that already takes traffic (a later stage) and fails here is rolled back.
+        """
         for name, request in samples.requests.items():
             reply = client.score(request, deployment=candidate)
-            if not reply.ok:
-                raise UserError(
-                    f"candidate {candidate} answered {reply.status} to samples/{name}: "
-                    f"{reply.text[:200].strip()}; no traffic was moved"
-                )
+            if reply.ok:
+                continue
+            answer = (
+                f"candidate {candidate} answered {reply.status} to samples/{name}: {reply.text[:200].strip()}"
+            )
+            if not traffic.live_traffic(self.endpoint()).get(candidate):
+                raise UserError(f"{answer}; no traffic was moved")
+            self._restore(live)
+            traffic.set_tags(
+                self.conn.ml, self.endpoint_name, {TAG_STAGE: None, TAG_VERDICT: f"{stage}: fail"}
+            )
+            raise UserError(f"{answer}; rolled back: all traffic to {live or 'none'}")
 
     def _restore(self, live: str | None) -> None:
         """All traffic to `live` (none when there is no live deployment), mirror off, in one PUT."""
@@ -247,10 +282,10 @@ class Release:
 
     def rollback(self, delete: bool = False, force_lock: bool = False) -> dict[str, Any]:
         """All traffic back to the deployment that was live before the release; mirror off."""
-        roles = self.roles()
-        if not roles.in_progress:
-            raise UserError("no release in progress: nothing to roll back")
         with release_lock(self.conn.ml, self.endpoint_name, LOCK_MARGIN_SECONDS, force=force_lock):
+            roles = self.roles()
+            if not roles.in_progress:
+                raise UserError("no release in progress: nothing to roll back")
             self._restore(roles.live)
             tags: dict[str, str | None] = {TAG_STAGE: None, TAG_VERDICT: "rolled back"}
             if delete:
@@ -263,11 +298,11 @@ class Release:
 
     def retire(self, force_lock: bool = False) -> dict[str, Any]:
         """Delete the drained old deployment and close the release."""
-        roles = self.roles()
-        if not roles.in_progress:
-            self.say("no release in progress: nothing to retire")
-            return {"retired": None, "live": roles.live}
         with release_lock(self.conn.ml, self.endpoint_name, PROVISION_LOCK_SECONDS, force=force_lock):
+            roles = self.roles()
+            if not roles.in_progress:
+                self.say("no release in progress: nothing to retire")
+                return {"retired": None, "live": roles.live}
             endpoint = self.endpoint()
             share = traffic.live_traffic(endpoint).get(roles.candidate, 0)
             if share != 100:

@@ -8,6 +8,7 @@ at the start and the end of a bake window.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -88,23 +89,40 @@ class AzureMonitorMetrics:
             aggregations=[MetricAggregationType.AVERAGE],
             filter="deployment eq '*'",
         )
-        by_deployment: dict[str, dict[str, int]] = {}
-        for series in counts.metrics[0].timeseries:
-            name = series.metadata_values.get("deployment", "")
-            klass = series.metadata_values.get(
-                "statuscodeclass", series.metadata_values.get("statusCodeClass")
-            )
-            total = int(sum(point.total or 0 for point in series.data))
-            by_deployment.setdefault(name, {}).setdefault(str(klass), 0)
-            by_deployment[name][str(klass)] += total
-        p95: dict[str, float] = {}
-        for series in latency.metrics[0].timeseries:
-            values = [point.average for point in series.data if point.average is not None]
-            if values:
-                p95[series.metadata_values.get("deployment", "")] = max(values)
-        stats = {}
-        for name, codes in by_deployment.items():
-            total = sum(codes.values())
-            buckets = ((p95[name], total), (float("inf"), total)) if name in p95 and total else ()
-            stats[name] = WindowStats.from_status_codes(codes, buckets)
-        return stats
+        return stats_from_azure_series(
+            (
+                (series.metadata_values, sum(point.total or 0 for point in series.data))
+                for series in counts.metrics[0].timeseries
+            ),
+            (
+                (series.metadata_values, [point.average for point in series.data])
+                for series in latency.metrics[0].timeseries
+            ),
+        )
+
+
+def stats_from_azure_series(
+    counts: Iterable[tuple[Mapping[str, str], float]],
+    p95s: Iterable[tuple[Mapping[str, str], list[float | None]]],
+) -> dict[str, WindowStats]:
+    """Per-deployment stats from Azure Monitor series: request totals split by `deployment` and
+    `statusCode`, and per-minute p95 latencies split by `deployment` (the worst minute is taken)."""
+    by_deployment: dict[str, dict[int, int]] = {}
+    for dimensions, total in counts:
+        dims = {key.lower(): value for key, value in dimensions.items()}
+        codes = by_deployment.setdefault(dims.get("deployment", ""), {})
+        code = int(dims.get("statuscode") or 0)
+        codes[code] = codes.get(code, 0) + int(total)
+    worst: dict[str, float] = {}
+    for dimensions, values in p95s:
+        measured = [value for value in values if value is not None]
+        if measured:
+            worst[{k.lower(): v for k, v in dimensions.items()}.get("deployment", "")] = max(measured)
+    stats = {}
+    for name, codes in by_deployment.items():
+        total = sum(codes.values())
+        # all requests at the reported p95: a bucket of zero width, so the p95 read back is exact
+        point = worst.get(name)
+        buckets = ((point, 0), (point, total), (float("inf"), total)) if point is not None and total else ()
+        stats[name] = WindowStats.from_status_codes(codes, buckets)
+    return stats

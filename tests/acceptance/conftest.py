@@ -34,8 +34,9 @@ def _under_test(conn: Connection, options: pytest.Config, registry_uri: str) -> 
     from rollout import targets
 
     rel = Release(conn, load_project(REPO))
+    rel.endpoint_name = options.getoption("--endpoint") or rel.endpoint_name
     status = rel.status()
-    endpoint = options.getoption("--endpoint") or rel.endpoint_name
+    endpoint = rel.endpoint_name
     candidate = options.getoption("--deployment") or status["candidate"]
     if not candidate:
         pytest.exit(f"endpoint {endpoint} has no candidate deployment: pass --deployment", returncode=4)
@@ -57,6 +58,10 @@ def _under_test(conn: Connection, options: pytest.Config, registry_uri: str) -> 
 @pytest.fixture(scope="session")
 def release_under_test(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     config = request.config
+    if config.getoption("--target") == "azure" and not config.getoption("--endpoint"):
+        pytest.exit(
+            "--target azure needs --endpoint: the suite provisions a release of its own only locally", 4
+        )
     if config.getoption("--endpoint"):
         under_test = _under_test(connect(config.getoption("--target")), config, "")
         yield under_test

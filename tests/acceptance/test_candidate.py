@@ -50,6 +50,9 @@ def test_candidate_scores_every_sample(sample: Path, release_under_test) -> None
 def test_candidate_agrees_with_live(release_under_test, probe_request: dict) -> None:
     if release_under_test.live is None:
         pytest.fail("no live deployment to compare with: pass --live")
+    assert release_under_test.live != release_under_test.candidate, (
+        "the candidate cannot be compared with itself"
+    )
     rows = probe_request["input_data"]["data"]
     assert len(rows) >= 50
     client = release_under_test.client
@@ -100,6 +103,7 @@ def test_malformed_requests_get_a_4xx_with_a_message(
         _malformed(sample_request)[case], deployment=release_under_test.candidate
     )
     assert 400 <= reply.status < 500, f"{case}: {reply.status} {reply.text[:200]}"
+    assert reply.status not in (401, 404), f"{case}: {reply.status}: the request never reached the candidate"
     assert reply.text.strip(), f"{case}: no message"
 
 

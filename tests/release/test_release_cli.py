@@ -151,6 +151,8 @@ def test_json_outputs_for_automation(lab: Lab, live_on_v1: Release) -> None:
     reply = json.loads(invoked.stdout)
     assert (reply["status"], reply["deployment"], len(reply["body"])) == (200, "blue", 1)
     assert reply["request_id"]
+    drained = lab.rollout("traffic", "set", "blue=0", "--json", cwd=root)
+    assert json.loads(drained.stdout) == {"endpoint": name, "traffic": {}}, drained.stderr
     split = lab.rollout("traffic", "set", "blue=100", "--json", cwd=root)
     assert split.returncode == 0, split.stderr
     assert json.loads(split.stdout) == {"endpoint": name, "traffic": {"blue": 100}}, split.stderr

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict, replace
 
 import pytest
 from release_lab import VERSIONS, Lab
 
 from rollout.errors import UserError
-from rollout.release import Release
+from rollout.lock import LOCK_TAG, Holder
+from rollout.release import Release, apply_endpoint
+from rollout.traffic import set_tags
 
 PROBE_RPS = 40
 
@@ -79,7 +83,14 @@ def test_full_release_then_a_second_release_reuses_the_freed_slot(live_on_v1: Re
     }
     assert rel.status()["traffic"] == {"blue": 100}
     walk_all_stages(rel)
+    with pytest.raises(UserError, match="stage canary has passed already"):
+        rel.promote("canary")
     assert rel.retire() == {"retired": "blue", "live": "green"}
+    assert rel.deploy(version=VERSIONS["v2"]) == {
+        "live": "green",
+        "candidate": None,
+        "model": "heart-classifier:2",
+    }
     status = rel.status()
     assert status["traffic"] == {"green": 100}
     assert [(d["name"], d["model"]) for d in status["deployments"]] == [("green", "heart-classifier:2")]
@@ -146,6 +157,8 @@ def test_stages_cannot_be_skipped_and_rollback_restores_live(live_on_v1: Release
         rel.promote("half")
     assert rel.promote("canary", probe_rps=PROBE_RPS).verdict.outcome == "pass"
     assert rel.status()["traffic"] == {"blue": 90, "green": 10}
+    apply_endpoint(rel.conn.ml, rel.project.endpoint)  # the spec again: split and release tags stay
+    assert (rel.status()["traffic"], rel.status()["stage"]) == ({"blue": 90, "green": 10}, "canary")
     assert rel.deploy(version=VERSIONS["v2"])["candidate"] == "green"  # a re-run changes nothing
     assert rel.status()["stage"] == "canary"
     with pytest.raises(UserError, match="the release of heart-classifier:2 into green is under way"):
@@ -173,3 +186,20 @@ def test_inconclusive_when_the_endpoint_is_quiet(live_on_v1: Release) -> None:
 def test_promote_without_a_release_is_refused(lab: Lab, live_on_v1: Release) -> None:
     with pytest.raises(UserError, match=r"no release in progress: run `rollout deploy` first"):
         live_on_v1.promote("canary")
+
+
+def test_the_release_lock_refuses_a_live_holder_and_takes_over_a_stale_one(live_on_v1: Release) -> None:
+    rel = live_on_v1
+    rel.deploy(version=VERSIONS["v2"])
+    elsewhere = replace(Holder.me(600), owner="github run 7", host="runner-elsewhere", pid=1)
+
+    def hold(holder: Holder) -> None:
+        set_tags(rel.conn.ml, rel.endpoint_name, {LOCK_TAG: json.dumps(asdict(holder))})
+
+    hold(elsewhere)
+    with pytest.raises(UserError, match=r"held by another release: github run 7 \(runner-elsewhere pid 1\)"):
+        rel.rollback()
+    rel.rollback(force_lock=True)
+    hold(replace(elsewhere, expires="2000-01-01T00:00:00+00:00"))
+    rel.rollback()  # an expired lock is taken over
+    assert LOCK_TAG not in rel.endpoint().tags

@@ -6,6 +6,8 @@ inside the commands that need them, so `rollout --help` stays fast.
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from rollout.cli import deployment, emulator, endpoint, model, release, traffic, validate, workflow
@@ -30,4 +32,25 @@ for _module in (validate, model, emulator, endpoint, deployment, release, traffi
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except Exception as exc:
+        message = service_error(exc)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(1)
+
+
+def service_error(exc: Exception) -> str | None:
+    """One line for an error from a service or the network (Azure, the emulator, MLflow), else None.
+
+    Commands turn the errors they expect into UserError; this catches the rest, so that a refused
+    request or a dropped connection never ends in a traceback.
+    """
+    module = type(exc).__module__
+    if not module.startswith(("azure.", "httpx", "httpcore", "requests", "urllib3", "mlflow")):
+        return None
+    from rollout.traffic import azure_message
+
+    return f"{type(exc).__name__}: {azure_message(exc)}"

@@ -62,6 +62,15 @@ def deploy(
     before = rel.status() if _exists(rel) else None
     result = rel.deploy(version, force_lock=force_lock)
     reporting.github_output(result)
+    if result["candidate"] is None:
+        reporting.step_summary(
+            f"### Nothing to deploy\n\n{result['model']} is already live in {result['live']}.\n"
+        )
+        if as_json:
+            reporting.print_json(result)
+        else:
+            print(f"{result['model']} is already live in {result['live']}")
+        return
     after = rel.status()
     reporting.step_summary(
         f"### Deployed {result['model']} into {result['candidate']}\n\n"
@@ -328,10 +337,19 @@ def release(
         raise UserError(f"{len(problems)} problem(s) in the specs; nothing was released")
     rel = release_for(path, target, subscription, resource_group, workspace)
     result = rel.deploy(version)
-    if not skip_acceptance:
+    if result["candidate"] is None:
+        print(f"{result['model']} is already live in {result['live']}: nothing to release")
+        return
+    passed = rel.roles().stage
+    stages = rel.project.plan.stages
+    names = [stage.name for stage in stages]
+    if passed in names:  # a re-run goes on after the last stage that passed
+        say(f"stages up to {passed} have passed already")
+        stages = stages[names.index(passed) + 1 :]
+    elif not skip_acceptance:
         run_acceptance(rel, result["candidate"], result["live"])
     bake_seconds = _bake_seconds(bake)
-    for stage in rel.project.plan.stages:
+    for stage in stages:
         if not yes and not typer.confirm(
             f"Start stage {stage.name} ({stage.traffic}% to {result['candidate']})?"
         ):

@@ -55,6 +55,7 @@ def apply_split(text: str, name: str, conn, as_json: bool = False) -> None:
     from rollout import traffic
 
     split = traffic.parse_split(text)
+    traffic.get_endpoint(conn.ml, name)
     deployments = {d.name for d in conn.ml.online_deployments.list(name)}
     traffic.check_split(split, deployments)
     updated = traffic.set_traffic(conn.ml, name, split)
