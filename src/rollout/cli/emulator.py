@@ -109,12 +109,14 @@ def serve(state_dir: StateDir = None, registry_uri: RegistryUri = None, port: Po
     from rollout.emulator.server import ServerConfig
     from rollout.emulator.server import serve as serve_forever
 
-    directory = _state_dir(state_dir)
+    try:
+        recorded = process.record_foreground(_state_dir(state_dir), registry_uri, port or process.free_port())
+    except process.EmulatorError as error:
+        raise UserError(str(error)) from None
+    typer.echo(f"The emulator serves at {recorded.url} (pid {recorded.pid}); CA file {recorded.ca_file}")
     serve_forever(
         ServerConfig(
-            state_dir=directory,
-            registry_uri=registry_uri or paths.registry_uri(),
-            port=port or process.free_port(),
+            state_dir=Path(recorded.state_dir), registry_uri=recorded.registry_uri, port=recorded.port
         )
     )
 

@@ -128,6 +128,28 @@ def stop(state_dir: Path, *, timeout: float = STOP_TIMEOUT_SECONDS) -> EmulatorS
     return current if current.running else None
 
 
+def record_foreground(state_dir: Path, registry_uri: str | None, port: int) -> EmulatorStatus:
+    """Record this process as the emulator of `state_dir` (`rollout emulator serve`), so that the
+    other commands find it as they find one started in the background."""
+    state_dir = ensure_private_dir(state_dir.resolve())
+    current = status(state_dir)
+    if current is not None and current.running:
+        raise EmulatorError(f"the emulator of {state_dir} runs already at {current.url} (pid {current.pid})")
+    if registry_uri is None:
+        registry_uri = current.registry_uri if current is not None else paths.registry_uri()
+    tls = ensure_certificates(state_dir)
+    recorded = EmulatorStatus(
+        pid=os.getpid(),
+        url=f"https://{HOST}:{port}",
+        port=port,
+        ca_file=str(tls.ca_file),
+        state_dir=str(state_dir),
+        registry_uri=registry_uri,
+    )
+    _write_status(state_dir, recorded)
+    return recorded
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
