@@ -85,8 +85,8 @@ def mlflow_serve(model_uri: str, registry_uri: str, log_dir: Path) -> tuple[floa
 
 
 def emulator_instance(pool, model_uri: str, name: str, since: float | None = None) -> tuple[float, list]:
-    """Seconds from `WorkerPool.start` (or `since`) until the instance is ready, and its answer."""
-    from rollout.emulator.models import Deployment, Probe
+    """Seconds from `InstancePool.start` (or `since`) until the instance is ready, and its answer."""
+    from rollout.emulator.resources import Deployment, Probe
 
     probe = Probe(initial_delay=0, period=1, timeout=2, failure_threshold=120)
     deployment = Deployment(
@@ -129,7 +129,7 @@ def main() -> None:
     parser.add_argument("--model", default="heart-classifier/1", help="NAME/VERSION in that registry")
     args = parser.parse_args()
 
-    from rollout.emulator.workers import WorkerPool
+    from rollout.emulator.instances.pool import InstancePool
 
     with tempfile.TemporaryDirectory(prefix="rollout-bench-") as scratch:
         root = Path(scratch)
@@ -142,7 +142,7 @@ def main() -> None:
         rows = []
         for run in range(1, args.runs + 1):
             cold_started = time.perf_counter()
-            pool = WorkerPool(root / f"logs-{run}", registry_uri)
+            pool = InstancePool(root / f"logs-{run}", registry_uri)
             try:
                 cold, cold_answer = emulator_instance(pool, model_uri, "cold", since=cold_started)
                 warm, warm_answer = emulator_instance(pool, model_uri, "warm")

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from azure.ai.ml import MLClient
     from azure.core.credentials import AccessToken, TokenCredential
 
-    from rollout.emulator.process import EmulatorStatus
+    from rollout.emulator.host.process import EmulatorStatus
 
 TARGETS = ("local", "azure")
 AZURE_ENV = {
@@ -69,8 +69,8 @@ def ml_client(
     from azure.ai.ml import MLClient
 
     if _checked(target) == "local":
-        from rollout.emulator.access import read_management_token
         from rollout.emulator.constants import RESOURCE_GROUP, SUBSCRIPTION_ID, WORKSPACE
+        from rollout.emulator.host.access import read_management_token
 
         running = emulator_status(state_dir=state_dir, start=start, registry_uri=registry_uri)
         url = running.url.rstrip("/") + "/"
@@ -108,7 +108,7 @@ def credential(
 ) -> TokenCredential:
     """The credential the target's MLClient uses: the emulator's token, or `DefaultAzureCredential`."""
     if _checked(target) == "local":
-        from rollout.emulator.access import read_management_token
+        from rollout.emulator.host.access import read_management_token
 
         running = emulator_status(state_dir=state_dir, start=start)
         return LocalTokenCredential(read_management_token(Path(running.state_dir)))
@@ -128,7 +128,7 @@ def registry_uri(
 ) -> str:
     """The MLflow tracking/registry URI the target serves models from."""
     if _checked(target) == "local":
-        from rollout.emulator import process
+        from rollout.emulator.host import process
 
         recorded = process.status(_state_dir(state_dir))
         return recorded.registry_uri if recorded is not None else paths.registry_uri()
@@ -156,7 +156,7 @@ def emulator_status(
     *, state_dir: Path | str | None = None, start: bool = False, registry_uri: str | None = None
 ) -> EmulatorStatus:
     """The running emulator of the state directory; started first when `start` is set."""
-    from rollout.emulator import process
+    from rollout.emulator.host import process
 
     directory = _state_dir(state_dir)
     recorded = process.status(directory)

@@ -74,7 +74,7 @@ def _local_release(config: pytest.Config, home: Path) -> Iterator[ReleaseUnderTe
     """Blue serves version 1 with all traffic; green is the candidate with version 2 at 0%."""
     from rollout import traffic
     from rollout.demo_model.training import train_and_register
-    from rollout.emulator import process
+    from rollout.emulator.host import process
 
     registry_uri = f"sqlite:///{home / 'mlflow.db'}"
     for variant in (1, 2):

@@ -1,7 +1,7 @@
 """Fixtures for the emulator tests: one real emulator per session (per xdist worker) and the models
 registered into its MLflow registry.
 
-The emulator is the real server started in the background by `rollout.emulator.process` (the code
+The emulator is the real server started in the background by `rollout.emulator.host.process` (the code
 `rollout emulator start` runs), on a free port with a private state directory and registry. Tests
 drive it through the real azure-ai-ml `MLClient` (`emulator.ml_client()`) and plain HTTPS.
 """
@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from rollout.emulator import process
-from rollout.emulator.access import read_management_token
 from rollout.emulator.constants import RESOURCE_GROUP, SUBSCRIPTION_ID, WORKSPACE
+from rollout.emulator.host import process
+from rollout.emulator.host.access import read_management_token
 
 if TYPE_CHECKING:
     from azure.ai.ml import MLClient

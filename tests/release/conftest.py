@@ -16,7 +16,7 @@ from rollout.specs import load_project
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     from rollout.demo_model.training import train_and_register
-    from rollout.emulator import process
+    from rollout.emulator.host import process
 
     home = tmp_path_factory.mktemp("release-lab")
     registry_uri = f"sqlite:///{home / 'mlflow.db'}"

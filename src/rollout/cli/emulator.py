@@ -42,7 +42,7 @@ def register(app: typer.Typer) -> None:
 
 def start(state_dir: StateDir = None, registry_uri: RegistryUri = None, port: Port = None) -> None:
     """Start the emulator in the background (does nothing if it runs already)."""
-    from rollout.emulator import process
+    from rollout.emulator.host import process
 
     directory = _state_dir(state_dir)
     try:
@@ -60,7 +60,7 @@ def start(state_dir: StateDir = None, registry_uri: RegistryUri = None, port: Po
 
 def stop(state_dir: StateDir = None) -> None:
     """Stop the background emulator and its deployment instances."""
-    from rollout.emulator import process
+    from rollout.emulator.host import process
 
     stopped = process.stop(_state_dir(state_dir))
     if stopped is None:
@@ -74,7 +74,7 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
 ) -> None:
     """Show whether the emulator runs, its URL and CA file. Exits 1 when it does not run."""
-    from rollout.emulator import process
+    from rollout.emulator.host import process
 
     directory = _state_dir(state_dir)
     current = process.status(directory)
@@ -105,9 +105,9 @@ def status(
 
 def serve(state_dir: StateDir = None, registry_uri: RegistryUri = None, port: Port = None) -> None:
     """Run the emulator in the foreground until interrupted."""
-    from rollout.emulator import process
-    from rollout.emulator.server import ServerConfig
-    from rollout.emulator.server import serve as serve_forever
+    from rollout.emulator.host import process
+    from rollout.emulator.host.server import ServerConfig
+    from rollout.emulator.host.server import serve as serve_forever
 
     try:
         recorded = process.record_foreground(_state_dir(state_dir), registry_uri, port or process.free_port())

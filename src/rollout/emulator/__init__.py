@@ -1,10 +1,16 @@
 """A local emulator of Azure ML managed online endpoints.
 
-- `models`: state and Azure's rules (endpoints, deployments, keys, traffic); no HTTP.
-- `store`: SQLite persistence of that state.
-- `arm`: the ARM REST API subset azure-ai-ml uses (routes, JSON shapes, long-running operations).
-- `workers`: one OS process per deployment instance, probes, restarts, logs.
-- `scoring`: the data plane: auth, routing by traffic or header, mirroring, error mapping.
-- `metrics`: per-deployment request metrics (Prometheus text and JSON).
-- `server`: assembles the HTTPS app; `process`: starts and stops it in the background.
+Imports go one way, top to bottom; nothing here imports the client side but `rollout.paths` and
+`rollout.__version__`.
+
+- `host/`: the process: `server` (run in the foreground), `process` (start, stop, status in the
+  background), `app` (assembles the planes), `config`, `tls`, `access` (the management token).
+- `control/`: the ARM plane azure-ai-ml talks to (routes, guard, handlers, shapes, LROs,
+  provisioning, the model registry, OpenAPI).
+- `data/`: the scoring plane (routing, forwarding to instances, metrics).
+- `instances/`: one OS process per deployment instance (pool, generations, monitor, fork server,
+  instance server, logs).
+- `state`: endpoints and deployments with Azure's rules; `store`: their SQLite persistence.
+- `resources`: the Azure resources and their rules, no HTTP; `credentials`: keys and tokens.
+- `errors`: one exception class per Azure error code; `constants`: the emulated scope.
 """

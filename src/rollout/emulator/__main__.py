@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rollout.emulator.models import DEFAULT_TOKEN_TTL_SECONDS
-from rollout.emulator.server import ServerConfig, serve
+from rollout.emulator.credentials import DEFAULT_TOKEN_TTL_SECONDS
+from rollout.emulator.host.server import ServerConfig, serve
 
 
 def main(argv: list[str] | None = None) -> None:

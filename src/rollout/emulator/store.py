@@ -3,6 +3,7 @@ packaged models and secrets.
 
 The state directory is kept at mode 0700 and the database at 0600 (SQLite gives its journal the
 database's mode), since it holds endpoint keys and the token signing key. Nothing here logs.
+The store rebuilds `resources` dataclasses; `state.EmulatorState` reads and writes through it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from rollout.emulator.models import Deployment, Endpoint, ModelPackage, Probe, RequestSettings
+from rollout.emulator.private_dir import ensure_private_dir
+from rollout.emulator.resources import Deployment, Endpoint, ModelPackage, Probe, RequestSettings
 
 DATABASE_NAME = "state.db"
 
@@ -31,13 +33,6 @@ CREATE TABLE IF NOT EXISTS packages (
 );
 CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
-
-
-def ensure_private_dir(path: Path) -> Path:
-    """Create `path` if needed and restrict it to its owner (0700)."""
-    path.mkdir(parents=True, exist_ok=True)
-    path.chmod(0o700)
-    return path
 
 
 class Store:

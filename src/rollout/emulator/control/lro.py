@@ -1,6 +1,6 @@
 """Long-running operations as Azure Resource Manager reports them.
 
-An operation starts InProgress and ends Succeeded or Failed (with an error code and message). The
+An operation starts InProgress and ends Succeeded or Failed (with the `AzureError` it failed with). The
 HTTP layer exposes each as an Azure-AsyncOperation status resource and a Location result.
 """
 
@@ -11,17 +11,12 @@ import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from rollout.emulator.errors import AzureError
+
 IN_PROGRESS = "InProgress"
 SUCCEEDED = "Succeeded"
 FAILED = "Failed"
 MAX_KEPT = 2000
-
-
-@dataclass
-class OperationError:
-    status: int
-    code: str
-    message: str
 
 
 @dataclass
@@ -30,7 +25,7 @@ class Operation:
     status: str
     start_time: float
     end_time: float | None = None
-    error: OperationError | None = None
+    error: AzureError | None = None
 
     @property
     def done(self) -> bool:
@@ -59,10 +54,10 @@ class Operations:
             operation.end_time = time.time()
 
     @staticmethod
-    def fail(operation: Operation, code: str, message: str, status: int = 400) -> None:
+    def fail(operation: Operation, error: AzureError) -> None:
         if not operation.done:
             operation.status = FAILED
-            operation.error = OperationError(status, code, message)
+            operation.error = error
             operation.end_time = time.time()
 
     def _forget_old(self) -> None:

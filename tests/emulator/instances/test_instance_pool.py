@@ -1,6 +1,6 @@
-"""The worker pool on its own: real instance processes forked from the fork server, real probes.
+"""The instance pool on its own: real instance processes forked from the fork server, real probes.
 
-These drive `WorkerPool` directly (no HTTPS server): start-up time, scoring on an instance,
+These drive `InstancePool` directly (no HTTPS server): start-up time, scoring on an instance,
 restarts of a killed or unresponsive instance, failures with their reasons, replacement of a
 deployment's instances, logs and their cap, and that nothing is left running.
 """
@@ -17,12 +17,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from dataplane_support import CHAOS_MODEL, chaos_body, register_chaos_model
+from chaos_support import CHAOS_MODEL, chaos_body, register_chaos_model
 
-from rollout.emulator.models import Deployment, Probe
-from rollout.emulator.workers import Readiness, WorkerPool
+from rollout.emulator.instances.pool import InstancePool, Readiness
+from rollout.emulator.resources import Deployment, Probe
 
-SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "sample.json"
+SAMPLE = Path(__file__).resolve().parents[3] / "samples" / "sample.json"
 FAST = Probe(initial_delay=0, period=1, timeout=2, failure_threshold=30)
 
 
@@ -33,8 +33,8 @@ def chaos_uri(emulator_registry) -> str:
 
 
 @pytest.fixture(scope="module")
-def pool(tmp_path_factory, emulator_registry, registered_models, chaos_uri) -> Iterator[WorkerPool]:
-    pool = WorkerPool(tmp_path_factory.mktemp("worker-logs"), emulator_registry.uri, stop_grace=2.0)
+def pool(tmp_path_factory, emulator_registry, registered_models, chaos_uri) -> Iterator[InstancePool]:
+    pool = InstancePool(tmp_path_factory.mktemp("worker-logs"), emulator_registry.uri, stop_grace=2.0)
     assert pool.fork_server.wait_ready(60), "the fork server did not preload in 60 s"
     yield pool
     pool.close()
@@ -45,7 +45,7 @@ def _deployment(name: str, model_uri: str, **overrides) -> Deployment:
     return Deployment(endpoint="pool-tests", name=name, model=model_uri, model_uri=model_uri, **settings)
 
 
-def _wait(pool: WorkerPool, name: str, timeout: float = 30.0) -> Readiness:
+def _wait(pool: InstancePool, name: str, timeout: float = 30.0) -> Readiness:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         readiness = pool.readiness("pool-tests", name)
@@ -62,7 +62,7 @@ def _wait_for(condition, timeout: float = 15.0, what: str = "condition") -> None
         time.sleep(0.02)
 
 
-def _score(pool: WorkerPool, name: str, body: dict) -> httpx.Response:
+def _score(pool: InstancePool, name: str, body: dict) -> httpx.Response:
     instance = pool.ready_instances("pool-tests", name)[0]
     return httpx.post(f"{instance.url}/score", json=body, timeout=10)
 

@@ -73,8 +73,11 @@ class Metrics:
         if histogram is not None:
             histogram.observe(seconds)
 
-    def _create_children(self, endpoint: str, deployment: str, status: int, mirrored: bool) -> tuple:
+    def _create_children(
+        self, endpoint: str, deployment: str, status: int, mirrored: bool
+    ) -> tuple[Counter, Histogram | None]:
         with self._lock:
+            children: tuple[Counter, Histogram | None]
             if mirrored:
                 children = (self._mirrored.labels(endpoint, deployment, status_class(status)), None)
             else:

@@ -1,4 +1,4 @@
-"""Helpers of the data-plane tests: the chaos test model, request bodies, an HTTPS client."""
+"""Helpers of the data-plane and instance tests: the chaos test model, request bodies, an HTTPS client."""
 
 from __future__ import annotations
 

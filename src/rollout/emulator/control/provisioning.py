@@ -14,9 +14,18 @@ import logging
 from collections.abc import Coroutine
 from typing import Any, Protocol
 
-from rollout.emulator.lro import Operation, Operations
-from rollout.emulator.models import Deployment, EmulatorState, NotFound, parse_model_reference
-from rollout.emulator.registry import ModelRegistry
+from rollout.emulator.control.lro import Operation, Operations
+from rollout.emulator.control.model_registry import ModelRegistry
+from rollout.emulator.errors import (
+    AzureError,
+    Canceled,
+    InternalServerError,
+    NotFound,
+    ResourceNotReady,
+    UserError,
+)
+from rollout.emulator.resources import Deployment, parse_model_reference
+from rollout.emulator.state import EmulatorState
 
 log = logging.getLogger("rollout.emulator")
 
@@ -24,12 +33,14 @@ READINESS_POLL_SECONDS = 0.05
 
 
 class Readiness(Protocol):
-    state: str  # "starting" | "ready" | "failed"
-    reason: str
+    @property
+    def state(self) -> str: ...  # "starting" | "ready" | "failed"
+    @property
+    def reason(self) -> str: ...
 
 
 class Pool(Protocol):
-    """What provisioning needs from the worker pool (`workers.WorkerPool`)."""
+    """What provisioning needs from the instance pool (`rollout.emulator.instances.pool.InstancePool`)."""
 
     def start(self, deployment: Deployment) -> None: ...
     def readiness(self, endpoint: str, name: str) -> Readiness: ...
@@ -106,7 +117,7 @@ class Provisioner:
         try:
             reason = await self._resolve_model(deployment)
             if reason is not None:
-                self._fail(endpoint, name, operation, "UserError", reason)
+                self._fail(endpoint, name, operation, UserError, reason)
                 return
             self.pool.start(deployment)
             while True:
@@ -118,20 +129,20 @@ class Provisioner:
                     log.info("deployment %s/%s is ready", endpoint, name)
                     return
                 if readiness.state == "failed":
-                    self._fail(endpoint, name, operation, "ResourceNotReady", readiness.reason)
+                    self._fail(endpoint, name, operation, ResourceNotReady, readiness.reason)
                     return
                 await asyncio.sleep(READINESS_POLL_SECONDS)
         except NotFound:
             # Deleted while provisioning; the delete reports its own outcome.
             if operation is not None:
-                self.operations.fail(operation, "NotFound", f"Deployment '{name}' was deleted.", 404)
+                self.operations.fail(operation, NotFound(f"Deployment '{name}' was deleted."))
         except asyncio.CancelledError:
             if operation is not None:
-                self.operations.fail(operation, "Canceled", f"Deployment '{name}' was changed again.", 409)
+                self.operations.fail(operation, Canceled(f"Deployment '{name}' was changed again."))
             raise
         except Exception as error:  # a bug or an unexpected registry error must not leave it Creating
             log.exception("provisioning %s/%s failed", endpoint, name)
-            self._fail(endpoint, name, operation, "InternalServerError", f"Provisioning failed: {error}", 500)
+            self._fail(endpoint, name, operation, InternalServerError, f"Provisioning failed: {error}")
 
     async def _resolve_model(self, deployment: Deployment) -> str | None:
         """None when the deployment's model version exists; otherwise why it does not."""
@@ -152,7 +163,7 @@ class Provisioner:
         return None
 
     def _fail(
-        self, endpoint: str, name: str, operation: Operation | None, code: str, reason: str, status: int = 400
+        self, endpoint: str, name: str, operation: Operation | None, error: type[AzureError], reason: str
     ) -> None:
         self.pool.note(endpoint, name, f"Deployment failed: {reason}")
         self.state.set_deployment_state(endpoint, name, "Failed", reason)
@@ -161,7 +172,7 @@ class Provisioner:
                 f"Deployment '{name}' of endpoint '{endpoint}' failed: {reason} "
                 "See its logs (online_deployments.get_logs) for details."
             )
-            self.operations.fail(operation, code, message, status)
+            self.operations.fail(operation, error(message))
         log.warning("deployment %s/%s failed: %s", endpoint, name, reason)
 
     async def _delete_deployment(self, endpoint: str, name: str, operation: Operation) -> None:
@@ -170,7 +181,7 @@ class Provisioner:
             self.state.remove_deployment(endpoint, name)
         except Exception as error:
             log.exception("deleting %s/%s failed", endpoint, name)
-            self.operations.fail(operation, "InternalServerError", f"Deleting failed: {error}", 500)
+            self.operations.fail(operation, InternalServerError(f"Deleting failed: {error}"))
         else:
             self.operations.succeed(operation)
 
@@ -181,7 +192,7 @@ class Provisioner:
             self.state.remove_endpoint(endpoint)
         except Exception as error:
             log.exception("deleting %s failed", endpoint)
-            self.operations.fail(operation, "InternalServerError", f"Deleting failed: {error}", 500)
+            self.operations.fail(operation, InternalServerError(f"Deleting failed: {error}"))
         else:
             self.operations.succeed(operation)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 from azure.ai.ml.entities import ManagedOnlineDeployment, ManagedOnlineEndpoint, ProbeSettings
-from dataplane_support import https_client
+from chaos_support import https_client
 
-from rollout.emulator.metrics import LATENCY_BUCKETS_MS, Metrics
+from rollout.emulator.data.metrics import LATENCY_BUCKETS_MS, Metrics
 from rollout.telemetry import parse_emulator_metrics
 
 

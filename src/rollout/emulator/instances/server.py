@@ -7,7 +7,7 @@ Routes (for the emulator's router and the pool's probes, never for clients):
   orientation). 400 when the body does not fit (with the reason), 500 when the model raises.
 - `GET /live`: 200 while the process answers. `GET /ready`: 200 once the model is loaded, else 503.
 
-An instance is started by the fork server (`rollout.emulator.zygote`), which has imported the heavy
+An instance is started by the fork server (`rollout.emulator.instances.fork_server`), which has imported the heavy
 libraries already, so `serve` only loads the model. A model that cannot be loaded ends the process
 with `LOAD_FAILED_EXIT_CODE` after writing the reason to `failure_path`.
 """
@@ -28,26 +28,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from rollout.emulator.errors import AzureError, BadRequest, InstanceModelError, ModelNotReady, NotFound
+
 LOAD_FAILED_EXIT_CODE = 3
 STOP_GRACE_SECONDS = 10.0
 # Worker-to-router header: why a non-200 reply happened (the router maps it to Azure's headers).
 ERROR_REASON_HEADER = "x-worker-error-reason"
 
-logger = logging.getLogger("rollout.emulator.worker")
-
-
-class ScoringError(Exception):
-    """A request the instance refuses: HTTP status, short error code and the reason."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-
-
-def error_body(code: str, message: str) -> bytes:
-    return json.dumps({"error": {"code": code, "message": message}}).encode()
+# The name instance logs have always shown (get_logs output, README): kept across the module move.
+LOGGER_NAME = "rollout.emulator.worker"
+logger = logging.getLogger(LOGGER_NAME)
 
 
 class LoadedModel:
@@ -65,42 +55,38 @@ class LoadedModel:
         self._frame = dataframe_from_parsed_json
 
     def score(self, body: bytes) -> bytes:
-        """The JSON reply to a scoring request body; raises ScoringError."""
+        """The JSON reply to a scoring request body; raises BadRequest or InstanceModelError."""
         frame, params = self._parse(body)
         try:
             predictions = self.model.predict(frame, params=params)
         except self._mlflow_exception as exc:
             if exc.error_code == "INVALID_PARAMETER_VALUE":
-                raise ScoringError(400, "BadRequest", _schema_reason(exc.message)) from exc
-            raise ScoringError(500, "ModelError", f"{type(exc).__name__}: {exc.message}") from exc
+                raise BadRequest(_schema_reason(exc.message)) from exc
+            raise InstanceModelError(f"{type(exc).__name__}: {exc.message}") from exc
         except Exception as exc:
-            raise ScoringError(500, "ModelError", f"{type(exc).__name__}: {exc}") from exc
+            raise InstanceModelError(f"{type(exc).__name__}: {exc}") from exc
         return json.dumps(self._jsonable(predictions, pandas_orient="records"), cls=self._encoder).encode()
 
-    def _parse(self, body: bytes) -> tuple[Any, dict | None]:
+    def _parse(self, body: bytes) -> tuple[Any, dict[str, Any] | None]:
         try:
             payload = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
-            raise ScoringError(400, "BadRequest", f"The request body is not valid JSON: {exc}") from exc
+            raise BadRequest(f"The request body is not valid JSON: {exc}") from exc
         if not isinstance(payload, dict) or "input_data" not in payload:
-            raise ScoringError(
-                400, "BadRequest", "The request body must be a JSON object with an 'input_data' field."
-            )
+            raise BadRequest("The request body must be a JSON object with an 'input_data' field.")
         input_data, params = payload["input_data"], payload.get("params")
         if not isinstance(input_data, dict) or "data" not in input_data:
-            raise ScoringError(
-                400,
-                "BadRequest",
+            raise BadRequest(
                 "'input_data' must be an object in pandas split orientation: "
                 '{"columns": [...], "index": [...] (optional), "data": [[...], ...]}.',
             )
         if params is not None and not isinstance(params, dict):
-            raise ScoringError(400, "BadRequest", "'params' must be a JSON object.")
+            raise BadRequest("'params' must be a JSON object.")
         try:
             frame = self._frame(input_data, pandas_orient="split", schema=self.input_schema)
         except Exception as exc:
             message = getattr(exc, "message", None) or str(exc)
-            raise ScoringError(400, "BadRequest", message) from exc
+            raise BadRequest(message) from exc
         return frame, params
 
 
@@ -125,24 +111,24 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self._reply(200, b'{"status": "ready"}')
         else:
-            self._reply(404, error_body("NotFound", f"No route {self.path}"))
+            self._reply_error(NotFound(f"No route {self.path}"))
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
         if self.path != "/score":
-            self._reply(404, error_body("NotFound", f"No route {self.path}"))
+            self._reply_error(NotFound(f"No route {self.path}"))
             return
         model = self.server.model
         if model is None:
-            self._reply(503, error_body("ModelNotReady", "The model is still loading."), "model_not_ready")
+            self._reply_error(ModelNotReady("The model is still loading."), "model_not_ready")
             return
         started = time.perf_counter()
         self.server.enter()
         try:
             reply, status, reason = model.score(body), 200, None
-        except ScoringError as exc:
-            reply, status = error_body(exc.code, exc.message), exc.status
+        except AzureError as exc:
+            reply, status = exc.to_json(), exc.status
             reason = "model_error" if status >= 500 else "bad_request"
             if status >= 500:
                 logger.error("The model failed on a request:\n%s", traceback.format_exc())
@@ -151,6 +137,9 @@ class _Handler(BaseHTTPRequestHandler):
         ms = (time.perf_counter() - started) * 1000
         logger.info("POST /score %d %.1f ms request-id=%s", status, ms, self.headers.get("x-request-id", "-"))
         self._reply(status, reply, reason)  # after the log line: a client that got it finds it logged
+
+    def _reply_error(self, error: AzureError, reason: str | None = None) -> None:
+        self._reply(error.status, error.to_json(), reason)
 
     def _reply(self, status: int, body: bytes, reason: str | None = None) -> None:
         try:
@@ -245,4 +234,4 @@ def _exit(code: int) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit("rollout.emulator.worker is started by the emulator's fork server (rollout.emulator.zygote)")
+    sys.exit(f"{__name__} is started by the emulator's fork server (rollout.emulator.instances.fork_server)")

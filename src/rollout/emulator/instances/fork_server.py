@@ -4,7 +4,7 @@ Importing mlflow, pandas, scikit-learn and xgboost takes seconds; loading a mode
 a fraction of one. This process imports them once, warms MLflow's caches and a registry client,
 and then forks one child per instance, so that a new instance only loads its model.
 
-Protocol with the pool (`rollout.emulator.workers`), one JSON object per line:
+Protocol with the pool (`rollout.emulator.instances.fork_client`), one JSON object per line:
 - commands on stdin:
   `{"op": "spawn", "id": ..., "model_uri": ..., "env": {...}, "log_path": ..., "failure_path": ...,
   "label": ...}` and `{"op": "signal", "pid": ..., "signal": 15}`.
@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import io
 import json
 import logging
 import os
@@ -50,13 +51,13 @@ PRELOAD = (
     "mlflow.sklearn",
     "mlflow.xgboost",
     "mlflow.utils.proto_json_utils",
-    "rollout.emulator.worker",
+    "rollout.emulator.instances.server",
 )
 STOP_GRACE_SECONDS = 3.0
 _MODEL_VERSION_URI = re.compile(r"^models:/(?P<name>[^/@]+)/(?P<version>\d+)/?$")
 _MODEL_ALIAS_URI = re.compile(r"^models:/(?P<name>[^/@]+)@(?P<alias>[^/]+)/?$")
 
-logger = logging.getLogger("rollout.emulator.zygote")
+logger = logging.getLogger("rollout.emulator.zygote")  # the name its log lines have always shown
 
 
 class ForkServer:
@@ -241,12 +242,13 @@ class ForkServer:
         os.close(log_fd)
         if self.events_fd > 2:
             os.close(self.events_fd)
-        sys.stdout.reconfigure(line_buffering=True)
-        sys.stderr.reconfigure(line_buffering=True)
+        for stream in (sys.stdout, sys.stderr):
+            if isinstance(stream, io.TextIOWrapper):
+                stream.reconfigure(line_buffering=True)
         os.environ.update(command.get("env") or {})
-        from rollout.emulator import worker
+        from rollout.emulator.instances import server
 
-        worker.serve(sock, source, Path(command["failure_path"]), command.get("label", ""))
+        server.serve(sock, source, Path(command["failure_path"]), command.get("label", ""))
 
 
 def _kill(pid: int, signum: int) -> None:
@@ -266,7 +268,7 @@ def _die_with_parent(parent: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m rollout.emulator.zygote")
+    parser = argparse.ArgumentParser(prog="python -m rollout.emulator.instances.fork_server")
     parser.add_argument("--registry-uri", required=True)
     args = parser.parse_args(argv)
     # Events get their own descriptor; anything printed on stdout while importing goes to the log.

@@ -30,7 +30,7 @@ from azure.ai.ml.entities import (
     ProbeSettings,
 )
 from azure.core.exceptions import HttpResponseError
-from dataplane_support import CHAOS_MODEL, chaos_body, https_client, instance_pid, register_chaos_model
+from chaos_support import CHAOS_MODEL, chaos_body, https_client, instance_pid, register_chaos_model
 
 
 @dataclass(frozen=True)

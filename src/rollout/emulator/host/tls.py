@@ -50,7 +50,10 @@ def ensure_certificates(state_dir: Path) -> TlsFiles:
     ca_key_file = tls_dir / "ca-key.pem"
     if files.ca_file.exists() and ca_key_file.exists():
         ca_cert = x509.load_pem_x509_certificate(files.ca_file.read_bytes())
-        ca_key = serialization.load_pem_private_key(ca_key_file.read_bytes(), password=None)
+        loaded = serialization.load_pem_private_key(ca_key_file.read_bytes(), password=None)
+        if not isinstance(loaded, ec.EllipticCurvePrivateKey):
+            raise ValueError(f"{ca_key_file} does not hold the emulator's EC key; delete the tls folder")
+        ca_key = loaded
     else:
         ca_key = ec.generate_private_key(ec.SECP256R1())
         ca_cert = _issue_ca(ca_key)

@@ -55,7 +55,10 @@ class ModelRegistry:
         try:
             found = client.get_model_version(name, str(version))
         except self._missing as error:
-            if error.error_code == "RESOURCE_DOES_NOT_EXIST" or "not found" in str(error).lower():
+            if (
+                getattr(error, "error_code", None) == "RESOURCE_DOES_NOT_EXIST"
+                or "not found" in str(error).lower()
+            ):
                 return None
             raise
         if getattr(found, "status", "READY") != "READY":
@@ -68,7 +71,7 @@ class ModelRegistry:
         try:
             client.get_registered_model(name)
         except self._missing as error:
-            if error.error_code == "RESOURCE_DOES_NOT_EXIST":
+            if getattr(error, "error_code", None) == "RESOURCE_DOES_NOT_EXIST":
                 return None
             raise
         escaped = name.replace("'", "\\'")
@@ -81,7 +84,7 @@ class ModelRegistry:
         try:
             model = client.get_registered_model(name)
         except self._missing as error:
-            if error.error_code == "RESOURCE_DOES_NOT_EXIST":
+            if getattr(error, "error_code", None) == "RESOURCE_DOES_NOT_EXIST":
                 return None
             raise
         return self._model(model)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from rollout.emulator.models import AzureError, Deployment, EmulatorState, NotFound, parse_model_reference
+from rollout.emulator.errors import AzureError, NotFound
+from rollout.emulator.resources import Deployment, parse_model_reference
+from rollout.emulator.state import EmulatorState
 from rollout.emulator.store import Store
 
 

@@ -9,6 +9,7 @@ any straggler of the emulator's process group. The CLI and the test fixtures bot
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -19,12 +20,13 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from rollout import paths
 from rollout.emulator.constants import HOST, PORT_TAKEN_MARK
-from rollout.emulator.models import DEFAULT_TOKEN_TTL_SECONDS
-from rollout.emulator.store import ensure_private_dir
-from rollout.emulator.tls import ensure_certificates
+from rollout.emulator.credentials import DEFAULT_TOKEN_TTL_SECONDS
+from rollout.emulator.host.tls import ensure_certificates
+from rollout.emulator.private_dir import ensure_private_dir
 
 STATUS_FILE = "emulator.json"
 LOG_FILE = "emulator.log"
@@ -72,12 +74,12 @@ def status(state_dir: Path) -> EmulatorStatus | None:
     """The emulator recorded in `state_dir`, with `running` saying whether it answers; None if never started."""
     path = status_path(state_dir)
     try:
-        recorded = json.loads(path.read_text())
+        recorded: dict[str, Any] = json.loads(path.read_text())
         current = EmulatorStatus(**{**recorded, "running": True})
     except (FileNotFoundError, ValueError, TypeError):
         return None
     running = _alive(current.pid) and _healthy(current)
-    return current if running else EmulatorStatus(**{**current.to_json(), "running": False})
+    return current if running else dataclasses.replace(current, running=False)
 
 
 def start(

@@ -1,0 +1,307 @@
+"""The control plane's handlers: parse the request, call the state, answer with the JSON shape.
+
+One method per ARM operation azure-ai-ml sends for online endpoints, deployments, registered models
+and long-running operations (routes in `routes`, authentication in `guard`, request parsing in
+`parsing`, reply bodies in `shapes`). Rules live in `rollout.emulator.state`; background work in
+`provisioning`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from rollout.emulator.control.lro import FAILED, Operation, Operations
+from rollout.emulator.control.model_registry import ModelRegistry, RegisteredVersion
+from rollout.emulator.control.parsing import (
+    AUTH_MODES_FROM_REST,
+    LOG_CONTAINERS,
+    deployment_from_body,
+    integer,
+    json_body,
+    json_object,
+    string_map,
+)
+from rollout.emulator.control.provisioning import Provisioner
+from rollout.emulator.control.shapes import Shapes
+from rollout.emulator.control.workspace import Workspace
+from rollout.emulator.errors import BadArgument, NotFound
+from rollout.emulator.state import EmulatorState
+
+log = logging.getLogger("rollout.emulator")
+
+OPERATION_API_VERSION = "2023-04-01-preview"
+
+
+class ArmApi:
+    """Handlers of the ARM routes, bound to one emulator's state."""
+
+    def __init__(
+        self,
+        *,
+        state: EmulatorState,
+        provisioner: Provisioner,
+        registry: ModelRegistry,
+        operations: Operations,
+        workspace: Workspace,
+        base_url: str,
+        poll_interval_ms: int = 200,
+    ) -> None:
+        self.state = state
+        self.provisioner = provisioner
+        self.registry = registry
+        self.operations = operations
+        self.workspace = workspace
+        self.base_url = base_url.rstrip("/")
+        self.shapes = Shapes(workspace, self.base_url)
+        self._poll_interval_ms = poll_interval_ms
+
+    # Workspace ---------------------------------------------------------------------------------
+
+    async def get_workspace(self, request: Request) -> Response:
+        """Get the workspace (its location, id and MLflow tracking URI)."""
+        return JSONResponse(self.shapes.workspace())
+
+    # Endpoints ---------------------------------------------------------------------------------
+
+    async def list_endpoints(self, request: Request) -> Response:
+        """List the online endpoints of the workspace."""
+        return JSONResponse({"value": [self.shapes.endpoint(e) for e in self.state.list_endpoints()]})
+
+    async def get_endpoint(self, request: Request) -> Response:
+        """Get an online endpoint."""
+        return JSONResponse(self.shapes.endpoint(self.state.get_endpoint(request.path_params["endpoint"])))
+
+    async def put_endpoint(self, request: Request) -> Response:
+        """Create or replace an online endpoint (a full PUT: traffic, mirror traffic, tags, description, auth mode)."""
+        name = request.path_params["endpoint"]
+        body = await json_body(request)
+        properties = json_object(body.get("properties"), "properties")
+        if properties.get("compute"):
+            raise BadArgument(
+                "Kubernetes online endpoints (compute) are not emulated; use a managed endpoint."
+            )
+        rest_auth = str(properties.get("authMode") or "Key")
+        auth_mode = AUTH_MODES_FROM_REST.get(rest_auth.lower())
+        if auth_mode is None:
+            raise BadArgument(
+                f"Auth mode '{rest_auth}' is not supported by the emulator; use Key or AMLToken."
+            )
+        endpoint, created = self.state.put_endpoint(
+            name,
+            auth_mode=auth_mode,
+            description=properties.get("description"),
+            tags=string_map(body.get("tags"), "tags"),
+            traffic=json_object(properties.get("traffic"), "traffic"),
+            mirror_traffic=json_object(properties.get("mirrorTraffic"), "mirrorTraffic"),
+        )
+        operation = self.operations.start()
+        self.operations.succeed(operation)  # nothing to provision for the endpoint itself
+        log.info("endpoint %s %s", endpoint.name, "created" if created else "updated")
+        return JSONResponse(
+            self.shapes.endpoint(endpoint),
+            status_code=201 if created else 200,
+            headers=self._lro_headers(request, operation, location=False),
+        )
+
+    async def delete_endpoint(self, request: Request) -> Response:
+        """Delete an online endpoint and its deployments (long-running)."""
+        endpoint = self.state.begin_delete_endpoint(request.path_params["endpoint"])
+        operation = self.operations.start()
+        self.provisioner.delete_endpoint(endpoint.name, operation)
+        return Response(status_code=202, headers=self._lro_headers(request, operation, location=True))
+
+    async def list_keys(self, request: Request) -> Response:
+        """Get the primary and secondary keys of a key-auth endpoint."""
+        endpoint = self.state.get_endpoint(request.path_params["endpoint"])
+        if endpoint.auth_mode != "key":
+            raise BadArgument(f"Endpoint '{endpoint.name}' uses {endpoint.auth_mode} auth; it has no keys.")
+        return JSONResponse(self.shapes.keys(endpoint))
+
+    async def regenerate_keys(self, request: Request) -> Response:
+        """Regenerate the primary or secondary key; the old key stops working at once (long-running)."""
+        body = await json_body(request)
+        key_type = str(body.get("keyType") or "")
+        self.state.regenerate_key(request.path_params["endpoint"], key_type, body.get("keyValue"))
+        operation = self.operations.start()
+        self.operations.succeed(operation)
+        return Response(status_code=202, headers=self._lro_headers(request, operation, location=True))
+
+    async def get_token(self, request: Request) -> Response:
+        """Issue a scoring token for an aml_token-auth endpoint."""
+        token = self.state.issue_token(request.path_params["endpoint"])
+        return JSONResponse(self.shapes.token(token))
+
+    # Deployments -------------------------------------------------------------------------------
+
+    async def list_deployments(self, request: Request) -> Response:
+        """List the deployments of an online endpoint."""
+        deployments = self.state.list_deployments(request.path_params["endpoint"])
+        return JSONResponse({"value": [self.shapes.deployment(d) for d in deployments]})
+
+    async def get_deployment(self, request: Request) -> Response:
+        """Get a deployment, with its provisioning state."""
+        params = request.path_params
+        return JSONResponse(
+            self.shapes.deployment(self.state.get_deployment(params["endpoint"], params["deployment"]))
+        )
+
+    async def put_deployment(self, request: Request) -> Response:
+        """Create or update a deployment (long-running: Creating/Updating until its instances are ready)."""
+        params = request.path_params
+        body = await json_body(request)
+        deployment = deployment_from_body(
+            params["endpoint"], params["deployment"], body, self.state.packaged_model
+        )
+        stored, created = self.state.put_deployment(deployment)
+        operation = self.operations.start()
+        self.provisioner.deploy(stored, operation)
+        log.info(
+            "deployment %s/%s %s (%s)",
+            stored.endpoint,
+            stored.name,
+            stored.provisioning_state,
+            stored.model_uri,
+        )
+        return JSONResponse(
+            self.shapes.deployment(stored),
+            status_code=201 if created else 200,
+            headers=self._lro_headers(request, operation, location=False),
+        )
+
+    async def delete_deployment(self, request: Request) -> Response:
+        """Delete a deployment that takes no live or mirrored traffic (long-running)."""
+        params = request.path_params
+        deployment = self.state.begin_delete_deployment(params["endpoint"], params["deployment"])
+        operation = self.operations.start()
+        self.provisioner.delete_deployment(deployment.endpoint, deployment.name, operation)
+        return Response(status_code=202, headers=self._lro_headers(request, operation, location=True))
+
+    async def get_logs(self, request: Request) -> Response:
+        """Get the recent log of a deployment's inference server or storage initializer."""
+        params = request.path_params
+        deployment = self.state.get_deployment(params["endpoint"], params["deployment"])
+        body = await json_body(request)
+        container = body.get("containerType")
+        container_type = LOG_CONTAINERS.get(str(container).lower()) if container else None
+        if container and container_type is None:
+            raise BadArgument(
+                f"Container type '{container}' is invalid; use InferenceServer or StorageInitializer."
+            )
+        tail = body.get("tail")
+        lines = integer(tail, "tail") if tail is not None else None
+        pool = self.provisioner.pool
+        content = await asyncio.to_thread(
+            pool.logs, deployment.endpoint, deployment.name, lines, container_type
+        )
+        return JSONResponse({"content": content})
+
+    # Models (from the MLflow registry) ---------------------------------------------------------
+
+    async def list_models(self, request: Request) -> Response:
+        """List the registered models (from the MLflow registry)."""
+        models = await asyncio.to_thread(self.registry.list_models)
+        return JSONResponse({"value": [self.shapes.model(m) for m in models]})
+
+    async def get_model(self, request: Request) -> Response:
+        """Get a registered model and its latest version."""
+        name = request.path_params["model"]
+        model = await asyncio.to_thread(self.registry.get_model, name)
+        if model is None:
+            raise NotFound(f"Model '{name}' does not exist in the registry {self.registry.registry_uri}.")
+        return JSONResponse(self.shapes.model(model))
+
+    async def list_model_versions(self, request: Request) -> Response:
+        """List the versions of a registered model, newest first."""
+        name = request.path_params["model"]
+        versions = await asyncio.to_thread(self.registry.list_versions, name)
+        if versions is None:
+            raise NotFound(f"Model '{name}' does not exist in the registry {self.registry.registry_uri}.")
+        order = request.query_params.get("$orderBy", "")
+        if "asc" in order.lower():
+            versions = list(reversed(versions))
+        top = request.query_params.get("$top")
+        if top and top.isdigit():
+            versions = versions[: int(top)]
+        return JSONResponse({"value": [self.shapes.model_version(v) for v in versions]})
+
+    async def get_model_version(self, request: Request) -> Response:
+        """Get a model version; azureml:<name>:<version> is models:/<name>/<version>."""
+        version = await self._registered_version(request)
+        return JSONResponse(self.shapes.model_version(version))
+
+    async def package_model(self, request: Request) -> Response:
+        """Package a model version (`package_model=True`): recorded, answered as the environment it became."""
+        version = await self._registered_version(request)
+        await json_body(request)
+        package = self.state.package_model(version.name, version.version)
+        operation = self.operations.start()
+        self.operations.succeed(operation)
+        environment_id = f"{self.workspace.id}/environments/{package.environment_name}/versions/{package.environment_version}"
+        body = {
+            "id": environment_id,
+            "targetEnvironmentId": environment_id,
+            "modelUri": package.model_uri,
+            "buildState": "Succeeded",
+        }
+        return JSONResponse(
+            body, status_code=202, headers=self._lro_headers(request, operation, location=True)
+        )
+
+    async def _registered_version(self, request: Request) -> RegisteredVersion:
+        name, version = request.path_params["model"], request.path_params["version"]
+        found = await asyncio.to_thread(self.registry.get_version, name, version)
+        if found is None:
+            raise NotFound(
+                f"Model version {name}:{version} does not exist in the registry {self.registry.registry_uri}."
+            )
+        return found
+
+    # Long-running operations -------------------------------------------------------------------
+
+    async def operation_status(self, request: Request) -> Response:
+        """Get the status of a long-running operation (Azure-AsyncOperation)."""
+        operation = self._operation(request)
+        body = self.shapes.operation(operation, request.url.path)
+        headers = {} if operation.done else self._retry_headers()
+        return JSONResponse(body, headers=headers)
+
+    async def operation_result(self, request: Request) -> Response:
+        """Get the result of a long-running operation (Location): 202 while running."""
+        operation = self._operation(request)
+        if not operation.done:
+            headers = {"Location": str(request.url), **self._retry_headers()}
+            return Response(status_code=202, headers=headers)
+        if operation.status == FAILED and operation.error is not None:
+            raise operation.error.with_traceback(None)  # the same error answers every poll
+        return Response(status_code=204)
+
+    def _operation(self, request: Request) -> Operation:
+        params = request.path_params
+        if params["subscription"] != self.workspace.subscription:
+            raise NotFound(f"Subscription '{params['subscription']}' does not exist in the emulator.")
+        operation = self.operations.get(params["operation"])
+        if operation is None:
+            raise NotFound(
+                f"Operation '{params['operation']}' does not exist (operations do not survive a restart)."
+            )
+        return operation
+
+    def _lro_headers(self, request: Request, operation: Operation, *, location: bool) -> dict[str, str]:
+        api_version = request.query_params.get("api-version", OPERATION_API_VERSION)
+        base = self.base_url + self.workspace.operations_path()
+        headers = {
+            "Azure-AsyncOperation": f"{base}/mfeOperationsStatus/{operation.id}?api-version={api_version}",
+            "x-ms-async-operation-timeout": "PT1H",
+            **self._retry_headers(),
+        }
+        if location:
+            headers["Location"] = f"{base}/mfeOperationResults/{operation.id}?api-version={api_version}"
+        return headers
+
+    def _retry_headers(self) -> dict[str, str]:
+        # azure-core honours retry-after-ms, so clients poll at the emulator's pace rather than every 5 s.
+        return {"Retry-After-ms": str(self._poll_interval_ms)}

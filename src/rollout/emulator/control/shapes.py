@@ -1,0 +1,220 @@
+"""The JSON shapes of the control plane's replies, as azure-ai-ml's generated client reads them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import isodate
+
+from rollout.emulator.control.lro import Operation
+from rollout.emulator.control.model_registry import RegisteredModel, RegisteredVersion
+from rollout.emulator.control.workspace import PROVIDER, Workspace
+from rollout.emulator.resources import AmlToken, Deployment, Endpoint, Probe, model_uri
+
+AUTH_MODES_TO_REST = {"key": "Key", "aml_token": "AMLToken"}
+
+
+class Shapes:
+    """Resources as ARM JSON, with the ids, locations and URLs of one workspace and server."""
+
+    def __init__(self, workspace: Workspace, base_url: str) -> None:
+        self._workspace = workspace
+        self.base_url = base_url.rstrip("/")
+
+    def scoring_uri(self, endpoint: str) -> str:
+        return f"{self.base_url}/online-endpoints/{endpoint}/score"
+
+    def workspace(self) -> dict[str, Any]:
+        return {
+            "id": self._workspace.id,
+            "name": self._workspace.name,
+            "type": f"{PROVIDER}/workspaces",
+            "location": self._workspace.location,
+            "kind": "Default",
+            "tags": {},
+            "sku": {"name": "Basic", "tier": "Basic"},
+            "identity": {
+                "type": "SystemAssigned",
+                "principalId": self._workspace.workspace_id,
+                "tenantId": self._workspace.workspace_id,
+            },
+            "properties": {
+                "friendlyName": self._workspace.name,
+                "description": "Local emulator of Azure ML managed online endpoints.",
+                "workspaceId": self._workspace.workspace_id,
+                "provisioningState": "Succeeded",
+                "mlFlowTrackingUri": self._workspace.registry_uri,
+                "publicNetworkAccess": "Enabled",
+                "hbiWorkspace": False,
+                "v1LegacyMode": False,
+            },
+        }
+
+    def endpoint(self, endpoint: Endpoint) -> dict[str, Any]:
+        return {
+            "id": f"{self._workspace.id}/onlineEndpoints/{endpoint.name}",
+            "name": endpoint.name,
+            "type": f"{PROVIDER}/workspaces/onlineEndpoints",
+            "location": self._workspace.location,
+            "kind": "Managed",
+            "tags": endpoint.tags,
+            "identity": {"type": "SystemAssigned", "principalId": self._workspace.workspace_id},
+            "properties": {
+                "authMode": AUTH_MODES_TO_REST[endpoint.auth_mode],
+                "description": endpoint.description,
+                "properties": {},
+                "scoringUri": self.scoring_uri(endpoint.name),
+                "provisioningState": endpoint.provisioning_state,
+                "traffic": endpoint.traffic,
+                "mirrorTraffic": endpoint.mirror_traffic,
+                "publicNetworkAccess": "Enabled",
+            },
+            "systemData": system_data(endpoint.created_at, endpoint.modified_at),
+        }
+
+    def deployment(self, deployment: Deployment) -> dict[str, Any]:
+        settings = deployment.request_settings
+        properties: dict[str, Any] = {
+            "endpointComputeType": "Managed",
+            "model": None if deployment.package_model else deployment.model,
+            "environmentId": deployment.environment,
+            "instanceType": deployment.instance_type,
+            "description": deployment.description,
+            "properties": {
+                "modelUri": deployment.model_uri,
+                "packageModel": str(deployment.package_model).lower(),
+            },
+            "environmentVariables": deployment.environment_variables,
+            "requestSettings": {
+                "requestTimeout": duration(settings.request_timeout_ms / 1000),
+                "maxConcurrentRequestsPerInstance": settings.max_concurrent_requests_per_instance,
+                "maxQueueWait": duration(settings.max_queue_wait_ms / 1000),
+            },
+            "livenessProbe": probe_json(deployment.liveness_probe),
+            "readinessProbe": probe_json(deployment.readiness_probe),
+            "scaleSettings": {"scaleType": "Default"},
+            "appInsightsEnabled": False,
+            "egressPublicNetworkAccess": "Enabled",
+            "provisioningState": deployment.provisioning_state,
+        }
+        if deployment.failure_reason:
+            properties["properties"]["failureReason"] = deployment.failure_reason
+        return {
+            "id": f"{self._workspace.id}/onlineEndpoints/{deployment.endpoint}/deployments/{deployment.name}",
+            "name": deployment.name,
+            "type": f"{PROVIDER}/workspaces/onlineEndpoints/deployments",
+            "location": self._workspace.location,
+            "kind": "Managed",
+            "tags": deployment.tags,
+            "sku": {"name": "Default", "tier": "Standard", "capacity": deployment.instance_count},
+            "properties": properties,
+            "systemData": system_data(deployment.created_at, deployment.modified_at),
+        }
+
+    def model(self, model: RegisteredModel) -> dict[str, Any]:
+        return {
+            "id": f"{self._workspace.id}/models/{model.name}",
+            "name": model.name,
+            "type": f"{PROVIDER}/workspaces/models",
+            "properties": {
+                "description": model.description,
+                "tags": model.tags,
+                "properties": {},
+                "isArchived": False,
+                "latestVersion": model.latest_version,
+                "nextVersion": _next_version(model.latest_version),
+            },
+            "systemData": system_data(model.created_ms / 1000, model.modified_ms / 1000),
+        }
+
+    def model_version(self, version: RegisteredVersion) -> dict[str, Any]:
+        return {
+            "id": f"{self._workspace.id}/models/{version.name}/versions/{version.version}",
+            "name": version.version,
+            "type": f"{PROVIDER}/workspaces/models/versions",
+            "properties": {
+                "description": version.description,
+                "tags": version.tags,
+                "properties": {
+                    "mlflowModelUri": model_uri(version.name, version.version),
+                    "mlflowSource": version.source,
+                    **({"runId": version.run_id} if version.run_id else {}),
+                },
+                "isArchived": False,
+                "isAnonymous": False,
+                "flavors": {},
+                "modelType": "mlflow_model",
+                "modelUri": self.asset_uri("models", version.name, version.version),
+                "jobName": version.run_id,
+                "stage": "Development",
+            },
+            "systemData": system_data(version.created_ms / 1000, version.modified_ms / 1000),
+        }
+
+    def asset_uri(self, kind: str, name: str, version: str) -> str:
+        """Azure's location-scoped asset URI: azureml://locations/<l>/workspaces/<id>/<kind>/<name>/versions/<v>."""
+        ws = self._workspace
+        return (
+            f"azureml://locations/{ws.location}/workspaces/{ws.workspace_id}/{kind}/{name}/versions/{version}"
+        )
+
+    @staticmethod
+    def keys(endpoint: Endpoint) -> dict[str, Any]:
+        return {"primaryKey": endpoint.primary_key, "secondaryKey": endpoint.secondary_key}
+
+    @staticmethod
+    def token(token: AmlToken) -> dict[str, Any]:
+        return {
+            "accessToken": token.access_token,
+            "expiryTimeUtc": token.expiry_time_utc,
+            "refreshAfterTimeUtc": token.refresh_after_time_utc,
+            "tokenType": token.token_type,
+        }
+
+    @staticmethod
+    def operation(operation: Operation, path: str) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "id": path,
+            "name": operation.id,
+            "status": operation.status,
+            "startTime": iso(operation.start_time),
+        }
+        if operation.end_time is not None:
+            body["endTime"] = iso(operation.end_time)
+        if operation.error is not None:
+            body["error"] = {"code": operation.error.code, "message": operation.error.message}
+        return body
+
+
+def probe_json(probe: Probe) -> dict[str, Any]:
+    return {
+        "initialDelay": duration(probe.initial_delay),
+        "period": duration(probe.period),
+        "timeout": duration(probe.timeout),
+        "successThreshold": probe.success_threshold,
+        "failureThreshold": probe.failure_threshold,
+    }
+
+
+def duration(seconds: float) -> str:
+    return isodate.duration_isoformat(dt.timedelta(seconds=seconds))
+
+
+def iso(timestamp: float) -> str:
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def system_data(created: float, modified: float) -> dict[str, Any]:
+    return {
+        "createdBy": "rollout-emulator",
+        "createdByType": "Application",
+        "createdAt": iso(created),
+        "lastModifiedBy": "rollout-emulator",
+        "lastModifiedByType": "Application",
+        "lastModifiedAt": iso(modified or created),
+    }
+
+
+def _next_version(latest: str | None) -> str | None:
+    return str(int(latest) + 1) if latest and latest.isdigit() else None

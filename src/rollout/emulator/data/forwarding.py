@@ -1,0 +1,146 @@
+"""Sending a scoring request to one of a deployment's ready instances, and mapping the reply.
+
+The least busy ready instance takes it, at most `max_concurrent_requests_per_instance` at a time
+per instance (the others queue), within the deployment's `request_timeout_ms` (408) and at most
+2 x `max_concurrent_requests_per_instance` x `instance_count` pending requests (429). An instance
+reply of 200 or 400 passes through; any other is the model failing (424 with
+`ms-azureml-model-error-statuscode` and `ms-azureml-model-error-reason`). No ready instance answers
+503; an instance that breaks the connection 502.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import TYPE_CHECKING
+
+import httpx
+
+from rollout.emulator.errors import (
+    BadGateway,
+    ModelError,
+    RequestTimeout,
+    ServiceUnavailable,
+    TooManyRequests,
+)
+from rollout.emulator.instances.server import ERROR_REASON_HEADER
+from rollout.emulator.resources import Deployment
+
+if TYPE_CHECKING:
+    from rollout.emulator.instances.monitor import Instance
+    from rollout.emulator.instances.pool import InstancePool
+
+MODEL_ERROR_STATUS_HEADER = "ms-azureml-model-error-statuscode"
+MODEL_ERROR_REASON_HEADER = "ms-azureml-model-error-reason"
+
+
+class Forwarder:
+    """Pending-request counts per deployment and the shared HTTP client to the instances."""
+
+    def __init__(self, pool: InstancePool) -> None:
+        self.pool = pool
+        self._pending: dict[tuple[str, str], int] = {}
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                trust_env=False,  # loopback only: never through a proxy from the environment
+                timeout=httpx.Timeout(None),
+                limits=httpx.Limits(max_connections=None, max_keepalive_connections=256),
+            )
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+
+    async def forward(self, deployment: Deployment, body: bytes, request_id: str) -> tuple[int, bytes]:
+        """The status and JSON body of a ready instance's successful or 400 reply; raises AzureError."""
+        key = (deployment.endpoint.lower(), deployment.name)
+        settings = deployment.request_settings
+        limit = 2 * settings.max_concurrent_requests_per_instance * max(1, deployment.instance_count)
+        pending = self._pending.get(key, 0)
+        if pending >= limit:
+            raise TooManyRequests(
+                f"Deployment '{deployment.name}' has {pending} pending requests, the most it takes "
+                f"(2 x max_concurrent_requests_per_instance x instance_count = {limit}).",
+                headers={MODEL_ERROR_REASON_HEADER: "too_many_pending_request"},
+            )
+        self._pending[key] = pending + 1
+        timeout = settings.request_timeout_ms / 1000
+        unreachable: set[int] = set()
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    instance = self._least_busy(deployment, unreachable)
+                    if instance is None:
+                        raise self._unavailable(deployment)
+                    try:
+                        reply = await self._send(
+                            instance, settings.max_concurrent_requests_per_instance, body, request_id
+                        )
+                        break
+                    except httpx.ConnectError:
+                        # The process is gone (the pool has not seen it exit yet): the request never
+                        # reached it, so another instance may take it.
+                        unreachable.add(id(instance))
+        except TimeoutError:
+            raise RequestTimeout(
+                f"The deployment did not answer within request_timeout_ms ({settings.request_timeout_ms} ms)."
+            ) from None
+        except (httpx.TransportError, httpx.InvalidURL) as exc:
+            raise BadGateway(
+                f"The instance of deployment '{deployment.name}' failed to answer: {exc!r}"
+            ) from None
+        finally:
+            self._pending[key] -= 1
+        if reply.status_code in (200, 400):
+            return reply.status_code, reply.content
+        raise ModelError(
+            f"The model failed (status {reply.status_code}): {_message(reply.content)}",
+            headers={
+                MODEL_ERROR_STATUS_HEADER: str(reply.status_code),
+                MODEL_ERROR_REASON_HEADER: reply.headers.get(ERROR_REASON_HEADER, "model_error"),
+            },
+        )
+
+    def _least_busy(self, deployment: Deployment, unreachable: set[int]) -> Instance | None:
+        instances = self.pool.ready_instances(deployment.endpoint, deployment.name)
+        if len(instances) == 1 and not unreachable:
+            return instances[0]
+        candidates = [instance for instance in instances if id(instance) not in unreachable]
+        return min(candidates, key=lambda instance: instance.in_flight) if candidates else None
+
+    async def _send(
+        self, instance: Instance, concurrency: int, body: bytes, request_id: str
+    ) -> httpx.Response:
+        """POST the body to the instance, at most `concurrency` at a time (the others queue)."""
+        gate = instance.gate
+        if gate is None:
+            gate = instance.gate = asyncio.Semaphore(concurrency)
+        instance.in_flight += 1
+        try:
+            async with gate:
+                return await self.client.post(
+                    instance.url + "/score",
+                    content=body,
+                    headers={"content-type": "application/json", "x-request-id": request_id},
+                )
+        finally:
+            instance.in_flight -= 1
+
+    def _unavailable(self, deployment: Deployment) -> ServiceUnavailable:
+        readiness = self.pool.readiness(deployment.endpoint, deployment.name)
+        detail = f": {readiness.reason}" if readiness.reason else ""
+        return ServiceUnavailable(
+            f"Deployment '{deployment.name}' has no ready instance ({readiness.state}{detail})."
+        )
+
+
+def _message(content: bytes) -> str:
+    try:
+        return str(json.loads(content)["error"]["message"])
+    except (ValueError, KeyError, TypeError):
+        return content.decode(errors="replace")[:500]

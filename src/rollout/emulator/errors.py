@@ -1,0 +1,227 @@
+"""Azure's errors: one exception class per Azure error code, with the HTTP status it answers with.
+
+Raise them anywhere (rules, handlers, the scoring route, an instance server); each plane renders
+them with `to_json` in Azure's error shape, `{"error": {"code": ..., "message": ...}}`, which the
+control plane extends with `"details": []` as Azure Resource Manager does. An error may carry
+extra reply headers (`headers`), such as the data plane's model-error headers.
+
+No HTTP framework is imported here: instance servers import this module too.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import ClassVar
+
+
+class AzureError(Exception):
+    """A request Azure would refuse: the HTTP status, Azure's error code and a message."""
+
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "InternalServerError"
+
+    def __init__(self, message: str, *, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.headers: dict[str, str] = dict(headers or {})
+
+    def to_json(self, *, details: bool = False) -> bytes:
+        """Azure's error body; `details` adds the (empty) list Azure Resource Manager sends."""
+        error: dict[str, object] = {"code": self.code, "message": self.message}
+        if details:
+            error["details"] = []
+        return json.dumps({"error": error}).encode()
+
+
+# Both planes and the instances -------------------------------------------------------------------
+
+
+class InternalServerError(AzureError):
+    """Something failed that the request could not have avoided (500)."""
+
+
+class NotFound(AzureError):
+    """The named resource or route does not exist (404)."""
+
+    status = 404
+    code = "NotFound"
+
+
+# The control plane (Azure Resource Manager) ------------------------------------------------------
+
+
+class BadArgument(AzureError):
+    """A request whose content breaks a rule (400)."""
+
+    status = 400
+    code = "BadArgument"
+
+
+class Conflict(AzureError):
+    """A request the resource's current state does not allow (409)."""
+
+    status = 409
+    code = "Conflict"
+
+
+class AuthenticationFailed(AzureError):
+    """No or a wrong management token (401)."""
+
+    status = 401
+    code = "AuthenticationFailed"
+
+
+class MissingApiVersionParameter(AzureError):
+    """A control-plane request without `api-version` (400)."""
+
+    status = 400
+    code = "MissingApiVersionParameter"
+
+
+class SubscriptionNotFound(AzureError):
+    """A subscription other than the emulated one (404)."""
+
+    status = 404
+    code = "SubscriptionNotFound"
+
+
+class ResourceGroupNotFound(AzureError):
+    """A resource group other than the emulated one (404)."""
+
+    status = 404
+    code = "ResourceGroupNotFound"
+
+
+class InvalidRequestContent(AzureError):
+    """A request body that is not a JSON object (400)."""
+
+    status = 400
+    code = "InvalidRequestContent"
+
+
+# Outcomes of long-running operations -------------------------------------------------------------
+
+
+class UserError(AzureError):
+    """A deployment that cannot be provisioned as asked, such as an unknown model version (400)."""
+
+    status = 400
+    code = "UserError"
+
+
+class ResourceNotReady(AzureError):
+    """A deployment whose instances never became ready (400)."""
+
+    status = 400
+    code = "ResourceNotReady"
+
+
+class Canceled(AzureError):
+    """An operation replaced by a newer change of the same resource (409)."""
+
+    status = 409
+    code = "Canceled"
+
+
+# The data plane (scoring) ------------------------------------------------------------------------
+
+
+class EndpointNotFound(AzureError):
+    """Scoring on an endpoint that does not exist (404)."""
+
+    status = 404
+    code = "EndpointNotFound"
+
+
+class Unauthorized(AzureError):
+    """Scoring without a current key or token (401)."""
+
+    status = 401
+    code = "Unauthorized"
+
+
+class DeploymentNotFound(AzureError):
+    """Scoring on a deployment that does not exist (404)."""
+
+    status = 404
+    code = "DeploymentNotFound"
+
+
+class NoTraffic(AzureError):
+    """Scoring on an endpoint where no deployment takes traffic (404)."""
+
+    status = 404
+    code = "NoTraffic"
+
+
+class RequestTimeout(AzureError):
+    """The deployment did not answer within its request timeout (408)."""
+
+    status = 408
+    code = "RequestTimeout"
+
+
+class PayloadTooLarge(AzureError):
+    """A request body over the size limit (413)."""
+
+    status = 413
+    code = "PayloadTooLarge"
+
+
+class UnsupportedMediaType(AzureError):
+    """A request body that is not JSON (415)."""
+
+    status = 415
+    code = "UnsupportedMediaType"
+
+
+class ModelError(AzureError):
+    """The model failed on the request (424; an instance server answers it with 500)."""
+
+    status = 424
+    code = "ModelError"
+
+
+class TooManyRequests(AzureError):
+    """More requests pending on a deployment than it takes (429)."""
+
+    status = 429
+    code = "TooManyRequests"
+
+
+class BadGateway(AzureError):
+    """An instance broke the connection (502)."""
+
+    status = 502
+    code = "BadGateway"
+
+
+class ServiceUnavailable(AzureError):
+    """A deployment with no ready instance (503)."""
+
+    status = 503
+    code = "ServiceUnavailable"
+
+
+# An instance server's own replies (to the router, never to clients) -----------------------------
+
+
+class BadRequest(AzureError):
+    """A scoring body that does not fit the model's contract or signature (400)."""
+
+    status = 400
+    code = "BadRequest"
+
+
+class ModelNotReady(AzureError):
+    """The instance is still loading its model (503)."""
+
+    status = 503
+    code = "ModelNotReady"
+
+
+class InstanceModelError(ModelError):
+    """The model raised inside an instance (500); the router answers the client 424 ModelError."""
+
+    status = 500

@@ -1,0 +1,107 @@
+"""Assembles the emulator's app: the control plane (ARM), the data plane (scoring), metrics,
+`/healthz` and `/openapi.json`, over one state, one instance pool and one metrics registry.
+
+On startup it restores the state from SQLite and starts the instances of every deployment again;
+on shutdown it stops them all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import uuid
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from rollout import __version__
+from rollout.emulator.constants import LOCATION, RESOURCE_GROUP, SUBSCRIPTION_ID, WORKSPACE
+from rollout.emulator.control import openapi
+from rollout.emulator.control import routes as control_routes
+from rollout.emulator.control.guard import Guard
+from rollout.emulator.control.handlers import ArmApi
+from rollout.emulator.control.lro import Operations
+from rollout.emulator.control.model_registry import ModelRegistry
+from rollout.emulator.control.provisioning import Provisioner
+from rollout.emulator.control.workspace import Workspace
+from rollout.emulator.data import metrics as metrics_module
+from rollout.emulator.data import scoring
+from rollout.emulator.host.access import ensure_management_token
+from rollout.emulator.host.config import ServerConfig
+from rollout.emulator.instances.pool import InstancePool
+from rollout.emulator.private_dir import ensure_private_dir
+from rollout.emulator.state import EmulatorState
+from rollout.emulator.store import Store
+
+log = logging.getLogger("rollout.emulator")
+
+
+def create_app(config: ServerConfig) -> Starlette:
+    """The emulator's app: state restored from the state directory, one instance pool, one metrics registry."""
+    state_dir = ensure_private_dir(config.state_dir)
+    store = Store(state_dir)
+    state = EmulatorState(store, token_ttl=config.token_ttl)
+    pool = InstancePool(log_dir=ensure_private_dir(state_dir / "logs"), registry_uri=config.registry_uri)
+    metrics = metrics_module.Metrics()
+    registry = ModelRegistry(config.registry_uri)
+    operations = Operations()
+    provisioner = Provisioner(state, pool, registry, operations)
+    workspace = Workspace(
+        subscription=SUBSCRIPTION_ID,
+        resource_group=RESOURCE_GROUP,
+        name=WORKSPACE,
+        location=LOCATION,
+        workspace_id=str(uuid.uuid5(uuid.NAMESPACE_URL, str(state_dir.resolve()))),
+        registry_uri=config.registry_uri,
+    )
+    arm = ArmApi(
+        state=state,
+        provisioner=provisioner,
+        registry=registry,
+        operations=operations,
+        workspace=workspace,
+        base_url=config.url,
+        poll_interval_ms=config.poll_interval_ms,
+    )
+    guard = Guard(workspace, ensure_management_token(state_dir))
+
+    async def healthz(request: Request) -> Response:
+        """Liveness of the emulator: 200 with its URL and registry once it serves requests."""
+        return JSONResponse(
+            {"status": "ok", "url": config.url, "registry_uri": config.registry_uri, "pid": os.getpid()}
+        )
+
+    async def openapi_json(request: Request) -> Response:
+        """This OpenAPI 3 description of every route the emulator serves."""
+        return JSONResponse(openapi.document(app.routes, config.url, __version__))
+
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz, methods=["GET"], name="healthz"),
+        Route("/openapi.json", openapi_json, methods=["GET"], name="openapi"),
+        *control_routes.routes(arm, guard),
+        *scoring.routes(state, pool, metrics),
+        *metrics_module.routes(metrics),
+    ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        warm_up = asyncio.get_running_loop().run_in_executor(None, registry.warm_up)
+        await provisioner.restore()
+        log.info("emulator serving %s (state %s, registry %s)", config.url, state_dir, config.registry_uri)
+        try:
+            yield
+        finally:
+            await provisioner.close()
+            await asyncio.to_thread(pool.close)
+            with contextlib.suppress(Exception):
+                await warm_up
+            store.close()
+            log.info("emulator stopped")
+
+    app = Starlette(routes=routes, lifespan=lifespan)
+    return app

@@ -1,0 +1,144 @@
+"""A deployment's generations of instances: the serving one and the newer one replacing it.
+
+Each `InstancePool.start` makes a new generation; it replaces the serving one once all its
+instances are ready (or at once when the serving one has none ready), so a redeploy never leaves
+the deployment without ready instances. The router reads `Slot.routing`, replaced as one tuple.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+from rollout.emulator.instances import logs
+from rollout.emulator.instances.monitor import Host, Instance
+from rollout.emulator.resources import Deployment
+
+ReadinessState = Literal["starting", "ready", "failed"]
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """Whether a deployment's newest set of instances is ready; `reason` says why not."""
+
+    state: ReadinessState
+    reason: str = ""
+
+
+class Pool(Host, Protocol):
+    """What generations and slots need from their pool."""
+
+    def deployment_dir(self, endpoint: str, name: str, *, create: bool = True) -> Path: ...
+    def retire(self, generation: Generation) -> None: ...
+
+
+class Generation:
+    """The instances started by one `InstancePool.start` call for a deployment."""
+
+    def __init__(self, pool: Pool, slot: Slot, deployment: Deployment, number: int) -> None:
+        self.pool = pool
+        self.slot = slot
+        self.deployment = deployment
+        self.number = number
+        self.label = f"{deployment.endpoint}/{deployment.name}"
+        self.storage_log = slot.directory / f"{logs.STORAGE_INITIALIZER}.log"
+        self.instances = [
+            Instance(self, index, slot.directory / f"inference-server-{number}-{index}.log")
+            for index in range(max(1, deployment.instance_count))
+        ]
+        self.stopped = False
+
+    @property
+    def log_paths(self) -> list[Path]:
+        return [instance.log_path for instance in self.instances]
+
+    def start(self) -> None:
+        for instance in self.instances:
+            logs.append(
+                instance.log_path,
+                f"starting instance {instance.index} of deployment {self.label} "
+                f"(model {self.deployment.model_uri})",
+            )
+            instance.start()
+
+    def stop(self) -> None:
+        self.stopped = True
+        for instance in self.instances:
+            instance.stop()
+
+    def changed(self) -> None:
+        self.slot.refresh()
+
+    def readiness(self) -> Readiness:
+        """Ready once every instance is ready and routed to (so a client sees what it was told)."""
+        failed = [i.failed_reason for i in self.instances if i.failed_reason]
+        if failed:
+            return Readiness("failed", failed[0])
+        serving, routable = self.slot.routing
+        if serving is self and len(routable) == len(self.instances):
+            return Readiness("ready")
+        ready = sum(1 for i in self.instances if i.ready)
+        return Readiness("starting", f"{ready} of {len(self.instances)} instances ready")
+
+    def all_ready(self) -> bool:
+        return all(i.ready for i in self.instances)
+
+    def running(self) -> bool:
+        """Whether a monitor thread still runs (it ends once its process has stopped)."""
+        return any(i.monitoring for i in self.instances)
+
+    def any_ready(self) -> bool:
+        return any(i.ready for i in self.instances)
+
+
+class Slot:
+    """A deployment's serving generation and the newer one replacing it, if any."""
+
+    def __init__(self, pool: Pool, endpoint: str, name: str) -> None:
+        self.pool = pool
+        self.directory = pool.deployment_dir(endpoint, name)
+        self.lock = threading.RLock()
+        self.serving: Generation | None = None
+        self.pending: Generation | None = None
+        # The serving generation and its ready instances, replaced as one (readers take no lock).
+        self.routing: tuple[Generation | None, tuple[Instance, ...]] = (None, ())
+
+    @property
+    def newest(self) -> Generation | None:
+        return self.pending or self.serving
+
+    def replace(self, generation: Generation) -> None:
+        with self.lock:
+            retired = []
+            if self.pending is not None:
+                retired.append(self.pending)
+            if self.serving is None or not self.serving.any_ready():
+                if self.serving is not None:
+                    retired.append(self.serving)
+                self.serving, self.pending = generation, None
+            else:
+                self.pending = generation
+            for old in retired:
+                self.pool.retire(old)
+            self.refresh()
+        generation.start()
+
+    def refresh(self) -> None:
+        with self.lock:
+            if self.pending is not None and self.pending.all_ready():
+                old, self.serving, self.pending = self.serving, self.pending, None
+                if old is not None:
+                    self.pool.retire(old)
+            serving = self.serving
+            self.routing = (serving, tuple(i for i in serving.instances if i.ready) if serving else ())
+
+    def stop(self) -> list[Generation]:
+        with self.lock:
+            generations = [g for g in (self.serving, self.pending) if g is not None]
+            self.serving = self.pending = None
+            self.routing = (None, ())
+        for generation in generations:
+            generation.stop()
+        return generations

@@ -1,0 +1,185 @@
+"""Deployments as processes: the pool of every deployment instance of one emulator.
+
+`InstancePool` runs a fork server (`fork_server`) that has imported mlflow, pandas, scikit-learn
+and xgboost once; each instance is a fork of it that only loads its model and serves it on a free
+loopback port (`server`). Each instance has a monitor thread (`monitor`) that probes and restarts
+it; a deployment's instances come in generations (`generations`), a newer one replacing the
+serving one once ready. Log files: `logs`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import threading
+import time
+from pathlib import Path
+
+from rollout.emulator.instances import logs
+from rollout.emulator.instances.fork_client import ForkServerClient
+from rollout.emulator.instances.generations import Generation, Readiness, Slot
+from rollout.emulator.instances.monitor import Instance
+from rollout.emulator.resources import Deployment
+
+STOP_GRACE_SECONDS = 5.0
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class InstancePool:
+    """Every deployment instance of one emulator, as processes forked from a warm fork server."""
+
+    def __init__(
+        self,
+        log_dir: Path,
+        registry_uri: str,
+        *,
+        log_cap: int = logs.LOG_CAP_BYTES,
+        stop_grace: float = STOP_GRACE_SECONDS,
+    ) -> None:
+        self.log_dir = Path(log_dir)
+        self.log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.registry_uri = registry_uri
+        self.log_cap = log_cap
+        self.stop_grace = stop_grace
+        self._lock = threading.Lock()
+        self._slots: dict[tuple[str, str], Slot] = {}
+        self._by_pid: dict[int, Instance] = {}
+        self._early_exits: dict[int, int] = {}
+        self._retired: list[Generation] = []
+        self._numbers = itertools.count(int(time.time() * 1000))
+        self._closed = False
+        self.fork_server = ForkServerClient(
+            registry_uri, self.log_dir / "fork-server.log", self._process_exited
+        )
+
+    # The contract ------------------------------------------------------------------------------
+
+    def start(self, deployment: Deployment) -> None:
+        """(Re)start the deployment's instances; returns at once. Newer instances replace older
+        ones once they are all ready."""
+        if self._closed:
+            raise RuntimeError("the instance pool is closed")
+        key = _key(deployment.endpoint, deployment.name)
+        with self._lock:
+            slot = self._slots.get(key)
+            if slot is None:
+                slot = self._slots[key] = Slot(self, deployment.endpoint, deployment.name)
+                for stale in slot.directory.glob("inference-server-*"):
+                    stale.unlink(missing_ok=True)
+        slot.replace(Generation(self, slot, deployment, next(self._numbers)))
+
+    def readiness(self, endpoint: str, name: str) -> Readiness:
+        slot = self._slots.get(_key(endpoint, name))
+        generation = slot.newest if slot else None
+        if generation is None:
+            return Readiness("failed", "the deployment has no instances")
+        return generation.readiness()
+
+    def stop(self, endpoint: str, name: str) -> None:
+        """Stop the deployment's instances (in the background); returns at once."""
+        with self._lock:
+            slot = self._slots.pop(_key(endpoint, name), None)
+        if slot is not None:
+            generations = slot.stop()
+            with self._lock:
+                self._retired = [g for g in self._retired if g.running()] + generations
+
+    def close(self) -> None:
+        """Stop every instance and the fork server; waits for them (no orphan processes)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            slots, self._slots = list(self._slots.values()), {}
+        generations = [g for slot in slots for g in slot.stop()]
+        with self._lock:
+            generations.extend(self._retired)
+        deadline = time.monotonic() + self.stop_grace + 5.0
+        for generation in generations:
+            for instance in generation.instances:
+                instance.join(max(0.0, deadline - time.monotonic()))
+        self.fork_server.close()
+
+    def logs(
+        self, endpoint: str, name: str, lines: int | None = None, container_type: str | None = None
+    ) -> str:
+        """Recent output of the deployment's newest instances, or the platform's notes
+        (`container_type` "storage-initializer")."""
+        directory = self.deployment_dir(endpoint, name, create=False)
+        storage_log = directory / f"{logs.STORAGE_INITIALIZER}.log"
+        if logs.is_storage_initializer(container_type):
+            return logs.tails([storage_log], lines)
+        slot = self._slots.get(_key(endpoint, name))
+        generation = slot.newest if slot else None
+        if generation is not None:
+            return logs.tails(generation.log_paths, lines)
+        paths = sorted(directory.glob("inference-server-*.log")) if directory.is_dir() else []
+        return logs.tails(paths or [storage_log], lines)
+
+    def note(self, endpoint: str, name: str, text: str) -> None:
+        """Record a platform event; it shows in both kinds of logs."""
+        directory = self.deployment_dir(endpoint, name)
+        logs.append(directory / f"{logs.STORAGE_INITIALIZER}.log", text)
+        slot = self._slots.get(_key(endpoint, name))
+        generation = slot.newest if slot else None
+        for path in generation.log_paths if generation else []:
+            logs.append(path, text)
+
+    # For the router ----------------------------------------------------------------------------
+
+    def ready_instances(self, endpoint: str, name: str) -> tuple[Instance, ...]:
+        """The serving instances that pass their readiness probe (cheap: one dict lookup)."""
+        slot = self._slots.get((endpoint.lower(), name.lower()))
+        return slot.routing[1] if slot is not None else ()
+
+    # Internals ---------------------------------------------------------------------------------
+
+    def deployment_dir(self, endpoint: str, name: str, *, create: bool = True) -> Path:
+        for part in (endpoint, name):
+            if not _SAFE_NAME.match(part):
+                raise ValueError(f"not a valid endpoint or deployment name: {part!r}")
+        directory = self.log_dir / endpoint.lower() / name.lower()
+        if create:
+            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return directory
+
+    def register_pid(self, pid: int, instance: Instance) -> None:
+        with self._lock:
+            returncode = self._early_exits.pop(pid, None)
+            if returncode is None:
+                self._by_pid[pid] = instance
+        if returncode is not None:  # it exited before its monitor got here
+            instance.process_exited(returncode)
+
+    def retire(self, generation: Generation) -> None:
+        """Stop a replaced generation; its log files go once its processes have ended."""
+        generation.stop()
+        with self._lock:
+            self._retired.append(generation)
+
+        def cleanup() -> None:
+            for instance in generation.instances:
+                instance.join(self.stop_grace + 10.0)
+            for path in generation.log_paths:
+                for stale in (path, path.with_name(path.name + ".1"), path.with_suffix(".failure")):
+                    stale.unlink(missing_ok=True)
+            with self._lock:
+                if generation in self._retired:
+                    self._retired.remove(generation)
+
+        threading.Thread(target=cleanup, name="retire", daemon=True).start()
+
+    def _process_exited(self, pid: int, returncode: int) -> None:
+        with self._lock:
+            instance = self._by_pid.pop(pid, None)
+            if instance is None:
+                self._early_exits[pid] = returncode
+        if instance is not None:
+            instance.process_exited(returncode)
+
+
+def _key(endpoint: str, name: str) -> tuple[str, str]:
+    return endpoint.lower(), name.lower()
+
+
+__all__ = ["InstancePool", "Readiness"]

@@ -1,0 +1,223 @@
+"""The Azure resources the emulator serves, and Azure's rules about them. No HTTP, no state.
+
+Endpoints, deployments (with their request settings and probes), scoring tokens and packaged
+models as dataclasses; the rules a change must pass (names, traffic and mirror traffic, deployment
+settings, model references), each raising the `errors` class Azure answers with.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from rollout.emulator.errors import BadArgument
+
+PROVISIONING_STATES = ("Creating", "Updating", "Succeeded", "Failed", "Deleting")
+AUTH_MODES = ("key", "aml_token")
+KEY_TYPES = ("primary", "secondary")
+
+NAME_PATTERN = re.compile(r"^[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?$")
+NAME_MIN_LENGTH = 3
+NAME_MAX_LENGTH = 32
+MAX_DEPLOYMENTS_PER_ENDPOINT = 20
+MAX_REQUEST_TIMEOUT_MS = 180_000
+MAX_MIRROR_PERCENT = 50
+
+_ARM_MODEL_ID = re.compile(r"/models/(?P<name>[^/]+)/versions/(?P<version>[^/]+)/?$", re.IGNORECASE)
+_SHORT_MODEL_ID = re.compile(r"^azureml:(?P<name>[^:/@]+):(?P<version>[^:/@]+)$")
+_MLFLOW_MODEL_URI = re.compile(r"^models:/(?P<name>[^/]+)/(?P<version>[^/]+)$")
+
+
+@dataclass
+class RequestSettings:
+    request_timeout_ms: int = 5000
+    max_concurrent_requests_per_instance: int = 1
+    max_queue_wait_ms: int = 500
+
+
+@dataclass
+class Probe:
+    initial_delay: int = 10
+    period: int = 10
+    timeout: int = 2
+    success_threshold: int = 1
+    failure_threshold: int = 30
+
+
+@dataclass
+class Deployment:
+    endpoint: str
+    name: str
+    model: str  # as given by the client: an ARM id or azureml:<name>:<version>
+    model_uri: str  # the MLflow URI it resolves to: models:/<name>/<version>
+    instance_type: str = "Standard_DS3_v2"
+    instance_count: int = 1
+    request_settings: RequestSettings = field(default_factory=RequestSettings)
+    liveness_probe: Probe = field(default_factory=Probe)
+    readiness_probe: Probe = field(default_factory=Probe)
+    environment_variables: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    description: str | None = None
+    package_model: bool = False
+    provisioning_state: str = "Creating"
+    failure_reason: str | None = None
+    environment: str | None = None  # the environment id sent by the client (a packaged model's)
+    created_at: float = 0.0
+    modified_at: float = 0.0
+
+
+@dataclass
+class Endpoint:
+    name: str
+    auth_mode: str = "key"  # "key" or "aml_token"
+    description: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    traffic: dict[str, int] = field(default_factory=dict)
+    mirror_traffic: dict[str, int] = field(default_factory=dict)
+    primary_key: str = ""
+    secondary_key: str = ""
+    provisioning_state: str = "Creating"
+    created_at: float = 0.0
+    modified_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class AmlToken:
+    """A scoring token of an `aml_token` endpoint (times in seconds since the epoch)."""
+
+    access_token: str
+    expiry_time_utc: int
+    refresh_after_time_utc: int
+    token_type: str = "Bearer"
+
+
+@dataclass(frozen=True)
+class ModelPackage:
+    """The environment a packaged model version became (`package_model=True` deployments)."""
+
+    environment_name: str
+    environment_version: str
+    model_uri: str
+
+
+def validate_name(name: str, kind: str) -> None:
+    """Azure's rule for endpoint and deployment names."""
+    if not NAME_MIN_LENGTH <= len(name) <= NAME_MAX_LENGTH:
+        raise BadArgument(
+            f"The {kind} name '{name}' is {len(name)} characters long; "
+            f"it must be {NAME_MIN_LENGTH} to {NAME_MAX_LENGTH} characters."
+        )
+    if not NAME_PATTERN.match(name):
+        raise BadArgument(
+            f"The {kind} name '{name}' is invalid: it must start with a letter, contain only letters, "
+            "digits and dashes, and end with a letter or digit."
+        )
+
+
+def parse_model_reference(reference: str) -> tuple[str, str]:
+    """Name and version of a model given as an ARM id, `azureml:<name>:<version>` or `models:/<name>/<version>`."""
+    if reference.startswith("azureml://registries/"):
+        raise BadArgument(f"Model '{reference}' is in a registry; the emulator serves workspace models only.")
+    for pattern in (_ARM_MODEL_ID, _SHORT_MODEL_ID, _MLFLOW_MODEL_URI):
+        match = pattern.search(reference)
+        if match:
+            return match["name"], match["version"]
+    raise BadArgument(
+        f"Model reference '{reference}' is not of the form azureml:<name>:<version> "
+        "or .../models/<name>/versions/<version>."
+    )
+
+
+def model_uri(name: str, version: str) -> str:
+    """The MLflow registry URI of a model version."""
+    return f"models:/{name}/{version}"
+
+
+def validated_traffic(
+    endpoint: str, traffic: dict[str, int], deployments: dict[str, Deployment]
+) -> dict[str, int]:
+    """The live traffic map with lower-cased names: existing deployments only, summing to 0 or 100."""
+    live = {name.lower(): _percent(value, "traffic", name) for name, value in traffic.items()}
+    for name in live:
+        if name not in deployments:
+            raise BadArgument(
+                f"Traffic names deployment '{name}', which does not exist in endpoint '{endpoint}'."
+            )
+    total = sum(live.values())
+    if total not in (0, 100):
+        shares = ", ".join(f"{name}={value}" for name, value in live.items())
+        raise BadArgument(
+            f"The traffic of endpoint '{endpoint}' sums to {total} ({shares}); it must sum to 0 or 100."
+        )
+    return live
+
+
+def validated_mirror(
+    endpoint: str, mirror: dict[str, int], live: dict[str, int], deployments: dict[str, Deployment]
+) -> dict[str, int]:
+    """The mirror traffic map: existing deployments, at most one mirrored, at most 50%, none with live traffic."""
+    shares = {name.lower(): _percent(value, "mirror traffic", name) for name, value in mirror.items()}
+    for name in shares:
+        if name not in deployments:
+            raise BadArgument(
+                f"Mirror traffic names deployment '{name}', which does not exist in endpoint '{endpoint}'."
+            )
+    mirrored = {name: value for name, value in shares.items() if value > 0}
+    if len(mirrored) > 1:
+        raise BadArgument(
+            f"Mirror traffic of endpoint '{endpoint}' names {len(mirrored)} deployments "
+            f"({', '.join(mirrored)}); at most one deployment can receive mirrored traffic."
+        )
+    for name, value in mirrored.items():
+        if value > MAX_MIRROR_PERCENT:
+            raise BadArgument(
+                f"Mirror traffic to deployment '{name}' is {value}%; it can be at most {MAX_MIRROR_PERCENT}%."
+            )
+        if live.get(name, 0) > 0:
+            raise BadArgument(
+                f"Deployment '{name}' takes {live[name]}% of the live traffic; a deployment with live "
+                "traffic cannot also receive mirrored traffic."
+            )
+    return shares
+
+
+def validate_deployment_settings(deployment: Deployment) -> None:
+    """Request settings, instance count and probes within Azure's limits, and a model named."""
+    timeout = deployment.request_settings.request_timeout_ms
+    if not 0 < timeout <= MAX_REQUEST_TIMEOUT_MS:
+        raise BadArgument(
+            f"request_timeout_ms of deployment '{deployment.name}' is {timeout}; "
+            f"it must be between 1 and {MAX_REQUEST_TIMEOUT_MS} ms."
+        )
+    if deployment.request_settings.max_concurrent_requests_per_instance < 1:
+        raise BadArgument("max_concurrent_requests_per_instance must be at least 1.")
+    if deployment.instance_count < 1:
+        raise BadArgument(
+            f"instance_count of deployment '{deployment.name}' is {deployment.instance_count}; "
+            "it must be at least 1."
+        )
+    for kind, probe in (
+        ("liveness", deployment.liveness_probe),
+        ("readiness", deployment.readiness_probe),
+    ):
+        if probe.period < 1 or probe.timeout < 1 or probe.failure_threshold < 1 or probe.initial_delay < 0:
+            raise BadArgument(
+                f"The {kind} probe of deployment '{deployment.name}' needs period, timeout and "
+                "failure_threshold of at least 1 and a non-negative initial_delay."
+            )
+    if not deployment.model_uri:
+        raise BadArgument(f"Deployment '{deployment.name}' names no model.")
+
+
+def _percent(value: object, what: str, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise BadArgument(f"The {what} of deployment '{name}' must be a whole percentage, not {value!r}.")
+    try:
+        percent = int(value)
+    except ValueError:
+        raise BadArgument(
+            f"The {what} of deployment '{name}' must be a whole percentage, not {value!r}."
+        ) from None
+    if not 0 <= percent <= 100:
+        raise BadArgument(f"The {what} of deployment '{name}' is {percent}%; it must be between 0 and 100.")
+    return percent
