@@ -1,0 +1,76 @@
+"""Scoring calls with our own HTTPS client.
+
+The SDK's `online_endpoints.invoke` keeps the `azureml-model-deployment` header in a class-level
+dict, so a later call without a deployment still goes to the earlier one; every call here states
+its own headers.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+DEPLOYMENT_HEADER = "azureml-model-deployment"
+
+
+def tls_verify(verify: str | bool) -> ssl.SSLContext | bool:
+    """httpx's `verify`: a CA file to trust (the emulator's), or True for the system's CAs."""
+    return ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
+
+
+@dataclass
+class Reply:
+    status: int
+    deployment: str | None
+    body: Any
+    text: str
+    elapsed_ms: float
+    request_id: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200
+
+
+class ScoringClient:
+    """POSTs requests to an endpoint's scoring URI with its key or token."""
+
+    def __init__(
+        self, scoring_uri: str, credential: str, verify: str | bool = True, timeout: float = 60
+    ) -> None:
+        self.scoring_uri = scoring_uri
+        self._client = httpx.Client(
+            verify=tls_verify(verify),
+            timeout=timeout,
+            headers={"Authorization": f"Bearer {credential}", "Content-Type": "application/json"},
+        )
+
+    def score(self, request: dict | str | bytes, deployment: str | None = None) -> Reply:
+        content = json.dumps(request) if isinstance(request, dict) else request
+        headers = {DEPLOYMENT_HEADER: deployment} if deployment else {}
+        response = self._client.post(self.scoring_uri, content=content, headers=headers)
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        return Reply(
+            status=response.status_code,
+            deployment=response.headers.get(DEPLOYMENT_HEADER),
+            body=body,
+            text=response.text,
+            elapsed_ms=response.elapsed.total_seconds() * 1000,
+            request_id=response.headers.get("x-request-id"),
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> ScoringClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
