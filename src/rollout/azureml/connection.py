@@ -47,6 +47,8 @@ class Connection:
         credential = getattr(keys, "primary_key", None) or getattr(keys, "access_token", None)
         if not credential:
             raise UserError(f"endpoint {endpoint_name}: no key or token to call it with")
+        if not endpoint.scoring_uri:
+            raise UserError(f"endpoint {endpoint_name}: no scoring URI yet")
         return ScoringClient(endpoint.scoring_uri, credential, verify=self.verify)
 
     def metrics(self, endpoint_name: str) -> MetricsSource:

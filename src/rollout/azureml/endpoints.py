@@ -106,8 +106,11 @@ def apply_endpoint(ml: MLClient, spec: OnlineEndpoint, say: Progress = quiet) ->
     """Create the endpoint from its spec, or update it keeping traffic, mirror and release tags."""
     from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
+    name = spec.name
+    if not name:
+        raise UserError("the endpoint spec has no name")
     try:
-        current = ml.online_endpoints.get(spec.name)
+        current = ml.online_endpoints.get(name)
     except ResourceNotFoundError:
         current = None
     if current is None:
@@ -128,7 +131,7 @@ def apply_endpoint(ml: MLClient, spec: OnlineEndpoint, say: Progress = quiet) ->
         endpoint.description = spec.description
 
     return update_endpoint(
-        ml, spec.name, change, lambda e: all((e.tags or {}).get(k) == v for k, v in spec_tags.items())
+        ml, name, change, lambda e: all((e.tags or {}).get(k) == v for k, v in spec_tags.items())
     )
 
 

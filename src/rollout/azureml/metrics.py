@@ -126,14 +126,16 @@ class AzureMonitorMetrics:
     """
 
     def __init__(self, endpoint_resource_id: str, credential: object, since: datetime | None = None) -> None:
-        from azure.monitor.query import MetricsQueryClient
+        # azure-monitor-query 2.0 no longer has MetricsQueryClient (metrics moved to the
+        # azure-monitor-querymetrics package): a known gap of the Azure metrics source, kept as it was.
+        from azure.monitor.query import MetricsQueryClient  # type: ignore[attr-defined]
 
         self._resource = endpoint_resource_id
         self._client = MetricsQueryClient(credential)
         self._since = since or datetime.now(UTC)
 
     def snapshot(self, endpoint: str) -> dict[str, WindowStats]:
-        from azure.monitor.query import MetricAggregationType
+        from azure.monitor.query import MetricAggregationType  # type: ignore[attr-defined]  # as above
 
         span = (self._since, datetime.now(UTC) + timedelta(minutes=1))
         counts = self._client.query_resource(
@@ -183,9 +185,13 @@ def stats_from_azure_series(
             worst[{k.lower(): v for k, v in dimensions.items()}.get("deployment", "")] = max(measured)
     stats = {}
     for name, codes in by_deployment.items():
-        total = sum(codes.values())
+        requests = sum(codes.values())
         # all requests at the reported p95: a bucket of zero width, so the p95 read back is exact
         point = worst.get(name)
-        buckets = ((point, 0), (point, total), (float("inf"), total)) if point is not None and total else ()
+        buckets: tuple[tuple[float, int], ...] = (
+            ((point, 0), (point, requests), (float("inf"), requests))
+            if point is not None and requests
+            else ()
+        )
         stats[name] = WindowStats.from_status_codes(codes, buckets)
     return stats

@@ -334,7 +334,7 @@ def check(root: Path, plan: WorkflowPlan) -> list[str]:
 
 def unified_diff(root: Path, plan: WorkflowPlan) -> str:
     """A unified diff from the workflows on disk to the rendered ones."""
-    chunks = []
+    chunks: list[str] = []
     for relative, expected in rendered(plan).items():
         path = root / relative
         actual = path.read_text() if path.exists() else ""

@@ -40,7 +40,7 @@ def request_schema(inputs: Schema, categories: dict[str, list[Any]] | None = Non
         raise UserError("the model's signature has no named input columns, so no request schema applies")
     categories = categories or {}
     names = inputs.input_names()
-    cells = [_cell_schema(spec, categories.get(spec.name)) for spec in inputs.inputs]
+    cells = [_cell_schema(spec, categories.get(spec.name or "")) for spec in inputs.inputs]
     width = len(names)
     return {
         "$schema": DRAFT,

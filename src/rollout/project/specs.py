@@ -184,3 +184,8 @@ class Project:
     plan: ReleasePlan
     endpoint: ManagedOnlineEndpoint
     deployments: dict[str, ManagedOnlineDeployment]  # keyed by slot name
+
+    @property
+    def endpoint_name(self) -> str:
+        """The endpoint's name (validation refuses a spec without one)."""
+        return str(self.endpoint.name)

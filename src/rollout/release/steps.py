@@ -66,7 +66,7 @@ class Release:
     def __init__(self, connection: Connection, project: Project, progress: Progress = quiet) -> None:
         self.conn = connection
         self.project = project
-        self.endpoint_name: str = project.endpoint.name
+        self.endpoint_name: str = project.endpoint_name
         self.slots: list[str] = list(project.deployments)
         self.say = progress
 
@@ -104,7 +104,7 @@ class Release:
         deployments = self.deployments()
         roles = read_roles(endpoint, set(deployments))
         live_now = live_traffic(endpoint)
-        if roles.in_progress:
+        if roles.candidate is not None:
             slot, live_before = roles.candidate, roles.live
             share = live_now.get(slot, 0)
             if share and roles.model == model:
@@ -118,7 +118,11 @@ class Release:
                 )
         else:
             live_before = roles.live
-            if live_before in deployments and model_of(deployments[live_before]) == model:
+            if (
+                live_before is not None
+                and live_before in deployments
+                and model_of(deployments[live_before]) == model
+            ):
                 self.say(f"{model} is already live in {live_before}: nothing to release")
                 return DeployResult(live_before, None, model)
             slot = idle_slot(self.slots, live_before)
@@ -158,9 +162,6 @@ class Release:
         self.say(f"deploying {model} into {slot} at 0% traffic")
         provision_deployment(self.conn.ml, spec, self.say, existing)
 
-    def _state(self, slot: str) -> str:
-        return deployment_state(self.conn.ml, slot, self.endpoint_name)
-
     # -- promote -------------------------------------------------------------------------------
 
     def promote(
@@ -176,14 +177,16 @@ class Release:
         stage = self.project.plan.stage(stage_name)
         seconds = stage.bake_seconds if bake_seconds is None else bake_seconds
         with release_lock(self.conn.ml, self.endpoint_name, seconds + LOCK_MARGIN_SECONDS, force=force_lock):
-            roles = self._stage_may_start(stage.name)
-            return self._run_stage(stage, roles, seconds, probe_rps, on_bake)
+            candidate, live = self._stage_may_start(stage.name)
+            return self._run_stage(stage, candidate, live, seconds, probe_rps, on_bake)
 
-    def _stage_may_start(self, stage: str) -> Roles:
-        """The roles, once the stage's preconditions hold (read under the lock)."""
+    def _stage_may_start(self, stage: str) -> tuple[str, str | None]:
+        """The candidate and the live deployment, once the stage's preconditions hold (read under
+        the lock)."""
         names = [s.name for s in self.project.plan.stages]
         roles = self.roles()
-        if not roles.in_progress:
+        candidate = roles.candidate
+        if candidate is None:
             raise UserError("no release in progress: run `rollout deploy` first")
         passed = names.index(roles.stage) if roles.stage in names else -1
         wanted = names.index(stage)
@@ -197,20 +200,20 @@ class Release:
                 f"stage {stage} has passed already (last passed: {roles.stage}); bake that stage "
                 f"again with `rollout promote --stage {roles.stage}`, or go back with `rollout rollback`"
             )
-        state = self._state(roles.candidate)
+        state = deployment_state(self.conn.ml, candidate, self.endpoint_name)
         if state != "Succeeded":
-            raise UserError(f"candidate {roles.candidate} is {state}, not Succeeded; deploy it again")
-        return roles
+            raise UserError(f"candidate {candidate} is {state}, not Succeeded; deploy it again")
+        return candidate, roles.live
 
     def _run_stage(
         self,
         stage: Stage,
-        roles: Roles,
+        candidate: str,
+        live: str | None,
         seconds: float,
         probe_rps: float,
         on_bake: Callable[[BakeProgress], None] | None,
     ) -> StageResult:
-        candidate, live = roles.candidate, roles.live
         samples = SampleSet.load(self.project.root / SAMPLES_DIR)
         with self.conn.scoring(self.endpoint_name) as client:
             self._smoke(client, samples, candidate, stage.name, live)
@@ -284,30 +287,30 @@ class Release:
         """All traffic back to the deployment that was live before the release; mirror off."""
         with release_lock(self.conn.ml, self.endpoint_name, LOCK_MARGIN_SECONDS, force=force_lock):
             roles = self.roles()
-            if not roles.in_progress:
+            candidate = roles.candidate
+            if candidate is None:
                 raise UserError("no release in progress: nothing to roll back")
             self._restore(roles.live)
             tags: dict[str, str | None] = {TAG_STAGE: None, TAG_VERDICT: "rolled back"}
             if delete:
-                self.say(f"deleting candidate {roles.candidate}")
-                delete_deployment(self.conn.ml, roles.candidate, self.endpoint_name)
+                self.say(f"deleting candidate {candidate}")
+                delete_deployment(self.conn.ml, candidate, self.endpoint_name)
                 tags.update(dict.fromkeys(RELEASE_TAGS))
             set_tags(self.conn.ml, self.endpoint_name, tags)
-        return RollbackResult(roles.live, roles.candidate, delete)
+        return RollbackResult(roles.live, candidate, delete)
 
     def retire(self, force_lock: bool = False) -> RetireResult:
         """Delete the drained old deployment and close the release."""
         with release_lock(self.conn.ml, self.endpoint_name, PROVISION_LOCK_SECONDS, force=force_lock):
             roles = self.roles()
-            if not roles.in_progress:
+            candidate = roles.candidate
+            if candidate is None:
                 self.say("no release in progress: nothing to retire")
                 return RetireResult(None, roles.live)
             endpoint = self.endpoint()
-            share = live_traffic(endpoint).get(roles.candidate, 0)
+            share = live_traffic(endpoint).get(candidate, 0)
             if share != 100:
-                raise UserError(
-                    f"candidate {roles.candidate} has {share}% of traffic; promote it to 100% first"
-                )
+                raise UserError(f"candidate {candidate} has {share}% of traffic; promote it to 100% first")
             old = roles.live
             if old and old in self.deployments():
                 if mirror_traffic(endpoint).get(old):
@@ -315,7 +318,7 @@ class Release:
                 self.say(f"deleting {old}")
                 delete_deployment(self.conn.ml, old, self.endpoint_name)
             set_tags(self.conn.ml, self.endpoint_name, dict.fromkeys(RELEASE_TAGS))
-        return RetireResult(old, roles.candidate)
+        return RetireResult(old, candidate)
 
     # -- status --------------------------------------------------------------------------------
 
@@ -333,7 +336,7 @@ class Release:
             return "idle"
 
         return Status(
-            endpoint=endpoint.name,
+            endpoint=endpoint.name or self.endpoint_name,
             state=state_name(endpoint.provisioning_state),
             scoring_uri=endpoint.scoring_uri,
             traffic=live_now,

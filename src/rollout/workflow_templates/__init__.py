@@ -1,1 +1,0 @@
-"""Templates of the GitHub Actions workflows that `rollout workflow render` fills in from the plan."""
