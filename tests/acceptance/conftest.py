@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from rollout.cli.common import connect
-from rollout.connection import Connection
-from rollout.release import Release
-from rollout.scoring_client import ScoringClient
-from rollout.specs import ReleasePlan, load_project
+from rollout.azureml.connection import Connection
+from rollout.azureml.local_target import LocalTarget
+from rollout.azureml.scoring import ScoringClient
+from rollout.azureml.targets import parse_target
+from rollout.project.loading import load_project
+from rollout.project.specs import ReleasePlan
+from rollout.release.steps import Release
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "samples"
@@ -31,17 +33,15 @@ class ReleaseUnderTest:
 
 
 def _under_test(conn: Connection, options: pytest.Config, registry_uri: str) -> ReleaseUnderTest:
-    from rollout import targets
-
     rel = Release(conn, load_project(REPO))
     rel.endpoint_name = options.getoption("--endpoint") or rel.endpoint_name
     status = rel.status()
     endpoint = rel.endpoint_name
-    candidate = options.getoption("--deployment") or status["candidate"]
+    candidate = options.getoption("--deployment") or status.candidate
     if not candidate:
         pytest.exit(f"endpoint {endpoint} has no candidate deployment: pass --deployment", returncode=4)
-    live = options.getoption("--live") or status["live"]
-    model = next((d["model"] for d in status["deployments"] if d["name"] == candidate), None)
+    live = options.getoption("--live") or status.live
+    model = next((d.model for d in status.deployments if d.name == candidate), None)
     if model is None:
         pytest.exit(f"endpoint {endpoint} has no deployment {candidate}", returncode=4)
     return ReleaseUnderTest(
@@ -50,7 +50,7 @@ def _under_test(conn: Connection, options: pytest.Config, registry_uri: str) -> 
         live=live,
         candidate_model=model,
         plan=rel.project.plan,
-        registry_uri=registry_uri or targets.registry_uri(conn.target, **conn.options),
+        registry_uri=registry_uri or conn.target.mlflow_uri(),
         client=conn.scoring(endpoint),
     )
 
@@ -58,12 +58,14 @@ def _under_test(conn: Connection, options: pytest.Config, registry_uri: str) -> 
 @pytest.fixture(scope="session")
 def release_under_test(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     config = request.config
-    if config.getoption("--target") == "azure" and not config.getoption("--endpoint"):
+    target = parse_target(config.getoption("--target"))
+    if not isinstance(target, LocalTarget) and not config.getoption("--endpoint"):
         pytest.exit(
-            "--target azure needs --endpoint: the suite provisions a release of its own only locally", 4
+            f"--target {target.name} needs --endpoint: the suite provisions a release of its own only locally",
+            4,
         )
     if config.getoption("--endpoint"):
-        under_test = _under_test(connect(config.getoption("--target")), config, "")
+        under_test = _under_test(Connection(target), config, "")
         yield under_test
         under_test.client.close()
         return
@@ -72,7 +74,7 @@ def release_under_test(request: pytest.FixtureRequest, tmp_path_factory: pytest.
 
 def _local_release(config: pytest.Config, home: Path) -> Iterator[ReleaseUnderTest]:
     """Blue serves version 1 with all traffic; green is the candidate with version 2 at 0%."""
-    from rollout import traffic
+    from rollout.azureml.endpoints import set_traffic
     from rollout.demo_model.training import train_and_register
     from rollout.emulator.host import process
 
@@ -86,11 +88,11 @@ def _local_release(config: pytest.Config, home: Path) -> Iterator[ReleaseUnderTe
             artifacts_dir=home / "artifacts",
         )
     state_dir = home / "emulator"
-    conn = Connection("local", {"start": True, "state_dir": state_dir, "registry_uri": registry_uri})
+    conn = Connection(LocalTarget(state_dir, start=True, registry_uri=registry_uri))
     try:
         rel = Release(conn, load_project(REPO))
         rel.deploy(version=1)
-        traffic.set_traffic(conn.ml, rel.endpoint_name, {"blue": 100})
+        set_traffic(conn.ml, rel.endpoint_name, {"blue": 100})
         rel.retire()
         rel.deploy(version=2)
         under_test = _under_test(conn, config, registry_uri)

@@ -12,7 +12,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from rollout.schema import drift, load_model_metadata, model_schema
+from rollout.project.schema import drift, load_model_metadata, model_schema
 
 pytestmark = pytest.mark.acceptance
 

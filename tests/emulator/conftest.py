@@ -90,10 +90,10 @@ class EmulatorHandle:
         return read_management_token(self.state_dir)
 
     def ml_client(self) -> MLClient:
-        """A real azure-ai-ml MLClient pointed at this emulator (built by rollout.targets)."""
-        from rollout import targets
+        """A real azure-ai-ml MLClient pointed at this emulator (built by the local target)."""
+        from rollout.azureml.local_target import LocalTarget
 
-        return targets.ml_client("local", state_dir=self.state_dir)
+        return LocalTarget(self.state_dir).ml_client()
 
     def tls_context(self) -> ssl.SSLContext:
         """A TLS context that trusts the emulator's CA."""

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rollout import workflow
+from rollout.github import workflow
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from release_lab import MODEL, VERSIONS, Lab, make_project, register_faulty
 
-from rollout.release import Release
-from rollout.specs import load_project
+from rollout.project.loading import load_project
+from rollout.release.steps import Release
 
 
 @pytest.fixture(scope="session")
@@ -44,10 +44,10 @@ def project(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
 @pytest.fixture
 def live_on_v1(lab: Lab, project: Path) -> Release:
     """The project's endpoint with blue serving version 1 and all traffic, no release in progress."""
-    from rollout import traffic
+    from rollout.azureml.endpoints import set_traffic
 
     rel = Release(lab.connection(), load_project(project))
     rel.deploy(version=VERSIONS["v1"])
-    traffic.set_traffic(rel.conn.ml, rel.endpoint_name, {"blue": 100})
+    set_traffic(rel.conn.ml, rel.endpoint_name, {"blue": 100})
     rel.retire()
     return rel

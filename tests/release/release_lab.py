@@ -13,7 +13,8 @@ from pathlib import Path
 
 import yaml
 
-from rollout.connection import Connection
+from rollout.azureml.connection import Connection
+from rollout.azureml.local_target import LocalTarget
 
 REPO = Path(__file__).resolve().parents[2]
 MODEL = "heart-classifier"
@@ -47,9 +48,7 @@ class Lab:
         return self.home / "emulator"
 
     def connection(self) -> Connection:
-        return Connection(
-            "local", {"start": True, "state_dir": self.state_dir, "registry_uri": self.registry_uri}
-        )
+        return Connection(LocalTarget(self.state_dir, start=True, registry_uri=self.registry_uri))
 
     def env(self) -> dict[str, str]:
         """Environment for `rollout` commands run as processes against this lab."""

@@ -10,8 +10,8 @@ import sys
 from dataclasses import asdict, replace
 from types import SimpleNamespace
 
-from rollout.lock import Holder, read_holder
-from rollout.roles import idle_slot, model_of, read_roles
+from rollout.release.lock import Holder, read_holder
+from rollout.release.roles import idle_slot, model_of, read_roles
 
 
 def test_fresh_lock_of_a_running_process_is_not_stale() -> None:

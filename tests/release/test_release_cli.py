@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from release_lab import VERSIONS, Lab
 
-from rollout.release import Release
+from rollout.release.steps import Release
 
 
 def one_error_line(result: subprocess.CompletedProcess) -> str:
@@ -102,7 +102,7 @@ def test_a_stage_killed_half_way_finishes_when_run_again(lab: Lab, live_on_v1: R
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 60
-    while rel.status()["traffic"] != {"blue": 90, "green": 10}:
+    while rel.status().traffic != {"blue": 90, "green": 10}:
         assert time.monotonic() < deadline, "the stage never set its split"
         time.sleep(0.2)
     killed.send_signal(signal.SIGKILL)
@@ -112,7 +112,7 @@ def test_a_stage_killed_half_way_finishes_when_run_again(lab: Lab, live_on_v1: R
     rerun = lab.rollout("promote", "--stage", "canary", "--probe-rps", "40", cwd=rel.project.root)
     assert rerun.returncode == 0, rerun.stderr
     status = rel.status()
-    assert (status["traffic"], status["stage"], status["verdict"]) == (
+    assert (status.traffic, status.stage, status.verdict) == (
         {"blue": 90, "green": 10},
         "canary",
         "canary: pass",
@@ -185,8 +185,8 @@ def test_release_runs_acceptance_every_stage_and_retires(lab: Lab, live_on_v1: R
         assert f"stage {stage}: pass" in result.stdout
     assert "released heart-classifier:2: green is live, blue retired" in result.stdout
     status = live_on_v1.status()
-    assert status["traffic"] == {"green": 100}
-    assert [d["name"] for d in status["deployments"]] == ["green"]
+    assert status.traffic == {"green": 100}
+    assert [d.name for d in status.deployments] == ["green"]
 
 
 def test_an_inconclusive_stage_exits_3_and_keeps_the_split(lab: Lab, live_on_v1: Release) -> None:
@@ -194,4 +194,4 @@ def test_an_inconclusive_stage_exits_3_and_keeps_the_split(lab: Lab, live_on_v1:
     result = lab.rollout("promote", "--stage", "canary", "--bake", "1s", cwd=live_on_v1.project.root)
     assert result.returncode == 3, result.stderr
     assert "stage canary: inconclusive" in result.stdout
-    assert live_on_v1.status()["traffic"] == {"blue": 90, "green": 10}
+    assert live_on_v1.status().traffic == {"blue": 90, "green": 10}

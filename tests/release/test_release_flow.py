@@ -12,10 +12,10 @@ from dataclasses import asdict, replace
 import pytest
 from release_lab import VERSIONS, Lab
 
+from rollout.azureml.endpoints import apply_endpoint, set_tags
 from rollout.errors import UserError
-from rollout.lock import LOCK_TAG, Holder
-from rollout.release import Release, apply_endpoint
-from rollout.traffic import set_tags
+from rollout.release.lock import LOCK_TAG, Holder
+from rollout.release.steps import Release
 
 PROBE_RPS = 40
 
@@ -76,32 +76,32 @@ def walk_all_stages(rel: Release) -> None:
 
 def test_full_release_then_a_second_release_reuses_the_freed_slot(live_on_v1: Release) -> None:
     rel = live_on_v1
-    assert rel.deploy(version=VERSIONS["v2"]) == {
+    assert rel.deploy(version=VERSIONS["v2"]).to_dict() == {
         "live": "blue",
         "candidate": "green",
         "model": "heart-classifier:2",
     }
-    assert rel.status()["traffic"] == {"blue": 100}
+    assert rel.status().traffic == {"blue": 100}
     walk_all_stages(rel)
     with pytest.raises(UserError, match="stage canary has passed already"):
         rel.promote("canary")
-    assert rel.retire() == {"retired": "blue", "live": "green"}
-    assert rel.deploy(version=VERSIONS["v2"]) == {
+    assert rel.retire().to_dict() == {"retired": "blue", "live": "green"}
+    assert rel.deploy(version=VERSIONS["v2"]).to_dict() == {
         "live": "green",
         "candidate": None,
         "model": "heart-classifier:2",
     }
     status = rel.status()
-    assert status["traffic"] == {"green": 100}
-    assert [(d["name"], d["model"]) for d in status["deployments"]] == [("green", "heart-classifier:2")]
-    assert (status["candidate"], status["live"]) == (None, "green")
+    assert status.traffic == {"green": 100}
+    assert [(d.name, d.model) for d in status.deployments] == [("green", "heart-classifier:2")]
+    assert (status.candidate, status.live) == (None, "green")
 
-    assert rel.deploy(version=VERSIONS["v3"])["candidate"] == "blue"
+    assert rel.deploy(version=VERSIONS["v3"]).candidate == "blue"
     walk_all_stages(rel)
     rel.retire()
     status = rel.status()
-    assert status["traffic"] == {"blue": 100}
-    assert [(d["name"], d["model"]) for d in status["deployments"]] == [("blue", "heart-classifier:3")]
+    assert status.traffic == {"blue": 100}
+    assert [(d.name, d.model) for d in status.deployments] == [("blue", "heart-classifier:3")]
 
 
 def test_deploy_again_with_the_same_pin_is_a_no_op(live_on_v1: Release) -> None:
@@ -120,7 +120,7 @@ def test_a_candidate_that_fails_every_request_stops_before_traffic_moves(live_on
         rel.promote("canary", probe_rps=PROBE_RPS)
     assert "candidate green answered 424" in refused.value.format_message()
     assert refused.value.format_message().endswith("no traffic was moved")
-    assert rel.status()["traffic"] == {"blue": 100}
+    assert rel.status().traffic == {"blue": 100}
     assert_blue_lost_nothing(replies)
     assert {d for _, d in replies} == {"blue"}
 
@@ -134,8 +134,8 @@ def test_a_candidate_failing_on_a_share_of_requests_is_rolled_back(live_on_v1: R
     assert result.rolled_back
     assert "error rate" in result.verdict.reasons[0]
     status = rel.status()
-    assert (status["traffic"], status["mirror_traffic"]) == ({"blue": 100}, {})
-    assert status["verdict"] == "canary: fail"
+    assert (status.traffic, status.mirror_traffic) == ({"blue": 100}, {})
+    assert status.verdict == "canary: fail"
     assert_blue_lost_nothing(replies)
 
 
@@ -146,7 +146,7 @@ def test_a_much_slower_candidate_is_rolled_back(live_on_v1: Release) -> None:
         result = rel.promote("canary", probe_rps=PROBE_RPS)
     assert result.verdict.outcome == "fail"
     assert any("p95 latency" in reason for reason in result.verdict.reasons), result.verdict.reasons
-    assert rel.status()["traffic"] == {"blue": 100}
+    assert rel.status().traffic == {"blue": 100}
     assert_blue_lost_nothing(replies)
 
 
@@ -156,20 +156,20 @@ def test_stages_cannot_be_skipped_and_rollback_restores_live(live_on_v1: Release
     with pytest.raises(UserError, match="stage half cannot start before stage canary has passed"):
         rel.promote("half")
     assert rel.promote("canary", probe_rps=PROBE_RPS).verdict.outcome == "pass"
-    assert rel.status()["traffic"] == {"blue": 90, "green": 10}
+    assert rel.status().traffic == {"blue": 90, "green": 10}
     apply_endpoint(rel.conn.ml, rel.project.endpoint)  # the spec again: split and release tags stay
-    assert (rel.status()["traffic"], rel.status()["stage"]) == ({"blue": 90, "green": 10}, "canary")
-    assert rel.deploy(version=VERSIONS["v2"])["candidate"] == "green"  # a re-run changes nothing
-    assert rel.status()["stage"] == "canary"
+    assert (rel.status().traffic, rel.status().stage) == ({"blue": 90, "green": 10}, "canary")
+    assert rel.deploy(version=VERSIONS["v2"]).candidate == "green"  # a re-run changes nothing
+    assert rel.status().stage == "canary"
     with pytest.raises(UserError, match="the release of heart-classifier:2 into green is under way"):
         rel.deploy(version=VERSIONS["v3"])
-    assert rel.rollback() == {"live": "blue", "candidate": "green", "deleted": False}
+    assert rel.rollback().to_dict() == {"live": "blue", "candidate": "green", "deleted": False}
     status = rel.status()
-    assert status["traffic"] == {"blue": 100}
-    assert status["stage"] is None
-    assert {d["name"] for d in status["deployments"]} == {"blue", "green"}
+    assert status.traffic == {"blue": 100}
+    assert status.stage is None
+    assert {d.name for d in status.deployments} == {"blue", "green"}
     rel.rollback(delete=True)
-    assert {d["name"] for d in rel.status()["deployments"]} == {"blue"}
+    assert {d.name for d in rel.status().deployments} == {"blue"}
     with pytest.raises(UserError, match="no release in progress: nothing to roll back"):
         rel.rollback()
 
@@ -180,7 +180,7 @@ def test_inconclusive_when_the_endpoint_is_quiet(live_on_v1: Release) -> None:
     result = rel.promote("canary", bake_seconds=1)
     assert result.verdict.outcome == "inconclusive"
     assert "candidate requests; at least 20 are needed" in result.verdict.reasons[0]
-    assert rel.status()["traffic"] == {"blue": 90, "green": 10}
+    assert rel.status().traffic == {"blue": 90, "green": 10}
 
 
 def test_promote_without_a_release_is_refused(lab: Lab, live_on_v1: Release) -> None:

@@ -1,9 +1,8 @@
-"""Fixtures for the foundation's unit tests: project copies to break, and a trained demo registry."""
+"""Fixtures for the unit tests: a trained demo registry (project copies to break: tests/conftest.py)."""
 
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,18 +10,7 @@ import pytest
 
 from rollout.demo_model.training import RegisteredModel, train_and_register
 
-REPO = Path(__file__).resolve().parents[2]
-PROJECT_DIRS = ("endpoints", "deployments", "samples")
 MODEL_NAME = "heart-classifier"
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    """A copy of the shipped specs and samples, to break one thing at a time."""
-    root = tmp_path / "project"
-    for directory in PROJECT_DIRS:
-        shutil.copytree(REPO / directory, root / directory)
-    return root
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,6 @@ def service_error(exc: Exception) -> str | None:
     module = type(exc).__module__
     if not module.startswith(("azure.", "httpx", "httpcore", "requests", "urllib3", "mlflow")):
         return None
-    from rollout.traffic import azure_message
+    from rollout.azureml.sdk import azure_message
 
     return f"{type(exc).__name__}: {azure_message(exc)}"

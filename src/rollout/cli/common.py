@@ -1,31 +1,34 @@
-"""Options every target-facing command shares, and turning them into a connection."""
+"""What the command modules share: the target options and turning them into a connection, the
+project and release they act on, and the command bodies two command groups have in common
+(`rollout invoke` / `rollout endpoint invoke`, `rollout traffic set` / `rollout endpoint update`)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from rollout.azureml.azure_target import AZURE_ENV
+from rollout.cli.output import say, show_split
 from rollout.errors import UserError
 
 if TYPE_CHECKING:
-    from rollout.connection import Connection
-    from rollout.release import Release
-    from rollout.specs import Project
-
-TARGETS = ("local", "azure")
+    from rollout.azureml.connection import Connection
+    from rollout.project.specs import Project
+    from rollout.release.steps import Release
 
 Target = Annotated[
     str, typer.Option("--target", envvar="ROLLOUT_TARGET", help="local (the emulator, default) or azure.")
 ]
 Subscription = Annotated[
-    str | None, typer.Option(envvar="AZURE_SUBSCRIPTION_ID", help="Azure subscription id.")
+    str | None, typer.Option(envvar=AZURE_ENV["subscription"], help="Azure subscription id.")
 ]
 ResourceGroup = Annotated[
-    str | None, typer.Option(envvar="AZURE_RESOURCE_GROUP", help="Azure resource group.")
+    str | None, typer.Option(envvar=AZURE_ENV["resource_group"], help="Azure resource group.")
 ]
-Workspace = Annotated[str | None, typer.Option(envvar="AZUREML_WORKSPACE", help="Azure ML workspace.")]
+Workspace = Annotated[str | None, typer.Option(envvar=AZURE_ENV["workspace"], help="Azure ML workspace.")]
 ProjectPath = Annotated[Path, typer.Option("--path", help="Project root (holds endpoints/, deployments/).")]
 Json = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 
@@ -36,19 +39,17 @@ def connect(
     resource_group: str | None = None,
     workspace: str | None = None,
 ) -> Connection:
-    from rollout.connection import Connection
+    """A connection to the target the options name (the local emulator is started when needed)."""
+    from rollout.azureml.connection import Connection
+    from rollout.azureml.targets import parse_target
 
-    if target not in TARGETS:
-        raise UserError(f"unknown target '{target}': choose local or azure")
-    if target == "azure":
-        return Connection(
-            target, {"subscription": subscription, "resource_group": resource_group, "workspace": workspace}
-        )
-    return Connection(target, {"start": True})
+    return Connection(
+        parse_target(target, subscription=subscription, resource_group=resource_group, workspace=workspace)
+    )
 
 
 def project_at(path: Path) -> Project:
-    from rollout.specs import load_project
+    from rollout.project.loading import load_project
 
     return load_project(path)
 
@@ -56,7 +57,38 @@ def project_at(path: Path) -> Project:
 def release_for(
     path: Path, target: str, subscription: str | None, resource_group: str | None, workspace: str | None
 ) -> Release:
-    from rollout.release import Release
-    from rollout.reporting import say
+    from rollout.release.steps import Release
 
     return Release(connect(target, subscription, resource_group, workspace), project_at(path), progress=say)
+
+
+def invoke_endpoint(
+    name: str, request_file: Path, deployment: str | None, conn: Connection, as_json: bool = False
+) -> int:
+    """Score a request, print the reply, return the exit code."""
+    try:
+        body = request_file.read_bytes()
+    except OSError as exc:
+        raise UserError(f"cannot read {request_file}: {exc.strerror}") from exc
+    with conn.scoring(name) as client:
+        reply = client.score(body, deployment=deployment)
+    say(f"{reply.status} from {reply.deployment or 'no deployment'} in {reply.elapsed_ms:.0f} ms")
+    shown_body = reply.body if reply.body is not None else reply.text
+    if as_json:
+        shown = {"status": reply.status, "deployment": reply.deployment, "request_id": reply.request_id}
+        print(json.dumps({**shown, "elapsed_ms": round(reply.elapsed_ms, 1), "body": shown_body}))
+    else:
+        print(json.dumps(shown_body) if reply.body is not None else shown_body)
+    return 0 if reply.ok else 1
+
+
+def apply_split(text: str, name: str, conn: Connection, as_json: bool = False) -> None:
+    """Set an endpoint's live traffic from `"blue=90 green=10"`, checked first, confirmed after."""
+    from rollout.azureml.endpoints import deployment_names, get_endpoint, live_traffic, set_traffic
+    from rollout.project.traffic import check_split, parse_split
+
+    split = parse_split(text)
+    get_endpoint(conn.ml, name)
+    check_split(split, deployment_names(conn.ml, name))
+    updated = set_traffic(conn.ml, name, split)
+    show_split(name, "traffic", live_traffic(updated), as_json)

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from rollout.cli import output
 from rollout.cli.common import Json, ResourceGroup, Subscription, Target, Workspace, connect
 from rollout.errors import UserError
 
@@ -38,27 +39,22 @@ def create(
     as_json: Json = False,
 ) -> None:
     """Create or update a deployment from its spec; show progress; print logs when it fails."""
-    from azure.ai.ml import load_online_deployment
+    from rollout.azureml.deployments import provision_deployment, spec_names
+    from rollout.azureml.endpoints import get_endpoint, set_traffic
+    from rollout.azureml.sdk import state_name
+    from rollout.project.loading import load_deployment_file
 
-    from rollout import traffic
-    from rollout.release import provision_deployment, state_name
-    from rollout.reporting import print_json, say
-
-    if not file.is_file():
-        raise UserError(f"{file}: no such file")
-    try:
-        spec = load_online_deployment(source=file)
-    except Exception as exc:
-        raise UserError(f"{file}: {' '.join(str(exc).split())[:300]}") from exc
+    spec = load_deployment_file(file)
+    name, endpoint = spec_names(spec)
     ml = connect(target, subscription, resource_group, workspace).ml
-    traffic.get_endpoint(ml, spec.endpoint_name)
-    existing = {d.name: d for d in ml.online_deployments.list(spec.endpoint_name)}.get(spec.name)
-    deployment = provision_deployment(ml, spec, say, existing, package_model=package_model)
+    get_endpoint(ml, endpoint)
+    existing = {d.name: d for d in ml.online_deployments.list(endpoint)}.get(name)
+    deployment = provision_deployment(ml, spec, output.say, existing, package_model=package_model)
     state = state_name(deployment.provisioning_state)
     if all_traffic:
-        traffic.set_traffic(ml, spec.endpoint_name, {spec.name: 100})
+        set_traffic(ml, endpoint, {name: 100})
     if as_json:
-        print_json(
+        output.print_json(
             {
                 "name": deployment.name,
                 "endpoint": spec.endpoint_name,
@@ -104,19 +100,18 @@ def delete(
     workspace: Workspace = None,
 ) -> None:
     """Delete a deployment; refused while it still takes live or mirrored traffic."""
-    from rollout import traffic
-    from rollout.release import sdk_polling_muted
+    from rollout.azureml.deployments import delete_deployment
+    from rollout.azureml.endpoints import deployment_names, get_endpoint, live_traffic, mirror_traffic
 
     ml = connect(target, subscription, resource_group, workspace).ml
-    endpoint = traffic.get_endpoint(ml, endpoint_name)
+    endpoint = get_endpoint(ml, endpoint_name)
     name = name.lower()
-    if name not in {d.name for d in ml.online_deployments.list(endpoint_name)}:
+    if name not in deployment_names(ml, endpoint_name):
         raise UserError(f"no deployment {name} on endpoint {endpoint_name}")
-    share = traffic.live_traffic(endpoint).get(name, 0) or traffic.mirror_traffic(endpoint).get(name, 0)
+    share = live_traffic(endpoint).get(name, 0) or mirror_traffic(endpoint).get(name, 0)
     if share:
         raise UserError(f"{name} still takes {share}% of traffic; move its traffic away first")
     if not yes and not typer.confirm(f"Delete deployment {name} of {endpoint_name}?"):
         raise typer.Exit(1)
-    with sdk_polling_muted():
-        ml.online_deployments.begin_delete(name=name, endpoint_name=endpoint_name).result()
+    delete_deployment(ml, name, endpoint_name)
     print(f"deleted deployment {name}")

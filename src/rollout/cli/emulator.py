@@ -80,7 +80,7 @@ def status(
     current = process.status(directory)
     if as_json:
         if current is None:
-            body = {
+            body: dict[str, object] = {
                 "running": False,
                 "url": None,
                 "port": None,

@@ -7,7 +7,17 @@ from typing import Annotated
 
 import typer
 
-from rollout.cli.common import Json, ResourceGroup, Subscription, Target, Workspace, connect
+from rollout.cli import output
+from rollout.cli.common import (
+    Json,
+    ResourceGroup,
+    Subscription,
+    Target,
+    Workspace,
+    apply_split,
+    connect,
+    invoke_endpoint,
+)
 from rollout.errors import UserError
 
 SpecFile = Annotated[Path, typer.Option("--file", "-f", help="Endpoint spec (az ml CLI v2 YAML).")]
@@ -29,18 +39,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(endpoint_app, name="endpoint")
 
 
-def load_endpoint_spec(path: Path):
-    """An endpoint spec loaded with azure-ai-ml's own loader; a bad file is one clear error."""
-    from azure.ai.ml import load_online_endpoint
-
-    if not path.is_file():
-        raise UserError(f"{path}: no such file")
-    try:
-        return load_online_endpoint(source=path)
-    except Exception as exc:
-        raise UserError(f"{path}: {' '.join(str(exc).split())[:300]}") from exc
-
-
 def apply(
     file: SpecFile,
     target: Target = "local",
@@ -50,14 +48,15 @@ def apply(
     as_json: Json = False,
 ) -> None:
     """Create the endpoint, or update it without touching its traffic split."""
-    from rollout.release import apply_endpoint, state_name
-    from rollout.reporting import print_json, say
+    from rollout.azureml.endpoints import apply_endpoint
+    from rollout.azureml.sdk import state_name
+    from rollout.project.loading import load_endpoint_file
 
-    spec = load_endpoint_spec(file)
-    endpoint = apply_endpoint(connect(target, subscription, resource_group, workspace).ml, spec, say)
+    spec = load_endpoint_file(file)
+    endpoint = apply_endpoint(connect(target, subscription, resource_group, workspace).ml, spec, output.say)
     state = state_name(endpoint.provisioning_state)
     if as_json:
-        print_json({"name": endpoint.name, "state": state, "scoring_uri": endpoint.scoring_uri})
+        output.print_json({"name": endpoint.name, "state": state, "scoring_uri": endpoint.scoring_uri})
     else:
         print(f"endpoint {endpoint.name}: {state}, scoring uri {endpoint.scoring_uri}")
 
@@ -70,11 +69,11 @@ def show(
     workspace: Workspace = None,
 ) -> None:
     """Print the endpoint as JSON."""
-    from rollout import reporting
-    from rollout.traffic import get_endpoint
+    from rollout.azureml.endpoints import get_endpoint
 
     endpoint = get_endpoint(connect(target, subscription, resource_group, workspace).ml, name)
-    reporting.print_json(endpoint._to_dict())
+    # the SDK has no public serialiser; `az ml online-endpoint show` prints the same private one
+    output.print_json(endpoint._to_dict())  # type: ignore[attr-defined]
 
 
 def update(
@@ -90,8 +89,9 @@ def update(
     as_json: Json = False,
 ) -> None:
     """Change the traffic or mirror traffic of an endpoint (GET, change, PUT, confirm)."""
-    from rollout import traffic as endpoint_traffic
-    from rollout.cli.traffic import apply_split, show
+    from rollout.azureml.endpoints import mirror_traffic as mirror_of
+    from rollout.azureml.endpoints import set_mirror
+    from rollout.project.traffic import parse_split
 
     if traffic is None and mirror_traffic is None:
         raise UserError("nothing to update: give --traffic and/or --mirror-traffic")
@@ -99,9 +99,9 @@ def update(
     if traffic is not None:
         apply_split(traffic, name, conn, as_json)
     if mirror_traffic is not None:
-        mirror = endpoint_traffic.parse_split(mirror_traffic) if mirror_traffic.strip() else {}
-        updated = endpoint_traffic.set_mirror(conn.ml, name, mirror)
-        show(name, "mirror_traffic", endpoint_traffic.mirror_traffic(updated), as_json)
+        mirror = parse_split(mirror_traffic) if mirror_traffic.strip() else {}
+        updated = set_mirror(conn.ml, name, mirror)
+        output.show_split(name, "mirror_traffic", mirror_of(updated), as_json)
 
 
 def get_credentials(
@@ -112,16 +112,15 @@ def get_credentials(
     workspace: Workspace = None,
 ) -> None:
     """Print the endpoint's keys (key auth) or a token (aml_token auth), as az ml does."""
-    from rollout import reporting
-    from rollout.traffic import get_endpoint
+    from rollout.azureml.endpoints import get_endpoint
 
     ml = connect(target, subscription, resource_group, workspace).ml
     get_endpoint(ml, name)
     keys = ml.online_endpoints.get_keys(name)
     if hasattr(keys, "primary_key"):
-        reporting.print_json({"primaryKey": keys.primary_key, "secondaryKey": keys.secondary_key})
+        output.print_json({"primaryKey": keys.primary_key, "secondaryKey": keys.secondary_key})
     else:
-        reporting.print_json(
+        output.print_json(
             {"accessToken": keys.access_token, "expiryTimeUtc": getattr(keys, "expiry_time_utc", None)}
         )
 
@@ -137,8 +136,6 @@ def invoke(
     as_json: Json = False,
 ) -> None:
     """Score a request (optionally on one deployment, by header) and print the reply."""
-    from rollout.cli.release import invoke_endpoint
-
     conn = connect(target, subscription, resource_group, workspace)
     raise typer.Exit(invoke_endpoint(name, request_file, deployment_name, conn, as_json))
 
@@ -152,8 +149,8 @@ def delete(
     workspace: Workspace = None,
 ) -> None:
     """Delete the endpoint and all its deployments."""
-    from rollout.release import sdk_polling_muted
-    from rollout.traffic import get_endpoint
+    from rollout.azureml.endpoints import get_endpoint
+    from rollout.azureml.sdk import sdk_polling_muted
 
     ml = connect(target, subscription, resource_group, workspace).ml
     get_endpoint(ml, name)

@@ -14,9 +14,11 @@ from rollout.cli.common import (
     Subscription,
     Target,
     Workspace,
+    apply_split,
     connect,
     project_at,
 )
+from rollout.cli.output import show_split
 
 EndpointName = Annotated[str | None, typer.Option("--endpoint", help="Endpoint name (default: the spec's).")]
 
@@ -44,22 +46,10 @@ def traffic_set(
     """Set the live traffic split (percents adding up to 100, or all 0)."""
     apply_split(
         split,
-        endpoint or project_at(path).endpoint.name,
+        endpoint or project_at(path).endpoint_name,
         connect(target, subscription, resource_group, workspace),
         as_json,
     )
-
-
-def apply_split(text: str, name: str, conn, as_json: bool = False) -> None:
-    """Shared by `rollout traffic set` and `rollout endpoint update --traffic`."""
-    from rollout import traffic
-
-    split = traffic.parse_split(text)
-    traffic.get_endpoint(conn.ml, name)
-    deployments = {d.name for d in conn.ml.online_deployments.list(name)}
-    traffic.check_split(split, deployments)
-    updated = traffic.set_traffic(conn.ml, name, split)
-    show(name, "traffic", traffic.live_traffic(updated), as_json)
 
 
 def mirror_set(
@@ -73,28 +63,24 @@ def mirror_set(
     as_json: Json = False,
 ) -> None:
     """Mirror a share of live traffic to a deployment (at most one, at most 50%, not a live one)."""
-    from rollout import traffic
-    from rollout.errors import UserError
+    from rollout.azureml.endpoints import (
+        deployment_names,
+        get_endpoint,
+        live_traffic,
+        mirror_traffic,
+        set_mirror,
+    )
+    from rollout.project.traffic import check_mirror, check_mirror_deployment, parse_split
 
-    name = endpoint or project_at(path).endpoint.name
+    name = endpoint or project_at(path).endpoint_name
     conn = connect(target, subscription, resource_group, workspace)
-    wanted = traffic.parse_split(mirror)
-    if len(wanted) != 1:
-        raise UserError("mirror traffic goes to exactly one deployment, e.g. green=10")
-    ((deployment, percent),) = wanted.items()
-    if percent > 50:
-        raise UserError(f"mirror traffic is at most 50%, not {percent}")
-    if traffic.live_traffic(traffic.get_endpoint(conn.ml, name)).get(deployment):
-        raise UserError(
-            f"{deployment} takes live traffic; only a deployment without live traffic can be mirrored to"
-        )
-    deployments = {d.name for d in conn.ml.online_deployments.list(name)}
-    if deployment not in deployments:
-        raise UserError(
-            f"no deployment named {deployment} (deployments: {', '.join(sorted(deployments)) or 'none'})"
-        )
-    updated = traffic.set_mirror(conn.ml, name, wanted)
-    show(name, "mirror_traffic", traffic.mirror_traffic(updated), as_json)
+    wanted = parse_split(mirror)
+    check_mirror(wanted)
+    check_mirror_deployment(
+        wanted, live_traffic(get_endpoint(conn.ml, name)), deployment_names(conn.ml, name)
+    )
+    updated = set_mirror(conn.ml, name, wanted)
+    show_split(name, "mirror_traffic", mirror_traffic(updated), as_json)
 
 
 def mirror_off(
@@ -107,21 +93,8 @@ def mirror_off(
     as_json: Json = False,
 ) -> None:
     """Stop mirroring."""
-    from rollout import traffic
+    from rollout.azureml.endpoints import set_mirror
 
-    name = endpoint or project_at(path).endpoint.name
-    traffic.set_mirror(connect(target, subscription, resource_group, workspace).ml, name, {})
-    show(name, "mirror_traffic", {}, as_json)
-
-
-def show(endpoint: str, what: str, split: dict[str, int], as_json: bool) -> None:
-    """The endpoint's traffic or mirror traffic after a change, as a line or as JSON."""
-    from rollout.reporting import print_json
-
-    if as_json:
-        print_json({"endpoint": endpoint, what: split})
-    else:
-        shown = " ".join(f"{k}={v}" for k, v in split.items()) or (
-            "off" if what == "mirror_traffic" else "none"
-        )
-        print(f"{what.replace('_', ' ')} of {endpoint}: {shown}")
+    name = endpoint or project_at(path).endpoint_name
+    set_mirror(connect(target, subscription, resource_group, workspace).ml, name, {})
+    show_split(name, "mirror_traffic", {}, as_json)

@@ -16,7 +16,8 @@ def validate(
     as_json: bool = typer.Option(False, "--json", help="Print the problems and notes as JSON."),
 ) -> None:
     """Check the endpoint, deployment and release specs and the sample requests; list every problem."""
-    from rollout import registry, validation
+    from rollout import registry
+    from rollout.project import validation
 
     registry.quiet_logs()
     if not path.is_dir():
@@ -48,7 +49,7 @@ def schema(
 ) -> None:
     """Print the JSON Schema of scoring requests for a model, derived from its MLflow signature."""
     from rollout import paths, registry
-    from rollout.schema import load_model_metadata, model_schema
+    from rollout.project.schema import load_model_metadata, model_schema
 
     registry.quiet_logs()
     typer.echo(json.dumps(model_schema(load_model_metadata(model, paths.registry_uri())), indent=2))

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import typer
 
+from rollout.cli import output
 from rollout.errors import UserError
+from rollout.project.layout import PLAN_FILE
 
 PATH_OPTION = typer.Option(Path("."), "--path", help="Project root.")
-PLAN_OPTION = typer.Option(
-    Path("deployments/release.yml"), "--plan", help="Release plan, relative to the project root."
-)
+PLAN_OPTION = typer.Option(PLAN_FILE, "--plan", help="Release plan, relative to the project root.")
 
 
 def render(
@@ -23,7 +23,7 @@ def render(
     plan: Path = PLAN_OPTION,
 ) -> None:
     """Render release.yml (one job per traffic stage) and rollback.yml from the release plan."""
-    from rollout import workflow
+    from rollout.github import workflow
 
     workflow_plan = workflow.read_plan(path, plan)
     stages = " -> ".join(
@@ -60,10 +60,10 @@ def pin_changed(
     Prints the decision, and writes `changed` (true/false), `reason`, `before` and `after` to
     $GITHUB_OUTPUT when it is set.
     """
-    from rollout import pin_change, reporting
+    from rollout.github import pin_change
 
     decision = pin_change.decide(path, plan.as_posix(), event, base, head)
-    reporting.github_output(
+    output.github_output(
         {
             "changed": "true" if decision.release else "false",
             "reason": decision.reason,
@@ -79,10 +79,10 @@ def junit_summary(
     title: str = typer.Option("Acceptance suite", "--title", help="Heading of the summary."),
 ) -> None:
     """Print a markdown summary of a JUnit report and append it to $GITHUB_STEP_SUMMARY if set."""
-    from rollout import junit_summary, reporting
+    from rollout.github import junit_summary
 
     markdown = junit_summary.to_markdown(junit_summary.read_report(report), title)
-    reporting.step_summary(markdown)
+    output.step_summary(markdown)
     typer.echo(markdown, nl=False)
 
 

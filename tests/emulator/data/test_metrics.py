@@ -7,8 +7,8 @@ import pytest
 from azure.ai.ml.entities import ManagedOnlineDeployment, ManagedOnlineEndpoint, ProbeSettings
 from chaos_support import https_client
 
+from rollout.azureml.metrics import parse_emulator_metrics
 from rollout.emulator.data.metrics import LATENCY_BUCKETS_MS, Metrics
-from rollout.telemetry import parse_emulator_metrics
 
 
 def _row(snapshot: dict, endpoint: str, deployment: str) -> dict:

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from azure.ai.ml.entities import ManagedOnlineDeployment, ManagedOnlineEndpoint, ProbeSettings
 
-from rollout import targets
+from rollout.azureml.local_target import LocalTarget
 
 
 def _rollout(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
@@ -108,7 +108,7 @@ def test_cli_lifecycle_and_restart_persistence(home, emulator_registry, register
     assert again.returncode == 0
     assert f"already running at {first['url']} (pid {first['pid']})" in again.stdout
 
-    ml = targets.ml_client("local", state_dir=state_dir)
+    ml = LocalTarget(state_dir).ml_client()
     ml.online_endpoints.begin_create_or_update(
         ManagedOnlineEndpoint(name="persist", auth_mode="key")
     ).result()
@@ -162,7 +162,7 @@ def test_cli_lifecycle_and_restart_persistence(home, emulator_registry, register
     assert code == 0 and second["pid"] != first["pid"]
     assert second["registry_uri"] == emulator_registry.uri  # the registry it served last
 
-    ml = targets.ml_client("local", state_dir=state_dir)
+    ml = LocalTarget(state_dir).ml_client()
     endpoint = ml.online_endpoints.get("persist")
     assert (endpoint.traffic, endpoint.mirror_traffic) == ({"blue": 100}, {"green": 20})
     restored_keys = ml.online_endpoints.get_keys("persist")

@@ -2,7 +2,7 @@
 
 Azure Resource Manager wants an Entra ID bearer token; the emulator wants the random token in the
 `arm-token` file of its state directory (mode 0600), so only its owner can manage endpoints or read
-their keys. `rollout.targets` reads it for the local MLClient.
+their keys. `rollout.azureml.local_target` reads it for the local MLClient.
 """
 
 from __future__ import annotations

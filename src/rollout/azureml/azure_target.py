@@ -1,0 +1,88 @@
+"""The Azure target: `MLClient(DefaultAzureCredential(), subscription, resource_group, workspace)`."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from rollout.errors import UserError
+
+if TYPE_CHECKING:
+    from azure.ai.ml import MLClient
+    from azure.core.credentials import TokenCredential
+
+    from rollout.azureml.metrics import MetricsSource
+
+AZURE_ENV = {
+    "subscription": "AZURE_SUBSCRIPTION_ID",
+    "resource_group": "AZURE_RESOURCE_GROUP",
+    "workspace": "AZUREML_WORKSPACE",
+}
+
+
+@dataclass(frozen=True)
+class AzureTarget:
+    """An Azure ML workspace; a scope left out is read from its environment variable (AZURE_ENV)."""
+
+    subscription: str | None = None
+    resource_group: str | None = None
+    workspace: str | None = None
+    cloud: str = "AzureCloud"
+
+    @property
+    def name(self) -> str:
+        return "azure"
+
+    def given(self) -> dict[str, str | None]:
+        """The scope as the options gave it, keyed like AZURE_ENV."""
+        return {
+            "subscription": self.subscription,
+            "resource_group": self.resource_group,
+            "workspace": self.workspace,
+        }
+
+    def scope(self) -> dict[str, str]:
+        """Subscription, resource group and workspace from the fields or their environment variables."""
+        scope = {key: value or os.environ.get(AZURE_ENV[key], "") for key, value in self.given().items()}
+        missing = [AZURE_ENV[key] for key, value in scope.items() if not value]
+        if missing:
+            raise UserError(
+                f"target azure needs {', '.join(missing)} (set the variables or pass the options)"
+            )
+        return scope
+
+    def ml_client(self) -> MLClient:
+        from azure.ai.ml import MLClient
+
+        scope = self.scope()
+        return MLClient(
+            self.credential(),
+            scope["subscription"],
+            scope["resource_group"],
+            scope["workspace"],
+            cloud=self.cloud,
+        )
+
+    def credential(self) -> TokenCredential:
+        from azure.identity import DefaultAzureCredential
+
+        return DefaultAzureCredential()
+
+    def mlflow_uri(self) -> str:
+        workspace = self.scope()["workspace"]
+        uri = self.ml_client().workspaces.get(workspace).mlflow_tracking_uri
+        if not uri:
+            raise UserError(f"workspace {workspace} reports no MLflow tracking URI")
+        return uri
+
+    def ca_file(self) -> str | None:
+        return None
+
+    def metrics_source(self, ml: MLClient, endpoint: str) -> MetricsSource:
+        from rollout.azureml.metrics import AzureMonitorMetrics
+
+        return AzureMonitorMetrics(ml.online_endpoints.get(endpoint).id, self.credential())
+
+    def child_environment(self) -> dict[str, str]:
+        return {AZURE_ENV[key]: value for key, value in self.given().items() if value}

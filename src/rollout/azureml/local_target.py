@@ -1,0 +1,137 @@
+"""The local target: the emulator, reached by the same `MLClient` as Azure.
+
+The client is built with a custom cloud whose resource-manager URL is the emulator, a static token
+credential (the emulator's management token) and the emulator's CA trusted for that client only
+(azure-core's `connection_verify`; nothing process-wide such as REQUESTS_CA_BUNDLE is changed).
+This module and `rollout.cli.emulator` are the only client-side code that imports the emulator.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rollout import LOCAL_CLOUD_PREFIX, paths
+from rollout.errors import UserError
+
+if TYPE_CHECKING:
+    from azure.ai.ml import MLClient
+    from azure.core.credentials import AccessToken
+
+    from rollout.azureml.metrics import MetricsSource
+    from rollout.emulator.host.process import EmulatorStatus
+
+TOKEN_LIFETIME_SECONDS = 3600
+
+
+class LocalTokenCredential:
+    """A static bearer token (the emulator's management token) in azure-core's credential protocol."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def get_token(
+        self,
+        *scopes: str,
+        claims: str | None = None,
+        tenant_id: str | None = None,
+        enable_cae: bool = False,
+        **kwargs: Any,  # azure-core's TokenCredential protocol passes further options by keyword
+    ) -> AccessToken:
+        from azure.core.credentials import AccessToken
+
+        return AccessToken(self._token, int(time.time()) + TOKEN_LIFETIME_SECONDS)
+
+
+@dataclass(frozen=True)
+class LocalTarget:
+    """The emulator of a state directory (default `.rollout/emulator`); started on first use when
+    `start` is set, serving models from `registry_uri` (default: the local registry)."""
+
+    state_dir: Path | None = None
+    start: bool = False
+    registry_uri: str | None = None
+
+    @property
+    def name(self) -> str:
+        return "local"
+
+    @property
+    def directory(self) -> Path:
+        return Path(self.state_dir).resolve() if self.state_dir else paths.emulator_dir()
+
+    def ml_client(self) -> MLClient:
+        from azure.ai.ml import MLClient
+
+        from rollout.emulator.constants import RESOURCE_GROUP, SUBSCRIPTION_ID, WORKSPACE
+
+        running = self.emulator(start=self.start)
+        url = running.url.rstrip("/") + "/"
+        return MLClient(
+            self._credential(running),
+            SUBSCRIPTION_ID,
+            RESOURCE_GROUP,
+            WORKSPACE,
+            cloud=f"{LOCAL_CLOUD_PREFIX}{running.port}",
+            cloud_metadata={
+                "azure_portal": url,
+                "resource_manager": url,
+                "active_directory": url,
+                "aml_resource_id": url,
+                "storage_endpoint": "core.windows.net",
+                "registry_discovery_endpoint": url,
+            },
+            connection_verify=running.ca_file,
+            enable_telemetry=False,
+            show_progress=False,
+        )
+
+    def credential(self) -> LocalTokenCredential:
+        return self._credential(self.emulator(start=self.start))
+
+    def mlflow_uri(self) -> str:
+        from rollout.emulator.host import process
+
+        recorded = process.status(self.directory)
+        return recorded.registry_uri if recorded is not None else paths.registry_uri()
+
+    def ca_file(self) -> str | None:
+        return self.emulator().ca_file
+
+    def url(self) -> str:
+        """The base URL of the running emulator (for its /metrics.json, /healthz...)."""
+        return self.emulator().url
+
+    def metrics_source(self, ml: MLClient, endpoint: str) -> MetricsSource:
+        from rollout.azureml.metrics import EmulatorMetrics
+
+        return EmulatorMetrics(self.url(), self.ca_file() or True)
+
+    def child_environment(self) -> dict[str, str]:
+        return {}
+
+    def emulator(self, start: bool = False) -> EmulatorStatus:
+        """The running emulator of the state directory; started first when `start` is set."""
+        from rollout.emulator.host import process
+
+        recorded = process.status(self.directory)
+        if recorded is not None and recorded.running:
+            return recorded
+        if not start:
+            raise UserError(
+                f"the local emulator is not running (state dir {self.directory}); "
+                "start it with `rollout emulator start`"
+            )
+        try:
+            started, _ = process.start(self.directory, self.registry_uri)
+        except process.EmulatorError as error:
+            raise UserError(str(error)) from None
+        return started
+
+    @staticmethod
+    def _credential(running: EmulatorStatus) -> LocalTokenCredential:
+        from rollout.emulator.host.access import read_management_token
+
+        return LocalTokenCredential(read_management_token(Path(running.state_dir)))

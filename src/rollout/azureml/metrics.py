@@ -1,0 +1,197 @@
+"""Where canary analysis gets its numbers: per-deployment request counts and latencies.
+
+A source returns cumulative `WindowStats` per deployment; the analysis diffs two snapshots taken
+at the start and the end of a bake window.
+- Local target: the emulator's `/metrics.json`.
+- Azure: the endpoint's Azure Monitor metrics, split by the `deployment` dimension.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+import httpx
+
+from rollout.azureml.scoring import tls_verify
+from rollout.errors import UserError
+
+# the 4xx that are the deployment's doing on Azure ML: 408 timeout, 424 model error, 429 overloaded
+DEPLOYMENT_FAULTS = frozenset({408, 424, 429})
+
+
+@dataclass(frozen=True)
+class WindowStats:
+    """What one deployment served during a window."""
+
+    ok: int = 0  # 2xx
+    client_errors: int = 0  # 4xx the caller caused
+    errors: int = 0  # 5xx and the 4xx in DEPLOYMENT_FAULTS: failed by the deployment
+    latency_buckets: tuple[tuple[float, int], ...] = ()  # (upper bound ms, cumulative count)
+
+    @classmethod
+    def from_status_codes(
+        cls, codes: dict[int, int], latency_buckets: tuple[tuple[float, int], ...] = ()
+    ) -> WindowStats:
+        ok = sum(n for code, n in codes.items() if code < 400)
+        errors = sum(n for code, n in codes.items() if code >= 500 or code in DEPLOYMENT_FAULTS)
+        client = sum(codes.values()) - ok - errors
+        return cls(ok=ok, client_errors=client, errors=errors, latency_buckets=latency_buckets)
+
+    @property
+    def requests(self) -> int:
+        return self.ok + self.client_errors + self.errors
+
+    @property
+    def error_rate(self) -> float:
+        return self.errors / self.requests if self.requests else 0.0
+
+    @property
+    def p95_ms(self) -> float | None:
+        return quantile(self.latency_buckets, 0.95)
+
+    def minus(self, earlier: WindowStats) -> WindowStats:
+        """The window between an earlier cumulative snapshot and this one."""
+        before = dict(earlier.latency_buckets)
+        return WindowStats(
+            ok=self.ok - earlier.ok,
+            client_errors=self.client_errors - earlier.client_errors,
+            errors=self.errors - earlier.errors,
+            latency_buckets=tuple((le, n - before.get(le, 0)) for le, n in self.latency_buckets),
+        )
+
+
+def quantile(buckets: Sequence[tuple[float, int]], q: float) -> float | None:
+    """Estimate a quantile from cumulative histogram buckets, interpolating inside a bucket."""
+    if not buckets or buckets[-1][1] == 0:
+        return None
+    total = buckets[-1][1]
+    rank = q * total
+    lower_bound, lower_count = 0.0, 0
+    for upper_bound, count in buckets:
+        if count >= rank:
+            if math.isinf(upper_bound):
+                return lower_bound
+            in_bucket = count - lower_count
+            share = (rank - lower_count) / in_bucket if in_bucket else 1.0
+            return lower_bound + (upper_bound - lower_bound) * share
+        lower_bound, lower_count = upper_bound, count
+    return lower_bound
+
+
+class MetricsSource(Protocol):
+    def snapshot(self, endpoint: str) -> dict[str, WindowStats]:
+        """Cumulative stats of every deployment of the endpoint, keyed by deployment name."""
+        ...
+
+
+class EmulatorMetrics:
+    """Reads the local emulator's JSON metrics."""
+
+    def __init__(self, base_url: str, verify: str | bool) -> None:
+        self._url = base_url.rstrip("/") + "/metrics.json"
+        self._verify = tls_verify(verify)
+
+    def snapshot(self, endpoint: str) -> dict[str, WindowStats]:
+        try:
+            response = httpx.get(self._url, verify=self._verify, timeout=10)
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise UserError(f"cannot read the emulator's metrics at {self._url}: {exc}") from exc
+        return parse_emulator_metrics(response.json(), endpoint)
+
+
+def parse_emulator_metrics(document: dict, endpoint: str) -> dict[str, WindowStats]:
+    stats: dict[str, WindowStats] = {}
+    for row in document.get("deployments", []):
+        if row["endpoint"] != endpoint:
+            continue
+        buckets = tuple(
+            (float("inf") if le == "+Inf" else float(le), int(count))
+            for le, count in row.get("latency_ms", {}).get("buckets", [])
+        )
+        codes = {int(code): int(n) for code, n in row.get("status_codes", {}).items()}
+        stats[row["deployment"]] = WindowStats.from_status_codes(codes, buckets)
+    return stats
+
+
+class AzureMonitorMetrics:
+    """Azure Monitor metrics of a managed online endpoint (resource id), per deployment.
+
+    Azure reports request counts per minute by `statusCode` and a precomputed p95 latency,
+    so the latency "histogram" here is a single bucket at the window's p95.
+    """
+
+    def __init__(self, endpoint_resource_id: str, credential: object, since: datetime | None = None) -> None:
+        # azure-monitor-query 2.0 no longer has MetricsQueryClient (metrics moved to the
+        # azure-monitor-querymetrics package): a known gap of the Azure metrics source, kept as it was.
+        from azure.monitor.query import MetricsQueryClient  # type: ignore[attr-defined]
+
+        self._resource = endpoint_resource_id
+        self._client = MetricsQueryClient(credential)
+        self._since = since or datetime.now(UTC)
+
+    def snapshot(self, endpoint: str) -> dict[str, WindowStats]:
+        from azure.monitor.query import MetricAggregationType  # type: ignore[attr-defined]  # as above
+
+        span = (self._since, datetime.now(UTC) + timedelta(minutes=1))
+        counts = self._client.query_resource(
+            self._resource,
+            metric_names=["RequestsPerMinute"],
+            timespan=span,
+            granularity=timedelta(minutes=1),
+            aggregations=[MetricAggregationType.TOTAL],
+            filter="deployment eq '*' and statusCode eq '*'",
+        )
+        latency = self._client.query_resource(
+            self._resource,
+            metric_names=["RequestLatency_P95"],
+            timespan=span,
+            granularity=timedelta(minutes=1),
+            aggregations=[MetricAggregationType.AVERAGE],
+            filter="deployment eq '*'",
+        )
+        return stats_from_azure_series(
+            (
+                (series.metadata_values, sum(point.total or 0 for point in series.data))
+                for series in counts.metrics[0].timeseries
+            ),
+            (
+                (series.metadata_values, [point.average for point in series.data])
+                for series in latency.metrics[0].timeseries
+            ),
+        )
+
+
+def stats_from_azure_series(
+    counts: Iterable[tuple[Mapping[str, str], float]],
+    p95s: Iterable[tuple[Mapping[str, str], list[float | None]]],
+) -> dict[str, WindowStats]:
+    """Per-deployment stats from Azure Monitor series: request totals split by `deployment` and
+    `statusCode`, and per-minute p95 latencies split by `deployment` (the worst minute is taken)."""
+    by_deployment: dict[str, dict[int, int]] = {}
+    for dimensions, total in counts:
+        dims = {key.lower(): value for key, value in dimensions.items()}
+        codes = by_deployment.setdefault(dims.get("deployment", ""), {})
+        code = int(dims.get("statuscode") or 0)
+        codes[code] = codes.get(code, 0) + int(total)
+    worst: dict[str, float] = {}
+    for dimensions, values in p95s:
+        measured = [value for value in values if value is not None]
+        if measured:
+            worst[{k.lower(): v for k, v in dimensions.items()}.get("deployment", "")] = max(measured)
+    stats = {}
+    for name, codes in by_deployment.items():
+        requests = sum(codes.values())
+        # all requests at the reported p95: a bucket of zero width, so the p95 read back is exact
+        point = worst.get(name)
+        buckets: tuple[tuple[float, int], ...] = (
+            ((point, 0), (point, requests), (float("inf"), requests))
+            if point is not None and requests
+            else ()
+        )
+        stats[name] = WindowStats.from_status_codes(codes, buckets)
+    return stats

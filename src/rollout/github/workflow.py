@@ -1,0 +1,349 @@
+"""The GitHub Actions workflows, rendered from the release plan and checked against it.
+
+`release.yml` has one job per traffic stage of the plan, in the plan's order, each in the stage's
+GitHub environment; `rollback.yml` is gated by the environment of the plan's last stage. Both are
+rendered from the templates in `rollout/github/workflow_templates/`, so the workflow cannot drift from the
+plan unnoticed: `check` names every difference.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import math
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rollout.errors import UserError
+from rollout.project.layout import PLAN_FILE
+from rollout.project.loading import load_release_plan
+from rollout.project.names import name_problems
+
+RELEASE_WORKFLOW = Path(".github/workflows/release.yml")
+ROLLBACK_WORKFLOW = Path(".github/workflows/rollback.yml")
+
+# The environment of the jobs that change no live traffic share (deploy at 0%, acceptance,
+# retire, the safety-net rollback). Its branch policy keeps Azure credentials on `main`.
+RELEASE_ENVIRONMENT = "release"
+
+# Every third-party action, pinned to the full commit of a release (the tag in the comment).
+ACTION_PINS: dict[str, tuple[str, str, str]] = {
+    "checkout": ("actions/checkout", "3d3c42e5aac5ba805825da76410c181273ba90b1", "v7.0.1"),
+    "setup-python": ("actions/setup-python", "5fda3b95a4ea91299a34e894583c3862153e4b97", "v7.0.0"),
+    "upload-artifact": ("actions/upload-artifact", "bbbca2ddaa5d8feaa63e36b76fdaad77386f024f", "v7.0.0"),
+    "azure-login": ("azure/login", "f5d393ae46f8fde4be8b75f32e3fc50e654ad0ca", "v3.0.1"),
+}
+
+# Minutes a stage job may run beyond its bake (install, login, traffic changes, rollback).
+STAGE_TIMEOUT_MARGIN_MINUTES = 30
+
+_MARKER = re.compile(r"@[A-Z][A-Z_]*@|@(?:checkout|setup-python|upload-artifact|azure-login)@")
+_PROMOTE_STAGE = re.compile(r"rollout promote --stage\s+\"?([^\"\s]+)\"?")
+
+
+@dataclass(frozen=True)
+class StageJob:
+    """One traffic stage of the plan, as the workflow's stage job needs it."""
+
+    name: str
+    traffic: int
+    bake_seconds: int
+    environment: str
+
+    @property
+    def job_id(self) -> str:
+        return f"stage-{self.name}"
+
+
+@dataclass(frozen=True)
+class WorkflowPlan:
+    """What the workflows are rendered from: the plan's path, its endpoint and its stages."""
+
+    plan_path: str  # relative to the project root, POSIX separators
+    endpoint: str
+    stages: tuple[StageJob, ...]
+
+    @property
+    def rollback_environment(self) -> str:
+        """The environment that gates a manual rollback: the one of the stage reaching 100%."""
+        return self.stages[-1].environment
+
+
+def _endpoint_name(spec: Path) -> str:
+    try:
+        data = yaml.safe_load(spec.read_text())
+    except FileNotFoundError:
+        raise UserError(f"endpoint spec not found: {spec}") from None
+    except yaml.YAMLError as exc:
+        raise UserError(f"endpoint spec {spec} is not valid YAML: {exc}".replace("\n", " ")) from None
+    name = data.get("name") if isinstance(data, dict) else None
+    if not isinstance(name, str) or name_problems(name):
+        raise UserError(
+            f"endpoint spec {spec} has name {name!r}; expected 3 to 32 letters, digits and dashes, "
+            "starting with a letter"
+        )
+    return name
+
+
+def read_plan(root: Path, plan: Path = PLAN_FILE) -> WorkflowPlan:
+    """Read what the workflows need from the release plan and the endpoint spec it names."""
+    plan_file = plan if plan.is_absolute() else root / plan
+    if not plan_file.is_file():
+        raise UserError(f"release plan not found: {plan_file}")
+    try:
+        plan_path = plan_file.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        raise UserError(f"release plan {plan_file} is outside the project {root}") from None
+    release_plan = load_release_plan(plan_file)
+    stages = tuple(
+        StageJob(stage.name, stage.traffic, math.ceil(stage.bake_seconds), stage.environment)
+        for stage in release_plan.stages
+    )
+    return WorkflowPlan(plan_path=plan_path, endpoint=_endpoint_name(release_plan.endpoint), stages=stages)
+
+
+def _template(name: str) -> str:
+    return resources.files("rollout.github.workflow_templates").joinpath(name).read_text()
+
+
+def _uses(key: str) -> str:
+    repo, sha, version = ACTION_PINS[key]
+    return f"{repo}@{sha} # {version}"
+
+
+def _indent(block: str, spaces: int) -> str:
+    pad = " " * spaces
+    return "\n".join(pad + line if line else line for line in block.splitlines())
+
+
+def _expand_blocks(text: str, blocks: dict[str, str]) -> str:
+    """Replace each line holding only a block marker with the block, at the marker's indent."""
+    out: list[str] = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped in blocks:
+            out.append(_indent(blocks[stripped], len(line) - len(line.lstrip())))
+        else:
+            out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def _substitute(text: str, values: dict[str, str]) -> str:
+    for marker, value in values.items():
+        text = text.replace(marker, value)
+    leftover = _MARKER.search(text)
+    if leftover:
+        raise AssertionError(f"workflow template marker {leftover.group(0)} was not filled in")
+    return text
+
+
+def _common_blocks() -> dict[str, str]:
+    setup = _template("steps-setup.yml")
+    return {
+        "@SETUP@": setup.replace("@FETCH_DEPTH@", "1"),
+        # The pin gate compares with the commit before the push, so it needs the history.
+        "@SETUP_FULL_HISTORY@": setup.replace("@FETCH_DEPTH@", "0"),
+        "@AZURE_LOGIN@": _template("steps-azure-login.yml"),
+        "@AZURE_ENV@": _template("env-azure.yml"),
+    }
+
+
+def _generated_note(plan: WorkflowPlan) -> str:
+    return (
+        f"Generated by `rollout workflow render` from {plan.plan_path}: edit the plan (or the\n"
+        "# template in rollout/github/workflow_templates/) and re-render; CI runs `rollout workflow render\n"
+        "# --check`, which fails while this file and the plan disagree."
+    )
+
+
+def _stage_job(plan: WorkflowPlan, index: int) -> str:
+    stage = plan.stages[index]
+    needs = "acceptance" if index == 0 else plan.stages[index - 1].job_id
+    bake_minutes = math.ceil(stage.bake_seconds / 60)
+    text = _expand_blocks(_template("release-stage.yml"), _common_blocks())
+    return _substitute(
+        text,
+        {
+            "@STAGE_JOB@": stage.job_id,
+            "@STAGE@": stage.name,
+            "@TRAFFIC@": str(stage.traffic),
+            "@ENVIRONMENT@": stage.environment,
+            "@NEEDS@": needs,
+            "@BAKE@": _format_duration(stage.bake_seconds),
+            "@TIMEOUT@": str(bake_minutes + STAGE_TIMEOUT_MARGIN_MINUTES),
+            **_action_values(),
+        },
+    )
+
+
+def _format_duration(seconds: int) -> str:
+    if seconds % 3600 == 0 and seconds:
+        return f"{seconds // 3600}h"
+    if seconds % 60 == 0 and seconds:
+        return f"{seconds // 60}m"
+    return f"{seconds}s"
+
+
+def _action_values() -> dict[str, str]:
+    return {f"@{key}@": _uses(key) for key in ACTION_PINS}
+
+
+def render_release(plan: WorkflowPlan) -> str:
+    """The text of `.github/workflows/release.yml` for this plan."""
+    stage_jobs = "".join(_stage_job(plan, index) for index in range(len(plan.stages)))
+    text = _expand_blocks(_template("release.yml"), {**_common_blocks(), "@STAGE_JOBS@": stage_jobs})
+    return _substitute(
+        text,
+        {
+            "@GENERATED@": _generated_note(plan),
+            "@PLAN@": plan.plan_path,
+            "@ENDPOINT@": plan.endpoint,
+            "@RELEASE_ENVIRONMENT@": RELEASE_ENVIRONMENT,
+            "@LAST_STAGE_JOB@": plan.stages[-1].job_id,
+            "@STAGE_JOB_LIST@": ", ".join(stage.job_id for stage in plan.stages),
+            **_action_values(),
+        },
+    ).replace("\n\n\n", "\n\n")
+
+
+def render_rollback(plan: WorkflowPlan) -> str:
+    """The text of `.github/workflows/rollback.yml` for this plan."""
+    text = _expand_blocks(_template("rollback.yml"), _common_blocks())
+    return _substitute(
+        text,
+        {
+            "@GENERATED@": _generated_note(plan),
+            "@ENDPOINT@": plan.endpoint,
+            "@ROLLBACK_ENVIRONMENT@": plan.rollback_environment,
+            **_action_values(),
+        },
+    )
+
+
+def rendered(plan: WorkflowPlan) -> dict[Path, str]:
+    """Every workflow rendered from the plan, by path relative to the project root."""
+    return {RELEASE_WORKFLOW: render_release(plan), ROLLBACK_WORKFLOW: render_rollback(plan)}
+
+
+def write(root: Path, plan: WorkflowPlan) -> list[Path]:
+    """Write the rendered workflows; returns the paths whose content changed."""
+    changed = []
+    for relative, text in rendered(plan).items():
+        path = root / relative
+        if path.exists() and path.read_text() == text:
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        changed.append(relative)
+    return changed
+
+
+def _environment_name(job: dict[str, Any]) -> str | None:
+    environment = job.get("environment")
+    if isinstance(environment, dict):
+        environment = environment.get("name")
+    return environment if isinstance(environment, str) else None
+
+
+def _needs(job: dict[str, Any]) -> list[str]:
+    needs = job.get("needs", [])
+    return [needs] if isinstance(needs, str) else list(needs)
+
+
+def workflow_stages(workflow: dict[str, Any]) -> list[tuple[str, str, str | None, list[str]]]:
+    """The stage jobs of a release workflow, in file order: (job id, stage, environment, needs)."""
+    found = []
+    for job_id, job in (workflow.get("jobs") or {}).items():
+        for step in job.get("steps", []) if isinstance(job, dict) else []:
+            match = _PROMOTE_STAGE.search(str(step.get("run", ""))) if isinstance(step, dict) else None
+            if match:
+                found.append((job_id, match.group(1), _environment_name(job), _needs(job)))
+                break
+    return found
+
+
+def stage_differences(plan: WorkflowPlan, workflow_text: str) -> list[str]:
+    """How the release workflow's stage jobs differ from the plan's stages (names, order, gates)."""
+    try:
+        workflow = yaml.safe_load(workflow_text)
+    except yaml.YAMLError as exc:
+        return [f"the workflow is not valid YAML: {exc}".replace("\n", " ")]
+    if not isinstance(workflow, dict):
+        return ["the workflow is not a YAML mapping"]
+    jobs = workflow_stages(workflow)
+    in_workflow = [stage for _, stage, _, _ in jobs]
+    in_plan = [stage.name for stage in plan.stages]
+    problems = [f"stage {name!r} of the plan has no job" for name in in_plan if name not in in_workflow]
+    problems += [f"job for stage {name!r} is not in the plan" for name in in_workflow if name not in in_plan]
+    common_workflow = [name for name in in_workflow if name in in_plan]
+    common_plan = [name for name in in_plan if name in in_workflow]
+    if common_workflow != common_plan:
+        problems.append(
+            f"stages run in the order {' -> '.join(common_workflow)}; "
+            f"the plan says {' -> '.join(common_plan)}"
+        )
+    by_stage = {stage: (job_id, environment, needs) for job_id, stage, environment, needs in jobs}
+    previous_job = "acceptance"
+    for stage in plan.stages:
+        if stage.name not in by_stage:
+            continue
+        job_id, environment, needs = by_stage[stage.name]
+        if environment != stage.environment:
+            problems.append(
+                f"stage {stage.name!r} runs in environment {environment!r}; "
+                f"the plan says {stage.environment!r}"
+            )
+        if previous_job not in needs:
+            problems.append(f"job {job_id!r} (stage {stage.name!r}) does not need {previous_job!r}")
+        previous_job = job_id
+    return problems
+
+
+def _first_text_difference(path: Path, expected: str, actual: str) -> str:
+    pairs = itertools.zip_longest(actual.splitlines(), expected.splitlines())
+    for number, (have, want) in enumerate(pairs, start=1):
+        if have != want:
+            shown = [
+                repr(line.strip()) if line is not None else "the end of the file" for line in (have, want)
+            ]
+            return f"{path} differs from the rendered text at line {number}: {shown[0]} instead of {shown[1]}"
+    return f"{path} differs from the rendered text"  # only in line endings
+
+
+def check(root: Path, plan: WorkflowPlan) -> list[str]:
+    """Every difference between the workflows on disk and those rendered from the plan."""
+    problems: list[str] = []
+    for relative, expected in rendered(plan).items():
+        path = root / relative
+        if not path.exists():
+            problems.append(f"{relative} is missing")
+            continue
+        actual = path.read_text()
+        if actual == expected:
+            continue
+        if relative == RELEASE_WORKFLOW:
+            problems += [f"{relative}: {problem}" for problem in stage_differences(plan, actual)]
+        problems.append(_first_text_difference(relative, expected, actual))
+    return problems
+
+
+def unified_diff(root: Path, plan: WorkflowPlan) -> str:
+    """A unified diff from the workflows on disk to the rendered ones."""
+    chunks: list[str] = []
+    for relative, expected in rendered(plan).items():
+        path = root / relative
+        actual = path.read_text() if path.exists() else ""
+        chunks.extend(
+            difflib.unified_diff(
+                actual.splitlines(keepends=True),
+                expected.splitlines(keepends=True),
+                f"{relative} (on disk)",
+                f"{relative} (rendered)",
+            )
+        )
+    return "".join(chunks)

@@ -1,0 +1,366 @@
+"""The release steps: deploy into the idle slot, promote stage by stage, roll back, retire.
+
+Each step reads the endpoint first and works out what is left to do, so every step is safe to
+re-run after a failure; each change is confirmed by reading the endpoint again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from rollout.azureml.deployments import delete_deployment, deployment_state, provision_deployment
+from rollout.azureml.endpoints import (
+    apply_endpoint,
+    endpoint_exists,
+    get_endpoint,
+    live_traffic,
+    mirror_traffic,
+    set_tags,
+    set_traffic,
+    update_endpoint,
+)
+from rollout.azureml.sdk import Progress, quiet, state_name
+from rollout.errors import UserError
+from rollout.project.layout import SAMPLES_DIR
+from rollout.project.samples import SampleSet
+from rollout.release.bake import BakeProgress, bake
+from rollout.release.lock import release_lock
+from rollout.release.results import (
+    DeploymentStatus,
+    DeployResult,
+    RetireResult,
+    RollbackResult,
+    StageResult,
+    Status,
+)
+from rollout.release.roles import (
+    RELEASE_TAGS,
+    TAG_CANDIDATE,
+    TAG_LIVE,
+    TAG_MODEL,
+    TAG_STAGE,
+    TAG_VERDICT,
+    Roles,
+    idle_slot,
+    model_of,
+    read_roles,
+)
+
+if TYPE_CHECKING:
+    from azure.ai.ml.entities import OnlineDeployment, OnlineEndpoint
+
+    from rollout.azureml.connection import Connection
+    from rollout.azureml.scoring import ScoringClient
+    from rollout.project.specs import Project, Stage
+
+EXIT_FAIL = 1
+EXIT_INCONCLUSIVE = 3
+LOCK_MARGIN_SECONDS = 600
+PROVISION_LOCK_SECONDS = 3600  # provisioning on Azure can take a while
+
+
+class Release:
+    """The release of a project's pinned model to its endpoint, over one connection."""
+
+    def __init__(self, connection: Connection, project: Project, progress: Progress = quiet) -> None:
+        self.conn = connection
+        self.project = project
+        self.endpoint_name: str = project.endpoint_name
+        self.slots: list[str] = list(project.deployments)
+        self.say = progress
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def endpoint(self) -> OnlineEndpoint:
+        return get_endpoint(self.conn.ml, self.endpoint_name)
+
+    def deployments(self) -> dict[str, OnlineDeployment]:
+        return {d.name: d for d in self.conn.ml.online_deployments.list(self.endpoint_name)}
+
+    def exists(self) -> bool:
+        return endpoint_exists(self.conn.ml, self.endpoint_name)
+
+    def roles(self, endpoint: OnlineEndpoint | None = None) -> Roles:
+        return read_roles(endpoint or self.endpoint(), set(self.deployments()))
+
+    def apply_endpoint(self) -> OnlineEndpoint:
+        return apply_endpoint(self.conn.ml, self.project.endpoint, self.say)
+
+    # -- deploy --------------------------------------------------------------------------------
+
+    def deploy(self, version: int | None = None, force_lock: bool = False) -> DeployResult:
+        """Deploy the pinned model into the idle slot at 0% traffic; a no-op when already there."""
+        if not self.exists():
+            self.apply_endpoint()  # create it: the lock lives on the endpoint
+        with release_lock(self.conn.ml, self.endpoint_name, PROVISION_LOCK_SECONDS, force=force_lock):
+            self.apply_endpoint()
+            return self._deploy(version)
+
+    def _deploy(self, version: int | None) -> DeployResult:
+        plan = self.project.plan
+        model = f"{plan.model.name}:{version or plan.model.version}"
+        endpoint = self.endpoint()
+        deployments = self.deployments()
+        roles = read_roles(endpoint, set(deployments))
+        live_now = live_traffic(endpoint)
+        if roles.candidate is not None:
+            slot, live_before = roles.candidate, roles.live
+            share = live_now.get(slot, 0)
+            if share and roles.model == model:
+                self.say(f"{model} is already deployed in {slot}, which takes {share}% of traffic")
+                return DeployResult(live_before, slot, model)
+            if share:
+                raise UserError(
+                    f"the release of {roles.model} into {slot} is under way ({slot} has {share}% of traffic, "
+                    f"last stage passed: {roles.stage or 'none'}); finish it with `rollout retire` or "
+                    "`rollout rollback` before releasing another version"
+                )
+        else:
+            live_before = roles.live
+            if (
+                live_before is not None
+                and live_before in deployments
+                and model_of(deployments[live_before]) == model
+            ):
+                self.say(f"{model} is already live in {live_before}: nothing to release")
+                return DeployResult(live_before, None, model)
+            slot = idle_slot(self.slots, live_before)
+            if live_now.get(slot) or mirror_traffic(endpoint).get(slot):
+                raise UserError(
+                    f"slot {slot} still takes traffic ({live_now}); give one slot all traffic first"
+                )
+        existing = deployments.get(slot)
+        if (
+            existing
+            and model_of(existing) == model
+            and state_name(existing.provisioning_state) == "Succeeded"
+        ):
+            self.say(f"{model} is already deployed in {slot}")
+        else:
+            self._create_deployment(slot, model, existing)
+        set_tags(
+            self.conn.ml,
+            self.endpoint_name,
+            {
+                TAG_LIVE: live_before or "",
+                TAG_CANDIDATE: slot,
+                TAG_MODEL: model,
+                TAG_STAGE: None,
+                TAG_VERDICT: None,
+            },
+        )
+        after = self.endpoint()
+        if live_traffic(after).get(slot):
+            raise UserError(f"{slot} was expected at 0% traffic after deploy but has {after.traffic[slot]}%")
+        return DeployResult(live_before, slot, model)
+
+    def _create_deployment(self, slot: str, model: str, existing: OnlineDeployment | None) -> None:
+        spec = self.project.deployments[slot]
+        spec.model = "azureml:" + model
+        spec.endpoint_name = self.endpoint_name
+        self.say(f"deploying {model} into {slot} at 0% traffic")
+        provision_deployment(self.conn.ml, spec, self.say, existing)
+
+    # -- promote -------------------------------------------------------------------------------
+
+    def promote(
+        self,
+        stage_name: str,
+        *,
+        bake_seconds: float | None = None,
+        probe_rps: float = 0.0,
+        force_lock: bool = False,
+        on_bake: Callable[[BakeProgress], None] | None = None,
+    ) -> StageResult:
+        """Set the stage's split, bake it under analysis, and roll back when it fails."""
+        stage = self.project.plan.stage(stage_name)
+        seconds = stage.bake_seconds if bake_seconds is None else bake_seconds
+        with release_lock(self.conn.ml, self.endpoint_name, seconds + LOCK_MARGIN_SECONDS, force=force_lock):
+            candidate, live = self._stage_may_start(stage.name)
+            return self._run_stage(stage, candidate, live, seconds, probe_rps, on_bake)
+
+    def _stage_may_start(self, stage: str) -> tuple[str, str | None]:
+        """The candidate and the live deployment, once the stage's preconditions hold (read under
+        the lock)."""
+        names = [s.name for s in self.project.plan.stages]
+        roles = self.roles()
+        candidate = roles.candidate
+        if candidate is None:
+            raise UserError("no release in progress: run `rollout deploy` first")
+        passed = names.index(roles.stage) if roles.stage in names else -1
+        wanted = names.index(stage)
+        if wanted > passed + 1:
+            raise UserError(
+                f"stage {stage} cannot start before stage {names[passed + 1]} has passed "
+                f"(last passed: {roles.stage or 'none'})"
+            )
+        if wanted < passed:
+            raise UserError(
+                f"stage {stage} has passed already (last passed: {roles.stage}); bake that stage "
+                f"again with `rollout promote --stage {roles.stage}`, or go back with `rollout rollback`"
+            )
+        state = deployment_state(self.conn.ml, candidate, self.endpoint_name)
+        if state != "Succeeded":
+            raise UserError(f"candidate {candidate} is {state}, not Succeeded; deploy it again")
+        return candidate, roles.live
+
+    def _run_stage(
+        self,
+        stage: Stage,
+        candidate: str,
+        live: str | None,
+        seconds: float,
+        probe_rps: float,
+        on_bake: Callable[[BakeProgress], None] | None,
+    ) -> StageResult:
+        samples = SampleSet.load(self.project.root / SAMPLES_DIR)
+        with self.conn.scoring(self.endpoint_name) as client:
+            self._smoke(client, samples, candidate, stage.name, live)
+            split = {candidate: stage.traffic, live: 100 - stage.traffic} if live else {candidate: 100}
+            if not live:
+                self.say("no live deployment: this first release gives the candidate all traffic")
+            self.say(f"stage {stage.name}: traffic {_fmt(split)}")
+            set_traffic(self.conn.ml, self.endpoint_name, split)
+            verdict = bake(
+                endpoint=self.endpoint_name,
+                candidate=candidate,
+                live=live,
+                seconds=seconds,
+                limits=self.project.plan.analysis,
+                metrics=self.conn.metrics(self.endpoint_name),
+                client=client,
+                samples=samples,
+                probe_rps=probe_rps,
+                on_progress=on_bake,
+            )
+        rolled_back = verdict.outcome == "fail"
+        if rolled_back:
+            self.say(f"stage {stage.name} failed: rolling back to {live or 'no traffic'}")
+            self._restore(live)
+        tags: dict[str, str | None] = {TAG_VERDICT: f"{stage.name}: {verdict.outcome}"}
+        if verdict.outcome == "pass":
+            tags[TAG_STAGE] = stage.name
+        elif rolled_back:
+            tags[TAG_STAGE] = None
+        set_tags(self.conn.ml, self.endpoint_name, tags)
+        return StageResult(stage.name, split, verdict, rolled_back)
+
+    def _smoke(
+        self, client: ScoringClient, samples: SampleSet, candidate: str, stage: str, live: str | None
+    ) -> None:
+        """Every sample, sent to the candidate by header, must score before traffic moves.
+
+        A candidate that already takes traffic (a later stage) and fails here is rolled back.
+        """
+        for name, request in samples.requests.items():
+            reply = client.score(request, deployment=candidate)
+            if reply.ok:
+                continue
+            answer = (
+                f"candidate {candidate} answered {reply.status} to samples/{name}: {reply.text[:200].strip()}"
+            )
+            if not live_traffic(self.endpoint()).get(candidate):
+                raise UserError(f"{answer}; no traffic was moved")
+            self._restore(live)
+            set_tags(self.conn.ml, self.endpoint_name, {TAG_STAGE: None, TAG_VERDICT: f"{stage}: fail"})
+            raise UserError(f"{answer}; rolled back: all traffic to {live or 'none'}")
+
+    def _restore(self, live: str | None) -> None:
+        """All traffic to `live` (none when there is no live deployment), mirror off, in one PUT."""
+        split = {live: 100} if live else {}
+
+        def change(endpoint: OnlineEndpoint) -> None:
+            endpoint.traffic = {name: split.get(name, 0) for name in endpoint.traffic or {}} | split
+            endpoint.mirror_traffic = {}
+
+        update_endpoint(
+            self.conn.ml,
+            self.endpoint_name,
+            change,
+            lambda e: live_traffic(e) == split and not mirror_traffic(e),
+        )
+
+    # -- rollback and retire -------------------------------------------------------------------
+
+    def rollback(self, delete: bool = False, force_lock: bool = False) -> RollbackResult:
+        """All traffic back to the deployment that was live before the release; mirror off."""
+        with release_lock(self.conn.ml, self.endpoint_name, LOCK_MARGIN_SECONDS, force=force_lock):
+            roles = self.roles()
+            candidate = roles.candidate
+            if candidate is None:
+                raise UserError("no release in progress: nothing to roll back")
+            self._restore(roles.live)
+            tags: dict[str, str | None] = {TAG_STAGE: None, TAG_VERDICT: "rolled back"}
+            if delete:
+                self.say(f"deleting candidate {candidate}")
+                delete_deployment(self.conn.ml, candidate, self.endpoint_name)
+                tags.update(dict.fromkeys(RELEASE_TAGS))
+            set_tags(self.conn.ml, self.endpoint_name, tags)
+        return RollbackResult(roles.live, candidate, delete)
+
+    def retire(self, force_lock: bool = False) -> RetireResult:
+        """Delete the drained old deployment and close the release."""
+        with release_lock(self.conn.ml, self.endpoint_name, PROVISION_LOCK_SECONDS, force=force_lock):
+            roles = self.roles()
+            candidate = roles.candidate
+            if candidate is None:
+                self.say("no release in progress: nothing to retire")
+                return RetireResult(None, roles.live)
+            endpoint = self.endpoint()
+            share = live_traffic(endpoint).get(candidate, 0)
+            if share != 100:
+                raise UserError(f"candidate {candidate} has {share}% of traffic; promote it to 100% first")
+            old = roles.live
+            if old and old in self.deployments():
+                if mirror_traffic(endpoint).get(old):
+                    raise UserError(f"{old} still receives mirrored traffic; run `rollout mirror off` first")
+                self.say(f"deleting {old}")
+                delete_deployment(self.conn.ml, old, self.endpoint_name)
+            set_tags(self.conn.ml, self.endpoint_name, dict.fromkeys(RELEASE_TAGS))
+        return RetireResult(old, candidate)
+
+    # -- status --------------------------------------------------------------------------------
+
+    def status(self) -> Status:
+        endpoint = self.endpoint()
+        deployments = self.deployments()
+        roles = read_roles(endpoint, set(deployments))
+        live_now, mirror = live_traffic(endpoint), mirror_traffic(endpoint)
+
+        def role(name: str) -> str:
+            if name == roles.candidate:
+                return "candidate"
+            if name == roles.live:
+                return "live"
+            return "idle"
+
+        return Status(
+            endpoint=endpoint.name or self.endpoint_name,
+            state=state_name(endpoint.provisioning_state),
+            scoring_uri=endpoint.scoring_uri,
+            traffic=live_now,
+            mirror_traffic=mirror,
+            live=roles.live,
+            candidate=roles.candidate,
+            release=roles.model,
+            stage=roles.stage,
+            verdict=(endpoint.tags or {}).get(TAG_VERDICT),
+            deployments=[
+                DeploymentStatus(
+                    name=name,
+                    model=model_of(d),
+                    state=state_name(d.provisioning_state),
+                    instance_type=d.instance_type,
+                    instance_count=d.instance_count,
+                    traffic=live_now.get(name, 0),
+                    mirror=mirror.get(name, 0),
+                    role=role(name),
+                )
+                for name, d in sorted(deployments.items())
+            ],
+        )
+
+
+def _fmt(split: dict[str, int]) -> str:
+    return " ".join(f"{k}={v}" for k, v in split.items())

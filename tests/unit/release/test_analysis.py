@@ -1,0 +1,132 @@
+"""Canary analysis: quantiles from histograms, the error test, latency bounds, verdicts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from rollout.azureml.metrics import WindowStats, quantile
+from rollout.release.analysis import Agreement, error_p_value, judge
+
+
+@dataclass
+class Limits:
+    min_requests: int = 100
+    max_error_rate: float = 0.01
+    confidence: float = 0.95
+    max_p95_latency_ms: float = 500
+    max_latency_ratio: float = 1.5
+    min_agreement: float = 0.9
+
+
+def stats(ok: int, errors: int = 0, latency_ms: float = 10.0, client_errors: int = 0) -> WindowStats:
+    """All requests in the bucket just above `latency_ms`."""
+    total = ok + errors + client_errors
+    edges = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, float("inf")]
+    buckets = tuple((le, total if le >= latency_ms else 0) for le in edges)
+    return WindowStats(ok=ok, client_errors=client_errors, errors=errors, latency_buckets=buckets)
+
+
+def test_quantile_interpolates_inside_the_bucket() -> None:
+    buckets = ((10.0, 50), (20.0, 100), (float("inf"), 100))
+    assert quantile(buckets, 0.5) == pytest.approx(10.0)
+    assert quantile(buckets, 0.95) == pytest.approx(19.0)
+    assert quantile((), 0.95) is None
+    assert quantile(((10.0, 0), (float("inf"), 0)), 0.95) is None
+
+
+def test_window_is_the_difference_of_two_snapshots() -> None:
+    earlier = WindowStats(ok=10, errors=1, latency_buckets=((10.0, 5), (float("inf"), 11)))
+    later = WindowStats(ok=30, errors=4, latency_buckets=((10.0, 20), (float("inf"), 34)))
+    window = later.minus(earlier)
+    assert (window.ok, window.errors, window.requests) == (20, 3, 23)
+    assert window.latency_buckets == ((10.0, 15), (float("inf"), 23))
+
+
+def test_healthy_candidate_passes_with_the_numbers_named() -> None:
+    verdict = judge(stats(200), stats(1800), Agreement(60, 59), Limits())
+    assert verdict.outcome == "pass"
+    assert verdict.numbers["candidate_requests"] == 200
+    assert verdict.numbers["agreement"] == pytest.approx(59 / 60, abs=1e-4)
+    assert any("agreement" in reason for reason in verdict.reasons)
+
+
+def test_errors_on_a_share_of_requests_fail() -> None:
+    verdict = judge(stats(140, errors=60), stats(1800), None, Limits())
+    assert verdict.outcome == "fail"
+    assert "error rate 30.00% vs live 0.00%" in verdict.reasons[0]
+
+
+def test_client_errors_are_not_the_candidates_fault() -> None:
+    verdict = judge(stats(150, client_errors=50), stats(1800), None, Limits())
+    assert verdict.outcome == "pass"
+
+
+def test_a_single_error_is_not_significant() -> None:
+    assert error_p_value(stats(199, errors=1), stats(1800)) > 0.05
+    assert judge(stats(199, errors=1), stats(1800), None, Limits()).outcome == "pass"
+
+
+def test_same_error_rate_as_live_passes() -> None:
+    verdict = judge(stats(190, errors=10), stats(1710, errors=90), None, Limits())
+    assert verdict.outcome == "pass"
+
+
+def test_too_few_requests_is_inconclusive() -> None:
+    verdict = judge(stats(20), stats(180), None, Limits())
+    assert verdict.outcome == "inconclusive"
+    assert verdict.reasons == ["only 20 candidate requests; at least 100 are needed"]
+
+
+def test_errors_decide_even_with_few_requests() -> None:
+    assert judge(stats(0, errors=20), stats(180), None, Limits()).outcome == "fail"
+
+
+def test_slow_candidate_fails_on_the_latency_ratio() -> None:
+    verdict = judge(stats(200, latency_ms=200), stats(1800, latency_ms=10), None, Limits())
+    assert verdict.outcome == "fail"
+    assert "x live's" in verdict.reasons[0]
+
+
+def test_tiny_latencies_do_not_fail_on_ratio_alone() -> None:
+    assert judge(stats(200, latency_ms=5), stats(1800, latency_ms=2), None, Limits()).outcome == "pass"
+
+
+def test_absolute_p95_limit() -> None:
+    verdict = judge(stats(200, latency_ms=1000), stats(1800, latency_ms=1000), None, Limits())
+    assert verdict.outcome == "fail"
+    assert "over the limit of 500 ms" in verdict.reasons[0]
+
+
+def test_low_agreement_fails() -> None:
+    verdict = judge(stats(200), stats(1800), Agreement(60, 30), Limits())
+    assert verdict.outcome == "fail"
+    assert verdict.reasons == ["agreement with live 50.00% over 60 probe rows is below 90.00%"]
+
+
+def test_first_release_without_live_is_judged_against_a_clean_baseline() -> None:
+    assert judge(stats(200), WindowStats(), None, Limits()).outcome == "pass"
+    assert judge(stats(100, errors=100), WindowStats(), None, Limits()).outcome == "fail"
+
+
+def test_model_errors_timeouts_and_overload_are_the_deployments_fault() -> None:
+    window = WindowStats.from_status_codes({200: 50, 400: 3, 401: 1, 408: 2, 424: 5, 429: 1, 502: 4})
+    assert (window.ok, window.client_errors, window.errors) == (50, 4, 12)
+
+
+def test_azure_monitor_series_become_window_stats() -> None:
+    from rollout.azureml.metrics import stats_from_azure_series
+
+    counts = [
+        ({"deployment": "green", "statusCode": "200"}, 90.0),
+        ({"deployment": "green", "statusCode": "424"}, 6.0),
+        ({"deployment": "green", "statusCode": "400"}, 4.0),
+        ({"Deployment": "blue", "StatusCode": "200"}, 900.0),
+    ]
+    p95s = [({"deployment": "green"}, [12.0, None, 30.0]), ({"deployment": "blue"}, [10.0])]
+    stats = stats_from_azure_series(counts, p95s)
+    green = stats["green"]
+    assert (green.ok, green.errors, green.client_errors, green.requests) == (90, 6, 4, 100)
+    assert green.p95_ms == pytest.approx(30.0)
+    assert (stats["blue"].ok, stats["blue"].p95_ms) == (900, pytest.approx(10.0))
