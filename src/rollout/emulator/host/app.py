@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Route
 
 from rollout import __version__
 from rollout.emulator.constants import LOCATION, RESOURCE_GROUP, SUBSCRIPTION_ID, WORKSPACE
-from rollout.emulator.control import openapi
+from rollout.emulator.control import cloud_metadata, openapi
 from rollout.emulator.control import routes as control_routes
 from rollout.emulator.control.guard import Guard
 from rollout.emulator.control.handlers import ArmApi
@@ -83,6 +83,7 @@ def create_app(config: ServerConfig) -> Starlette:
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"], name="healthz"),
         Route("/openapi.json", openapi_json, methods=["GET"], name="openapi"),
+        *cloud_metadata.routes(config.url),
         *control_routes.routes(arm, guard),
         *scoring.routes(state, pool, metrics),
         *metrics_module.routes(metrics),
