@@ -86,6 +86,13 @@ class SubscriptionNotFound(AzureError):
     code = "SubscriptionNotFound"
 
 
+class ResourceNotFound(AzureError):
+    """A resource id that names no resource, such as the metrics of an unknown endpoint (404)."""
+
+    status = 404
+    code = "ResourceNotFound"
+
+
 class ResourceGroupNotFound(AzureError):
     """A resource group other than the emulated one (404)."""
 

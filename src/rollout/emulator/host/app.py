@@ -27,6 +27,7 @@ from rollout.emulator.control.guard import Guard
 from rollout.emulator.control.handlers import ArmApi
 from rollout.emulator.control.lro import Operations
 from rollout.emulator.control.model_registry import ModelRegistry
+from rollout.emulator.control.monitor import MonitorApi
 from rollout.emulator.control.provisioning import Provisioner
 from rollout.emulator.control.workspace import Workspace
 from rollout.emulator.data import metrics as metrics_module
@@ -84,7 +85,7 @@ def create_app(config: ServerConfig) -> Starlette:
         Route("/healthz", healthz, methods=["GET"], name="healthz"),
         Route("/openapi.json", openapi_json, methods=["GET"], name="openapi"),
         *cloud_metadata.routes(config.url),
-        *control_routes.routes(arm, guard),
+        *control_routes.routes(arm, MonitorApi(state, workspace, metrics.history), guard),
         *scoring.routes(state, pool, metrics),
         *metrics_module.routes(metrics),
     ]
