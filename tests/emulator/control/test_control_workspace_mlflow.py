@@ -5,6 +5,7 @@ by the emulator as `azureml:<name>:<version>`, and the routes' shapes and errors
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import pytest
 from azure.ai.ml.entities import ManagedOnlineDeployment, ManagedOnlineEndpoint, ProbeSettings
@@ -188,3 +189,40 @@ def test_artifact_service_and_blob_storage(emulator):
         assert ranged.content == b"flavors"
         read_only = http.put(info["contentUri"], content=b"x", headers={"x-ms-blob-type": "BlockBlob"})
         assert read_only.status_code == 403
+
+
+def test_mlflow_downloads_a_workspace_version_through_the_artifact_service(
+    emulator, heart_model_dir, tmp_path
+):
+    """`mlflow.artifacts.download_artifacts("models:/<name>/<version>")` on the workspace URI: the
+    download URI, then azureml-mlflow's artifact repository (with the project's MLflow 3
+    compatibility fix) lists the container and fetches every file's blob."""
+    name = f"ws-dl-{uuid.uuid4().hex[:6]}"
+    code = f"""
+        import json, os, pathlib, tempfile
+        import mlflow.artifacts
+        from mlflow import MlflowClient
+        from rollout import mlflow_azureml
+
+        mlflow_azureml.install()
+        uri = "{tracking_uri(emulator.url).replace("/mlflow/v1.0/", "/mlflow/v2.0/")}"
+        client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+        client.create_registered_model("{name}")
+        version = client.create_model_version("{name}", source=pathlib.Path(r"{heart_model_dir}").as_uri())
+        mlflow.set_registry_uri(uri)
+        target = tempfile.mkdtemp()
+        local = mlflow.artifacts.download_artifacts(
+            artifact_uri=f"models:/{name}/{{version.version}}", dst_path=target, tracking_uri=uri
+        )
+        files = sorted(
+            str(pathlib.Path(root, f).relative_to(local)) for root, _, names in os.walk(local) for f in names
+        )
+        print(json.dumps({{"files": files}}))
+    """
+    seen = run_in_cloud(emulator.url, emulator.ca_file, emulator.state_dir, tmp_path, code)
+    expected = sorted(
+        str(path.relative_to(heart_model_dir)) for path in Path(heart_model_dir).rglob("*") if path.is_file()
+    )
+    # MLflow adds registered_model_meta to what it downloads through models:/ URIs.
+    assert [f for f in seen["files"] if f != "registered_model_meta"] == expected
+    assert "MLmodel" in seen["files"]
