@@ -62,7 +62,10 @@ class ArtifactStore:
 
     def list(self, origin: str, container: str, prefix: str = "") -> list[Artifact]:
         """The artifacts of a container (under the path `prefix`), by path."""
-        top = self.artifact_directory(origin, container)
+        try:
+            top = self.artifact_directory(origin, container)
+        except ValueError:
+            return []
         if not top.is_dir():
             return []
         found = []
@@ -74,7 +77,10 @@ class ArtifactStore:
         return found
 
     def exists(self, artifact: Artifact) -> bool:
-        return self.blob_path(BLOB_CONTAINER, artifact.blob).is_file()
+        try:
+            return self.blob_path(BLOB_CONTAINER, artifact.blob).is_file()
+        except ValueError:
+            return False
 
     def content_uri(self, artifact: Artifact, permissions: str = "r") -> str:
         """The blob URL (with a SAS granting `permissions`) of an artifact's content."""
@@ -84,8 +90,11 @@ class ArtifactStore:
 
     def blob_path(self, container: str, blob: str) -> Path:
         """The file of a blob (refusing names that leave the store)."""
-        path = (self.root / STORAGE_ACCOUNT / container / blob).resolve()
-        if not path.is_relative_to(self.root.resolve()) or not blob or not container:
+        if not blob or not container or "/" in container or container in (".", ".."):
+            raise ValueError(f"invalid blob name {container}/{blob}")
+        top = (self.root / STORAGE_ACCOUNT / container).resolve()
+        path = (top / blob).resolve()
+        if not path.is_relative_to(top) or path == top:
             raise ValueError(f"invalid blob name {container}/{blob}")
         return path
 

@@ -134,7 +134,12 @@ class MlflowSurface:
         match = _ARTIFACT_SOURCE.match(source)
         stored_source = source
         if match is not None:
-            directory = self._artifacts.artifact_directory(*match.groups())
+            try:
+                directory = self._artifacts.artifact_directory(*match.groups())
+            except ValueError:
+                raise MlflowError(
+                    "INVALID_PARAMETER_VALUE", f"The source {source} is not valid.", 400
+                ) from None
             if not (directory / "MLmodel").is_file():
                 raise MlflowError(
                     "INVALID_PARAMETER_VALUE",
