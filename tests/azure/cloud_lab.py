@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -15,13 +16,15 @@ class CloudLab:
     home: Path
     state_dir: Path
     env: dict[str, str]
+    timings: list[tuple[str, float]] = field(default_factory=list)  # (command, seconds), in order
 
     @property
     def az_log(self) -> Path:
         return self.home / "az.log"
 
     def rollout(self, *args: str, cwd: Path, timeout: float = 240) -> subprocess.CompletedProcess:
-        return subprocess.run(
+        began = time.monotonic()
+        done = subprocess.run(
             [sys.executable, "-m", "rollout", *args],
             cwd=cwd,
             env=self.env,
@@ -29,6 +32,8 @@ class CloudLab:
             text=True,
             timeout=timeout,
         )
+        self.timings.append((" ".join(args[:2]), time.monotonic() - began))
+        return done
 
     def az_calls(self) -> list[dict]:
         if not self.az_log.exists():

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -22,6 +21,7 @@ import pytest
 from cloud_lab import CloudLab
 from release_lab import FAULTY_MODEL_CODE, make_project
 
+from rollout.azureml.metrics import WindowStats
 from rollout.azureml.monitor import CAVEAT
 from rollout.project.samples import request_files
 
@@ -57,7 +57,9 @@ def flaky_model_dir(root: Path) -> Path:
     return path
 
 
-def test_a_release_on_the_azure_target_runs_end_to_end(cloud_lab: CloudLab, tmp_path: Path) -> None:
+def test_a_release_on_the_azure_target_runs_end_to_end(
+    cloud_lab: CloudLab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     began = time.monotonic()
     project = make_project(tmp_path / "project", "ep-azure-release")
     azure = ("--target", "azure")
@@ -151,7 +153,7 @@ def test_a_release_on_the_azure_target_runs_end_to_end(cloud_lab: CloudLab, tmp_
     # the verdict's numbers are Azure Monitor's: since the command began, Monitor holds the window
     # plus the smoke requests sent to the candidate before traffic moved
     numbers = verdict["numbers"]
-    monitor = monitor_counts(cloud_lab, "ep-azure-release", since)
+    monitor = monitor_counts(cloud_lab, "ep-azure-release", since, monkeypatch)
     smoke = len(request_files(project / "samples"))  # every sample, once, to the candidate
     assert monitor["blue"].requests == numbers["candidate_requests"] + smoke
     assert monitor["blue"].errors == numbers["candidate_errors"]
@@ -166,31 +168,23 @@ def test_a_release_on_the_azure_target_runs_end_to_end(cloud_lab: CloudLab, tmp_
     assert {tuple(call["argv"]) for call in calls} == {
         ("account", "get-access-token", "--output", "json", "--resource", resource)
     }
-    print(f"azure release end to end: {time.monotonic() - began:.0f} s")
+    steps = ", ".join(f"{command} {seconds:.0f}s" for command, seconds in cloud_lab.timings)
+    print(f"azure release end to end: {time.monotonic() - began:.0f} s ({steps})")
 
 
-def monitor_counts(cloud_lab: CloudLab, endpoint: str, since: datetime) -> dict:
+def monitor_counts(
+    cloud_lab: CloudLab, endpoint: str, since: datetime, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, WindowStats]:
     """The endpoint's Azure Monitor numbers since `since`, read as a user of the cloud reads them."""
-    code = (
-        "import json, sys\n"
-        "from datetime import datetime\n"
-        "from rollout.azureml.azure_target import AzureTarget\n"
-        "t = AzureTarget()\n"
-        "ml = t.ml_client()\n"
-        "from rollout.azureml.monitor import AzureMonitorMetrics\n"
-        "src = AzureMonitorMetrics(ml.online_endpoints.get(sys.argv[1]).id, t.credential(), t.endpoints,"
-        " since=datetime.fromisoformat(sys.argv[2]))\n"
-        "print(json.dumps({k: [v.ok, v.client_errors, v.errors] for k, v in src.snapshot(sys.argv[1]).items()}))\n"
-    )
-    from rollout.azureml.metrics import WindowStats
+    from rollout.azureml.azure_target import AzureTarget
+    from rollout.azureml.monitor import AzureMonitorMetrics
 
-    done = subprocess.run(
-        [sys.executable, "-c", code, endpoint, since.isoformat()],
-        env=cloud_lab.env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    for name in ("AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID", "AZURE_FEDERATED_TOKEN_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in cloud_lab.env.items():
+        monkeypatch.setenv(name, value)
+    target = AzureTarget()
+    resource_id = target.ml_client().online_endpoints.get(endpoint).id
+    return AzureMonitorMetrics(resource_id, target.credential(), target.endpoints, since=since).snapshot(
+        endpoint
     )
-    assert done.returncode == 0, done.stderr
-    rows = json.loads(done.stdout.strip().splitlines()[-1])
-    return {k: WindowStats(ok=a, client_errors=b, errors=c) for k, (a, b, c) in rows.items()}
