@@ -11,6 +11,7 @@ private to azure-ai-ml: this module is the only place that calls them.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from rollout.errors import UserError
@@ -35,16 +36,19 @@ class CloudEndpoints:
 
 def resolve_cloud(name: str | None = None) -> CloudEndpoints:
     """The cloud `name` names, or the one azure-ai-ml picks by default; a UserError if unknown."""
-    from azure.ai.ml._azure_environments import EndpointURLS, _get_cloud_details, _get_default_cloud_name
-    from azure.ai.ml.exceptions import MlException
-
-    cloud_name = name or _get_default_cloud_name()
     try:
+        # importing azure.ai.ml resolves the default cloud already, so the import can fail as well
+        from azure.ai.ml._azure_environments import EndpointURLS, _get_cloud_details, _get_default_cloud_name
+
+        cloud_name = name or _get_default_cloud_name()
         details = _get_cloud_details(cloud_name)
-    except MlException as error:
+    except Exception as error:
+        if type(error).__name__ != "MlException":  # azure.ai.ml.exceptions.MlException
+            raise
+        unknown = name or os.environ.get(CLOUD_ENV)
         raise UserError(
-            f"unknown Azure cloud {cloud_name!r}: use AzureCloud, AzureUSGovernment or AzureChinaCloud, "
-            f"or set {METADATA_URL_ENV} to a cloud-metadata document that lists it ({error.message})"
+            f"unknown Azure cloud {unknown!r}: use AzureCloud, AzureUSGovernment or AzureChinaCloud, "
+            f"or set {METADATA_URL_ENV} to a cloud-metadata document that lists it"
         ) from None
     return CloudEndpoints(
         name=cloud_name,
