@@ -1,4 +1,10 @@
-"""Small helpers around `MlflowClient` for the model registry (local SQLite or a workspace's)."""
+"""Small helpers around `MlflowClient` for the model registry (local SQLite or a workspace's).
+
+A workspace's registry (`azureml://...`, through azureml-mlflow) takes a model directory as it is:
+`create_model_version(name, source=<directory as file URI>)` uploads it to the workspace's
+artifact store and registers the uploaded copy, so no run is needed. A local registry keeps
+models as artifacts of a run.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ if TYPE_CHECKING:
     from mlflow.models import Model
 
 EXPERIMENT = "rollout"
+WORKSPACE_SCHEME = "azureml:"
 _MODEL_URI = re.compile(r"^models:/(?P<name>[^/]+)/(?P<version>\d+|latest)/?$")
 
 
@@ -23,7 +30,16 @@ def client(tracking_uri: str) -> MlflowClient:
     """A client whose tracking and registry URIs are both `tracking_uri`."""
     from mlflow import MlflowClient
 
+    if is_workspace_registry(tracking_uri):
+        from rollout import mlflow_azureml
+
+        mlflow_azureml.install()
     return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+
+
+def is_workspace_registry(tracking_uri: str) -> bool:
+    """True for an Azure ML workspace's registry (azureml-mlflow), which uploads model directories."""
+    return tracking_uri.startswith(WORKSPACE_SCHEME)
 
 
 def sqlite_file(tracking_uri: str) -> Path | None:
@@ -59,16 +75,20 @@ def register_model(
     *,
     artifacts_dir: Path,
     run_id: str | None = None,
+    tags: dict[str, str] | None = None,
 ) -> int:
     """Upload an MLflow model directory as a run's `model` artifact and register it; the new version.
 
     Without `run_id`, a run named `register <name>` is created (and ended) to hold the artifact.
+    A workspace's registry gets the directory itself (see the module's notes); `run_id` is then
+    only recorded as a tag.
     """
-    from mlflow.exceptions import MlflowException
-
     model_dir = Path(model_dir)
     if not (model_dir / "MLmodel").is_file():
         raise UserError(f"{model_dir} is not an MLflow model directory (it has no MLmodel file)")
+    if is_workspace_registry(mlflow_client.tracking_uri):
+        recorded = {**(tags or {}), **({"run_id": run_id} if run_id else {})}
+        return register_directory(mlflow_client, name, model_dir, recorded)
     own_run = run_id is None
     if run_id is None:
         run_id = mlflow_client.create_run(
@@ -77,13 +97,30 @@ def register_model(
     mlflow_client.log_artifacts(run_id, str(model_dir), "model")
     if own_run:
         mlflow_client.set_terminated(run_id)
+    ensure_registered_model(mlflow_client, name)
+    artifact_uri = mlflow_client.get_run(run_id).info.artifact_uri
+    version = mlflow_client.create_model_version(
+        name, source=f"{artifact_uri}/model", run_id=run_id, tags=tags
+    )
+    return int(version.version)
+
+
+def register_directory(
+    mlflow_client: MlflowClient, name: str, model_dir: Path, tags: dict[str, str] | None = None
+) -> int:
+    """Register a model directory as a new version in a workspace's registry, which uploads it."""
+    ensure_registered_model(mlflow_client, name)
+    source = Path(model_dir).resolve().as_uri()
+    return int(mlflow_client.create_model_version(name, source=source, tags=tags).version)
+
+
+def ensure_registered_model(mlflow_client: MlflowClient, name: str) -> None:
+    from mlflow.exceptions import MlflowException
+
     try:
         mlflow_client.get_registered_model(name)
     except MlflowException:
         mlflow_client.create_registered_model(name)
-    artifact_uri = mlflow_client.get_run(run_id).info.artifact_uri
-    version = mlflow_client.create_model_version(name, source=f"{artifact_uri}/model", run_id=run_id)
-    return int(version.version)
 
 
 def parse_model_uri(uri: str) -> tuple[str, str] | None:

@@ -1,11 +1,19 @@
-"""The Azure target: `MLClient(DefaultAzureCredential(), subscription, resource_group, workspace)`."""
+"""The Azure target: `MLClient(DefaultAzureCredential(), subscription, resource_group, workspace)`.
+
+The cloud is the user's: `cloud` when given (`rollout --cloud`), else what azure-ai-ml picks by
+itself (`AZUREML_CURRENT_CLOUD`, `ARM_CLOUD_METADATA_URL`, else AzureCloud); see
+`rollout.azureml.cloud`. Trust for a cloud's TLS comes from the environment (REQUESTS_CA_BUNDLE for
+azure-core, SSL_CERT_FILE for the scoring client), as for any other Azure client.
+"""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
+from rollout.azureml.cloud import CLOUD_ENV, CloudEndpoints, resolve_cloud
 from rollout.errors import UserError
 
 if TYPE_CHECKING:
@@ -23,12 +31,15 @@ AZURE_ENV = {
 
 @dataclass(frozen=True)
 class AzureTarget:
-    """An Azure ML workspace; a scope left out is read from its environment variable (AZURE_ENV)."""
+    """An Azure ML workspace; a scope left out is read from its environment variable (AZURE_ENV).
+
+    `cloud` names the Azure cloud; None leaves the choice to azure-ai-ml's own settings.
+    """
 
     subscription: str | None = None
     resource_group: str | None = None
     workspace: str | None = None
-    cloud: str = "AzureCloud"
+    cloud: str | None = None
 
     @property
     def name(self) -> str:
@@ -61,8 +72,13 @@ class AzureTarget:
             scope["subscription"],
             scope["resource_group"],
             scope["workspace"],
-            cloud=self.cloud,
+            cloud=self.endpoints.name,
         )
+
+    @cached_property
+    def endpoints(self) -> CloudEndpoints:
+        """The cloud's endpoints, resolved once: MLClient and the metrics client share them."""
+        return resolve_cloud(self.cloud)
 
     def credential(self) -> TokenCredential:
         from azure.identity import DefaultAzureCredential
@@ -80,9 +96,10 @@ class AzureTarget:
         return None
 
     def metrics_source(self, ml: MLClient, endpoint: str) -> MetricsSource:
-        from rollout.azureml.metrics import AzureMonitorMetrics
+        from rollout.azureml.monitor import AzureMonitorMetrics
 
-        return AzureMonitorMetrics(ml.online_endpoints.get(endpoint).id, self.credential())
+        return AzureMonitorMetrics(ml.online_endpoints.get(endpoint).id, self.credential(), self.endpoints)
 
     def child_environment(self) -> dict[str, str]:
-        return {AZURE_ENV[key]: value for key, value in self.given().items() if value}
+        given = {AZURE_ENV[key]: value for key, value in self.given().items() if value}
+        return given | ({CLOUD_ENV: self.cloud} if self.cloud else {})

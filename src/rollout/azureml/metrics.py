@@ -3,15 +3,15 @@
 A source returns cumulative `WindowStats` per deployment; the analysis diffs two snapshots taken
 at the start and the end of a bake window.
 - Local target: the emulator's `/metrics.json`.
-- Azure: the endpoint's Azure Monitor metrics, split by the `deployment` dimension.
+- Azure: the endpoint's Azure Monitor metrics, split by the `deployment` dimension
+  (`rollout.azureml.monitor`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 import httpx
@@ -83,6 +83,8 @@ def quantile(buckets: Sequence[tuple[float, int]], q: float) -> float | None:
 
 
 class MetricsSource(Protocol):
+    caveat: str | None  # what a verdict judged on these numbers should say about them, if anything
+
     def snapshot(self, endpoint: str) -> dict[str, WindowStats]:
         """Cumulative stats of every deployment of the endpoint, keyed by deployment name."""
         ...
@@ -90,6 +92,8 @@ class MetricsSource(Protocol):
 
 class EmulatorMetrics:
     """Reads the local emulator's JSON metrics."""
+
+    caveat: str | None = None
 
     def __init__(self, base_url: str, verify: str | bool) -> None:
         self._url = base_url.rstrip("/") + "/metrics.json"
@@ -115,83 +119,4 @@ def parse_emulator_metrics(document: dict, endpoint: str) -> dict[str, WindowSta
         )
         codes = {int(code): int(n) for code, n in row.get("status_codes", {}).items()}
         stats[row["deployment"]] = WindowStats.from_status_codes(codes, buckets)
-    return stats
-
-
-class AzureMonitorMetrics:
-    """Azure Monitor metrics of a managed online endpoint (resource id), per deployment.
-
-    Azure reports request counts per minute by `statusCode` and a precomputed p95 latency,
-    so the latency "histogram" here is a single bucket at the window's p95.
-    """
-
-    def __init__(self, endpoint_resource_id: str, credential: object, since: datetime | None = None) -> None:
-        # azure-monitor-query 2.0 no longer has MetricsQueryClient (metrics moved to the
-        # azure-monitor-querymetrics package): a known gap of the Azure metrics source, kept as it was.
-        from azure.monitor.query import MetricsQueryClient  # type: ignore[attr-defined]
-
-        self._resource = endpoint_resource_id
-        self._client = MetricsQueryClient(credential)
-        self._since = since or datetime.now(UTC)
-
-    def snapshot(self, endpoint: str) -> dict[str, WindowStats]:
-        from azure.monitor.query import MetricAggregationType  # type: ignore[attr-defined]  # as above
-
-        span = (self._since, datetime.now(UTC) + timedelta(minutes=1))
-        counts = self._client.query_resource(
-            self._resource,
-            metric_names=["RequestsPerMinute"],
-            timespan=span,
-            granularity=timedelta(minutes=1),
-            aggregations=[MetricAggregationType.TOTAL],
-            filter="deployment eq '*' and statusCode eq '*'",
-        )
-        latency = self._client.query_resource(
-            self._resource,
-            metric_names=["RequestLatency_P95"],
-            timespan=span,
-            granularity=timedelta(minutes=1),
-            aggregations=[MetricAggregationType.AVERAGE],
-            filter="deployment eq '*'",
-        )
-        return stats_from_azure_series(
-            (
-                (series.metadata_values, sum(point.total or 0 for point in series.data))
-                for series in counts.metrics[0].timeseries
-            ),
-            (
-                (series.metadata_values, [point.average for point in series.data])
-                for series in latency.metrics[0].timeseries
-            ),
-        )
-
-
-def stats_from_azure_series(
-    counts: Iterable[tuple[Mapping[str, str], float]],
-    p95s: Iterable[tuple[Mapping[str, str], list[float | None]]],
-) -> dict[str, WindowStats]:
-    """Per-deployment stats from Azure Monitor series: request totals split by `deployment` and
-    `statusCode`, and per-minute p95 latencies split by `deployment` (the worst minute is taken)."""
-    by_deployment: dict[str, dict[int, int]] = {}
-    for dimensions, total in counts:
-        dims = {key.lower(): value for key, value in dimensions.items()}
-        codes = by_deployment.setdefault(dims.get("deployment", ""), {})
-        code = int(dims.get("statuscode") or 0)
-        codes[code] = codes.get(code, 0) + int(total)
-    worst: dict[str, float] = {}
-    for dimensions, values in p95s:
-        measured = [value for value in values if value is not None]
-        if measured:
-            worst[{k.lower(): v for k, v in dimensions.items()}.get("deployment", "")] = max(measured)
-    stats = {}
-    for name, codes in by_deployment.items():
-        requests = sum(codes.values())
-        # all requests at the reported p95: a bucket of zero width, so the p95 read back is exact
-        point = worst.get(name)
-        buckets: tuple[tuple[float, int], ...] = (
-            ((point, 0), (point, requests), (float("inf"), requests))
-            if point is not None and requests
-            else ()
-        )
-        stats[name] = WindowStats.from_status_codes(codes, buckets)
     return stats

@@ -8,6 +8,7 @@ its own headers.
 from __future__ import annotations
 
 import json
+import os
 import ssl
 from dataclasses import dataclass
 from typing import Any
@@ -17,9 +18,24 @@ import httpx
 DEPLOYMENT_HEADER = "azureml-model-deployment"
 
 
+# the CA bundles azure-core (through requests) trusts instead of the default ones, in its order
+REQUESTS_CA_ENV = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+
+
 def tls_verify(verify: str | bool) -> ssl.SSLContext | bool:
-    """httpx's `verify`: a CA file to trust (the emulator's), or True for the system's CAs."""
-    return ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
+    """httpx's `verify`: a CA file to trust (the emulator's), or True for the environment's CAs.
+
+    With True, the scoring client trusts what the SDK's clients trust: httpx reads SSL_CERT_FILE
+    (or SSL_CERT_DIR) itself; without those, REQUESTS_CA_BUNDLE (or CURL_CA_BUNDLE), which
+    requests and so azure-core read, is honoured here; else certifi's CAs.
+    """
+    if isinstance(verify, str):
+        return ssl.create_default_context(cafile=verify)
+    if verify is True and not (os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR")):
+        bundle = next((os.environ[name] for name in REQUESTS_CA_ENV if os.environ.get(name)), None)
+        if bundle:
+            return ssl.create_default_context(cafile=bundle)
+    return verify
 
 
 @dataclass

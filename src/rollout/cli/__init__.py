@@ -6,10 +6,13 @@ inside the commands that need them, so `rollout --help` stays fast.
 
 from __future__ import annotations
 
+import os
 import sys
+from typing import Annotated
 
 import typer
 
+from rollout.azureml.cloud import CLOUD_ENV
 from rollout.cli import deployment, emulator, endpoint, model, release, traffic, validate, workflow
 
 app = typer.Typer(
@@ -23,8 +26,22 @@ app = typer.Typer(
 
 
 @app.callback()
-def _root() -> None:
+def _root(
+    cloud: Annotated[
+        str | None,
+        typer.Option(
+            "--cloud",
+            help="Azure cloud of --target azure: AzureCloud, AzureUSGovernment, AzureChinaCloud, or a "
+            "cloud of the ARM_CLOUD_METADATA_URL document (default: $AZUREML_CURRENT_CLOUD, else the "
+            "cloud ARM_CLOUD_METADATA_URL names, else AzureCloud).",
+        ),
+    ] = None,
+) -> None:
     """Gated blue/green releases of MLflow models to Azure ML managed online endpoints."""
+    if cloud:
+        # the SDKs' own setting, read by azure-ai-ml and azureml-mlflow alike and inherited by the
+        # acceptance suite's process: every client of this command reaches the same cloud
+        os.environ[CLOUD_ENV] = cloud
 
 
 for _module in (validate, model, emulator, endpoint, deployment, release, traffic, workflow):

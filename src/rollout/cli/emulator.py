@@ -1,8 +1,9 @@
-"""`rollout emulator` commands: start, stop, status, serve."""
+"""`rollout emulator` commands: start, stop, status, serve, env."""
 
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 from typing import Annotated
 
@@ -37,6 +38,7 @@ def register(app: typer.Typer) -> None:
     group.command("stop")(stop)
     group.command("status")(status)
     group.command("serve")(serve)
+    group.command("env")(env)
     app.add_typer(group)
 
 
@@ -119,6 +121,55 @@ def serve(state_dir: StateDir = None, registry_uri: RegistryUri = None, port: Po
             state_dir=Path(recorded.state_dir), registry_uri=recorded.registry_uri, port=recorded.port
         )
     )
+
+
+def env(
+    state_dir: StateDir = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the variables as a JSON object.")] = False,
+) -> None:
+    """Print the environment that presents the running emulator as an Azure cloud to `--target azure`.
+
+    As `export` lines for a shell (`eval "$(rollout emulator env)"`). The cloud comes from the
+    emulator's ARM metadata document, TLS trust from its CA file, and the scope from its fixed
+    subscription, resource group and workspace. A token comes from a logged-in `az`: the stand-in
+    `tools/act/bin/az` answers with the file ROLLOUT_AZ_TOKEN_FILE names. Exits 1 when the emulator
+    does not run.
+    """
+    from rollout.emulator.constants import (
+        CLOUD_METADATA_API_VERSION,
+        CLOUD_METADATA_PATH,
+        CLOUD_NAME,
+        RESOURCE_GROUP,
+        SUBSCRIPTION_ID,
+        WORKSPACE,
+    )
+    from rollout.emulator.host import process
+    from rollout.emulator.host.access import token_path
+
+    directory = _state_dir(state_dir)
+    current = process.status(directory)
+    if current is None or not current.running:
+        raise UserError(
+            f"the emulator is not running (state dir {directory}); start it with `rollout emulator start`"
+        )
+    variables = {
+        "AZUREML_CURRENT_CLOUD": CLOUD_NAME,
+        "ARM_CLOUD_METADATA_URL": (
+            f"{current.url.rstrip('/')}{CLOUD_METADATA_PATH}?api-version={CLOUD_METADATA_API_VERSION}"
+        ),
+        "REQUESTS_CA_BUNDLE": current.ca_file,
+        "SSL_CERT_FILE": current.ca_file,
+        "AZURE_SUBSCRIPTION_ID": SUBSCRIPTION_ID,
+        "AZURE_RESOURCE_GROUP": RESOURCE_GROUP,
+        "AZUREML_WORKSPACE": WORKSPACE,
+        "ROLLOUT_AZ_TOKEN_FILE": str(token_path(Path(current.state_dir))),
+    }
+    if as_json:
+        typer.echo(json.dumps(variables, indent=2))
+    else:
+        typer.echo(
+            "".join(f"export {name}={shlex.quote(value)}\n" for name, value in variables.items()), nl=False
+        )
 
 
 def _state_dir(state_dir: Path | None) -> Path:

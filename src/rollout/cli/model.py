@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from rollout.cli.common import ResourceGroup, Subscription, Target, Workspace
 from rollout.errors import UserError
 
 model_app = typer.Typer(help="Train and register models.", no_args_is_help=True)
@@ -20,6 +21,10 @@ def train(
     seed: int = typer.Option(0, "--seed", help="Random seed of the classifier."),
     name: str = typer.Option(DEFAULT_NAME, "--name", help="Registered model name."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    target: Target = "local",
+    subscription: Subscription = None,
+    resource_group: ResourceGroup = None,
+    workspace: Workspace = None,
 ) -> None:
     """Train the demo heart-disease classifier, register it, print its version and holdout accuracy."""
     from rollout import paths, registry
@@ -32,7 +37,7 @@ def train(
         name,
         variant=variant,
         seed=seed,
-        tracking_uri=paths.registry_uri(),
+        tracking_uri=registry_uri(target, subscription, resource_group, workspace),
         artifacts_dir=paths.artifacts_dir(),
     )
     trained = registered.trained
@@ -53,6 +58,10 @@ def register_command(
     name: str = typer.Option(..., "--name", help="Registered model name."),
     path: Path = typer.Option(..., "--path", help="An MLflow model directory (with an MLmodel file)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    target: Target = "local",
+    subscription: Subscription = None,
+    resource_group: ResourceGroup = None,
+    workspace: Workspace = None,
 ) -> None:
     """Register an MLflow model directory as a new version of a model; print that version."""
     from rollout import paths, registry
@@ -62,7 +71,10 @@ def register_command(
         raise UserError(f"{path} is not an MLflow model directory (it has no MLmodel file)")
     paths.ensure_home()
     version = registry.register_model(
-        registry.client(paths.registry_uri()), name, path, artifacts_dir=paths.artifacts_dir()
+        registry.client(registry_uri(target, subscription, resource_group, workspace)),
+        name,
+        path,
+        artifacts_dir=paths.artifacts_dir(),
     )
     typer.echo(json.dumps({"name": name, "version": version}) if as_json else f"{name} version {version}")
 
@@ -79,6 +91,23 @@ def probe(
         typer.echo(text, nl=False)
     else:
         out.write_text(text, encoding="utf-8")
+
+
+def registry_uri(
+    target: str, subscription: str | None, resource_group: str | None, workspace: str | None
+) -> str:
+    """Where models are registered: the local registry, or the Azure ML workspace's (its MLflow
+    tracking URI, through azureml-mlflow)."""
+    from rollout import paths
+
+    if target == "local":
+        return paths.registry_uri()
+    from rollout.azureml.targets import parse_target
+
+    chosen = parse_target(
+        target, subscription=subscription, resource_group=resource_group, workspace=workspace
+    )
+    return chosen.mlflow_uri()
 
 
 def register(app: typer.Typer) -> None:

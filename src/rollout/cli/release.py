@@ -168,6 +168,7 @@ def _run_stage(
     output.step_summary(
         f"### Stage {stage}: {verdict.outcome}\n\n"
         + "".join(f"- {reason}\n" for reason in verdict.reasons)
+        + "".join(f"- note: {note}\n" for note in verdict.notes)
         + ("\nRolled back automatically.\n" if result.rolled_back else "")
         + "\n"
         + output.traffic_table("Traffic before", before.traffic, before.mirror_traffic)
@@ -182,6 +183,8 @@ def _run_stage(
         print(f"stage {stage}: {verdict.outcome}" + (" (rolled back)" if result.rolled_back else ""))
         for reason in verdict.reasons:
             print(f"  - {reason}")
+        for note in verdict.notes:
+            print(f"  - note: {note}")
     return result
 
 

@@ -86,6 +86,13 @@ class SubscriptionNotFound(AzureError):
     code = "SubscriptionNotFound"
 
 
+class ResourceNotFound(AzureError):
+    """A resource id that names no resource, such as the metrics of an unknown endpoint (404)."""
+
+    status = 404
+    code = "ResourceNotFound"
+
+
 class ResourceGroupNotFound(AzureError):
     """A resource group other than the emulated one (404)."""
 
@@ -122,6 +129,37 @@ class Canceled(AzureError):
 
     status = 409
     code = "Canceled"
+
+
+# Blob storage (the workspace's artifacts) ----------------------------------------------------------
+
+
+class BlobNotFound(AzureError):
+    """A blob that does not exist (404)."""
+
+    status = 404
+    code = "BlobNotFound"
+
+
+class BlobAlreadyExists(AzureError):
+    """An upload with `If-None-Match: *` of a blob that exists (409)."""
+
+    status = 409
+    code = "BlobAlreadyExists"
+
+
+class InvalidRange(AzureError):
+    """A range outside the blob (416)."""
+
+    status = 416
+    code = "InvalidRange"
+
+
+class MissingRequiredHeader(AzureError):
+    """A blob upload without `x-ms-blob-type` (400)."""
+
+    status = 400
+    code = "MissingRequiredHeader"
 
 
 # The data plane (scoring) ------------------------------------------------------------------------

@@ -53,6 +53,7 @@ class Verdict:
     outcome: Outcome
     reasons: list[str] = field(default_factory=list)
     numbers: dict[str, float | int | None] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # about the numbers (e.g. their source's delay)
 
     def to_dict(self) -> dict:
         return asdict(self)

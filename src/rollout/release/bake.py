@@ -135,4 +135,7 @@ def bake(
                 break
     agreement = measure_agreement(client, samples, candidate, live) if live else None
     c, lv = window()
-    return judge(c, lv, agreement, limits)
+    verdict = judge(c, lv, agreement, limits)
+    if metrics.caveat:
+        verdict.notes.append(metrics.caveat)
+    return verdict

@@ -132,7 +132,11 @@ def test_switching_auth_mode_between_key_and_token(ml_client, emulator, unique_n
 def test_workspace_and_models_come_from_the_registry(ml_client, emulator, registered_models):
     workspace = ml_client.workspaces.get("local")
     assert workspace.location == "local"
-    assert workspace.mlflow_tracking_uri == emulator.registry_uri
+    # The workspace's MLflow surface, as Azure announces it (azureml-mlflow rewrites v1.0 to v2.0).
+    host = emulator.url.split("://", 1)[1]
+    assert workspace.mlflow_tracking_uri.replace("/mlflow/v2.0/", "/mlflow/v1.0/") == (
+        f"azureml://{host}/mlflow/v1.0{emulator.workspace_path}"
+    )
 
     model = ml_client.models.get(registered_models.heart, "2")
     assert (model.name, model.version, model.type) == (registered_models.heart, "2", "mlflow_model")

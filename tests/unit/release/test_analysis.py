@@ -113,20 +113,3 @@ def test_first_release_without_live_is_judged_against_a_clean_baseline() -> None
 def test_model_errors_timeouts_and_overload_are_the_deployments_fault() -> None:
     window = WindowStats.from_status_codes({200: 50, 400: 3, 401: 1, 408: 2, 424: 5, 429: 1, 502: 4})
     assert (window.ok, window.client_errors, window.errors) == (50, 4, 12)
-
-
-def test_azure_monitor_series_become_window_stats() -> None:
-    from rollout.azureml.metrics import stats_from_azure_series
-
-    counts = [
-        ({"deployment": "green", "statusCode": "200"}, 90.0),
-        ({"deployment": "green", "statusCode": "424"}, 6.0),
-        ({"deployment": "green", "statusCode": "400"}, 4.0),
-        ({"Deployment": "blue", "StatusCode": "200"}, 900.0),
-    ]
-    p95s = [({"deployment": "green"}, [12.0, None, 30.0]), ({"deployment": "blue"}, [10.0])]
-    stats = stats_from_azure_series(counts, p95s)
-    green = stats["green"]
-    assert (green.ok, green.errors, green.client_errors, green.requests) == (90, 6, 4, 100)
-    assert green.p95_ms == pytest.approx(30.0)
-    assert (stats["blue"].ok, stats["blue"].p95_ms) == (900, pytest.approx(10.0))

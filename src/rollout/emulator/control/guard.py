@@ -26,6 +26,7 @@ from rollout.emulator.errors import (
 )
 
 Handler = Callable[[Request], Awaitable[Response]]
+Renderer = Callable[[AzureError], Response]
 
 
 class Guard:
@@ -37,6 +38,12 @@ class Guard:
 
     def __call__(self, handler: Handler) -> Handler:
         """Authenticate, check the scope and api-version, and render errors in Azure's shape."""
+        return self.wrap(handler)
+
+    def wrap(self, handler: Handler, *, api_version: bool = True, render: Renderer | None = None) -> Handler:
+        """Authenticate and check the scope (and the api-version, unless `api_version` is False);
+        errors are rendered by `render` (by default Azure Resource Manager's error reply)."""
+        renderer = render or error_response
 
         @functools.wraps(handler)
         async def endpoint(request: Request) -> Response:
@@ -49,10 +56,12 @@ class Guard:
                 headers["x-ms-client-request-id"] = request.headers["x-ms-client-request-id"]
             try:
                 self._authenticate(request)
+                if api_version and "api-version" not in request.query_params:
+                    raise MissingApiVersionParameter("The api-version query parameter is required.")
                 self._check_scope(request)
                 response = await handler(request)
             except AzureError as error:
-                response = error_response(error)
+                response = renderer(error)
             response.headers.update(headers)
             return response
 
@@ -70,8 +79,6 @@ class Guard:
 
     def _check_scope(self, request: Request) -> None:
         params = request.path_params
-        if "api-version" not in request.query_params:
-            raise MissingApiVersionParameter("The api-version query parameter is required.")
         ws = self._workspace
         if params.get("subscription", ws.subscription) != ws.subscription:
             raise SubscriptionNotFound(f"The subscription '{params['subscription']}' could not be found.")

@@ -103,6 +103,10 @@ class ModelRegistry:
             modified_ms=int(model.last_updated_timestamp or 0),
         )
 
+    def client(self) -> Any:
+        """The registry's `MlflowClient` (blocking), for the workspace's MLflow surface."""
+        return self._mlflow()
+
     def _mlflow(self) -> Any:
         """The registry client. MLflow is imported here, under the lock: importing it from two threads
         at once can hand one of them a half-initialised module."""

@@ -6,6 +6,7 @@ from starlette.routing import Route
 
 from rollout.emulator.control.guard import Guard, Handler
 from rollout.emulator.control.handlers import ArmApi
+from rollout.emulator.control.monitor import METRICS_SUFFIX, MonitorApi
 from rollout.emulator.control.workspace import OPERATIONS_PATH, WORKSPACE_PATH
 
 WS = WORKSPACE_PATH
@@ -15,7 +16,7 @@ MODEL = WS + "/models/{model}"
 OPERATION = OPERATIONS_PATH
 
 
-def routes(api: ArmApi, guard: Guard) -> list[Route]:
+def routes(api: ArmApi, monitor: MonitorApi, guard: Guard) -> list[Route]:
     """Every ARM route, guarded (authenticated, scoped, errors in Azure's shape)."""
     table: list[tuple[str, str, Handler]] = [
         ("GET", WS, api.get_workspace),
@@ -36,6 +37,8 @@ def routes(api: ArmApi, guard: Guard) -> list[Route]:
         ("GET", MODEL + "/versions", api.list_model_versions),
         ("GET", MODEL + "/versions/{version}", api.get_model_version),
         ("POST", MODEL + "/versions/{version}/package", api.package_model),
+        ("GET", ENDPOINT + METRICS_SUFFIX, monitor.endpoint_metrics),
+        ("GET", DEPLOYMENT + METRICS_SUFFIX, monitor.deployment_metrics),
         ("GET", OPERATION + "/mfeOperationsStatus/{operation}", api.operation_status),
         ("GET", OPERATION + "/mfeOperationResults/{operation}", api.operation_result),
     ]

@@ -22,6 +22,11 @@ class Shapes:
         self._workspace = workspace
         self.base_url = base_url.rstrip("/")
 
+    def mlflow_tracking_uri(self) -> str:
+        """azureml://<host>/mlflow/v1.0/<workspace id>, the form Azure announces (https:// implied)."""
+        host = self.base_url.split("://", 1)[-1]
+        return f"azureml://{host}/mlflow/v1.0{self._workspace.id}"
+
     def scoring_uri(self, endpoint: str) -> str:
         return f"{self.base_url}/online-endpoints/{endpoint}/score"
 
@@ -44,7 +49,7 @@ class Shapes:
                 "description": "Local emulator of Azure ML managed online endpoints.",
                 "workspaceId": self._workspace.workspace_id,
                 "provisioningState": "Succeeded",
-                "mlFlowTrackingUri": self._workspace.registry_uri,
+                "mlFlowTrackingUri": self.mlflow_tracking_uri(),
                 "publicNetworkAccess": "Enabled",
                 "hbiWorkspace": False,
                 "v1LegacyMode": False,

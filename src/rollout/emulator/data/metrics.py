@@ -9,11 +9,26 @@ between the start and the end of a bake window:
                       "status_codes": {"200": n, "424": n, ...}, "mirrored": n,
                       "latency_ms": {"buckets": [[le, cumulative_count], ..., ["+Inf", n]],
                                      "sum": ms, "count": n}}]}
+
+Besides these cumulative counters it keeps a time-stamped history for Azure Monitor
+(`RequestHistory`, read by `rollout.emulator.control.monitor`): every live or mirrored request the
+endpoint answered, with its arrival time, deployment, status code, the model's status code and
+latency, in per-minute buckets per endpoint. Memory is bounded: buckets older than 24 hours are
+dropped, and a minute keeps at most `MAX_REQUESTS_PER_MINUTE` requests per endpoint (the rest of
+that minute is left out of the history, logged once). Requests are kept one by one (not summed per
+minute) so that a series can count only the requests inside a timespan that starts or ends
+mid-minute.
 """
 
 from __future__ import annotations
 
+import bisect
+import logging
 import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -29,6 +44,10 @@ LATENCY_BUCKETS_MS = (
 )  # fmt: skip
 STATUS_CLASSES = ("2xx", "4xx", "5xx")
 _LABELS = ("endpoint", "deployment")
+HISTORY_SECONDS = 24 * 3600
+MAX_REQUESTS_PER_MINUTE = 50_000
+
+log = logging.getLogger("rollout.emulator")
 
 
 def status_class(status: int) -> str:
@@ -38,7 +57,8 @@ def status_class(status: int) -> str:
 class Metrics:
     """Request counters and latency histograms of every deployment, in their own registry."""
 
-    def __init__(self) -> None:
+    def __init__(self, history: RequestHistory | None = None) -> None:
+        self.history = history or RequestHistory()
         self.registry = CollectorRegistry(auto_describe=True)
         self._requests = Counter(
             "online_deployment_requests",
@@ -62,8 +82,21 @@ class Metrics:
         self._children: dict[tuple[Any, ...], Any] = {}
         self._lock = threading.Lock()
 
-    def observe(self, endpoint: str, deployment: str, status: int, seconds: float, mirrored: bool) -> None:
-        """Count one request the deployment answered (or a mirrored copy of one)."""
+    def observe(
+        self,
+        endpoint: str,
+        deployment: str,
+        status: int,
+        seconds: float,
+        mirrored: bool,
+        *,
+        model_status: int | None = None,
+    ) -> None:
+        """Count one request the deployment answered (or a mirrored copy of one).
+
+        `model_status` is the status the model's instance answered with (None when the request never
+        reached it); the history records the request as arriving `seconds` before now."""
+        self.history.record(endpoint, deployment, status, model_status, seconds)
         key = (endpoint, deployment, status, mirrored)
         children = self._children.get(key)
         if children is None:
@@ -131,6 +164,103 @@ class Metrics:
                 elif sample.name == "online_deployment_request_duration_seconds_count":
                     row(labels)["latency_ms"]["count"] = int(sample.value)
         return {"deployments": [rows[key] for key in sorted(rows)]}
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request in the history: when it arrived (epoch seconds) and how it was answered."""
+
+    at: float
+    deployment: str
+    status: int
+    model_status: str  # the model's status code, "" when the request never reached the model
+    latency_ms: float
+
+
+@dataclass
+class _Minute:
+    minute: int  # epoch minute
+    requests: list[RecordedRequest] = field(default_factory=list)  # in arrival order, nearly
+    full: bool = False
+
+
+class RequestHistory:
+    """Per-endpoint, per-minute history of the requests answered, kept for `retention_seconds`."""
+
+    def __init__(
+        self,
+        *,
+        retention_seconds: float = HISTORY_SECONDS,
+        max_per_minute: int = MAX_REQUESTS_PER_MINUTE,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._retention = retention_seconds
+        self._max_per_minute = max_per_minute
+        self._clock = clock
+        self._minutes: dict[str, deque[_Minute]] = {}
+        self._lock = threading.Lock()
+
+    def record(
+        self, endpoint: str, deployment: str, status: int, model_status: int | None, seconds: float
+    ) -> None:
+        """Record a request answered now after `seconds`."""
+        now = self._clock()
+        at = now - max(0.0, seconds)
+        request = RecordedRequest(
+            at=at,
+            deployment=deployment,
+            status=status,
+            model_status="" if model_status is None else str(model_status),
+            latency_ms=round(seconds * 1000, 3),
+        )
+        minute_of = int(at // 60)
+        with self._lock:
+            minutes = self._minutes.setdefault(endpoint.lower(), deque())
+            bucket = self._bucket(minutes, minute_of)
+            if len(bucket.requests) >= self._max_per_minute:
+                if not bucket.full:
+                    bucket.full = True
+                    log.warning(
+                        "metrics history: minute %s of %s is full; later requests left out",
+                        minute_of,
+                        endpoint,
+                    )
+                return
+            bucket.requests.append(request)
+            self._prune(minutes, now)
+
+    def requests(self, endpoint: str, start: float, end: float) -> list[RecordedRequest]:
+        """The endpoint's requests that arrived at or after `start` and before `end`, oldest first."""
+        first, last = int(start // 60), int(end // 60)
+        with self._lock:
+            minutes = self._minutes.get(endpoint.lower(), deque())
+            found = [
+                request
+                for bucket in minutes
+                if first <= bucket.minute <= last
+                for request in bucket.requests
+                if start <= request.at < end
+            ]
+        return sorted(found, key=lambda request: request.at)
+
+    def _bucket(self, minutes: deque[_Minute], minute_of: int) -> _Minute:
+        if minutes and minutes[-1].minute == minute_of:
+            return minutes[-1]
+        if not minutes or minutes[-1].minute < minute_of:
+            minutes.append(_Minute(minute_of))
+            return minutes[-1]
+        # A request that arrived in an earlier minute than the newest bucket (it took long).
+        keys = [bucket.minute for bucket in minutes]
+        index = bisect.bisect_left(keys, minute_of)
+        if index < len(minutes) and minutes[index].minute == minute_of:
+            return minutes[index]
+        minutes.insert(index, _Minute(minute_of))
+        return minutes[index]
+
+    def _prune(self, minutes: deque[_Minute], now: float) -> None:
+        oldest = int((now - self._retention) // 60)
+        while minutes and minutes[0].minute < oldest:
+            minutes.popleft()
 
 
 def routes(metrics: Metrics) -> list[Route]:

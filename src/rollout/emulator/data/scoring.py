@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from rollout.emulator.data.forwarding import Forwarder
+from rollout.emulator.data.forwarding import MODEL_ERROR_STATUS_HEADER, Forwarder
 from rollout.emulator.data.routing import TrafficRouter
 from rollout.emulator.errors import (
     AzureError,
@@ -91,10 +91,12 @@ class ScoringRoute:
             if mirror_name is not None:
                 self._mirror(endpoint.name, mirror_name, body, request_id)
             status, content = await self.forwarder.forward(deployment, body, request_id)
+            model_status: int | None = status
             response = Response(content, status, headers=reply_headers, media_type="application/json")
         except AzureError as error:
+            model_status = _model_status(error)
             response = _error_response(error, reply_headers)
-        self._observe(deployment, response.status_code, started, mirrored=False)
+        self._observe(deployment, response.status_code, started, mirrored=False, model_status=model_status)
         return response
 
     def _choose(self, request: Request) -> tuple[Endpoint, Deployment, str | None]:
@@ -164,22 +166,28 @@ class ScoringRoute:
             except NotFound:
                 return
             started = time.perf_counter()
+            model_status: int | None
             try:
                 status, _ = await self.forwarder.forward(deployment, body, request_id)
+                model_status = status
             except AzureError as error:
-                status = error.status
+                status, model_status = error.status, _model_status(error)
             except Exception:  # a mirror must never disturb the live traffic
                 logger.exception("mirroring a request of %s to %s failed", endpoint, name)
                 return
-            self._observe(deployment, status, started, mirrored=True)
+            self._observe(deployment, status, started, mirrored=True, model_status=model_status)
 
         task = asyncio.get_running_loop().create_task(send())
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    def _observe(self, deployment: Deployment, status: int, started: float, *, mirrored: bool) -> None:
+    def _observe(
+        self, deployment: Deployment, status: int, started: float, *, mirrored: bool, model_status: int | None
+    ) -> None:
         seconds = time.perf_counter() - started
-        self.metrics.observe(deployment.endpoint, deployment.name, status, seconds, mirrored)
+        self.metrics.observe(
+            deployment.endpoint, deployment.name, status, seconds, mirrored, model_status=model_status
+        )
 
 
 async def _drain(request: Request) -> None:
@@ -189,6 +197,12 @@ async def _drain(request: Request) -> None:
             pass
     except Exception:  # the stream was consumed already, or the client went away
         return
+
+
+def _model_status(error: AzureError) -> int | None:
+    """The status the model answered with (a model error's header), None when it was not reached."""
+    value = error.headers.get(MODEL_ERROR_STATUS_HEADER, "")
+    return int(value) if value.isdigit() else None
 
 
 def _error_response(error: AzureError, reply_headers: dict[str, str]) -> Response:

@@ -21,12 +21,16 @@ from starlette.routing import BaseRoute, Route
 
 from rollout import __version__
 from rollout.emulator.constants import LOCATION, RESOURCE_GROUP, SUBSCRIPTION_ID, WORKSPACE
-from rollout.emulator.control import openapi
+from rollout.emulator.control import cloud_metadata, openapi, surface_routes
 from rollout.emulator.control import routes as control_routes
+from rollout.emulator.control.artifact_store import ArtifactStore
+from rollout.emulator.control.artifacts import ArtifactApi, BlobApi
 from rollout.emulator.control.guard import Guard
 from rollout.emulator.control.handlers import ArmApi
 from rollout.emulator.control.lro import Operations
+from rollout.emulator.control.mlflow_surface import MlflowSurface
 from rollout.emulator.control.model_registry import ModelRegistry
+from rollout.emulator.control.monitor import MonitorApi
 from rollout.emulator.control.provisioning import Provisioner
 from rollout.emulator.control.workspace import Workspace
 from rollout.emulator.data import metrics as metrics_module
@@ -68,7 +72,9 @@ def create_app(config: ServerConfig) -> Starlette:
         base_url=config.url,
         poll_interval_ms=config.poll_interval_ms,
     )
-    guard = Guard(workspace, ensure_management_token(state_dir))
+    management_token = ensure_management_token(state_dir)
+    guard = Guard(workspace, management_token)
+    artifact_store = ArtifactStore(ensure_private_dir(state_dir / "blobs"), management_token, config.url)
 
     async def healthz(request: Request) -> Response:
         """Liveness of the emulator: 200 with its URL and registry once it serves requests."""
@@ -83,7 +89,14 @@ def create_app(config: ServerConfig) -> Starlette:
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"], name="healthz"),
         Route("/openapi.json", openapi_json, methods=["GET"], name="openapi"),
-        *control_routes.routes(arm, guard),
+        *cloud_metadata.routes(config.url),
+        *control_routes.routes(arm, MonitorApi(state, workspace, metrics.history), guard),
+        *surface_routes.routes(
+            MlflowSurface(registry, artifact_store),
+            ArtifactApi(artifact_store),
+            BlobApi(artifact_store),
+            guard,
+        ),
         *scoring.routes(state, pool, metrics),
         *metrics_module.routes(metrics),
     ]

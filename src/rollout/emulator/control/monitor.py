@@ -1,0 +1,112 @@
+"""Azure Monitor's metrics route on the emulator's resources:
+`GET {endpoint or deployment resource id}/providers/Microsoft.Insights/metrics`.
+
+Guarded as every ARM route (the management token, any `api-version`: 2024-02-01, 2023-10-01,
+2018-01-01, ...). Query parameters: `timespan`, `interval`, `metricnames`, `aggregation`, `$filter`,
+`top`, `orderby`, `metricnamespace` (`monitor_query` says how they are read). The metrics of an
+endpoint come from the scoring plane's request history; a deployment's (CPU, memory, disk,
+capacity by instance) are not measured and answer empty series. An unknown metric, aggregation or
+dimension answers Azure Monitor's flat error `{"code": "BadRequest", "message": ...}` (400); an
+unknown endpoint or deployment Azure Resource Manager's `ResourceNotFound` (404).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from rollout.emulator.control.metric_definitions import (
+    DEPLOYMENT_METRICS,
+    DEPLOYMENT_NAMESPACE,
+    ENDPOINT_METRICS,
+    ENDPOINT_NAMESPACE,
+    MetricDefinition,
+)
+from rollout.emulator.control.monitor_query import History, Query, evaluate, grid, iso, parse_query
+from rollout.emulator.control.workspace import Workspace
+from rollout.emulator.errors import BadRequest, NotFound, ResourceNotFound
+from rollout.emulator.state import EmulatorState
+
+METRICS_SUFFIX = "/providers/Microsoft.Insights/metrics"
+METRIC_TYPE = "Microsoft.Insights/metrics"
+
+
+class MonitorApi:
+    """Azure Monitor metrics of one emulator's endpoints and deployments."""
+
+    def __init__(
+        self,
+        state: EmulatorState,
+        workspace: Workspace,
+        history: History,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._state = state
+        self._workspace = workspace
+        self._history = history
+        self._clock = clock
+
+    async def endpoint_metrics(self, request: Request) -> Response:
+        """Azure Monitor metrics of an online endpoint (RequestsPerMinute, RequestLatency_P95, ...)."""
+        name = request.path_params["endpoint"]
+        try:
+            endpoint = self._state.get_endpoint(name)
+        except NotFound:
+            raise self._not_found(f"onlineEndpoints/{name}") from None
+        return self._answer(request, ENDPOINT_METRICS, ENDPOINT_NAMESPACE, endpoint.name)
+
+    async def deployment_metrics(self, request: Request) -> Response:
+        """Azure Monitor metrics of a deployment (resource metrics by instance; not measured: empty)."""
+        params = request.path_params
+        try:
+            self._state.get_deployment(params["endpoint"], params["deployment"])
+        except NotFound:
+            raise self._not_found(
+                f"onlineEndpoints/{params['endpoint']}/deployments/{params['deployment']}"
+            ) from None
+        return self._answer(request, DEPLOYMENT_METRICS, DEPLOYMENT_NAMESPACE, "")
+
+    def _answer(
+        self, request: Request, catalogue: Sequence[MetricDefinition], namespace: str, endpoint: str
+    ) -> Response:
+        try:
+            query = parse_query(request.query_params, catalogue, namespace, self._clock())
+        except BadRequest as error:
+            body = json.dumps({"code": error.code, "message": error.message}).encode()
+            return Response(
+                body, error.status, media_type="application/json", headers={"x-ms-error-code": error.code}
+            )
+        resource_id = request.url.path[: -len(METRICS_SUFFIX)]
+        value = evaluate(query, self._history, endpoint)
+        for entry in value:
+            entry["id"] = f"{resource_id}{METRICS_SUFFIX}/{entry['name']['value']}"
+            entry["type"] = METRIC_TYPE
+        return JSONResponse(
+            {
+                "cost": _cost(query),
+                "timespan": f"{iso(grid(query)[0])}/{iso(query.end)}",
+                "interval": query.interval_text,
+                "value": [_ordered(entry) for entry in value],
+                "namespace": namespace,
+                "resourceregion": self._workspace.location,
+            }
+        )
+
+    def _not_found(self, relative: str) -> ResourceNotFound:
+        return ResourceNotFound(
+            f"The Resource 'Microsoft.MachineLearningServices/workspaces/{self._workspace.name}/{relative}' "
+            f"under resource group '{self._workspace.resource_group}' was not found."
+        )
+
+
+def _cost(query: Query) -> int:
+    return len(grid(query)) * len(query.metrics)
+
+
+def _ordered(entry: dict[str, object]) -> dict[str, object]:
+    keys = ("id", "type", "name", "displayDescription", "unit", "timeseries", "errorCode")
+    return {key: entry[key] for key in keys if key in entry}

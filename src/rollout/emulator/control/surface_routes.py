@@ -1,0 +1,45 @@
+"""The route table of the workspace's MLflow surface, its artifact service and blob storage."""
+
+from __future__ import annotations
+
+from starlette.routing import Route
+
+from rollout.emulator.constants import STORAGE_ACCOUNT, STORAGE_SUFFIX
+from rollout.emulator.control.artifacts import ArtifactApi, BlobApi
+from rollout.emulator.control.guard import Guard, Handler
+from rollout.emulator.control.mlflow_surface import MlflowSurface, mlflow_error
+from rollout.emulator.control.workspace import WORKSPACE_PATH
+
+MLFLOW = "/mlflow/{mlflow_api}" + WORKSPACE_PATH + "/api/2.0/mlflow/{operation:path}"
+ARTIFACTS = "/artifact/v2.0" + WORKSPACE_PATH + "/artifacts/{origin}/{container}"
+BLOB = f"/{STORAGE_ACCOUNT}.blob.{STORAGE_SUFFIX}" + "/{container}/{blob:path}"
+
+
+def routes(mlflow: MlflowSurface, artifacts: ArtifactApi, blobs: BlobApi, guard: Guard) -> list[Route]:
+    """MLflow (guarded, MLflow's errors), the artifact service (guarded, no api-version) and blobs (SAS)."""
+    guarded: list[tuple[str, str, Handler]] = [
+        ("POST", ARTIFACTS + "/batch/metadata", artifacts.create_empty_artifacts),
+        ("GET", ARTIFACTS + "/contentinfo", artifacts.content_information),
+        ("GET", ARTIFACTS + "/metadata", artifacts.artifact_metadata),
+        ("GET", ARTIFACTS, artifacts.list_artifacts),
+    ]
+    table = [
+        Route(
+            MLFLOW,
+            guard.wrap(mlflow.call, api_version=False, render=mlflow_error),
+            methods=["GET", "POST", "PATCH"],
+            name="mlflow.call",
+        ),
+        *(
+            Route(
+                path,
+                guard.wrap(handler, api_version=False),
+                methods=[method],
+                name=f"artifacts.{handler.__name__}",
+            )
+            for method, path, handler in guarded
+        ),
+        Route(BLOB, blobs.put_blob, methods=["PUT"], name="blob.put"),
+        Route(BLOB, blobs.get_blob, methods=["GET", "HEAD"], name="blob.get"),
+    ]
+    return table

@@ -1,0 +1,44 @@
+"""A lab for the azure target: the emulator presented as an Azure cloud, and `rollout` processes that
+use it as one (see conftest.py for how the environment is made)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class CloudLab:
+    home: Path
+    state_dir: Path
+    env: dict[str, str]
+    timings: list[tuple[str, float]] = field(default_factory=list)  # (command, seconds), in order
+
+    @property
+    def az_log(self) -> Path:
+        return self.home / "az.log"
+
+    def rollout(self, *args: str, cwd: Path, timeout: float = 240) -> subprocess.CompletedProcess:
+        began = time.monotonic()
+        done = subprocess.run(
+            [sys.executable, "-m", "rollout", *args],
+            cwd=cwd,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        self.timings.append((" ".join(args[:2]), time.monotonic() - began))
+        return done
+
+    def az_calls(self) -> list[dict]:
+        if not self.az_log.exists():
+            return []
+        return [json.loads(line) for line in self.az_log.read_text().splitlines()]
+
+    def emulator_log(self) -> str:
+        return (self.state_dir / "emulator.log").read_text(errors="replace")

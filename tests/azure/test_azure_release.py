@@ -1,0 +1,190 @@
+"""A whole release with `--target azure`, against the emulator presented as an Azure cloud.
+
+Every command is the real CLI in its own process: azure-ai-ml resolves the cloud from its metadata
+document, DefaultAzureCredential gets its tokens from (the stand-in) `az`, models are registered in
+the workspace's MLflow registry through azureml-mlflow, the acceptance suite reads the candidate's
+signature from there, and every stage is judged on Azure Monitor metrics read with
+azure-monitor-query. Nothing in rollout knows it talks to an emulator.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from cloud_lab import CloudLab
+from release_lab import FAULTY_MODEL_CODE, make_project
+
+from rollout.azureml.metrics import WindowStats
+from rollout.azureml.monitor import CAVEAT
+from rollout.project.samples import request_files
+
+PROBE_RPS = "20"
+BAKE = "3s"
+MONITOR_ROUTE = "/providers/Microsoft.Insights/metrics?"
+
+pytestmark = pytest.mark.timeout(600)
+
+
+def ok(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def flaky_model_dir(root: Path) -> Path:
+    """The demo model wrapped to fail every third request (an MLflow model directory)."""
+    import mlflow.pyfunc
+
+    from rollout.demo_model.training import save, signature, train
+
+    inner = root / "inner"
+    save(train(1, 0), inner)
+    path = root / "flaky"
+    mlflow.pyfunc.save_model(
+        path,
+        python_model=str(FAULTY_MODEL_CODE),
+        artifacts={"inner": str(inner)},
+        model_config={"mode": "flaky", "delay_s": 0.3},
+        signature=signature(),
+        pip_requirements=["mlflow"],
+    )
+    return path
+
+
+def test_a_release_on_the_azure_target_runs_end_to_end(
+    cloud_lab: CloudLab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    began = time.monotonic()
+    project = make_project(tmp_path / "project", "ep-azure-release")
+    azure = ("--target", "azure")
+
+    # models: trained and registered in the workspace's registry, and a directory registered
+    versions = [
+        json.loads(
+            ok(cloud_lab.rollout("model", "train", "--variant", str(v), "--json", *azure, cwd=project))
+        )
+        for v in (1, 2)
+    ]
+    assert [v["version"] for v in versions] == [1, 2]
+    with tempfile.TemporaryDirectory(prefix="flaky-") as scratch:
+        flaky = flaky_model_dir(Path(scratch))
+        registered = cloud_lab.rollout(
+            "model",
+            "register",
+            "--name",
+            "heart-classifier",
+            "--path",
+            str(flaky),
+            "--json",
+            *azure,
+            cwd=project,
+        )
+        assert json.loads(ok(registered)) == {"name": "heart-classifier", "version": 3}
+
+    # the first release: version 1 takes all traffic (no live deployment to compare with)
+    first = ok(
+        cloud_lab.rollout(
+            "release",
+            "--yes",
+            "--version",
+            "1",
+            "--skip-acceptance",
+            "--bake",
+            BAKE,
+            "--probe-rps",
+            PROBE_RPS,
+            *azure,
+            cwd=project,
+        )
+    )
+    assert "released heart-classifier:1: blue is live" in first
+
+    # the second: deploy, the acceptance suite on Azure, every stage judged on Azure Monitor, retire
+    second = ok(
+        cloud_lab.rollout(
+            "release",
+            "--yes",
+            "--version",
+            "2",
+            "--bake",
+            BAKE,
+            "--probe-rps",
+            PROBE_RPS,
+            *azure,
+            cwd=project,
+        )
+    )
+    assert re.search(r"^\d+ passed", second, re.MULTILINE), second  # the acceptance suite
+    for stage in ("canary", "half", "full"):
+        assert f"stage {stage}: pass" in second
+    assert second.count(f"note: {CAVEAT}") == 3
+    assert "released heart-classifier:2: green is live, blue retired" in second
+
+    # a failing candidate: rolled back on Azure Monitor's numbers
+    ok(cloud_lab.rollout("deploy", "--version", "3", *azure, cwd=project))
+    since = datetime.now(UTC)
+    promoted = cloud_lab.rollout(
+        "promote",
+        "--stage",
+        "canary",
+        "--bake",
+        "4s",
+        "--probe-rps",
+        PROBE_RPS,
+        "--json",
+        *azure,
+        cwd=project,
+    )
+    assert promoted.returncode == 1, promoted.stderr
+    verdict = json.loads(promoted.stdout)
+    assert (verdict["outcome"], verdict["rolled_back"]) == ("fail", True)
+    assert verdict["notes"] == [CAVEAT]
+    assert verdict["numbers"]["candidate_errors"] > 0
+    status = json.loads(ok(cloud_lab.rollout("status", "--json", *azure, cwd=project)))
+    assert (status["traffic"], status["live"], status["candidate"]) == ({"green": 100}, "green", "blue")
+    assert status["verdict"] == "canary: fail"
+
+    # the verdict's numbers are Azure Monitor's: since the command began, Monitor holds the window
+    # plus the smoke requests sent to the candidate before traffic moved
+    numbers = verdict["numbers"]
+    monitor = monitor_counts(cloud_lab, "ep-azure-release", since, monkeypatch)
+    smoke = len(request_files(project / "samples"))  # every sample, once, to the candidate
+    assert monitor["blue"].requests == numbers["candidate_requests"] + smoke
+    assert monitor["blue"].errors == numbers["candidate_errors"]
+    assert monitor["green"].requests == numbers["live_requests"]
+    served = [line for line in cloud_lab.emulator_log().splitlines() if MONITOR_ROUTE in line]
+    assert served and all(" 200" in line for line in served)
+
+    # every token came from the Azure CLI, for the cloud's resource manager
+    calls = cloud_lab.az_calls()
+    resource = cloud_lab.env["ARM_CLOUD_METADATA_URL"].split("/metadata/")[0]
+    assert calls and all(call["ok"] for call in calls)
+    assert {tuple(call["argv"]) for call in calls} == {
+        ("account", "get-access-token", "--output", "json", "--resource", resource)
+    }
+    steps = ", ".join(f"{command} {seconds:.0f}s" for command, seconds in cloud_lab.timings)
+    print(f"azure release end to end: {time.monotonic() - began:.0f} s ({steps})")
+
+
+def monitor_counts(
+    cloud_lab: CloudLab, endpoint: str, since: datetime, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, WindowStats]:
+    """The endpoint's Azure Monitor numbers since `since`, read as a user of the cloud reads them."""
+    from rollout.azureml.azure_target import AzureTarget
+    from rollout.azureml.monitor import AzureMonitorMetrics
+
+    for name in ("AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID", "AZURE_FEDERATED_TOKEN_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in cloud_lab.env.items():
+        monkeypatch.setenv(name, value)
+    target = AzureTarget()
+    resource_id = target.ml_client().online_endpoints.get(endpoint).id
+    return AzureMonitorMetrics(resource_id, target.credential(), target.endpoints, since=since).snapshot(
+        endpoint
+    )
