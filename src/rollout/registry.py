@@ -66,6 +66,28 @@ def register_model(
     """
     from mlflow.exceptions import MlflowException
 
+    run_id, source = upload_model(mlflow_client, name, model_dir, artifacts_dir=artifacts_dir, run_id=run_id)
+    try:
+        mlflow_client.get_registered_model(name)
+    except MlflowException:
+        mlflow_client.create_registered_model(name)
+    version = mlflow_client.create_model_version(name, source=source, run_id=run_id)
+    return int(version.version)
+
+
+def upload_model(
+    mlflow_client: MlflowClient,
+    name: str,
+    model_dir: Path,
+    *,
+    artifacts_dir: Path,
+    run_id: str | None = None,
+) -> tuple[str, str]:
+    """Copy an MLflow model directory into the registry's artifact store as a run's `model` artifact.
+
+    Returns the run's id and the artifact's URI (the source of a model version). Without `run_id`,
+    a run named `register <name>` is created (and ended) to hold the artifact.
+    """
     model_dir = Path(model_dir)
     if not (model_dir / "MLmodel").is_file():
         raise UserError(f"{model_dir} is not an MLflow model directory (it has no MLmodel file)")
@@ -77,13 +99,8 @@ def register_model(
     mlflow_client.log_artifacts(run_id, str(model_dir), "model")
     if own_run:
         mlflow_client.set_terminated(run_id)
-    try:
-        mlflow_client.get_registered_model(name)
-    except MlflowException:
-        mlflow_client.create_registered_model(name)
     artifact_uri = mlflow_client.get_run(run_id).info.artifact_uri
-    version = mlflow_client.create_model_version(name, source=f"{artifact_uri}/model", run_id=run_id)
-    return int(version.version)
+    return run_id, f"{artifact_uri}/model"
 
 
 def parse_model_uri(uri: str) -> tuple[str, str] | None:
