@@ -70,7 +70,9 @@ def deployment_dict(deployment: OnlineDeployment) -> DeploymentDict:
     def settings(value: Any) -> dict[str, Any] | None:
         if value is None:
             return None
-        return {key: item for key, item in vars(value).items() if not key.startswith("_") and item is not None}
+        return {
+            key: item for key, item in vars(value).items() if not key.startswith("_") and item is not None
+        }
 
     return DeploymentDict(
         id=deployment.id,
