@@ -54,3 +54,10 @@ def test_rollout_local_follows_rollout_home(rollout_local, tmp_path, monkeypatch
     monkeypatch.setenv("ROLLOUT_HOME", str(tmp_path / "other-home"))
     assert mlflow.MlflowClient().search_registered_models() == []
     assert (tmp_path / "other-home" / "mlflow.db").is_file()
+
+
+def test_the_emulator_is_given_the_sqlite_registry_not_the_plugin_uri(rollout_local):
+    from rollout import paths
+
+    home = Path(rollout_local).parent / "rollout-home"
+    assert paths.registry_uri() == f"sqlite:///{home / 'mlflow.db'}"  # MLFLOW_TRACKING_URI=rollout://local
