@@ -18,9 +18,19 @@ def ensure_home() -> Path:
     return path
 
 
+ROLLOUT_SCHEME = "rollout"  # MLflow URIs of the project's own plugin: rollout://local
+
+
 def registry_uri() -> str:
-    """MLflow tracking and registry URI of the local target: `$MLFLOW_TRACKING_URI` or SQLite."""
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{home() / 'mlflow.db'}"
+    """MLflow tracking and registry URI of the local target: `$MLFLOW_TRACKING_URI` or SQLite.
+
+    A `rollout://` tracking URI names the local registry through the project's MLflow plugin; it
+    resolves to the SQLite file here, so the emulator (and everything else) gets a real store.
+    """
+    configured = os.environ.get("MLFLOW_TRACKING_URI", "")
+    if configured and not configured.startswith(f"{ROLLOUT_SCHEME}:"):
+        return configured
+    return f"sqlite:///{home() / 'mlflow.db'}"
 
 
 def artifacts_dir() -> Path:

@@ -89,6 +89,27 @@ def register_model(
     if is_workspace_registry(mlflow_client.tracking_uri):
         recorded = {**(tags or {}), **({"run_id": run_id} if run_id else {})}
         return register_directory(mlflow_client, name, model_dir, recorded)
+    run_id, source = upload_model(mlflow_client, name, model_dir, artifacts_dir=artifacts_dir, run_id=run_id)
+    ensure_registered_model(mlflow_client, name)
+    version = mlflow_client.create_model_version(name, source=source, run_id=run_id, tags=tags)
+    return int(version.version)
+
+
+def upload_model(
+    mlflow_client: MlflowClient,
+    name: str,
+    model_dir: Path,
+    *,
+    artifacts_dir: Path,
+    run_id: str | None = None,
+) -> tuple[str, str]:
+    """Copy an MLflow model directory into a local registry's artifact store as a run's `model`
+    artifact. Returns the run's id and the artifact's URI (the source of a model version). Without
+    `run_id`, a run named `register <name>` is created (and ended) to hold the artifact.
+    """
+    model_dir = Path(model_dir)
+    if not (model_dir / "MLmodel").is_file():
+        raise UserError(f"{model_dir} is not an MLflow model directory (it has no MLmodel file)")
     own_run = run_id is None
     if run_id is None:
         run_id = mlflow_client.create_run(
@@ -97,12 +118,8 @@ def register_model(
     mlflow_client.log_artifacts(run_id, str(model_dir), "model")
     if own_run:
         mlflow_client.set_terminated(run_id)
-    ensure_registered_model(mlflow_client, name)
     artifact_uri = mlflow_client.get_run(run_id).info.artifact_uri
-    version = mlflow_client.create_model_version(
-        name, source=f"{artifact_uri}/model", run_id=run_id, tags=tags
-    )
-    return int(version.version)
+    return run_id, f"{artifact_uri}/model"
 
 
 def register_directory(

@@ -43,13 +43,18 @@ class Connection:
     def scoring(self, endpoint_name: str) -> ScoringClient:
         """A scoring client for the endpoint, authenticated with its primary key or token."""
         endpoint = get_endpoint(self.ml, endpoint_name)
+        credential = self.scoring_credential(endpoint_name)
+        if not endpoint.scoring_uri:
+            raise UserError(f"endpoint {endpoint_name}: no scoring URI yet")
+        return ScoringClient(endpoint.scoring_uri, credential, verify=self.verify)
+
+    def scoring_credential(self, endpoint_name: str) -> str:
+        """The endpoint's primary key (key auth) or a fresh token (token auth)."""
         keys = self.ml.online_endpoints.get_keys(endpoint_name)
         credential = getattr(keys, "primary_key", None) or getattr(keys, "access_token", None)
         if not credential:
             raise UserError(f"endpoint {endpoint_name}: no key or token to call it with")
-        if not endpoint.scoring_uri:
-            raise UserError(f"endpoint {endpoint_name}: no scoring URI yet")
-        return ScoringClient(endpoint.scoring_uri, credential, verify=self.verify)
+        return str(credential)
 
     def metrics(self, endpoint_name: str) -> MetricsSource:
         return self.target.metrics_source(self.ml, endpoint_name)
