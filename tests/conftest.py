@@ -6,6 +6,7 @@ The acceptance options live here, at the tests root, so pytest knows them howeve
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,12 @@ REPO = Path(__file__).resolve().parent.parent
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("acceptance", "acceptance suite (tests/acceptance)")
-    group.addoption("--target", default="local", choices=("local", "azure"), help="Where the endpoint is.")
+    group.addoption(
+        "--target",
+        default=os.environ.get("ROLLOUT_TARGET") or "local",
+        choices=("local", "azure"),
+        help="Where the endpoint is (default: $ROLLOUT_TARGET, else local).",
+    )
     group.addoption(
         "--endpoint",
         default=None,
