@@ -595,10 +595,16 @@ class Rehearsal:
         *,
         timeout: float = 900,
         on_job: Callable[[str, str], None] | None = None,
+        variables: dict[str, str] | None = None,
     ) -> RunResult:
-        """Push `change` on top of a commit pinning `before_pin`, and run release.yml for it."""
+        """Push `change` on top of a commit pinning `before_pin`, and run release.yml for it.
+
+        `variables` override repository variables for this push only.
+        """
         repo = make_repo(self.source, self.work / name / "repo", before_pin, change)
-        return self.act(repo, self.work / name).run("push", push_event(repo), timeout=timeout, on_job=on_job)
+        run = self.act(repo, self.work / name)
+        run.variables = {**run.variables, **(variables or {})}
+        return run.run("push", push_event(repo), timeout=timeout, on_job=on_job)
 
     def act(self, repo: Repo, work: Path) -> ActRun:
         return ActRun(
