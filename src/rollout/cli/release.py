@@ -32,11 +32,20 @@ Version = Annotated[
     int | None, typer.Option("--version", help="Release this model version instead of the pin.")
 ]
 BakeOverride = Annotated[
-    str | None, typer.Option("--bake", help="Bake time for every stage instead of the plan's (e.g. 30s, 2m).")
+    str | None,
+    typer.Option(
+        "--bake",
+        envvar="ROLLOUT_BAKE",
+        help="Bake time for every stage instead of the plan's (e.g. 30s, 2m).",
+    ),
 ]
 ProbeRps = Annotated[
     float,
-    typer.Option("--probe-rps", help="Probe requests per second sent to both deployments during a bake."),
+    typer.Option(
+        "--probe-rps",
+        envvar="ROLLOUT_PROBE_RPS",
+        help="Probe requests per second sent to both deployments during a bake.",
+    ),
 ]
 ForceLock = Annotated[bool, typer.Option("--force-lock", help="Take over the endpoint's release lock.")]
 
