@@ -131,6 +131,12 @@ def test_the_pin_change_gate(release, plan):
     assert "rollout workflow pin-changed" in pin_step["run"]
     assert pin_step["env"]["BEFORE"] == "${{ github.event.before }}"
     assert pin_step["env"]["EVENT"] == "${{ github.event_name }}"
+    # what the endpoint serves decides, not only the commit before the push (a pending run of an
+    # earlier push may have been replaced): the gate reads the endpoint before deciding
+    served = next(i for i, step in enumerate(gate["steps"]) if "rollout status" in str(step.get("run", "")))
+    assert "--json --missing-ok" in gate["steps"][served]["run"]
+    assert served < gate["steps"].index(pin_step)
+    assert '--served "$RUNNER_TEMP/served.json"' in pin_step["run"]
     checkout = next(step for step in gate["steps"] if "actions/checkout" in step.get("uses", ""))
     assert checkout["with"]["fetch-depth"] == 0  # the commit before the push must be in the clone
     assert release["jobs"]["validate"]["if"] == "needs.gate.outputs.release == 'true'"

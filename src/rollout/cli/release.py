@@ -246,9 +246,20 @@ def status(
     resource_group: ResourceGroup = None,
     workspace: Workspace = None,
     as_json: Json = False,
+    missing_ok: Annotated[
+        bool,
+        typer.Option("--missing-ok", help="An endpoint that does not exist yet is no error: say so."),
+    ] = False,
 ) -> None:
     """Endpoint, deployments, traffic, mirror, live and candidate slots, last verdict."""
-    info = release_for(path, target, subscription, resource_group, workspace).status()
+    rel = release_for(path, target, subscription, resource_group, workspace)
+    if missing_ok and not rel.exists():
+        if as_json:
+            output.print_json({"endpoint": rel.endpoint_name, "exists": False})
+        else:
+            typer.echo(f"endpoint {rel.endpoint_name} does not exist yet")
+        return
+    info = rel.status()
     if as_json:
         output.print_json(info.to_dict())
         return
