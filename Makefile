@@ -21,7 +21,7 @@ demo: $(STAMP)
 
 # release.yml executed offline by act against the emulator (a pin change 1 -> 2), job by job
 rehearse: $(STAMP)
-	$(BIN)/python -m rollout.rehearsal
+	$(BIN)/rollout workflow rehearse
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests scripts

@@ -1,61 +1,31 @@
 """release.yml executed for real, offline: `act` runs its jobs on this machine against the emulator.
 
-One prepared lab (registered versions 1 and 2, the emulator, blue serving version 1) is shared by
-the scenarios of this file, in order: a push that leaves the pin alone, then a pin change 1 -> 2.
-Bakes are 10 s with 25 probe requests a second (about 125 per deployment, over the plan's min_requests
-of 100, without queueing past max_concurrent_requests_per_instance on 2 busy cores); everything stays on loopback.
+Scenarios on the shared lab (tests/workflow/conftest.py), each on an endpoint of its own: a push
+that leaves the pin alone; a pin change 1 -> 2 through every stage; a bump whose run GitHub
+dropped (a later push replaced it in the concurrency group), followed by an unrelated edit.
 """
 
 from __future__ import annotations
 
-import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from rollout import rehearsal
-from rollout.rehearsal import Rehearsal, RunResult, parse_act_json, pin_to, touch_plan_comment
+from conftest import RELEASE_JOBS, explain, timed
+from rollout.github import rehearsal as act_rehearsal
+from rollout.github.rehearsal import parse_act_json, pin_to, touch_plan_comment
+from rollout.release.rehearsal_lab import Rehearsal
 
 REPO = Path(__file__).resolve().parents[2]
-RELEASE_JOBS = [
-    "gate",
-    "validate",
-    "deploy",
-    "acceptance",
-    "stage-canary",
-    "stage-half",
-    "stage-full",
-    "retire",
-]
 
-pytestmark = pytest.mark.timeout(1500)
+pytestmark = pytest.mark.timeout(900)
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rehearsal]:
-    try:
-        rehearsal.find_act()
-    except rehearsal.RehearsalError as error:
-        pytest.fail(str(error))
-    began = time.monotonic()
-    prepared = Rehearsal.prepare(REPO, tmp_path_factory.mktemp("rehearsal"), bake="10s", probe_rps=25)
-    print(f"rehearsal lab prepared in {time.monotonic() - began:.0f}s")
-    yield prepared
-    prepared.close()
-
-
-def explain(result: RunResult) -> str:
-    failed = [job for job in result.jobs.values() if job.result == "failure"]
-    return result.describe() + "".join(
-        f"\n--- {job.job_id} ---\n{result.failure_log(job.job_id)}" for job in failed
-    )
-
-
-def test_a_push_that_does_not_change_the_pin_runs_only_the_gate(lab: Rehearsal) -> None:
-    result = lab.push("no-pin-change", 1, touch_plan_comment())
-    print(f"no pin change: act ran {result.seconds:.0f}s")
+def test_a_push_that_does_not_change_the_pin_runs_only_the_gate(rehearsal: Rehearsal) -> None:
+    scenario = rehearsal.scenario("no-pin-change", live_version=1)
+    result = scenario.push(1, touch_plan_comment())
+    timed("no pin change", result)
     assert result.returncode == 0, explain(result)
     assert result.jobs["gate"].result == "success", explain(result)
     assert result.jobs["gate"].outputs == {"release": "false"}
@@ -63,16 +33,28 @@ def test_a_push_that_does_not_change_the_pin_runs_only_the_gate(lab: Rehearsal) 
     assert {job: outcome for job, outcome in result.results().items() if job != "gate"} == dict.fromkeys(
         [*RELEASE_JOBS[1:], "rollback"], "skipped"
     )
-    status = lab.status()
+    status = scenario.status()
     assert status["traffic"] == {"blue": 100}
     assert [d["name"] for d in status["deployments"]] == ["blue"]
 
 
-def test_a_pin_change_from_1_to_2_releases_version_2_through_every_stage(lab: Rehearsal) -> None:
+def test_a_bump_whose_run_was_dropped_is_released_by_the_next_push(rehearsal: Rehearsal) -> None:
+    # 1 -> 2 was pushed; its pending run was replaced by the run of an unrelated edit (GitHub keeps
+    # one pending run per concurrency group), so the commit before this push already pins 2 while
+    # the endpoint still serves 1: the gate must release.
+    scenario = rehearsal.scenario("dropped-bump", live_version=1)
+    result = scenario.push(2, touch_plan_comment(), job="gate")
+    timed("dropped bump, gate", result)
+    assert result.jobs["gate"].result == "success", explain(result)
+    assert result.jobs["gate"].outputs == {"release": "true"}, result.jobs["gate"].summary
+    assert "serves heart-classifier:1, the plan pins heart-classifier:2" in result.jobs["gate"].summary
+
+
+def test_a_pin_change_from_1_to_2_releases_version_2_through_every_stage(rehearsal: Rehearsal) -> None:
+    scenario = rehearsal.scenario("pin-1-to-2", live_version=1)
     seen: list[tuple[str, str]] = []
-    result = lab.push("pin-1-to-2", 1, pin_to(2), on_job=lambda job, outcome: seen.append((job, outcome)))
-    print(f"pin change 1 -> 2: act ran {result.seconds:.0f}s; " + ", ".join(f"{j} {o}" for j, o in seen))
-    print("job seconds: " + ", ".join(f"{j.job_id} {j.seconds:.0f}" for j in result.jobs.values()))
+    result = scenario.push(1, pin_to(2), on_job=lambda job, outcome: seen.append((job, outcome)))
+    timed("pin change 1 -> 2", result)
     assert result.returncode == 0, explain(result)
     assert result.results() == {**dict.fromkeys(RELEASE_JOBS, "success"), "rollback": "skipped"}, explain(
         result
@@ -90,7 +72,7 @@ def test_a_pin_change_from_1_to_2_releases_version_2_through_every_stage(lab: Re
     assert suite is not None and int(suite.get("tests", 0)) > 0
     assert int(suite.get("failures", 0)) == int(suite.get("errors", 0)) == 0
     assert "| tests | passed |" in jobs["acceptance"].summary
-    status = lab.status()
+    status = scenario.status()
     assert status["traffic"] == {"green": 100}
     assert [(d["name"], d["model"]) for d in status["deployments"]] == [("green", "heart-classifier:2")]
     assert status["candidate"] is None  # the release is closed
@@ -123,7 +105,7 @@ def test_act_json_is_read_into_jobs_steps_outputs_and_summaries() -> None:
 
 
 def test_every_pinned_third_party_action_but_checkout_has_a_stand_in() -> None:
-    substituted = rehearsal.local_repositories(REPO / rehearsal.STAND_INS)
+    substituted = act_rehearsal.local_repositories(REPO / act_rehearsal.STAND_INS)
     assert {value.split("@")[0] for value in substituted} == {
         "actions/setup-python",
         "azure/login",
@@ -161,7 +143,7 @@ jobs:
 
 
 def test_the_stand_ins_check_login_inputs_and_copy_artifacts(tmp_path: Path) -> None:
-    from rollout.workflow import ACTION_PINS
+    from rollout.github.workflow import ACTION_PINS
 
     def uses(key: str) -> str:
         return "{}@{}".format(*ACTION_PINS[key][:2])
@@ -173,16 +155,16 @@ def test_the_stand_ins_check_login_inputs_and_copy_artifacts(tmp_path: Path) -> 
         login=uses("azure-login"), checkout=uses("checkout"), upload=uses("upload-artifact")
     )
     (source / workflow).write_text(text)
-    repo = rehearsal.make_repo(source, tmp_path / "repo", 1, lambda _: None, plan=None)
-    run = rehearsal.ActRun(
+    repo = act_rehearsal.make_repo(source, tmp_path / "repo", 1, lambda _: None, plan=None)
+    run = act_rehearsal.ActRun(
         repo=repo.path,
         work=tmp_path / "work",
-        venv=rehearsal.prepared_venv(),
+        venv=act_rehearsal.prepared_venv(),
         rollout_home=tmp_path / "home",
         variables={"AZURE_CLIENT_ID": "client", "AZURE_SUBSCRIPTION_ID": "sub"},  # no tenant
-        stand_ins=REPO / rehearsal.STAND_INS,
+        stand_ins=REPO / act_rehearsal.STAND_INS,
     )
-    result = run.run("push", rehearsal.push_event(repo), workflow=workflow, timeout=120)
+    result = run.run("push", act_rehearsal.push_event(repo), workflow=workflow, timeout=120)
     assert result.jobs["login"].result == "failure", explain(result)
     assert "tenant-id missing" in "\n".join(result.jobs["login"].log)
     # upload: the first artifact is copied, the second (no file, if-no-files-found: error) fails
@@ -190,7 +172,7 @@ def test_the_stand_ins_check_login_inputs_and_copy_artifacts(tmp_path: Path) -> 
     assert result.jobs["upload"].result == "failure"
     assert not result.artifact("nothing").exists()
     run.variables["AZURE_TENANT_ID"] = "tenant"
-    result = run.run("push", rehearsal.push_event(repo), workflow=workflow, job="login", timeout=120)
+    result = run.run("push", act_rehearsal.push_event(repo), workflow=workflow, job="login", timeout=120)
     assert result.jobs["login"].result == "success", explain(result)
     assert result.logins() == [
         {
