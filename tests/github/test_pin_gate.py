@@ -282,3 +282,27 @@ def test_a_new_endpoint_releases(workflow_cli, history, tmp_path):
 
     assert values["changed"] == "true"
     assert "does not exist yet" in values["reason"]
+
+
+def test_a_rolled_back_pin_is_not_released_again_by_an_unrelated_push(workflow_cli, history, tmp_path):
+    root, commits = history
+    status = serving("heart-classifier:1") | {
+        "candidate": "green",
+        "release": "heart-classifier:2",
+        "verdict": "rolled back",
+    }
+
+    _, _, values = decide(
+        workflow_cli,
+        root,
+        tmp_path,
+        "--base",
+        commits["v2"],
+        "--head",
+        commits["v2"],
+        "--served",
+        served(tmp_path, **status),
+    )
+
+    assert values["changed"] == "false"
+    assert "was rolled back" in values["reason"]

@@ -112,6 +112,9 @@ def test_a_failed_stage_is_rolled_back_and_the_run_fails(release):
     jobs = release["jobs"]
     safety_net = jobs["rollback"]
     assert "failure()" in safety_net["if"]
+    # a candidate that fails acceptance is rolled back too (the release is closed as rolled back)
+    assert "needs.deploy.result == 'success'" in safety_net["if"]
+    assert "needs.acceptance.result" not in safety_net["if"]
     assert "rollout rollback --force-lock" in runs(safety_net)
     assert {job_id for job_id, _, _ in stage_jobs(release)} <= set(needs_of(safety_net))
     # Nothing swallows a failing promote: no continue-on-error anywhere in a stage job.

@@ -83,6 +83,14 @@ def against_served(served: dict[str, Any], after: PinAtCommit, before: PinAtComm
     pin = str(after)
     if served.get("candidate"):
         stage = served.get("stage") or "none passed yet"
+        if served.get("release") == pin and str(served.get("verdict") or "").startswith("rolled back"):
+            return PinDecision(
+                False,
+                f"{pin} was rolled back on {endpoint} ({served['candidate']}): pin another version, "
+                "or start the release by hand to try it again.",
+                before,
+                after,
+            )
         if served.get("release") == pin:
             return PinDecision(
                 False,
