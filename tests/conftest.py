@@ -6,6 +6,7 @@ The acceptance options live here, at the tests root, so pytest knows them howeve
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -19,7 +20,12 @@ PROJECT_DIRS = ("endpoints", "deployments", "samples")
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("acceptance", "acceptance suite (tests/acceptance)")
-    group.addoption("--target", default="local", choices=TARGET_NAMES, help="Where the endpoint is.")
+    group.addoption(
+        "--target",
+        default=os.environ.get("ROLLOUT_TARGET") or "local",
+        choices=TARGET_NAMES,
+        help="Where the endpoint is (default: $ROLLOUT_TARGET, else local).",
+    )
     group.addoption(
         "--endpoint",
         default=None,

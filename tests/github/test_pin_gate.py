@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -159,3 +160,149 @@ def test_a_head_without_the_plan_is_one_line(workflow_cli, history, tmp_path):
         result.stderr
         == f"error: the release plan deployments/release.yml is not in commit {commits['empty']!r}\n"
     )
+
+
+# -- what the endpoint serves decides (GitHub may have dropped the run of an earlier push) ---------
+
+
+def served(tmp_path: Path, **status: object) -> str:
+    path = tmp_path / "served.json"
+    path.write_text(json.dumps({"endpoint": "heart-classifier", **status}))
+    return str(path)
+
+
+def serving(model: str, live: str = "blue") -> dict[str, object]:
+    return {
+        "live": live,
+        "candidate": None,
+        "release": None,
+        "stage": None,
+        "traffic": {live: 100},
+        "deployments": [{"name": live, "model": model, "traffic": 100, "role": "live"}],
+    }
+
+
+def test_a_pin_the_endpoint_does_not_serve_releases_even_when_the_push_left_it_alone(
+    workflow_cli, history, tmp_path
+):
+    # 1 -> 2 was pushed, its pending run was replaced by this unrelated edit's run: 1 still serves
+    root, commits = history
+    path = served(tmp_path, **serving("heart-classifier:1"))
+
+    code, out, values = decide(
+        workflow_cli, root, tmp_path, "--base", commits["v2"], "--head", commits["v2"], "--served", path
+    )
+
+    assert code == 0, out
+    assert values["changed"] == "true"
+    assert "serves heart-classifier:1, the plan pins heart-classifier:2" in values["reason"]
+
+
+def test_a_pin_the_endpoint_serves_does_not_release(workflow_cli, history, tmp_path):
+    root, commits = history
+    path = served(tmp_path, **serving("heart-classifier:1"))
+
+    _, out, values = decide(
+        workflow_cli,
+        root,
+        tmp_path,
+        "--base",
+        commits["v1"],
+        "--head",
+        commits["v1-edited"],
+        "--served",
+        path,
+    )
+
+    assert values["changed"] == "false"
+    assert out.startswith("no release: The model pin is still heart-classifier:1")
+
+
+def test_a_pin_already_released_by_hand_does_not_release_again(workflow_cli, history, tmp_path):
+    root, commits = history
+    path = served(tmp_path, **serving("heart-classifier:2", live="green"))
+
+    _, _, values = decide(
+        workflow_cli,
+        root,
+        tmp_path,
+        "--base",
+        commits["v1-edited"],
+        "--head",
+        commits["v2"],
+        "--served",
+        path,
+    )
+
+    assert values["changed"] == "false"
+
+
+def test_the_candidate_of_a_release_in_progress_is_not_released_twice(workflow_cli, history, tmp_path):
+    root, commits = history
+    status = serving("heart-classifier:1") | {
+        "candidate": "green",
+        "release": "heart-classifier:2",
+        "stage": "canary",
+    }
+    status["deployments"] = [
+        {"name": "blue", "model": "heart-classifier:1"},
+        {"name": "green", "model": "heart-classifier:2"},
+    ]
+
+    _, _, values = decide(
+        workflow_cli,
+        root,
+        tmp_path,
+        "--base",
+        commits["v2"],
+        "--head",
+        commits["v2"],
+        "--served",
+        served(tmp_path, **status),
+    )
+
+    assert values["changed"] == "false"
+    assert "already the candidate of the release in progress" in values["reason"]
+
+
+def test_a_new_endpoint_releases(workflow_cli, history, tmp_path):
+    root, commits = history
+
+    _, _, values = decide(
+        workflow_cli,
+        root,
+        tmp_path,
+        "--base",
+        commits["v2"],
+        "--head",
+        commits["v2"],
+        "--served",
+        served(tmp_path, exists=False),
+    )
+
+    assert values["changed"] == "true"
+    assert "does not exist yet" in values["reason"]
+
+
+def test_a_rolled_back_pin_is_not_released_again_by_an_unrelated_push(workflow_cli, history, tmp_path):
+    root, commits = history
+    status = serving("heart-classifier:1") | {
+        "candidate": "green",
+        "release": "heart-classifier:2",
+        "verdict": "rolled back",
+    }
+
+    _, _, values = decide(
+        workflow_cli,
+        root,
+        tmp_path,
+        "--base",
+        commits["v2"],
+        "--head",
+        commits["v2"],
+        "--served",
+        served(tmp_path, **status),
+    )
+
+    assert values["changed"] == "false"
+    assert "was rolled back" in values["reason"]

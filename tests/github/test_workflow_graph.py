@@ -91,15 +91,16 @@ def test_release_runs_validate_deploy_acceptance_then_stages_then_retire(release
     assert needs_of(jobs["deploy"]) == ["validate"]
     assert needs_of(jobs["acceptance"]) == ["deploy"]
     assert "rollout validate" in runs(jobs["validate"])
-    assert "rollout deploy --target azure" in runs(jobs["deploy"])
-    assert "rollout retire --target azure" in runs(jobs["retire"])
+    assert "rollout deploy" in runs(jobs["deploy"])
+    assert "rollout retire" in runs(jobs["retire"])
     assert jobs["deploy"]["outputs"]["candidate"] == "${{ steps.deploy.outputs.candidate }}"
 
 
-def test_acceptance_runs_the_suite_against_the_candidate_and_uploads_junit(release):
+def test_acceptance_runs_the_suite_against_the_candidate_and_uploads_junit(release, endpoint_name):
     job = release["jobs"]["acceptance"]
     command = runs(job)
-    assert "python -m pytest tests/acceptance --target azure" in command
+    # without --endpoint the suite provisions a private local release (and exits 4 on Azure)
+    assert f'python -m pytest tests/acceptance --endpoint "{endpoint_name}"' in command
     assert '--deployment "$CANDIDATE"' in command
     assert "--junitxml=reports/acceptance.xml" in command
     upload = next(step for step in job["steps"] if "upload-artifact" in step.get("uses", ""))
@@ -111,7 +112,10 @@ def test_a_failed_stage_is_rolled_back_and_the_run_fails(release):
     jobs = release["jobs"]
     safety_net = jobs["rollback"]
     assert "failure()" in safety_net["if"]
-    assert "rollout rollback --target azure" in runs(safety_net)
+    # a candidate that fails acceptance is rolled back too (the release is closed as rolled back)
+    assert "needs.deploy.result == 'success'" in safety_net["if"]
+    assert "needs.acceptance.result" not in safety_net["if"]
+    assert "rollout rollback --force-lock" in runs(safety_net)
     assert {job_id for job_id, _, _ in stage_jobs(release)} <= set(needs_of(safety_net))
     # Nothing swallows a failing promote: no continue-on-error anywhere in a stage job.
     for _, _, job in stage_jobs(release):
@@ -130,6 +134,12 @@ def test_the_pin_change_gate(release, plan):
     assert "rollout workflow pin-changed" in pin_step["run"]
     assert pin_step["env"]["BEFORE"] == "${{ github.event.before }}"
     assert pin_step["env"]["EVENT"] == "${{ github.event_name }}"
+    # what the endpoint serves decides, not only the commit before the push (a pending run of an
+    # earlier push may have been replaced): the gate reads the endpoint before deciding
+    served = next(i for i, step in enumerate(gate["steps"]) if "rollout status" in str(step.get("run", "")))
+    assert "--json --missing-ok" in gate["steps"][served]["run"]
+    assert served < gate["steps"].index(pin_step)
+    assert '--served "$RUNNER_TEMP/served.json"' in pin_step["run"]
     checkout = next(step for step in gate["steps"] if "actions/checkout" in step.get("uses", ""))
     assert checkout["with"]["fetch-depth"] == 0  # the commit before the push must be in the clone
     assert release["jobs"]["validate"]["if"] == "needs.gate.outputs.release == 'true'"
@@ -177,19 +187,36 @@ def test_every_job_writes_its_step_summary_even_when_it_fails(name):
 
 
 @pytest.mark.parametrize("name", ["release.yml", "rollback.yml"])
+def test_no_job_bakes_in_a_target_the_variable_selects_it(name):
+    for job_id, job in load(name)["jobs"].items():
+        assert "--target" not in runs(job), f"{job_id} passes --target on the command line"
+        if "ROLLOUT_TARGET" in job.get("env", {}):
+            assert job["env"]["ROLLOUT_TARGET"] == "${{ vars.ROLLOUT_TARGET || 'azure' }}"
+
+
+def _reaches_the_target(step: dict[str, Any]) -> bool:
+    run = str(step.get("run", ""))
+    return "python -m pytest tests/acceptance" in run or bool(
+        re.search(r"rollout (deploy|promote|rollback|retire|status)", run)
+    )
+
+
+@pytest.mark.parametrize("name", ["release.yml", "rollback.yml"])
 def test_azure_jobs_log_in_with_oidc_then_fetch_arm_and_ml_tokens(name):
     for job_id, job in load(name)["jobs"].items():
-        if "--target azure" not in runs(job) or environment_of(job) is None:
-            assert "--target azure" not in runs(job), f"{job_id} reaches Azure outside an environment"
-            continue
         steps = job["steps"]
+        if not any(_reaches_the_target(step) for step in steps):
+            continue
+        assert environment_of(job) is not None, f"{job_id} reaches the target outside an environment"
+        assert "ROLLOUT_TARGET" in job.get("env", {}), f"{job_id} does not take the target from the variable"
         login = next(i for i, step in enumerate(steps) if step.get("uses", "").startswith("azure/login@"))
         assert set(steps[login]["with"]) == {"client-id", "tenant-id", "subscription-id"}
         assert steps[login]["with"]["client-id"] == "${{ vars.AZURE_CLIENT_ID }}"
         tokens = steps[login + 1]["run"]
         assert "az account get-access-token --resource https://management.azure.com/" in tokens
         assert "az account get-access-token --resource https://ml.azure.com/" in tokens
-        first_azure = next(i for i, step in enumerate(steps) if "--target azure" in str(step.get("run", "")))
+        assert steps[login]["if"] == steps[login + 1]["if"] == "env.ROLLOUT_TARGET == 'azure'"
+        first_azure = next(i for i, step in enumerate(steps) if _reaches_the_target(step))
         assert login < first_azure
         assert all("secrets." not in str(step) for step in steps), f"{job_id} uses a secret"
 
@@ -198,7 +225,8 @@ def test_rollback_is_dispatched_by_hand_and_gated_by_production(rollback, plan):
     assert set(triggers(rollback)) == {"workflow_dispatch"}
     (job,) = rollback["jobs"].values()
     assert environment_of(job) == plan["stages"][-1]["environment"] == "production"
-    assert "rollout rollback --target azure" in runs(job)
+    # the emergency path takes over the lock of a stage that is baking
+    assert "rollout rollback --force-lock" in runs(job)
 
 
 def test_ci_lints_tests_lints_workflows_and_rehearses_the_release():

@@ -78,7 +78,8 @@ def register_faulty(registry_uri: str, artifacts_dir: Path, mode: str) -> int:
         inner = mlflow.artifacts.download_artifacts(
             inner_source, dst_path=f"{scratch}/inner", tracking_uri=registry_uri
         )
-        signature = mlflow.models.Model.load(f"{inner}/MLmodel").signature
+        inner_model = mlflow.models.Model.load(f"{inner}/MLmodel")
+        signature = inner_model.signature
         path = Path(scratch) / "model"
         mlflow.pyfunc.save_model(
             path,
@@ -86,6 +87,7 @@ def register_faulty(registry_uri: str, artifacts_dir: Path, mode: str) -> int:
             artifacts={"inner": inner},
             model_config={"mode": mode, "delay_s": 0.3},
             signature=signature,
+            metadata=inner_model.metadata,  # the categories: a faulty version validates as the real one
             pip_requirements=["mlflow"],
         )
         return registry.register_model(client, MODEL, path, artifacts_dir=artifacts_dir)

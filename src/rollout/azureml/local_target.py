@@ -130,6 +130,12 @@ class LocalTarget:
             raise UserError(str(error)) from None
         return started
 
+    def stop(self) -> None:
+        """Stop the emulator of the state directory, if it runs."""
+        from rollout.emulator.host import process
+
+        process.stop(self.directory)
+
     @staticmethod
     def _credential(running: EmulatorStatus) -> LocalTokenCredential:
         from rollout.emulator.host.access import read_management_token

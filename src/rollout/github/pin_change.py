@@ -1,7 +1,12 @@
-"""Does a push release? Only when it changes the release plan's model pin (name or version).
+"""Does a push release? When the pinned model (name or version) is not what the endpoint serves.
 
-A push that edits comments, stages or analysis limits of the plan does not release; a run started
-by hand always does.
+The endpoint is the truth: its traffic and release tags (`rollout status --json`) say what it
+serves and whether a release is under way. A pin that differs from what is served, and is not
+already the candidate of a release in progress, releases, even when the commit before the push had
+the same pin: GitHub keeps one pending run per concurrency group, so a version bump followed by an
+unrelated edit may never have run. Without what the endpoint serves, the pin is compared with the
+commit before the push. A push that edits comments, stages or analysis limits of the plan does
+not release; a run started by hand always does.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -69,8 +75,64 @@ def _commit_known(root: Path, commit: str) -> bool:
     return result.returncode == 0
 
 
-def decide(root: Path, plan_path: str, event: str, base: str, head: str) -> PinDecision:
-    """Decide whether the run releases; `plan_path` is relative to the repository root."""
+def against_served(served: dict[str, Any], after: PinAtCommit, before: PinAtCommit | None) -> PinDecision:
+    """Decide from what the endpoint serves (`rollout status --json`, or `exists: false`)."""
+    endpoint = served.get("endpoint") or "the endpoint"
+    if served.get("exists") is False:
+        return PinDecision(True, f"{endpoint} does not exist yet: a first release of {after}.", before, after)
+    pin = str(after)
+    if served.get("candidate"):
+        stage = served.get("stage") or "none passed yet"
+        if served.get("release") == pin and str(served.get("verdict") or "").startswith("rolled back"):
+            return PinDecision(
+                False,
+                f"{pin} was rolled back on {endpoint} ({served['candidate']}): pin another version, "
+                "or start the release by hand to try it again.",
+                before,
+                after,
+            )
+        if served.get("release") == pin:
+            return PinDecision(
+                False,
+                f"{pin} is already the candidate of the release in progress on {endpoint} "
+                f"(in {served['candidate']}; stage {stage}): nothing new to release.",
+                before,
+                after,
+            )
+        return PinDecision(
+            True,
+            f"A release of {served.get('release')} is in progress on {endpoint}; the plan pins {pin}.",
+            before,
+            after,
+        )
+    live = served.get("live")
+    models = {d.get("name"): d.get("model") for d in served.get("deployments") or []}
+    serving = models.get(live) if live else None
+    if serving == pin:
+        still = before is not None and before == after
+        return PinDecision(
+            False,
+            (f"The model pin is still {pin} and " if still else f"The plan pins {pin}; ")
+            + f"{endpoint} serves it ({live}): nothing to release.",
+            before,
+            after,
+        )
+    changed = "" if before is None or before == after else f" (the push changed the pin from {before})"
+    return PinDecision(
+        True,
+        f"{endpoint} serves {serving or 'nothing'}, the plan pins {pin}{changed}: releasing {pin}.",
+        before,
+        after,
+    )
+
+
+def decide(
+    root: Path, plan_path: str, event: str, base: str, head: str, served: dict[str, Any] | None = None
+) -> PinDecision:
+    """Decide whether the run releases; `plan_path` is relative to the repository root.
+
+    `served` is what the endpoint serves (`rollout status --json`); it decides when given.
+    """
     head_text = _plan_at(root, head, plan_path)
     if head_text is None:
         raise UserError(f"the release plan {plan_path} is not in commit {head!r}")
@@ -79,6 +141,8 @@ def decide(root: Path, plan_path: str, event: str, base: str, head: str) -> PinD
         raise UserError(f"the release plan {plan_path} at {head[:12]} has no model.name and model.version")
     if event == "workflow_dispatch":
         return PinDecision(True, f"Started by hand: releasing {after}.", None, after)
+    if served is not None:
+        return against_served(served, after, _pin_before(root, plan_path, base))
     if _NO_COMMIT.match(base.strip()):
         return PinDecision(True, f"No commit before this push: releasing {after}.", None, after)
     if not _commit_known(root, base):
@@ -99,3 +163,10 @@ def decide(root: Path, plan_path: str, event: str, base: str, head: str) -> PinD
             False, f"The model pin is still {after}: the push changed nothing to release.", before, after
         )
     return PinDecision(True, f"The model pin changed from {before} to {after}.", before, after)
+
+
+def _pin_before(root: Path, plan_path: str, base: str) -> PinAtCommit | None:
+    if _NO_COMMIT.match(base.strip()) or not _commit_known(root, base):
+        return None
+    text = _plan_at(root, base, plan_path)
+    return pin_from_plan_text(text) if text is not None else None

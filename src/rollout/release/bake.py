@@ -21,6 +21,7 @@ from rollout.project.samples import SampleSet
 from rollout.release.analysis import Agreement, Limits, Verdict, errors_decide_fail, judge
 
 CHECK_EVERY_SECONDS = 1.0
+LOCK_CHECK_EVERY_SECONDS = 3.0  # how often a bake checks that its release lock is still its own
 INTERIM_ALPHA_SHARE = 0.1  # interim looks use a tenth of the alpha: repeated looks inflate false alarms
 INTERIM_MIN_REQUESTS = 10
 
@@ -111,8 +112,13 @@ def bake(
     samples: SampleSet,
     probe_rps: float = 0.0,
     on_progress: Callable[[BakeProgress], None] | None = None,
+    still_allowed: Callable[[], None] | None = None,
 ) -> Verdict:
-    """Run the bake window and return the verdict."""
+    """Run the bake window and return the verdict.
+
+    `still_allowed` is called every few seconds and at the end of the window; it raises to stop
+    the bake (the release lock was taken over), and the exception propagates.
+    """
     start = metrics.snapshot(endpoint)
     began = time.monotonic()
     empty = WindowStats()
@@ -125,14 +131,20 @@ def bake(
 
     targets = [candidate] + ([live] if live else [])
     interim_alpha = (1.0 - limits.confidence) * INTERIM_ALPHA_SHARE
+    last_allowed = began
     with ProbeLoad(client, samples, targets, probe_rps) as load:
         while (elapsed := time.monotonic() - began) < seconds:
             time.sleep(min(CHECK_EVERY_SECONDS, seconds - elapsed))
+            if still_allowed and time.monotonic() - last_allowed >= LOCK_CHECK_EVERY_SECONDS:
+                still_allowed()
+                last_allowed = time.monotonic()
             c, lv = window()
             if on_progress:
                 on_progress(BakeProgress(time.monotonic() - began, seconds, c, lv, load.sent))
             if c.requests >= INTERIM_MIN_REQUESTS and errors_decide_fail(c, lv, limits, interim_alpha):
                 break
+    if still_allowed:
+        still_allowed()
     agreement = measure_agreement(client, samples, candidate, live) if live else None
     c, lv = window()
     verdict = judge(c, lv, agreement, limits)

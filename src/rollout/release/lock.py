@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from azure.ai.ml.entities import OnlineEndpoint
 
 LOCK_TAG = "rollout.lock"
+TAKEN_OVER_TAG = "rollout.lock.taken-over-by"  # the last forced take-over of a lock someone held
 SETTLE_SECONDS = 1.0
 
 
@@ -82,9 +83,12 @@ def release_lock(ml: MLClient, endpoint: str, ttl_seconds: float, force: bool = 
     if current and not current.is_stale() and not force:
         raise UserError(f"endpoint {endpoint} is held by another release: {current.describe()}")
     claim = json.dumps(asdict(me))
+    taking_over = current is not None and not current.is_stale()
 
-    def write_claim(current: OnlineEndpoint) -> None:
-        current.tags = {**(current.tags or {}), LOCK_TAG: claim}
+    def write_claim(endpoint: OnlineEndpoint) -> None:
+        endpoint.tags = {**(endpoint.tags or {}), LOCK_TAG: claim}
+        if taking_over:  # whoever held it finds out, on its next check, who took it
+            endpoint.tags[TAKEN_OVER_TAG] = me.describe()
 
     # No confirmation here: a rival's claim may land right after ours; the re-read below decides.
     update_endpoint(ml, endpoint, write_claim, lambda _: True)
@@ -99,6 +103,27 @@ def release_lock(ml: MLClient, endpoint: str, ttl_seconds: float, force: bool = 
         still = read_holder(get_endpoint(ml, endpoint).tags)
         if still and still.token == me.token:
             set_tags(ml, endpoint, {LOCK_TAG: None})
+
+
+class LockLost(UserError):
+    """Another process took the release lock while this one held it (a rollback with --force-lock)."""
+
+
+def ensure_held(ml: MLClient, endpoint: str, me: Holder, doing: str) -> None:
+    """Raise LockLost unless the endpoint's lock is still `me`'s: whoever took it over wins.
+
+    A rollback is the emergency path: `rollout rollback --force-lock` takes the lock from a stage
+    that is baking, and the stage, on its next check, stops and writes nothing.
+    """
+    tags = get_endpoint(ml, endpoint).tags or {}
+    holder = read_holder(tags)
+    if holder is not None and holder.token == me.token:
+        return
+    who = holder.describe() if holder else tags.get(TAKEN_OVER_TAG) or "someone (the lock is free now)"
+    raise LockLost(
+        f"endpoint {endpoint}: the release lock was taken over by {who} (a rollback wins over a "
+        f"running stage); {doing} stopped and changed nothing"
+    )
 
 
 def _process_alive(pid: int) -> bool:

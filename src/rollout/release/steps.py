@@ -25,7 +25,7 @@ from rollout.errors import UserError
 from rollout.project.layout import SAMPLES_DIR
 from rollout.project.samples import SampleSet
 from rollout.release.bake import BakeProgress, bake
-from rollout.release.lock import release_lock
+from rollout.release.lock import Holder, ensure_held, release_lock
 from rollout.release.results import (
     DeploymentStatus,
     DeployResult,
@@ -176,9 +176,11 @@ class Release:
         """Set the stage's split, bake it under analysis, and roll back when it fails."""
         stage = self.project.plan.stage(stage_name)
         seconds = stage.bake_seconds if bake_seconds is None else bake_seconds
-        with release_lock(self.conn.ml, self.endpoint_name, seconds + LOCK_MARGIN_SECONDS, force=force_lock):
+        with release_lock(
+            self.conn.ml, self.endpoint_name, seconds + LOCK_MARGIN_SECONDS, force=force_lock
+        ) as me:
             candidate, live = self._stage_may_start(stage.name)
-            return self._run_stage(stage, candidate, live, seconds, probe_rps, on_bake)
+            return self._run_stage(stage, candidate, live, seconds, probe_rps, on_bake, me)
 
     def _stage_may_start(self, stage: str) -> tuple[str, str | None]:
         """The candidate and the live deployment, once the stage's preconditions hold (read under
@@ -213,11 +215,19 @@ class Release:
         seconds: float,
         probe_rps: float,
         on_bake: Callable[[BakeProgress], None] | None,
+        me: Holder,
     ) -> StageResult:
+        """Smoke, split, bake, then write the verdict: unless the lock was taken over meanwhile
+        (a rollback wins), in which case nothing more is written and LockLost is raised."""
         samples = SampleSet.load(self.project.root / SAMPLES_DIR)
+
+        def still_mine() -> None:
+            ensure_held(self.conn.ml, self.endpoint_name, me, f"stage {stage.name}")
+
         with self.conn.scoring(self.endpoint_name) as client:
             self._smoke(client, samples, candidate, stage.name, live)
             split = {candidate: stage.traffic, live: 100 - stage.traffic} if live else {candidate: 100}
+            still_mine()
             if not live:
                 self.say("no live deployment: this first release gives the candidate all traffic")
             self.say(f"stage {stage.name}: traffic {_fmt(split)}")
@@ -233,7 +243,9 @@ class Release:
                 samples=samples,
                 probe_rps=probe_rps,
                 on_progress=on_bake,
+                still_allowed=still_mine,
             )
+        still_mine()
         rolled_back = verdict.outcome == "fail"
         if rolled_back:
             self.say(f"stage {stage.name} failed: rolling back to {live or 'no traffic'}")

@@ -1,0 +1,237 @@
+"""The workflow rehearsal's lab: what a real repository's Azure workspace would already hold.
+
+A private MLflow registry with the demo model's versions, the local emulator on a private state
+directory, and per scenario an endpoint of its own with a live deployment (or none, for a first
+release). Each scenario rehearses a copy of the project whose endpoint is renamed to its own and
+whose workflows are rendered for it, so scenarios share one emulator and one registry.
+`rollout.github.rehearsal` then runs the real workflows with act against it.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rollout.azureml.connection import Connection
+from rollout.azureml.endpoints import set_traffic
+from rollout.azureml.local_target import LocalTarget
+from rollout.github import rehearsal as act
+from rollout.github.rehearsal import Repo, RunResult
+from rollout.github.workflow import RELEASE_WORKFLOW, ROLLBACK_WORKFLOW, read_plan, write
+from rollout.project.layout import PLAN_FILE
+from rollout.project.loading import load_project
+from rollout.release.steps import Release
+
+MODEL = "heart-classifier"
+# Pending requests a deployment accepts before answering 429 are 2 x this per instance; the
+# rehearsal's jobs, probes and clients share 2 busy cores, so the lab's slots take more than the
+# shipped specs' 4 (a lab setting, not a release setting: the rendered workflows do not change).
+LAB_MAX_CONCURRENT_REQUESTS = 64
+
+
+@dataclass
+class Lab:
+    """A private registry and emulator (ROLLOUT_HOME: mlflow.db, artifacts/, emulator/)."""
+
+    home: Path
+
+    @property
+    def registry_uri(self) -> str:
+        return f"sqlite:///{self.home / 'mlflow.db'}"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.home / "emulator"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.home / "artifacts"
+
+    def target(self) -> LocalTarget:
+        return LocalTarget(self.state_dir, start=True, registry_uri=self.registry_uri)
+
+    def connection(self) -> Connection:
+        return Connection(self.target())
+
+    def register_demo_versions(self, variants: Iterable[int] = (1, 2)) -> list[int]:
+        """Train and register the demo model's versions (1, 2, ...) in the lab's registry."""
+        from rollout.demo_model.training import train_and_register
+
+        return [
+            int(
+                train_and_register(
+                    MODEL,
+                    variant=variant,
+                    seed=0,
+                    tracking_uri=self.registry_uri,
+                    artifacts_dir=self.artifacts_dir,
+                ).version
+            )
+            for variant in variants
+        ]
+
+    def start(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.target().emulator(start=True)
+
+    def serve_live(self, project_root: Path, version: int) -> None:
+        """The project's endpoint with one slot serving `version`, all traffic, no release open."""
+        rel = Release(self.connection(), load_project(project_root))
+        result = rel.deploy(version=version)
+        if result.candidate:
+            set_traffic(rel.conn.ml, rel.endpoint_name, {result.candidate: 100})
+        rel.retire()
+
+    def release(self, project_root: Path) -> Release:
+        return Release(self.connection(), load_project(project_root))
+
+    def status(self, project_root: Path) -> dict[str, Any]:
+        return self.release(project_root).status().to_dict()
+
+    def stop(self) -> None:
+        self.target().stop()
+
+
+def lab_project(source: Path, dest: Path, endpoint: str, plan: Path = PLAN_FILE) -> Path:
+    """A copy of the project whose endpoint is `endpoint` and whose workflows are rendered for it.
+
+    The slots also take more concurrent requests than the shipped specs (see
+    LAB_MAX_CONCURRENT_REQUESTS); nothing else changes.
+    """
+    if dest.exists():
+        shutil.rmtree(dest)
+    for name in act.project_files(source):
+        target = dest / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source / name, target)
+    for path in sorted((dest / "endpoints").glob("*.yml")):
+        path.write_text(re.sub(r"(?m)^name:\s*\S+", f"name: {endpoint}", path.read_text(), count=1))
+    for path in sorted((dest / "deployments").glob("*.yml")):
+        text = re.sub(r"(?m)^endpoint_name:\s*\S+", f"endpoint_name: {endpoint}", path.read_text())
+        text = re.sub(
+            r"(?m)^(\s*max_concurrent_requests_per_instance:\s*)\d+",
+            rf"\g<1>{LAB_MAX_CONCURRENT_REQUESTS}",
+            text,
+        )
+        path.write_text(text)
+    write(dest, read_plan(dest, plan))
+    return dest
+
+
+@dataclass
+class Scenario:
+    """One endpoint of the lab and the project copy that releases to it."""
+
+    name: str
+    project: Path
+    work: Path
+    rehearsal: Rehearsal
+
+    @property
+    def endpoint(self) -> str:
+        return load_project(self.project).endpoint_name
+
+    def push(
+        self,
+        before_pin: int,
+        change: Callable[[Path], None],
+        *,
+        timeout: float = 900,
+        on_job: Callable[[str, str], None] | None = None,
+        variables: dict[str, str] | None = None,
+        label: str = "push",
+        job: str | None = None,
+    ) -> RunResult:
+        """Push `change` on top of a commit pinning `before_pin`, and run release.yml (or one job)."""
+        repo = act.make_repo(self.project, self.work / label / "repo", before_pin, change)
+        runner = self.runner(repo, label, variables)
+        return runner.run(
+            "push", act.push_event(repo), RELEASE_WORKFLOW, job=job, timeout=timeout, on_job=on_job
+        )
+
+    def dispatch_rollback(
+        self,
+        pin: int,
+        *,
+        inputs: dict[str, str] | None = None,
+        timeout: float = 600,
+        on_job: Callable[[str, str], None] | None = None,
+        label: str = "rollback",
+    ) -> RunResult:
+        """Someone runs rollback.yml by hand (a workflow_dispatch event) on a commit pinning `pin`."""
+        repo = act.make_repo(self.project, self.work / label / "repo", pin, lambda _: None)
+        runner = self.runner(repo, label, None)
+        return runner.run(
+            "workflow_dispatch",
+            act.dispatch_event(repo, inputs),
+            ROLLBACK_WORKFLOW,
+            timeout=timeout,
+            on_job=on_job,
+        )
+
+    def runner(self, repo: Repo, label: str, variables: dict[str, str] | None) -> act.ActRun:
+        return act.ActRun(
+            repo=repo.path,
+            work=self.work / label,
+            venv=self.rehearsal.venv,
+            rollout_home=self.rehearsal.lab.home,
+            variables={**self.rehearsal.variables, **(variables or {})},
+            stand_ins=self.rehearsal.source / act.STAND_INS,
+        )
+
+    def release(self) -> Release:
+        return self.rehearsal.lab.release(self.project)
+
+    def status(self) -> dict[str, Any]:
+        return self.rehearsal.lab.status(self.project)
+
+
+@dataclass
+class Rehearsal:
+    """One prepared lab and a working folder; each scenario gets an endpoint and runs act."""
+
+    source: Path  # the project whose workflows and code are rehearsed
+    work: Path
+    lab: Lab
+    variables: dict[str, str]
+    venv: Path = field(default_factory=act.prepared_venv)
+
+    @classmethod
+    def prepare(
+        cls,
+        source: Path,
+        work: Path,
+        *,
+        target: str = "local",
+        bake: str = "10s",
+        probe_rps: float = 25,
+        variants: Iterable[int] = (1, 2),
+    ) -> Rehearsal:
+        """Register the versions and start the emulator (scenarios then create their endpoints)."""
+        work.mkdir(parents=True, exist_ok=True)
+        act.find_act()
+        lab = Lab(work / "rollout-home")
+        lab.register_demo_versions(variants)
+        lab.start()
+        variables = {
+            "ROLLOUT_TARGET": target,
+            "ROLLOUT_BAKE": bake,
+            "ROLLOUT_PROBE_RPS": f"{probe_rps:g}",
+            **act.AZURE_VARS,
+        }
+        return cls(source.resolve(), work, lab, variables)
+
+    def scenario(self, name: str, live_version: int | None = 1) -> Scenario:
+        """An endpoint named `rh-<name>` with `live_version` serving (none: a new endpoint)."""
+        folder = self.work / name
+        project = lab_project(self.source, folder / "project", f"rh-{name}"[:32].rstrip("-"))
+        if live_version:
+            self.lab.serve_live(project, live_version)
+        return Scenario(name, project, folder, self)
+
+    def close(self) -> None:
+        self.lab.stop()
