@@ -109,6 +109,9 @@ def make_project(root: Path, endpoint: str, plan: dict | None = None) -> Path:
         path = root / "deployments" / f"{slot}.yml"
         spec = yaml.safe_load(path.read_text())
         spec["endpoint_name"] = endpoint
+        # Room for the probe and user load while other tests share the runner's two cores: queued
+        # requests are then slow rather than refused (429), and latency is what analysis judges.
+        spec["request_settings"]["max_concurrent_requests_per_instance"] = 16
         path.write_text(yaml.safe_dump(spec))
     plan_file = root / "deployments" / "release.yml"
     release_plan = yaml.safe_load(plan_file.read_text())

@@ -73,7 +73,7 @@ def test_promote_writes_github_outputs_and_summary(lab: Lab, live_on_v1: Release
     output, summary = tmp_path / "output", tmp_path / "summary.md"
     env = {**lab.env(), "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(summary)}
     result = subprocess.run(
-        [sys.executable, "-m", "rollout", "promote", "--stage", "canary", "--probe-rps", "40", "--json"],
+        [sys.executable, "-m", "rollout", "promote", "--stage", "canary", "--probe-rps", "20", "--json"],
         cwd=live_on_v1.project.root,
         env=env,
         capture_output=True,
@@ -109,7 +109,7 @@ def test_a_stage_killed_half_way_finishes_when_run_again(lab: Lab, live_on_v1: R
     killed.wait(timeout=10)
     assert rel.endpoint().tags.get("rollout.lock")  # the killed run left its lock behind
 
-    rerun = lab.rollout("promote", "--stage", "canary", "--probe-rps", "40", cwd=rel.project.root)
+    rerun = lab.rollout("promote", "--stage", "canary", "--probe-rps", "20", cwd=rel.project.root)
     assert rerun.returncode == 0, rerun.stderr
     status = rel.status()
     assert (status.traffic, status.stage, status.verdict) == (
@@ -123,7 +123,7 @@ def test_a_stage_killed_half_way_finishes_when_run_again(lab: Lab, live_on_v1: R
 def test_two_concurrent_promotes_one_proceeds_one_is_refused(lab: Lab, live_on_v1: Release) -> None:
     rel = live_on_v1
     rel.deploy(version=VERSIONS["v2"])
-    command = [sys.executable, "-m", "rollout", "promote", "--stage", "canary", "--probe-rps", "40"]
+    command = [sys.executable, "-m", "rollout", "promote", "--stage", "canary", "--probe-rps", "20"]
     runs = [
         subprocess.Popen(
             command,

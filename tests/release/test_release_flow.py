@@ -17,7 +17,7 @@ from rollout.errors import UserError
 from rollout.release.lock import LOCK_TAG, Holder
 from rollout.release.steps import Release
 
-PROBE_RPS = 40
+PROBE_RPS = 20
 
 
 @contextmanager
@@ -51,7 +51,7 @@ def user_traffic(rel: Release) -> Iterator[list[tuple[int, str | None]]]:
             while not stop.is_set():
                 reply = client.score(request)
                 replies.append((reply.status, reply.deployment))
-                stop.wait(0.02)
+                stop.wait(0.05)
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
