@@ -18,6 +18,10 @@ workflow on this machine for a real `push` event between them:
 
 act does not enforce environment protection rules, wait timers, `concurrency` or path filters:
 the graph tests cover those.
+
+Over 400 lines: the repository copies and events on one side and the act process and its JSON
+records on the other are to become two modules (`github/act.py`); they are kept together until
+the rehearsal's azure-target scenarios, which change both halves, have landed.
 """
 
 from __future__ import annotations
