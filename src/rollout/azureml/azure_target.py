@@ -85,6 +85,12 @@ class AzureTarget:
 
         return DefaultAzureCredential()
 
+    def token_scope(self) -> str:
+        return self.endpoints.arm_scope
+
+    def location(self) -> str:
+        return f"cloud {self.endpoints.name} ({self.endpoints.resource_manager})"
+
     def mlflow_uri(self) -> str:
         workspace = self.scope()["workspace"]
         uri = self.ml_client().workspaces.get(workspace).mlflow_tracking_uri

@@ -91,6 +91,12 @@ class LocalTarget:
     def credential(self) -> LocalTokenCredential:
         return self._credential(self.emulator(start=self.start))
 
+    def token_scope(self) -> str:
+        return self.emulator(start=self.start).url.rstrip("/") + "/.default"
+
+    def location(self) -> str:
+        return f"the local emulator at {self.emulator(start=self.start).url} (state dir {self.directory})"
+
     def mlflow_uri(self) -> str:
         from rollout.emulator.host import process
 

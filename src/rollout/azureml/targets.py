@@ -37,6 +37,14 @@ class Target(Protocol):
         """The credential the target's `MLClient` uses."""
         ...
 
+    def token_scope(self) -> str:
+        """The scope the target's clients ask the credential for (the resource manager's)."""
+        ...
+
+    def location(self) -> str:
+        """Where the target is, in words: the cloud and its resource manager, or the emulator."""
+        ...
+
     def mlflow_uri(self) -> str:
         """The MLflow tracking/registry URI the target serves models from."""
         ...

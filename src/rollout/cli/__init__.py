@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from rollout.azureml.cloud import CLOUD_ENV
-from rollout.cli import deployment, emulator, endpoint, model, release, traffic, validate, workflow
+from rollout.cli import deployment, emulator, endpoint, model, release, target, traffic, validate, workflow
 
 app = typer.Typer(
     name="rollout",
@@ -44,7 +44,7 @@ def _root(
         os.environ[CLOUD_ENV] = cloud
 
 
-for _module in (validate, model, emulator, endpoint, deployment, release, traffic, workflow):
+for _module in (validate, model, emulator, endpoint, deployment, release, traffic, workflow, target):
     _module.register(app)
 
 

@@ -75,3 +75,27 @@ def test_azure_clients_resolve_the_cloud_and_reach_the_emulator(emulator, tmp_pa
     assert calls and all(call[:2] == ["account", "get-access-token"] for call in calls)
     assert ["--resource", emulator.url] == calls[0][-2:]
     assert metadata_url(emulator.url).startswith(emulator.url)
+
+
+def test_target_check_signs_in_through_the_azure_cli_of_the_active_cloud(emulator, tmp_path):
+    """`rollout target check --target azure` (what the workflows run right after azure/login) asks the
+    Azure CLI for the resolved cloud's resource-manager token, not a public-cloud host."""
+    code = f"""
+        import subprocess, sys
+        done = subprocess.run(
+            [sys.executable, "-m", "rollout", "target", "check", "--target", "azure", "--json",
+             "--subscription", "{SUBSCRIPTION_ID}", "--resource-group", "{RESOURCE_GROUP}",
+             "--workspace", "{WORKSPACE}"],
+            capture_output=True, text=True,
+        )
+        sys.stderr.write(done.stderr)
+        print(done.stdout.replace("\\n", " ") if done.returncode == 0 else "null")
+    """
+    access = run_in_cloud(emulator.url, emulator.ca_file, emulator.state_dir, tmp_path, code)
+    assert access is not None
+    assert access["target"] == "azure"
+    assert access["location"] == f"cloud {CLOUD_NAME} ({emulator.url})"
+    assert access["workspace"] == WORKSPACE
+    assert 55 <= access["token_minutes_left"] <= 60
+    calls = az_calls(tmp_path)
+    assert calls and all(call[-2:] == ["--resource", emulator.url] for call in calls), calls
