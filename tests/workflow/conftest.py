@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from rollout.github.rehearsal import RehearsalError, RunResult, find_act
+from rollout.github.act import RehearsalError, RunResult, find_act
 from rollout.release.rehearsal_lab import Rehearsal, Scenario
 
 REPO = Path(__file__).resolve().parents[2]

@@ -16,8 +16,9 @@ import pytest
 
 from conftest import RELEASE_JOBS, explain, timed
 from rollout.azureml.monitor import CAVEAT
-from rollout.github import rehearsal as act_rehearsal
-from rollout.github.rehearsal import parse_act_json, pin_to, touch_plan_comment
+from rollout.github import act, rehearsal
+from rollout.github.act import parse_act_json
+from rollout.github.rehearsal import pin_to, touch_plan_comment
 from rollout.release.rehearsal_lab import Rehearsal
 
 REPO = Path(__file__).resolve().parents[2]
@@ -118,7 +119,7 @@ def test_act_json_is_read_into_jobs_steps_outputs_and_summaries() -> None:
 
 
 def test_every_pinned_third_party_action_but_checkout_has_a_stand_in() -> None:
-    substituted = act_rehearsal.local_repositories(REPO / act_rehearsal.STAND_INS)
+    substituted = act.local_repositories(REPO / rehearsal.STAND_INS)
     assert {value.split("@")[0] for value in substituted} == {
         "actions/setup-python",
         "azure/login",
@@ -168,16 +169,16 @@ def test_the_stand_ins_check_login_inputs_and_copy_artifacts(tmp_path: Path) -> 
         login=uses("azure-login"), checkout=uses("checkout"), upload=uses("upload-artifact")
     )
     (source / workflow).write_text(text)
-    repo = act_rehearsal.make_repo(source, tmp_path / "repo", 1, lambda _: None, plan=None)
-    run = act_rehearsal.ActRun(
+    repo = rehearsal.make_repo(source, tmp_path / "repo", 1, lambda _: None, plan=None)
+    run = act.ActRun(
         repo=repo.path,
         work=tmp_path / "work",
-        venv=act_rehearsal.prepared_venv(),
+        venv=act.prepared_venv(),
         rollout_home=tmp_path / "home",
         variables={"AZURE_CLIENT_ID": "client", "AZURE_SUBSCRIPTION_ID": "sub"},  # no tenant
-        stand_ins=REPO / act_rehearsal.STAND_INS,
+        stand_ins=REPO / rehearsal.STAND_INS,
     )
-    result = run.run("push", act_rehearsal.push_event(repo), workflow=workflow, timeout=120)
+    result = run.run("push", rehearsal.push_event(repo), workflow=workflow, timeout=120)
     assert result.jobs["login"].result == "failure", explain(result)
     assert "tenant-id missing" in "\n".join(result.jobs["login"].log)
     # upload: the first artifact is copied, the second (no file, if-no-files-found: error) fails
@@ -185,7 +186,7 @@ def test_the_stand_ins_check_login_inputs_and_copy_artifacts(tmp_path: Path) -> 
     assert result.jobs["upload"].result == "failure"
     assert not result.artifact("nothing").exists()
     run.variables["AZURE_TENANT_ID"] = "tenant"
-    result = run.run("push", act_rehearsal.push_event(repo), workflow=workflow, job="login", timeout=120)
+    result = run.run("push", rehearsal.push_event(repo), workflow=workflow, job="login", timeout=120)
     assert result.jobs["login"].result == "success", explain(result)
     assert result.logins() == [
         {

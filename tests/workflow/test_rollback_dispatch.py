@@ -17,7 +17,8 @@ from collections import Counter
 import pytest
 
 from conftest import assert_live_lost_nothing, explain, timed, user_traffic
-from rollout.github.rehearsal import RunResult, pin_to
+from rollout.github.act import RunResult
+from rollout.github.rehearsal import pin_to
 from rollout.release.rehearsal_lab import Rehearsal
 
 pytestmark = pytest.mark.timeout(900)
