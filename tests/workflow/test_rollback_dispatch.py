@@ -23,7 +23,9 @@ from rollout.release.rehearsal_lab import Rehearsal
 
 pytestmark = pytest.mark.timeout(900)
 
-CANARY_BAKE = "60s"  # long enough for rollback.yml's run to start while it bakes
+CANARY_BAKE_SECONDS = (
+    150  # long enough for rollback.yml's run to start while it bakes, however busy the machine
+)
 
 
 def test_rollback_dispatched_while_the_canary_bakes_wins(rehearsal: Rehearsal) -> None:
@@ -32,7 +34,9 @@ def test_rollback_dispatched_while_the_canary_bakes_wins(rehearsal: Rehearsal) -
 
     def release() -> None:
         try:
-            runs["release"] = scenario.push(1, pin_to(2), variables={"ROLLOUT_BAKE": CANARY_BAKE})
+            runs["release"] = scenario.push(
+                1, pin_to(2), variables={"ROLLOUT_BAKE": f"{CANARY_BAKE_SECONDS}s"}
+            )
         except BaseException as error:
             runs["release"] = error
 
@@ -63,8 +67,8 @@ def test_rollback_dispatched_while_the_canary_bakes_wins(rehearsal: Rehearsal) -
         release_run.jobs["stage-canary"].log + release_run.jobs["stage-canary"].annotations
     )
     assert "taken over by" in canary_log and "stage canary stopped and changed nothing" in canary_log
-    # the canary stopped at a check during its bake, not at the end of it
-    assert release_run.jobs["stage-canary"].seconds < 60 + 30
+    # the canary stopped at a check during its bake: a job that baked to the end would take longer
+    assert release_run.jobs["stage-canary"].seconds < CANARY_BAKE_SECONDS
     status = scenario.status()
     assert status["traffic"] == {"blue": 100}
     assert status["verdict"] == "rolled back"
