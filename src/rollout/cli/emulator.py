@@ -24,6 +24,21 @@ RegistryUri = Annotated[
     ),
 ]
 Port = Annotated[int | None, typer.Option("--port", help="HTTPS port on 127.0.0.1 (default: a free one).")]
+Timing = Annotated[
+    str | None,
+    typer.Option(
+        "--timing",
+        help="How long operations take: instant, or azure (Azure's typical durations) "
+        "(default: $ROLLOUT_EMULATOR_TIMING, else instant).",
+    ),
+]
+TimeScale = Annotated[
+    float | None,
+    typer.Option(
+        "--time-scale",
+        help="Multiplies the azure timing's durations, e.g. 0.02 (default: $ROLLOUT_EMULATOR_TIME_SCALE, else 1).",
+    ),
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -42,13 +57,24 @@ def register(app: typer.Typer) -> None:
     app.add_typer(group)
 
 
-def start(state_dir: StateDir = None, registry_uri: RegistryUri = None, port: Port = None) -> None:
+def start(
+    state_dir: StateDir = None,
+    registry_uri: RegistryUri = None,
+    port: Port = None,
+    timing: Timing = None,
+    time_scale: TimeScale = None,
+) -> None:
     """Start the emulator in the background (does nothing if it runs already)."""
+    from rollout.emulator.control.timing import timing_from
     from rollout.emulator.host import process
 
     directory = _state_dir(state_dir)
     try:
-        current, started = process.start(directory, registry_uri, port)
+        chosen = timing_from(timing, time_scale) if timing or time_scale is not None else None
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    try:
+        current, started = process.start(directory, registry_uri, port, timing=chosen)
     except process.EmulatorError as error:
         raise UserError(str(error)) from None
     if not started:
@@ -105,12 +131,28 @@ def status(
         raise typer.Exit(1)
 
 
-def serve(state_dir: StateDir = None, registry_uri: RegistryUri = None, port: Port = None) -> None:
+def serve(
+    state_dir: StateDir = None,
+    registry_uri: RegistryUri = None,
+    port: Port = None,
+    timing: Timing = None,
+    time_scale: TimeScale = None,
+) -> None:
     """Run the emulator in the foreground until interrupted."""
+    import os
+
+    from rollout.emulator.control.timing import TIME_SCALE_ENV, TIMING_ENV, timing_from
     from rollout.emulator.host import process
     from rollout.emulator.host.server import ServerConfig
     from rollout.emulator.host.server import serve as serve_forever
 
+    try:
+        chosen = timing_from(
+            timing or os.environ.get(TIMING_ENV),
+            time_scale if time_scale is not None else os.environ.get(TIME_SCALE_ENV),
+        )
+    except ValueError as error:
+        raise UserError(str(error)) from None
     try:
         recorded = process.record_foreground(_state_dir(state_dir), registry_uri, port or process.free_port())
     except process.EmulatorError as error:
@@ -118,7 +160,10 @@ def serve(state_dir: StateDir = None, registry_uri: RegistryUri = None, port: Po
     typer.echo(f"The emulator serves at {recorded.url} (pid {recorded.pid}); CA file {recorded.ca_file}")
     serve_forever(
         ServerConfig(
-            state_dir=Path(recorded.state_dir), registry_uri=recorded.registry_uri, port=recorded.port
+            state_dir=Path(recorded.state_dir),
+            registry_uri=recorded.registry_uri,
+            port=recorded.port,
+            timing=chosen,
         )
     )
 

@@ -51,6 +51,13 @@ class NotFound(AzureError):
 # The control plane (Azure Resource Manager) ------------------------------------------------------
 
 
+class MethodNotAllowed(AzureError):
+    """A method the route does not support (405)."""
+
+    status = 405
+    code = "MethodNotAllowed"
+
+
 class BadArgument(AzureError):
     """A request whose content breaks a rule (400)."""
 

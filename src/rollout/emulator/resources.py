@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from rollout.emulator.errors import BadArgument
 
 PROVISIONING_STATES = ("Creating", "Updating", "Succeeded", "Failed", "Deleting")
+IDENTITY_TYPES = ("SystemAssigned", "UserAssigned", "SystemAssigned,UserAssigned", "None")
 AUTH_MODES = ("key", "aml_token")
 KEY_TYPES = ("primary", "secondary")
 
@@ -20,6 +21,7 @@ NAME_PATTERN = re.compile(r"^[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?$")
 NAME_MIN_LENGTH = 3
 NAME_MAX_LENGTH = 32
 MAX_DEPLOYMENTS_PER_ENDPOINT = 20
+MAX_INSTANCE_COUNT = 20  # the emulator's bound; Azure's is the subscription's VM quota
 MAX_REQUEST_TIMEOUT_MS = 180_000
 MAX_MIRROR_PERCENT = 50
 
@@ -77,8 +79,21 @@ class Endpoint:
     primary_key: str = ""
     secondary_key: str = ""
     provisioning_state: str = "Creating"
+    identity_type: str = "SystemAssigned"
     created_at: float = 0.0
     modified_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class EndpointSettings:
+    """What a PUT (or a PATCH merged onto the current endpoint) asks an endpoint to become."""
+
+    auth_mode: str = "key"
+    description: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    traffic: dict[str, int] = field(default_factory=dict)
+    mirror_traffic: dict[str, int] = field(default_factory=dict)
+    identity_type: str = "SystemAssigned"
 
 
 @dataclass(frozen=True)
@@ -181,6 +196,22 @@ def validated_mirror(
     return shares
 
 
+def validated_settings(
+    endpoint: str, settings: EndpointSettings, deployments: dict[str, Deployment]
+) -> tuple[dict[str, int], dict[str, int]]:
+    """The live and mirror traffic maps of settings that keep every endpoint rule."""
+    if settings.auth_mode not in AUTH_MODES:
+        raise BadArgument(
+            f"Auth mode '{settings.auth_mode}' is not supported; use one of {', '.join(AUTH_MODES)}."
+        )
+    if settings.identity_type not in IDENTITY_TYPES:
+        raise BadArgument(
+            f"Identity type '{settings.identity_type}' is invalid; use one of {', '.join(IDENTITY_TYPES)}."
+        )
+    live = validated_traffic(endpoint, settings.traffic, deployments)
+    return live, validated_mirror(endpoint, settings.mirror_traffic, live, deployments)
+
+
 def validate_deployment_settings(deployment: Deployment) -> None:
     """Request settings, instance count and probes within Azure's limits, and a model named."""
     timeout = deployment.request_settings.request_timeout_ms
@@ -191,10 +222,10 @@ def validate_deployment_settings(deployment: Deployment) -> None:
         )
     if deployment.request_settings.max_concurrent_requests_per_instance < 1:
         raise BadArgument("max_concurrent_requests_per_instance must be at least 1.")
-    if deployment.instance_count < 1:
+    if not 1 <= deployment.instance_count <= MAX_INSTANCE_COUNT:
         raise BadArgument(
             f"instance_count of deployment '{deployment.name}' is {deployment.instance_count}; "
-            "it must be at least 1."
+            f"it must be between 1 and {MAX_INSTANCE_COUNT}."
         )
     for kind, probe in (
         ("liveness", deployment.liveness_probe),

@@ -20,19 +20,18 @@ from rollout.emulator.credentials import (
 )
 from rollout.emulator.errors import BadArgument, Conflict, NotFound
 from rollout.emulator.resources import (
-    AUTH_MODES,
     KEY_TYPES,
     MAX_DEPLOYMENTS_PER_ENDPOINT,
     PROVISIONING_STATES,
     AmlToken,
     Deployment,
     Endpoint,
+    EndpointSettings,
     ModelPackage,
     model_uri,
     validate_deployment_settings,
     validate_name,
-    validated_mirror,
-    validated_traffic,
+    validated_settings,
 )
 from rollout.emulator.store import Store
 
@@ -59,6 +58,7 @@ class EmulatorState:
         self._endpoints: dict[str, Endpoint] = {}
         self._deployments: dict[str, dict[str, Deployment]] = {}
         self._packages: dict[tuple[str, str], ModelPackage] = {}
+        self._pending: dict[str, EndpointSettings] = {}  # accepted endpoint changes not applied yet
         if store is not None:  # restore what the store kept
             for endpoint in store.load_endpoints():
                 self._endpoints[endpoint.name.lower()] = endpoint
@@ -71,6 +71,9 @@ class EmulatorState:
         self._tokens = TokenSigner(signing_key, ttl=token_ttl, clock=clock)
 
     # Endpoints ---------------------------------------------------------------------------------
+
+    def has_endpoint(self, name: str) -> bool:
+        return name.lower() in self._endpoints
 
     def get_endpoint(self, name: str) -> Endpoint:
         return copy.deepcopy(self._endpoint(name))
@@ -87,47 +90,108 @@ class EmulatorState:
         tags: dict[str, str] | None = None,
         traffic: dict[str, int] | None = None,
         mirror_traffic: dict[str, int] | None = None,
+        identity_type: str = "SystemAssigned",
+        deferred: bool = False,
     ) -> tuple[Endpoint, bool]:
-        """Create an endpoint or replace its settings (a full PUT). Returns it and whether it is new."""
+        """Create an endpoint or replace its settings (a full PUT). Returns it and whether it is new.
+
+        `deferred` is Azure's asynchronous way: a new endpoint is Creating, a changed one is
+        Updating and keeps its old settings (and traffic) until `finish_endpoint_change`.
+        """
+        settings = EndpointSettings(
+            auth_mode=auth_mode,
+            description=description,
+            tags=dict(tags or {}),
+            traffic=dict(traffic or {}),
+            mirror_traffic=dict(mirror_traffic or {}),
+            identity_type=identity_type,
+        )
+        return self._change_endpoint(name, settings, deferred=deferred)
+
+    def patch_endpoint(
+        self,
+        name: str,
+        *,
+        description: str | None = None,
+        tags: dict[str, str] | None = None,
+        traffic: dict[str, int] | None = None,
+        mirror_traffic: dict[str, int] | None = None,
+        identity_type: str | None = None,
+        deferred: bool = False,
+    ) -> Endpoint:
+        """Change the given settings of an existing endpoint (a PATCH); None keeps the current value."""
+        current = self._endpoint(name)
+        settings = EndpointSettings(
+            auth_mode=current.auth_mode,
+            description=current.description if description is None else description,
+            tags=dict(current.tags if tags is None else tags),
+            traffic=dict(current.traffic if traffic is None else traffic),
+            mirror_traffic=dict(current.mirror_traffic if mirror_traffic is None else mirror_traffic),
+            identity_type=current.identity_type if identity_type is None else identity_type,
+        )
+        endpoint, _ = self._change_endpoint(current.name, settings, deferred=deferred)
+        return endpoint
+
+    def finish_endpoint_change(self, name: str) -> Endpoint:
+        """Apply an endpoint's pending change (checked again: deployments may have gone) and mark it Succeeded."""
+        endpoint = self._endpoint(name)
+        pending = self._pending.pop(name.lower(), None)
+        endpoint.provisioning_state = "Succeeded"
+        try:
+            if pending is not None:
+                self._apply(endpoint, pending)
+        finally:
+            endpoint.modified_at = self._clock()
+            self._save_endpoint(endpoint)
+        return copy.deepcopy(endpoint)
+
+    def _change_endpoint(
+        self, name: str, settings: EndpointSettings, *, deferred: bool
+    ) -> tuple[Endpoint, bool]:
         validate_name(name, "endpoint")
-        if auth_mode not in AUTH_MODES:
-            raise BadArgument(
-                f"Auth mode '{auth_mode}' is not supported; use one of {', '.join(AUTH_MODES)}."
-            )
         existing = self._endpoints.get(name.lower())
         if existing is not None and existing.provisioning_state == "Deleting":
             raise Conflict(f"Endpoint '{existing.name}' is being deleted.")
-        deployments = self._deployments.get(name.lower(), {})
-        live = validated_traffic(name, traffic or {}, deployments)
-        mirror = validated_mirror(name, mirror_traffic or {}, live, deployments)
+        if existing is not None and existing.name.lower() in self._pending:
+            raise Conflict(
+                f"Endpoint '{existing.name}' is {existing.provisioning_state}: another operation is in "
+                "progress on it. Wait for it to finish, then try again."
+            )
+        validated_settings(name, settings, self._deployments.get(name.lower(), {}))
         now = self._clock()
         if existing is None:
             endpoint = Endpoint(
                 name=name,
-                auth_mode=auth_mode,
-                description=description,
-                tags=dict(tags or {}),
-                traffic=live,
-                mirror_traffic=mirror,
                 primary_key=new_key(),
                 secondary_key=new_key(),
-                provisioning_state="Succeeded",
+                provisioning_state="Creating" if deferred else "Succeeded",
                 created_at=now,
                 modified_at=now,
             )
+            self._apply(endpoint, settings)
             self._endpoints[name.lower()] = endpoint
             self._deployments.setdefault(name.lower(), {})
+        elif deferred:
+            endpoint = existing
+            endpoint.provisioning_state = "Updating"
+            self._pending[name.lower()] = settings
         else:
             endpoint = existing
-            endpoint.auth_mode = auth_mode
-            endpoint.description = description
-            endpoint.tags = dict(tags or {})
-            endpoint.traffic = live
-            endpoint.mirror_traffic = mirror
+            self._apply(endpoint, settings)
             endpoint.provisioning_state = "Succeeded"
             endpoint.modified_at = now
         self._save_endpoint(endpoint)
         return copy.deepcopy(endpoint), existing is None
+
+    def _apply(self, endpoint: Endpoint, settings: EndpointSettings) -> None:
+        deployments = self._deployments.get(endpoint.name.lower(), {})
+        live, mirror = validated_settings(endpoint.name, settings, deployments)
+        endpoint.auth_mode = settings.auth_mode
+        endpoint.description = settings.description
+        endpoint.tags = dict(settings.tags)
+        endpoint.traffic = live
+        endpoint.mirror_traffic = mirror
+        endpoint.identity_type = settings.identity_type
 
     def begin_delete_endpoint(self, name: str) -> Endpoint:
         """Mark an endpoint and all its deployments Deleting (Azure deletes them together)."""
@@ -143,6 +207,7 @@ class EmulatorState:
         """Forget an endpoint and its deployments (the end of a delete)."""
         endpoint = self._endpoints.pop(name.lower(), None)
         self._deployments.pop(name.lower(), None)
+        self._pending.pop(name.lower(), None)
         if endpoint is not None and self._store is not None:
             self._store.delete_endpoint(endpoint.name)
 
@@ -239,6 +304,15 @@ class EmulatorState:
         siblings[name] = stored
         self._save_deployment(stored)
         return copy.deepcopy(stored), existing is None
+
+    def set_deployment_tags(self, endpoint: str, name: str, tags: dict[str, str] | None) -> Deployment:
+        """Replace a deployment's tags (None keeps them); nothing to provision."""
+        deployment = self._deployment(endpoint, name)
+        if tags is not None:
+            deployment.tags = dict(tags)
+            deployment.modified_at = self._clock()
+            self._save_deployment(deployment)
+        return copy.deepcopy(deployment)
 
     def set_deployment_state(
         self, endpoint: str, name: str, provisioning_state: str, failure_reason: str | None = None

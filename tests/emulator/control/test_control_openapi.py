@@ -73,7 +73,22 @@ def test_every_described_route_is_served(emulator):
                     method.upper(), concrete, params={"api-version": "2023-04-01-preview"}
                 )
                 assert response.status_code != 405, (method, path)
-                assert not (response.status_code == 404 and response.text == "Not Found"), (method, path)
+                assert "no such route" not in response.text, (method, path)
+
+
+def test_unknown_routes_and_methods_answer_azures_error_shape(emulator):
+    """A path the emulator does not serve is 404 NotFound, a method a route does not take 405
+    MethodNotAllowed, both as Azure's JSON error body."""
+    with emulator.https() as http:
+        missing = http.get(f"{emulator.workspace_path}/computes", params={"api-version": "2025-12-01"})
+        assert missing.status_code == 404
+        assert missing.headers["content-type"].startswith("application/json")
+        assert missing.json()["error"]["code"] == "NotFound"
+        assert "no such route" in missing.json()["error"]["message"]
+        wrong = http.post(emulator.endpoint_path("anything"), params={"api-version": "2025-12-01"})
+        assert wrong.status_code == 405
+        assert wrong.json()["error"]["code"] == "MethodNotAllowed"
+        assert "POST" in wrong.json()["error"]["message"]
 
 
 def test_healthz(emulator):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -20,6 +21,7 @@ from rollout.emulator.control.parsing import (
     AUTH_MODES_FROM_REST,
     LOG_CONTAINERS,
     deployment_from_body,
+    identity_type,
     integer,
     json_body,
     json_object,
@@ -27,6 +29,7 @@ from rollout.emulator.control.parsing import (
 )
 from rollout.emulator.control.provisioning import Provisioner
 from rollout.emulator.control.shapes import Shapes
+from rollout.emulator.control.timing import Change
 from rollout.emulator.control.workspace import Workspace
 from rollout.emulator.errors import BadArgument, NotFound
 from rollout.emulator.state import EmulatorState
@@ -76,7 +79,11 @@ class ArmApi:
         return JSONResponse(self.shapes.endpoint(self.state.get_endpoint(request.path_params["endpoint"])))
 
     async def put_endpoint(self, request: Request) -> Response:
-        """Create or replace an online endpoint (a full PUT: traffic, mirror traffic, tags, description, auth mode)."""
+        """Create or replace an online endpoint (a full PUT: traffic, mirror traffic, tags, description, auth mode).
+
+        201 while the operation runs (a changed endpoint reads Updating, with its old traffic, until
+        it completes), 200 when it completed at once (the instant timing profile).
+        """
         name = request.path_params["endpoint"]
         body = await json_body(request)
         properties = json_object(body.get("properties"), "properties")
@@ -90,6 +97,9 @@ class ArmApi:
             raise BadArgument(
                 f"Auth mode '{rest_auth}' is not supported by the emulator; use Key or AMLToken."
             )
+        exists = self.state.has_endpoint(name)
+        change: Change = "endpoint_update" if exists else "endpoint_create"
+        seconds = self.provisioner.seconds(change)
         endpoint, created = self.state.put_endpoint(
             name,
             auth_mode=auth_mode,
@@ -97,20 +107,56 @@ class ArmApi:
             tags=string_map(body.get("tags"), "tags"),
             traffic=json_object(properties.get("traffic"), "traffic"),
             mirror_traffic=json_object(properties.get("mirrorTraffic"), "mirrorTraffic"),
+            identity_type=identity_type(body.get("identity")) or "SystemAssigned",
+            deferred=seconds > 0,
         )
-        operation = self.operations.start()
-        self.operations.succeed(operation)  # nothing to provision for the endpoint itself
+        operation = self._endpoint_operation(endpoint.name, "Creating" if created else "Updating", change)
         log.info("endpoint %s %s", endpoint.name, "created" if created else "updated")
         return JSONResponse(
-            self.shapes.endpoint(endpoint),
-            status_code=201 if created else 200,
-            headers=self._lro_headers(request, operation, location=False),
+            self.shapes.endpoint(endpoint, operation_uri=self._status_uri(request, operation)),
+            status_code=201 if created or not operation.done else 200,
+            headers=self._lro_headers(request, operation, location=True),
         )
+
+    async def patch_endpoint(self, request: Request) -> Response:
+        """Update an online endpoint in part (traffic, mirror traffic, tags, description, identity).
+
+        200 with the endpoint when the change completed at once (the instant timing profile),
+        202 with Location and Azure-AsyncOperation while it runs (it reads Updating meanwhile).
+        """
+        name = request.path_params["endpoint"]
+        body = await json_body(request)
+        properties = json_object(body.get("properties"), "properties")
+        seconds = self.provisioner.seconds("endpoint_update")
+        endpoint = self.state.patch_endpoint(
+            name,
+            description=properties.get("description"),
+            tags=string_map(body["tags"], "tags") if body.get("tags") is not None else None,
+            traffic=_optional_map(properties, "traffic"),
+            mirror_traffic=_optional_map(properties, "mirrorTraffic"),
+            identity_type=identity_type(body.get("identity")),
+            deferred=seconds > 0,
+        )
+        operation = self._endpoint_operation(endpoint.name, "Updating", "endpoint_update")
+        log.info("endpoint %s patched", endpoint.name)
+        if operation.done:
+            return JSONResponse(self.shapes.endpoint(self.state.get_endpoint(endpoint.name)))
+        return Response(status_code=202, headers=self._lro_headers(request, operation, location=True))
+
+    def _endpoint_operation(self, name: str, action: str, change: Change) -> Operation:
+        """The operation of an accepted endpoint change: done now (instant), or finished in the background."""
+        seconds = self.provisioner.seconds(change)
+        operation = self.operations.start(action, seconds)
+        if seconds > 0:
+            self.provisioner.finish_endpoint(name, operation, change)
+        else:
+            self.operations.succeed(operation)
+        return operation
 
     async def delete_endpoint(self, request: Request) -> Response:
         """Delete an online endpoint and its deployments (long-running)."""
         endpoint = self.state.begin_delete_endpoint(request.path_params["endpoint"])
-        operation = self.operations.start()
+        operation = self.operations.start("Deleting", self.provisioner.seconds("endpoint_delete"))
         self.provisioner.delete_endpoint(endpoint.name, operation)
         return Response(status_code=202, headers=self._lro_headers(request, operation, location=True))
 
@@ -157,7 +203,8 @@ class ArmApi:
             params["endpoint"], params["deployment"], body, self.state.packaged_model
         )
         stored, created = self.state.put_deployment(deployment)
-        operation = self.operations.start()
+        change: Change = "deployment_create" if created else "deployment_update"
+        operation = self.operations.start(stored.provisioning_state, self.provisioner.seconds(change))
         self.provisioner.deploy(stored, operation)
         log.info(
             "deployment %s/%s %s (%s)",
@@ -167,16 +214,42 @@ class ArmApi:
             stored.model_uri,
         )
         return JSONResponse(
-            self.shapes.deployment(stored),
+            self.shapes.deployment(stored, operation_uri=self._status_uri(request, operation)),
             status_code=201 if created else 200,
-            headers=self._lro_headers(request, operation, location=False),
+            headers=self._lro_headers(request, operation, location=True),
         )
+
+    async def patch_deployment(self, request: Request) -> Response:
+        """Update a deployment in part: its tags (at once, 200) or its sku capacity (re-provisioned, 202)."""
+        params = request.path_params
+        body = await json_body(request)
+        current = self.state.get_deployment(params["endpoint"], params["deployment"])
+        tags = string_map(body["tags"], "tags") if body.get("tags") is not None else None
+        sku = json_object(body.get("sku"), "sku")
+        capacity = integer(sku["capacity"], "sku.capacity") if sku.get("capacity") is not None else None
+        if capacity is None or capacity == current.instance_count:
+            updated = self.state.set_deployment_tags(current.endpoint, current.name, tags)
+            return JSONResponse(self.shapes.deployment(updated))
+        current.instance_count = capacity
+        if tags is not None:
+            current.tags = tags
+        stored, _ = self.state.put_deployment(current)
+        operation = self.operations.start("Updating", self.provisioner.seconds("deployment_update"))
+        self.provisioner.deploy(stored, operation)
+        log.info("deployment %s/%s scaled to %d", stored.endpoint, stored.name, capacity)
+        return Response(status_code=202, headers=self._lro_headers(request, operation, location=True))
+
+    async def list_skus(self, request: Request) -> Response:
+        """List the skus a deployment can scale to (one: the managed default, 1 to 20 instances)."""
+        params = request.path_params
+        deployment = self.state.get_deployment(params["endpoint"], params["deployment"])
+        return JSONResponse({"value": [self.shapes.deployment_sku(deployment)]})
 
     async def delete_deployment(self, request: Request) -> Response:
         """Delete a deployment that takes no live or mirrored traffic (long-running)."""
         params = request.path_params
         deployment = self.state.begin_delete_deployment(params["endpoint"], params["deployment"])
-        operation = self.operations.start()
+        operation = self.operations.start("Deleting", self.provisioner.seconds("deployment_delete"))
         self.provisioner.delete_deployment(deployment.endpoint, deployment.name, operation)
         return Response(status_code=202, headers=self._lro_headers(request, operation, location=True))
 
@@ -290,11 +363,17 @@ class ArmApi:
             )
         return operation
 
+    def _status_uri(self, request: Request, operation: Operation) -> str:
+        """The Azure-AsyncOperation URL of an operation."""
+        api_version = request.query_params.get("api-version", OPERATION_API_VERSION)
+        base = self.base_url + self.workspace.operations_path()
+        return f"{base}/mfeOperationsStatus/{operation.id}?api-version={api_version}"
+
     def _lro_headers(self, request: Request, operation: Operation, *, location: bool) -> dict[str, str]:
         api_version = request.query_params.get("api-version", OPERATION_API_VERSION)
         base = self.base_url + self.workspace.operations_path()
         headers = {
-            "Azure-AsyncOperation": f"{base}/mfeOperationsStatus/{operation.id}?api-version={api_version}",
+            "Azure-AsyncOperation": self._status_uri(request, operation),
             "x-ms-async-operation-timeout": "PT1H",
             **self._retry_headers(),
         }
@@ -305,3 +384,8 @@ class ArmApi:
     def _retry_headers(self) -> dict[str, str]:
         # azure-core honours retry-after-ms, so clients poll at the emulator's pace rather than every 5 s.
         return {"Retry-After-ms": str(self._poll_interval_ms)}
+
+
+def _optional_map(properties: dict[str, Any], key: str) -> dict[str, Any] | None:
+    """A map a PATCH may carry (None when it leaves it as it is)."""
+    return json_object(properties[key], key) if properties.get(key) is not None else None

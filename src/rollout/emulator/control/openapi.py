@@ -89,7 +89,7 @@ def _operation(route: Route, path: str, method: str, arm: bool) -> dict[str, Any
             **_arm_success(method, path),
             "default": {"description": "An Azure error.", **error},
         }
-        if method in {"PUT", "POST"}:
+        if method in {"PUT", "PATCH", "POST"}:
             operation["requestBody"] = {"content": {"application/json": {"schema": {"type": "object"}}}}
     elif path.endswith("/score"):
         operation["security"] = [{"endpointCredential": []}]
@@ -106,6 +106,11 @@ def _arm_success(method: str, path: str) -> dict[str, Any]:
         return {
             "200": {"description": "Updated; poll the Azure-AsyncOperation header."},
             "201": {"description": "Created; poll the Azure-AsyncOperation header."},
+        }
+    if method == "PATCH":
+        return {
+            "200": {"description": "Updated at once."},
+            "202": {"description": "Accepted; poll the Azure-AsyncOperation or Location header."},
         }
     if method == "DELETE" or path.endswith(("/regenerateKeys", "/package")):
         return {"202": {"description": "Accepted; poll the Azure-AsyncOperation or Location header."}}

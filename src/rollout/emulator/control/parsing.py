@@ -15,6 +15,7 @@ from starlette.requests import Request
 
 from rollout.emulator.errors import BadArgument, InvalidRequestContent
 from rollout.emulator.resources import (
+    IDENTITY_TYPES,
     Deployment,
     ModelPackage,
     Probe,
@@ -55,6 +56,20 @@ def json_object(value: Any, what: str) -> dict[str, Any]:
 def string_map(value: Any, what: str) -> dict[str, str]:
     """A JSON object of strings, such as tags (null values dropped)."""
     return {str(key): str(item) for key, item in json_object(value, what).items() if item is not None}
+
+
+def identity_type(value: Any) -> str | None:
+    """The managed identity type of an `identity` object (None when absent), in Azure's spelling."""
+    identity = json_object(value, "identity")
+    if not identity or identity.get("type") is None:
+        return None
+    spelled = {t.lower().replace(" ", ""): t for t in IDENTITY_TYPES}
+    found = spelled.get(str(identity["type"]).lower().replace(" ", ""))
+    if found is None:
+        raise BadArgument(
+            f"Identity type '{identity['type']}' is invalid; use one of {', '.join(IDENTITY_TYPES)}."
+        )
+    return found
 
 
 def integer(value: Any, what: str) -> int:

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from rollout.emulator.control.lro import Operation, Operations
 from rollout.emulator.control.model_registry import ModelRegistry
+from rollout.emulator.control.timing import Change, Timing
 from rollout.emulator.errors import (
     AzureError,
     Canceled,
@@ -56,12 +57,18 @@ class Provisioner:
     """Runs the background side of deployment and endpoint changes on the server's event loop."""
 
     def __init__(
-        self, state: EmulatorState, pool: Pool, registry: ModelRegistry, operations: Operations
+        self,
+        state: EmulatorState,
+        pool: Pool,
+        registry: ModelRegistry,
+        operations: Operations,
+        timing: Timing | None = None,
     ) -> None:
         self.state = state
         self.pool = pool
         self.registry = registry
         self.operations = operations
+        self.timing = timing or Timing()
         self._tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._background: set[asyncio.Task[None]] = set()
 
@@ -80,6 +87,14 @@ class Provisioner:
     def delete_deployment(self, endpoint: str, name: str, operation: Operation) -> None:
         self._spawn(self._delete_deployment(endpoint, name, operation))
 
+    def finish_endpoint(self, endpoint: str, operation: Operation, change: Change) -> None:
+        """Complete an accepted endpoint change (creation or update) after the timing profile's duration."""
+        self._spawn(self._finish_endpoint(endpoint, operation, change))
+
+    def seconds(self, change: Change) -> float:
+        """How long `change` takes under the emulator's timing profile."""
+        return self.timing.seconds(change)
+
     def delete_endpoint(self, endpoint: str, operation: Operation) -> None:
         self._spawn(self._delete_endpoint(endpoint, operation))
 
@@ -89,6 +104,9 @@ class Provisioner:
             if endpoint.provisioning_state == "Deleting":
                 self.delete_endpoint(endpoint.name, self.operations.start())
                 continue
+            if endpoint.provisioning_state in ("Creating", "Updating"):
+                # A change accepted before the restart: its pending settings were not kept.
+                self.state.finish_endpoint_change(endpoint.name)
             for deployment in self.state.list_deployments(endpoint.name):
                 if deployment.provisioning_state == "Deleting":
                     self.delete_deployment(endpoint.name, deployment.name, self.operations.start())
@@ -114,6 +132,10 @@ class Provisioner:
 
     async def _provision(self, deployment: Deployment, operation: Operation | None) -> None:
         endpoint, name = deployment.endpoint, deployment.name
+        change: Change = (
+            "deployment_create" if deployment.provisioning_state == "Creating" else "deployment_update"
+        )
+        done_at = asyncio.get_running_loop().time() + (self.timing.seconds(change) if operation else 0.0)
         try:
             reason = await self._resolve_model(deployment)
             if reason is not None:
@@ -123,6 +145,7 @@ class Provisioner:
             while True:
                 readiness = self.pool.readiness(endpoint, name)
                 if readiness.state == "ready":
+                    await _sleep_until(done_at)  # Azure takes minutes even when the model is quick
                     self.state.set_deployment_state(endpoint, name, "Succeeded")
                     if operation is not None:
                         self.operations.succeed(operation)
@@ -175,8 +198,21 @@ class Provisioner:
             self.operations.fail(operation, error(message))
         log.warning("deployment %s/%s failed: %s", endpoint, name, reason)
 
+    async def _finish_endpoint(self, endpoint: str, operation: Operation, change: Change) -> None:
+        try:
+            await asyncio.sleep(self.timing.seconds(change))
+            self.state.finish_endpoint_change(endpoint)
+        except AzureError as error:  # the change no longer fits (a deployment went away meanwhile)
+            self.operations.fail(operation, error)
+        except Exception as error:
+            log.exception("updating endpoint %s failed", endpoint)
+            self.operations.fail(operation, InternalServerError(f"Updating failed: {error}"))
+        else:
+            self.operations.succeed(operation)
+
     async def _delete_deployment(self, endpoint: str, name: str, operation: Operation) -> None:
         try:
+            await asyncio.sleep(self.timing.seconds("deployment_delete"))
             await self._stop_instances(endpoint, name)
             self.state.remove_deployment(endpoint, name)
         except Exception as error:
@@ -187,6 +223,7 @@ class Provisioner:
 
     async def _delete_endpoint(self, endpoint: str, operation: Operation) -> None:
         try:
+            await asyncio.sleep(self.timing.seconds("endpoint_delete"))
             for deployment in self.state.list_deployments(endpoint):
                 await self._stop_instances(endpoint, deployment.name)
             self.state.remove_endpoint(endpoint)
@@ -215,6 +252,12 @@ class Provisioner:
     def _forget(self, key: tuple[str, str], task: asyncio.Task[None]) -> None:
         if self._tasks.get(key) is task:
             del self._tasks[key]
+
+
+async def _sleep_until(deadline: float) -> None:
+    remaining = deadline - asyncio.get_running_loop().time()
+    if remaining > 0:
+        await asyncio.sleep(remaining)
 
 
 def _key(endpoint: str, name: str) -> tuple[str, str]:

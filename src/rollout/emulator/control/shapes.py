@@ -10,7 +10,14 @@ import isodate
 from rollout.emulator.control.lro import Operation
 from rollout.emulator.control.model_registry import RegisteredModel, RegisteredVersion
 from rollout.emulator.control.workspace import PROVIDER, Workspace
-from rollout.emulator.resources import AmlToken, Deployment, Endpoint, Probe, model_uri
+from rollout.emulator.resources import (
+    MAX_INSTANCE_COUNT,
+    AmlToken,
+    Deployment,
+    Endpoint,
+    Probe,
+    model_uri,
+)
 
 AUTH_MODES_TO_REST = {"key": "Key", "aml_token": "AMLToken"}
 
@@ -56,20 +63,44 @@ class Shapes:
             },
         }
 
-    def endpoint(self, endpoint: Endpoint) -> dict[str, Any]:
+    def swagger_uri(self, endpoint: str) -> str:
+        return f"{self.base_url}/online-endpoints/{endpoint}/swagger.json"
+
+    def identity(self, identity_type: str) -> dict[str, Any]:
+        """A managed identity as Azure reports it (principal and tenant ids are the workspace's, stable)."""
+        if identity_type == "None":
+            return {"type": "None"}
         return {
-            "id": f"{self._workspace.id}/onlineEndpoints/{endpoint.name}",
+            "type": identity_type,
+            "principalId": self._workspace.workspace_id,
+            "tenantId": self._workspace.workspace_id,
+        }
+
+    def endpoint(self, endpoint: Endpoint, *, operation_uri: str | None = None) -> dict[str, Any]:
+        resource_id = f"{self._workspace.id}/onlineEndpoints/{endpoint.name}"
+        inner = {
+            "azureml.onlineendpointid": resource_id.lower(),
+            "createdAt": iso(endpoint.created_at),
+            "createdBy": "rollout-emulator",
+            "lastModifiedAt": iso(endpoint.modified_at or endpoint.created_at),
+        }
+        if operation_uri:
+            inner["AzureAsyncOperationUri"] = operation_uri
+        return {
+            "id": resource_id,
             "name": endpoint.name,
             "type": f"{PROVIDER}/workspaces/onlineEndpoints",
             "location": self._workspace.location,
             "kind": "Managed",
             "tags": endpoint.tags,
-            "identity": {"type": "SystemAssigned", "principalId": self._workspace.workspace_id},
+            "identity": self.identity(endpoint.identity_type),
             "properties": {
                 "authMode": AUTH_MODES_TO_REST[endpoint.auth_mode],
                 "description": endpoint.description,
-                "properties": {},
+                "properties": inner,
                 "scoringUri": self.scoring_uri(endpoint.name),
+                "swaggerUri": self.swagger_uri(endpoint.name),
+                "compute": None,
                 "provisioningState": endpoint.provisioning_state,
                 "traffic": endpoint.traffic,
                 "mirrorTraffic": endpoint.mirror_traffic,
@@ -78,10 +109,12 @@ class Shapes:
             "systemData": system_data(endpoint.created_at, endpoint.modified_at),
         }
 
-    def deployment(self, deployment: Deployment) -> dict[str, Any]:
+    def deployment(self, deployment: Deployment, *, operation_uri: str | None = None) -> dict[str, Any]:
         settings = deployment.request_settings
         properties: dict[str, Any] = {
             "endpointComputeType": "Managed",
+            "codeConfiguration": None,  # MLflow models deploy without a scoring script
+            "modelMountPath": None,
             "model": None if deployment.package_model else deployment.model,
             "environmentId": deployment.environment,
             "instanceType": deployment.instance_type,
@@ -105,6 +138,8 @@ class Shapes:
         }
         if deployment.failure_reason:
             properties["properties"]["failureReason"] = deployment.failure_reason
+        if operation_uri:
+            properties["properties"]["AzureAsyncOperationUri"] = operation_uri
         return {
             "id": f"{self._workspace.id}/onlineEndpoints/{deployment.endpoint}/deployments/{deployment.name}",
             "name": deployment.name,
@@ -115,6 +150,20 @@ class Shapes:
             "sku": {"name": "Default", "tier": "Standard", "capacity": deployment.instance_count},
             "properties": properties,
             "systemData": system_data(deployment.created_at, deployment.modified_at),
+        }
+
+    @staticmethod
+    def deployment_sku(deployment: Deployment) -> dict[str, Any]:
+        """The sku a managed deployment scales with (Azure's SkuResource)."""
+        return {
+            "resourceType": f"{PROVIDER}/workspaces/onlineEndpoints/deployments",
+            "sku": {"name": "Default", "tier": "Standard"},
+            "capacity": {
+                "minimum": 1,
+                "maximum": MAX_INSTANCE_COUNT,
+                "default": 1,
+                "scaleType": "Manual",
+            },
         }
 
     def model(self, model: RegisteredModel) -> dict[str, Any]:
@@ -182,7 +231,8 @@ class Shapes:
         body: dict[str, Any] = {
             "id": path,
             "name": operation.id,
-            "status": operation.status,
+            "status": operation.reported_status,
+            "percentComplete": operation.percent_complete(),
             "startTime": iso(operation.start_time),
         }
         if operation.end_time is not None:

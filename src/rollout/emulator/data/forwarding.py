@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import httpx
 
@@ -23,7 +23,7 @@ from rollout.emulator.errors import (
     ServiceUnavailable,
     TooManyRequests,
 )
-from rollout.emulator.instances.server import ERROR_REASON_HEADER
+from rollout.emulator.instances.server import ERROR_REASON_HEADER, RUN_MS_HEADER
 from rollout.emulator.resources import Deployment
 
 if TYPE_CHECKING:
@@ -32,6 +32,15 @@ if TYPE_CHECKING:
 
 MODEL_ERROR_STATUS_HEADER = "ms-azureml-model-error-statuscode"
 MODEL_ERROR_REASON_HEADER = "ms-azureml-model-error-reason"
+SWAGGER_TIMEOUT_SECONDS = 10.0
+
+
+class Reply(NamedTuple):
+    """An instance's answer: its status, JSON body and the model's run time (ms, as Azure reports it)."""
+
+    status: int
+    content: bytes
+    run_ms: str | None = None
 
 
 class Forwarder:
@@ -56,7 +65,26 @@ class Forwarder:
         if self._client is not None:
             await self._client.aclose()
 
-    async def forward(self, deployment: Deployment, body: bytes, request_id: str) -> tuple[int, bytes]:
+    async def swagger(self, deployment: Deployment, title: str) -> bytes:
+        """The swagger document a ready instance of the deployment derives from its model's signature."""
+        instances = self.pool.ready_instances(deployment.endpoint, deployment.name)
+        if not instances:
+            raise self._unavailable(deployment)
+        try:
+            reply = await self.client.get(
+                instances[0].url + "/swagger",
+                headers={"x-deployment-title": title},
+                timeout=SWAGGER_TIMEOUT_SECONDS,
+            )
+        except (httpx.TransportError, httpx.InvalidURL) as exc:
+            raise BadGateway(
+                f"The instance of deployment '{deployment.name}' failed to answer: {exc!r}"
+            ) from None
+        if reply.status_code != 200:
+            raise self._unavailable(deployment)
+        return reply.content
+
+    async def forward(self, deployment: Deployment, body: bytes, request_id: str) -> Reply:
         """The status and JSON body of a ready instance's successful or 400 reply; raises AzureError."""
         key = (deployment.endpoint.lower(), deployment.name)
         settings = deployment.request_settings
@@ -97,7 +125,7 @@ class Forwarder:
         finally:
             self._pending[key] -= 1
         if reply.status_code in (200, 400):
-            return reply.status_code, reply.content
+            return Reply(reply.status_code, reply.content, reply.headers.get(RUN_MS_HEADER))
         raise ModelError(
             f"The model failed (status {reply.status_code}): {_message(reply.content)}",
             headers={

@@ -9,7 +9,12 @@ header-targeted) requests are also sent to the mirror deployment in the backgrou
 are discarded and counted as mirrored.
 
 Every reply carries `x-request-id` and, once a deployment is chosen, `azureml-model-deployment`;
-errors are `rollout.emulator.errors` classes in Azure's error shape.
+a model's reply also `x-ms-run-fn-exec-ms` (the time its predict took). Errors are
+`rollout.emulator.errors` classes in Azure's error shape.
+
+`GET /online-endpoints/{endpoint}/swagger.json` (the endpoint's `swaggerUri`, same credentials)
+answers the swagger document of the deployment a request would reach, derived by one of its
+instances from the model's signature.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from rollout.emulator.errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
+from rollout.emulator.instances.server import RUN_MS_HEADER
 from rollout.emulator.resources import Deployment, Endpoint
 from rollout.emulator.state import EmulatorState
 
@@ -90,16 +96,32 @@ class ScoringRoute:
             body = await self._read(request)
             if mirror_name is not None:
                 self._mirror(endpoint.name, mirror_name, body, request_id)
-            status, content = await self.forwarder.forward(deployment, body, request_id)
-            model_status: int | None = status
-            response = Response(content, status, headers=reply_headers, media_type="application/json")
+            reply = await self.forwarder.forward(deployment, body, request_id)
+            model_status: int | None = reply.status
+            if reply.run_ms is not None:
+                reply_headers[RUN_MS_HEADER] = reply.run_ms
+            response = Response(
+                reply.content, reply.status, headers=reply_headers, media_type="application/json"
+            )
         except AzureError as error:
             model_status = _model_status(error)
             response = _error_response(error, reply_headers)
         self._observe(deployment, response.status_code, started, mirrored=False, model_status=model_status)
         return response
 
-    def _choose(self, request: Request) -> tuple[Endpoint, Deployment, str | None]:
+    async def swagger(self, request: Request) -> Response:
+        """The swagger document of the deployment that would serve a request (`?version=` is accepted)."""
+        request_id = request.headers.get("x-request-id") or str(uuid.uuid4())
+        reply_headers = {"x-request-id": request_id}
+        try:
+            _endpoint, deployment, _mirror = self._choose(request, fallback=True)
+            reply_headers[DEPLOYMENT_HEADER] = deployment.name
+            content = await self.forwarder.swagger(deployment, f"{deployment.endpoint}/{deployment.name}")
+        except AzureError as error:
+            return _error_response(error, reply_headers)
+        return Response(content, 200, headers=reply_headers, media_type="application/json")
+
+    def _choose(self, request: Request, *, fallback: bool = False) -> tuple[Endpoint, Deployment, str | None]:
         """The endpoint, the deployment that serves the request and the one that gets a copy, if any."""
         endpoint_name = request.path_params["endpoint"]
         try:
@@ -120,6 +142,8 @@ class ScoringRoute:
                     f"Deployment '{target}' does not exist in endpoint '{endpoint.name}'."
                 ) from None
         name = self.router.pick_live(endpoint.name, endpoint.traffic)
+        if name is None and fallback:  # a swagger document needs a model, not traffic
+            name = next((d.name for d in self.state.list_deployments(endpoint.name)), None)
         if name is None:
             raise NoTraffic(
                 f"Endpoint '{endpoint.name}' has no deployment with traffic; set its traffic, or name "
@@ -168,7 +192,7 @@ class ScoringRoute:
             started = time.perf_counter()
             model_status: int | None
             try:
-                status, _ = await self.forwarder.forward(deployment, body, request_id)
+                status = (await self.forwarder.forward(deployment, body, request_id)).status
                 model_status = status
             except AzureError as error:
                 status, model_status = error.status, _model_status(error)
@@ -215,4 +239,7 @@ def routes(
 ) -> list[Route]:
     """The scoring route, bound to the emulator's state, instance pool and metrics."""
     route = ScoringRoute(state, pool, metrics, max_request_bytes)
-    return [Route("/online-endpoints/{endpoint}/score", route.score, methods=["POST"], name="score")]
+    return [
+        Route("/online-endpoints/{endpoint}/score", route.score, methods=["POST"], name="score"),
+        Route("/online-endpoints/{endpoint}/swagger.json", route.swagger, methods=["GET"], name="swagger"),
+    ]

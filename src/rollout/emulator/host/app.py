@@ -15,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -25,7 +26,7 @@ from rollout.emulator.control import cloud_metadata, openapi, surface_routes
 from rollout.emulator.control import routes as control_routes
 from rollout.emulator.control.artifact_store import ArtifactStore
 from rollout.emulator.control.artifacts import ArtifactApi, BlobApi
-from rollout.emulator.control.guard import Guard
+from rollout.emulator.control.guard import Guard, error_response
 from rollout.emulator.control.handlers import ArmApi
 from rollout.emulator.control.lro import Operations
 from rollout.emulator.control.mlflow_surface import MlflowSurface
@@ -35,6 +36,7 @@ from rollout.emulator.control.provisioning import Provisioner
 from rollout.emulator.control.workspace import Workspace
 from rollout.emulator.data import metrics as metrics_module
 from rollout.emulator.data import scoring
+from rollout.emulator.errors import MethodNotAllowed, NotFound
 from rollout.emulator.host.access import ensure_management_token
 from rollout.emulator.host.config import ServerConfig
 from rollout.emulator.instances.pool import InstancePool
@@ -54,7 +56,7 @@ def create_app(config: ServerConfig) -> Starlette:
     metrics = metrics_module.Metrics()
     registry = ModelRegistry(config.registry_uri)
     operations = Operations()
-    provisioner = Provisioner(state, pool, registry, operations)
+    provisioner = Provisioner(state, pool, registry, operations, config.timing)
     workspace = Workspace(
         subscription=SUBSCRIPTION_ID,
         resource_group=RESOURCE_GROUP,
@@ -105,7 +107,13 @@ def create_app(config: ServerConfig) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         warm_up = asyncio.get_running_loop().run_in_executor(None, registry.warm_up)
         await provisioner.restore()
-        log.info("emulator serving %s (state %s, registry %s)", config.url, state_dir, config.registry_uri)
+        log.info(
+            "emulator serving %s (state %s, registry %s, timing %s)",
+            config.url,
+            state_dir,
+            config.registry_uri,
+            config.timing.describe(),
+        )
         try:
             yield
         finally:
@@ -116,5 +124,26 @@ def create_app(config: ServerConfig) -> Starlette:
             store.close()
             log.info("emulator stopped")
 
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={404: unknown_route, 405: unsupported_method},
+    )
     return app
+
+
+async def unknown_route(request: Request, exc: Exception) -> Response:
+    """A path the emulator does not serve: Azure's JSON error shape, 404 NotFound."""
+    if isinstance(exc, HTTPException) and exc.detail and exc.detail != "Not Found":
+        message = str(exc.detail)
+    else:
+        message = f"The resource '{request.url.path}' was not found (the emulator serves no such route)."
+    return error_response(NotFound(message))
+
+
+async def unsupported_method(request: Request, exc: Exception) -> Response:
+    """A method the route does not support: Azure's JSON error shape, 405 MethodNotAllowed."""
+    error = MethodNotAllowed(
+        f"The HTTP method '{request.method}' is not supported on the resource '{request.url.path}'."
+    )
+    return error_response(error)

@@ -24,6 +24,7 @@ from typing import Any
 
 from rollout import paths
 from rollout.emulator.constants import HOST, PORT_TAKEN_MARK
+from rollout.emulator.control.timing import Timing
 from rollout.emulator.credentials import DEFAULT_TOKEN_TTL_SECONDS
 from rollout.emulator.host.tls import ensure_certificates
 from rollout.emulator.private_dir import ensure_private_dir
@@ -90,10 +91,13 @@ def start(
     timeout: float = START_TIMEOUT_SECONDS,
     poll_interval_ms: int = 200,
     token_ttl: float = DEFAULT_TOKEN_TTL_SECONDS,
+    timing: Timing | None = None,
 ) -> tuple[EmulatorStatus, bool]:
     """Start the emulator of `state_dir` unless it runs already. Returns its status and whether it was started now.
 
     Without `registry_uri` it serves the registry it served last time, or else the local default.
+    Without `timing` the emulator reads $ROLLOUT_EMULATOR_TIMING and $ROLLOUT_EMULATOR_TIME_SCALE
+    (else instant).
     """
     state_dir = ensure_private_dir(state_dir.resolve())
     current = status(state_dir)
@@ -107,7 +111,14 @@ def start(
         chosen = port or free_port()
         try:
             started = _spawn(
-                state_dir, registry_uri, chosen, timeout, poll_interval_ms, token_ttl, str(tls.ca_file)
+                state_dir,
+                registry_uri,
+                chosen,
+                timeout,
+                poll_interval_ms,
+                token_ttl,
+                str(tls.ca_file),
+                timing,
             )
         except _PortTaken as error:
             if attempt == attempts:
@@ -167,6 +178,7 @@ def _spawn(
     poll_interval_ms: int,
     token_ttl: float,
     ca_file: str,
+    timing: Timing | None = None,
 ) -> EmulatorStatus:
     command = [
         sys.executable,
@@ -183,6 +195,8 @@ def _spawn(
         "--token-ttl",
         str(token_ttl),
     ]
+    if timing is not None:
+        command += ["--timing", timing.profile, "--time-scale", repr(timing.scale)]
     log_fd = os.open(log_path(state_dir), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     log_start = os.fstat(log_fd).st_size
     try:

@@ -6,6 +6,10 @@ Routes (for the emulator's router and the pool's probes, never for clients):
   frame is cast to the model signature's input types; the reply is a bare JSON list (records
   orientation). 400 when the body does not fit (with the reason), 500 when the model raises.
 - `GET /live`: 200 while the process answers. `GET /ready`: 200 once the model is loaded, else 503.
+- `GET /swagger`: the deployment's swagger document, from the model's signature (`swagger`).
+
+Score replies carry `RUN_MS_HEADER`, the time the model's predict took (Azure's
+`x-ms-run-fn-exec-ms`).
 
 An instance is started by the fork server (`rollout.emulator.instances.fork_server`), which has imported the heavy
 libraries already, so `serve` only loads the model. A model that cannot be loaded ends the process
@@ -29,11 +33,13 @@ from pathlib import Path
 from typing import Any
 
 from rollout.emulator.errors import AzureError, BadRequest, InstanceModelError, ModelNotReady, NotFound
+from rollout.emulator.instances.swagger import swagger_document
 
 LOAD_FAILED_EXIT_CODE = 3
 STOP_GRACE_SECONDS = 10.0
 # Worker-to-router header: why a non-200 reply happened (the router maps it to Azure's headers).
 ERROR_REASON_HEADER = "x-worker-error-reason"
+RUN_MS_HEADER = "x-ms-run-fn-exec-ms"
 
 # The name instance logs have always shown (get_logs output, README): kept across the module move.
 LOGGER_NAME = "rollout.emulator.worker"
@@ -49,6 +55,9 @@ class LoadedModel:
 
         self.model = model
         self.input_schema = model.metadata.get_input_schema()
+        output_schema = model.metadata.get_output_schema()
+        self.signature_inputs = self.input_schema.to_dict() if self.input_schema is not None else None
+        self.signature_outputs = output_schema.to_dict() if output_schema is not None else None
         self._mlflow_exception = MlflowException
         self._encoder = NumpyEncoder
         self._jsonable = _get_jsonable_obj
@@ -110,6 +119,14 @@ class _Handler(BaseHTTPRequestHandler):
                 self._reply(503, b'{"status": "loading"}')
             else:
                 self._reply(200, b'{"status": "ready"}')
+        elif self.path.startswith("/swagger"):
+            model = self.server.model
+            if model is None:
+                self._reply_error(ModelNotReady("The model is still loading."), "model_not_ready")
+                return
+            title = self.headers.get("x-deployment-title", "deployment")
+            document = swagger_document(title, model.signature_inputs, model.signature_outputs)
+            self._reply(200, json.dumps(document).encode())
         else:
             self._reply_error(NotFound(f"No route {self.path}"))
 
@@ -136,16 +153,22 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.leave()
         ms = (time.perf_counter() - started) * 1000
         logger.info("POST /score %d %.1f ms request-id=%s", status, ms, self.headers.get("x-request-id", "-"))
-        self._reply(status, reply, reason)  # after the log line: a client that got it finds it logged
+        self._reply(
+            status, reply, reason, run_ms=ms
+        )  # after the log line: a client that got it finds it logged
 
     def _reply_error(self, error: AzureError, reason: str | None = None) -> None:
         self._reply(error.status, error.to_json(), reason)
 
-    def _reply(self, status: int, body: bytes, reason: str | None = None) -> None:
+    def _reply(
+        self, status: int, body: bytes, reason: str | None = None, run_ms: float | None = None
+    ) -> None:
         try:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
+            if run_ms is not None:
+                self.send_header(RUN_MS_HEADER, f"{run_ms:.3f}")
             if reason:
                 self.send_header(ERROR_REASON_HEADER, reason)
             self.end_headers()
