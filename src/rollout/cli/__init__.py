@@ -13,7 +13,18 @@ from typing import Annotated
 import typer
 
 from rollout.azureml.cloud import CLOUD_ENV
-from rollout.cli import deployment, emulator, endpoint, model, release, traffic, validate, workflow
+from rollout.cli import (
+    acceptance,
+    deployment,
+    emulator,
+    endpoint,
+    init,
+    model,
+    release,
+    traffic,
+    validate,
+    workflow,
+)
 
 app = typer.Typer(
     name="rollout",
@@ -44,7 +55,18 @@ def _root(
         os.environ[CLOUD_ENV] = cloud
 
 
-for _module in (validate, model, emulator, endpoint, deployment, release, traffic, workflow):
+for _module in (
+    init,
+    validate,
+    model,
+    emulator,
+    endpoint,
+    deployment,
+    release,
+    traffic,
+    acceptance,
+    workflow,
+):
     _module.register(app)
 
 
