@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -42,6 +43,7 @@ def init(
     from rollout.project.validation import validate_project
 
     registry.quiet_logs()
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     scaffold.check_endpoint_name(endpoint)
     if path.exists() and not path.is_dir():
         raise UserError(f"--path {path} is not a directory")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -91,7 +92,9 @@ def _observed_contract(
     import mlflow.pyfunc
     from mlflow.utils.proto_json_utils import NumpyEncoder, _get_jsonable_obj
 
-    predictions = mlflow.pyfunc.load_model(str(model_dir)).predict(frame)
+    with warnings.catch_warnings():  # MLflow's hints about the model's code are not the user's concern
+        warnings.simplefilter("ignore")
+        predictions = mlflow.pyfunc.load_model(str(model_dir)).predict(frame)
     reply = json.loads(json.dumps(_get_jsonable_obj(predictions, pandas_orient="records"), cls=NumpyEncoder))
     contract = declared or _kind_of(reply)
     if contract.kind == "labels" and contract.labels is None:
