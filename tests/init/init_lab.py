@@ -144,6 +144,7 @@ def shorten(project: Path) -> None:
     plan = yaml.safe_load(plan_file.read_text())
     plan["analysis"]["min_requests"] = 10
     plan["analysis"]["max_p95_latency_ms"] = 5000
+    plan["analysis"]["max_latency_ratio"] = 100
     plan_file.write_text(yaml.safe_dump(plan, sort_keys=False))
     for slot in ("blue", "green"):
         path = project / "deployments" / f"{slot}.yml"
