@@ -47,6 +47,9 @@ def init(
     scaffold.check_endpoint_name(endpoint)
     if path.exists() and not path.is_dir():
         raise UserError(f"--path {path} is not a directory")
+    github_files = [workflow.RELEASE_WORKFLOW, workflow.ROLLBACK_WORKFLOW, environments.DEFAULT_CONFIG]
+    if not force:  # before the model is read: a refusal should be quick
+        scaffold.refuse_overwrite(path, [*scaffold.project_paths(endpoint), *github_files])
     tracking_uri = registry_uri(target, subscription, resource_group, workspace)
     facts = learn(model, tracking_uri, probe)
     project = scaffold.project_files(endpoint, facts, instance_type)
@@ -62,12 +65,8 @@ def init(
         problems = validate_project(Path(scratch), registry_uri=tracking_uri).problems
     if problems:
         raise UserError(f"the scaffold does not validate: {problems[0]}")
-    there = scaffold.existing(path, files)
-    if there and not force:
-        shown = ", ".join(str(relative) for relative in there[:3]) + (" ..." if len(there) > 3 else "")
-        raise UserError(
-            f"{len(there)} file(s) exist already in {path} ({shown}); pass --force to overwrite them"
-        )
+    if not force:
+        scaffold.refuse_overwrite(path, files)
     for warning in facts.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     for relative in scaffold.write(path, files):

@@ -8,6 +8,7 @@ Nothing is written here until every file is known and none would be overwritten 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -151,6 +152,13 @@ def _probe(request: dict[str, Any]) -> str:
     return f'{{\n  "input_data": {{\n    "columns": {json.dumps(data["columns"])},\n    "data": [\n{rows}\n    ]\n  }}\n}}\n'
 
 
+def project_paths(endpoint: str) -> list[Path]:
+    """The files `project_files` writes, known before the model is read."""
+    slots = [Path("deployments") / f"{slot}.yml" for slot in SLOTS]
+    samples = [SAMPLES_DIR / "sample.json", SCHEMA_FILE, SAMPLES_DIR / "probe.json"]
+    return [Path("endpoints") / f"{endpoint}.yml", *slots, PLAN_FILE, *samples]
+
+
 def project_files(endpoint: str, facts: ModelFacts, instance_type: str = DEFAULT_INSTANCE_TYPE) -> Scaffold:
     """The specs, plan and samples of a project releasing `facts`' model to `endpoint`."""
     check_endpoint_name(endpoint)
@@ -165,9 +173,19 @@ def project_files(endpoint: str, facts: ModelFacts, instance_type: str = DEFAULT
     return Scaffold(endpoint, facts, files)
 
 
-def existing(root: Path, files: dict[Path, str]) -> list[Path]:
+def existing(root: Path, files: Iterable[Path]) -> list[Path]:
     """The files that are there already (relative paths)."""
     return [relative for relative in files if (root / relative).exists()]
+
+
+def refuse_overwrite(root: Path, files: Iterable[Path]) -> None:
+    """A UserError naming the files that exist already."""
+    there = existing(root, files)
+    if there:
+        shown = ", ".join(str(relative) for relative in there[:3]) + (" ..." if len(there) > 3 else "")
+        raise UserError(
+            f"{len(there)} file(s) exist already in {root} ({shown}); pass --force to overwrite them"
+        )
 
 
 def write(root: Path, files: dict[Path, str]) -> list[Path]:
