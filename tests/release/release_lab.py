@@ -98,9 +98,6 @@ def make_project(root: Path, endpoint: str, plan: dict | None = None) -> Path:
     shutil.copytree(REPO / "samples", root / "samples")
     shutil.copytree(REPO / "endpoints", root / "endpoints")
     shutil.copytree(REPO / "deployments", root / "deployments")
-    if (REPO / "tests" / "acceptance").is_dir():
-        shutil.copytree(REPO / "tests" / "acceptance", root / "tests" / "acceptance")
-        shutil.copy(REPO / "tests" / "conftest.py", root / "tests" / "conftest.py")
     endpoint_file = root / "endpoints" / "heart-classifier.yml"
     spec = yaml.safe_load(endpoint_file.read_text())
     spec["name"] = endpoint

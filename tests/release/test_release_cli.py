@@ -180,7 +180,7 @@ def test_release_runs_acceptance_every_stage_and_retires(lab: Lab, live_on_v1: R
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "acceptance suite against green" in result.stderr
-    assert "13 passed" in result.stdout + result.stderr
+    assert "14 passed" in result.stdout + result.stderr
     for stage in ("canary", "half", "full"):
         assert f"stage {stage}: pass" in result.stdout
     assert "released heart-classifier:2: green is live, blue retired" in result.stdout

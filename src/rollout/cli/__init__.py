@@ -13,7 +13,19 @@ from typing import Annotated
 import typer
 
 from rollout.azureml.cloud import CLOUD_ENV
-from rollout.cli import deployment, emulator, endpoint, model, release, target, traffic, validate, workflow
+from rollout.cli import (
+    acceptance,
+    deployment,
+    emulator,
+    endpoint,
+    init,
+    model,
+    release,
+    target,
+    traffic,
+    validate,
+    workflow,
+)
 
 app = typer.Typer(
     name="rollout",
@@ -44,7 +56,19 @@ def _root(
         os.environ[CLOUD_ENV] = cloud
 
 
-for _module in (validate, model, emulator, endpoint, deployment, release, traffic, workflow, target):
+for _module in (
+    init,
+    validate,
+    model,
+    emulator,
+    endpoint,
+    deployment,
+    release,
+    traffic,
+    acceptance,
+    target,
+    workflow,
+):
     _module.register(app)
 
 

@@ -92,3 +92,20 @@ def apply_split(text: str, name: str, conn: Connection, as_json: bool = False) -
     check_split(split, deployment_names(conn.ml, name))
     updated = set_traffic(conn.ml, name, split)
     show_split(name, "traffic", live_traffic(updated), as_json)
+
+
+def registry_uri(
+    target: str, subscription: str | None, resource_group: str | None, workspace: str | None
+) -> str:
+    """Where models are registered: the local registry, or the Azure ML workspace's (its MLflow
+    tracking URI, through azureml-mlflow)."""
+    from rollout import paths
+
+    if target == "local":
+        return paths.registry_uri()
+    from rollout.azureml.targets import parse_target
+
+    chosen = parse_target(
+        target, subscription=subscription, resource_group=resource_group, workspace=workspace
+    )
+    return chosen.mlflow_uri()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from rollout.cli.common import ResourceGroup, Subscription, Target, Workspace
+from rollout.cli.common import ResourceGroup, Subscription, Target, Workspace, registry_uri
 from rollout.errors import UserError
 
 model_app = typer.Typer(help="Train and register models.", no_args_is_help=True)
@@ -91,23 +91,6 @@ def probe(
         typer.echo(text, nl=False)
     else:
         out.write_text(text, encoding="utf-8")
-
-
-def registry_uri(
-    target: str, subscription: str | None, resource_group: str | None, workspace: str | None
-) -> str:
-    """Where models are registered: the local registry, or the Azure ML workspace's (its MLflow
-    tracking URI, through azureml-mlflow)."""
-    from rollout import paths
-
-    if target == "local":
-        return paths.registry_uri()
-    from rollout.azureml.targets import parse_target
-
-    chosen = parse_target(
-        target, subscription=subscription, resource_group=resource_group, workspace=workspace
-    )
-    return chosen.mlflow_uri()
 
 
 def register(app: typer.Typer) -> None:

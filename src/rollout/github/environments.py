@@ -77,6 +77,24 @@ def load_config(path: Path) -> EnvironmentsFile:
         raise ConfigError(f"{path}: {where}: {first['msg']}") from None
 
 
+def starter_config(release_environment: str, stage_environments: list[str]) -> str:
+    """A first `.github/environments.yml`: every environment limited to `main`, with a note where
+    reviewers go (a stage gated by no one runs as soon as the previous one passes)."""
+    names = list(dict.fromkeys([release_environment, *stage_environments]))
+    lines = [
+        "# GitHub environments that gate the release workflow (.github/workflows/release.yml) and the",
+        "# manual rollback (.github/workflows/rollback.yml): one per traffic stage of",
+        f"# deployments/release.yml, and `{release_environment}` for the jobs that move no live traffic.",
+        "# Add reviewers to the stages (`reviewers: [{team: SLUG}]`, `prevent_self_review: true`, a",
+        "# `wait_timer` in minutes), then apply with scripts/configure_environments.py.",
+        "environments:",
+    ]
+    lines += [f"  {name}:\n    branches: [main]\n" for name in names]
+    text = "\n".join(lines).rstrip("\n") + "\n"
+    EnvironmentsFile.model_validate(yaml.safe_load(text))
+    return text
+
+
 # --- GitHub's REST API ------------------------------------------------------------------------
 
 

@@ -3,8 +3,9 @@
 - `deployments/release.yml`: the release plan, which names the endpoint spec and the slot files;
 - `endpoints/<name>.yml`, `deployments/<slot>.yml`: `az ml` CLI v2 specs;
 - `samples/*.json` and `samples/sample.schema.json`: requests and their JSON Schema;
-- `samples/probe.json`: the probe set compared between candidate and live;
-- `tests/acceptance/`: the pre-promotion acceptance suite.
+- `samples/probe.json`: the probe set compared between candidate and live.
+
+The acceptance suite is not a project file: it ships with rollout (`rollout.acceptance`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ PLAN_FILE = Path("deployments/release.yml")
 SAMPLES_DIR = Path("samples")
 SCHEMA_FILE = SAMPLES_DIR / "sample.schema.json"
 PROBE_FILE = "probe.json"
-ACCEPTANCE_SUITE = Path("tests/acceptance")
 
 
 def request_files(directory: Path) -> list[Path]:

@@ -24,6 +24,7 @@ from pydantic import (
 
 from rollout.errors import UserError
 from rollout.project.names import ENVIRONMENT_NAME_PATTERN, MODEL_NAME_PATTERN, STAGE_NAME_PATTERN
+from rollout.project.output import EXACT, OutputContract
 
 if TYPE_CHECKING:
     from azure.ai.ml.entities import ManagedOnlineDeployment, ManagedOnlineEndpoint
@@ -146,6 +147,7 @@ class ReleasePlan(_Spec):
     slots: dict[str, Path]
     stages: Annotated[list[Stage], Field(min_length=1)]
     analysis: AnalysisLimits = AnalysisLimits()
+    output: OutputContract | None = None  # without it: the model's output signature, else equality
 
     @field_validator("endpoint", mode="after")
     @classmethod
@@ -161,6 +163,11 @@ class ReleasePlan(_Spec):
     def model_reference(self) -> str:
         """The pinned model as deployments refer to it: `azureml:<name>:<version>`."""
         return f"azureml:{self.model.name}:{self.model.version}"
+
+    @property
+    def output_contract(self) -> OutputContract:
+        """The plan's output contract; without one, any label and agreement by equality."""
+        return self.output or EXACT
 
     def stage(self, name: str) -> Stage:
         """The stage called `name`; a UserError naming the known stages otherwise."""

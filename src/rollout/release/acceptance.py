@@ -1,16 +1,44 @@
-"""Running the project's acceptance suite (`tests/acceptance`) against a candidate, in a child pytest
-that reaches the same target."""
+"""Running the acceptance suite, which ships with the package (`rollout.acceptance`), against a
+project's candidate in a child pytest that reaches the same target."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
+from pathlib import Path
 
 from rollout.errors import UserError
-from rollout.project.layout import ACCEPTANCE_SUITE
 from rollout.release.results import DeployResult
 from rollout.release.steps import Release
+
+SUITE_PACKAGE = "rollout.acceptance"
+SUITE_PLUGIN = "rollout.acceptance.plugin"  # the suite's options and fixtures
+
+
+def acceptance_command(
+    project: Path,
+    *,
+    target: str,
+    endpoint: str | None = None,
+    deployment: str | None = None,
+    live: str | None = None,
+    extra: Sequence[str] = (),
+) -> list[str]:
+    """The pytest command line that runs the packaged suite against a project's endpoint."""
+    command = [sys.executable, "-m", "pytest", "-p", SUITE_PLUGIN, "--pyargs", SUITE_PACKAGE]
+    command += ["-p", "no:cacheprovider"]
+    command += ["--project", str(Path(project).resolve()), "--target", target]
+    for option, value in (("--endpoint", endpoint), ("--deployment", deployment), ("--live", live)):
+        if value:
+            command += [option, value]
+    return [*command, *extra]
+
+
+def run_suite(command: list[str], project: Path, env: dict[str, str] | None = None) -> int:
+    """Run the suite from the project's root; pytest's exit code."""
+    return subprocess.run(command, cwd=project, env={**os.environ, **(env or {})}).returncode
 
 
 def run_acceptance_suite(release: Release, deployed: DeployResult) -> None:
@@ -18,17 +46,17 @@ def run_acceptance_suite(release: Release, deployed: DeployResult) -> None:
     candidate, live = deployed.candidate, deployed.live
     if candidate is None:
         return
-    root = release.project.root
-    suite = root / ACCEPTANCE_SUITE
-    if not suite.is_dir():
-        raise UserError(f"no acceptance suite at {suite}; pass --skip-acceptance to release without one")
     target = release.conn.target
-    command = [sys.executable, "-m", "pytest", str(suite), "-q", "-p", "no:cacheprovider"]
-    command += ["--target", target.name, "--endpoint", release.endpoint_name, "--deployment", candidate]
-    if live:
-        command += ["--live", live]
+    root = release.project.root
+    command = acceptance_command(
+        root,
+        target=target.name,
+        endpoint=release.endpoint_name,
+        deployment=candidate,
+        live=live,
+        extra=["-q"],
+    )
     release.say(f"acceptance suite against {candidate}")
     # the child finds the same workspace: options given as flags travel as environment variables
-    env = {**os.environ, **target.child_environment()}
-    if subprocess.run(command, cwd=root, env=env).returncode != 0:
+    if run_suite(command, root, target.child_environment()) != 0:
         raise UserError(f"the acceptance suite failed against {candidate}; no traffic was moved")

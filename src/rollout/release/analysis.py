@@ -10,7 +10,8 @@ come from is `rollout.azureml.metrics`' business (which also counts the deployme
 - Latency: p95 estimated from the histogram. Fails over `max_p95_latency_ms`, or over
   `max_latency_ratio` x live's p95 when the gap is also more than `LATENCY_NOISE_MS` (a ratio of
   two tiny latencies says nothing).
-- Agreement: the share of probe rows on which both deployments predict the same.
+- Agreement: the share of probe rows on which both deployments agree, as the plan's output
+  contract counts it (`rollout.project.output`: equal labels, numbers within tolerance, equal arg-max).
 - Fewer candidate requests than `min_requests`: inconclusive, unless the errors already decide.
 """
 

@@ -2,7 +2,8 @@
 
 During the window an optional probe load sends single-row requests from the samples to both
 deployments by header (so a quiet endpoint still yields a verdict, and both are measured on the
-same rows); at the end the probe rows go to both in one batch each to measure agreement. The
+same rows); at the end the probe rows go to both in one batch each to measure agreement as the
+plan's output contract counts it (equal labels, numbers within tolerance, equal arg-max). The
 window is cut short as soon as the candidate's errors already decide a failure.
 """
 
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 
 from rollout.azureml.metrics import MetricsSource, WindowStats
 from rollout.azureml.scoring import ScoringClient
+from rollout.project.output import OutputContract, agreeing_rows
 from rollout.project.samples import SampleSet
 from rollout.release.analysis import Agreement, Limits, Verdict, errors_decide_fail, judge
 
@@ -85,9 +87,9 @@ class ProbeLoad:
 
 
 def measure_agreement(
-    client: ScoringClient, samples: SampleSet, candidate: str, live: str
+    client: ScoringClient, samples: SampleSet, candidate: str, live: str, output: OutputContract
 ) -> Agreement | None:
-    """Send the probe rows to both deployments; count the rows on which they predict alike."""
+    """Send the probe rows to both deployments; count the rows on which they agree (`output`)."""
     request = samples.probe_request()
     if request is None:
         return None
@@ -96,8 +98,7 @@ def measure_agreement(
     from_live = client.score(request, deployment=live)
     if not (from_candidate.ok and from_live.ok):
         return Agreement(rows=rows, agreeing=0)
-    pairs = zip(from_candidate.body or [], from_live.body or [], strict=False)
-    return Agreement(rows=rows, agreeing=sum(1 for a, b in pairs if a == b))
+    return Agreement(rows=rows, agreeing=agreeing_rows(from_candidate.body, from_live.body, output))
 
 
 def bake(
@@ -110,6 +111,7 @@ def bake(
     metrics: MetricsSource,
     client: ScoringClient,
     samples: SampleSet,
+    output: OutputContract,
     probe_rps: float = 0.0,
     on_progress: Callable[[BakeProgress], None] | None = None,
     still_allowed: Callable[[], None] | None = None,
@@ -145,7 +147,7 @@ def bake(
                 break
     if still_allowed:
         still_allowed()
-    agreement = measure_agreement(client, samples, candidate, live) if live else None
+    agreement = measure_agreement(client, samples, candidate, live, output) if live else None
     c, lv = window()
     verdict = judge(c, lv, agreement, limits)
     if metrics.caveat:

@@ -241,6 +241,7 @@ class Release:
                 metrics=self.conn.metrics(self.endpoint_name),
                 client=client,
                 samples=samples,
+                output=self.project.plan.output_contract,
                 probe_rps=probe_rps,
                 on_progress=on_bake,
                 still_allowed=still_mine,

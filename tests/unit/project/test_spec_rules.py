@@ -322,6 +322,21 @@ CASES = [
         "min_requests: many",
         [f"{PLAN}: analysis.min_requests: Input should be a valid integer (got 'many')"],
     ),
+    # the output contract
+    (
+        "output-field-of-another-kind",
+        PLAN,
+        "  labels: [0, 1]\n",
+        "  labels: [0, 1]\n  min: 0\n",
+        [f"{PLAN}: output: min does not apply to kind labels"],
+    ),
+    (
+        "output-unknown-kind",
+        PLAN,
+        "  kind: labels\n",
+        "  kind: scores\n",
+        [f"{PLAN}: output.kind: Input should be 'labels', 'numbers' or 'probabilities' (got 'scores')"],
+    ),
     (
         "plan-unknown-field",
         PLAN,

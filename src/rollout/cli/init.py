@@ -1,0 +1,82 @@
+"""`rollout init`: a release project for any registered MLflow model."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from rollout.cli.common import ResourceGroup, Subscription, Target, Workspace, registry_uri
+from rollout.errors import UserError
+
+
+def init(
+    model: Annotated[str, typer.Option("--model", help="The model to release: models:/<name>/<version>.")],
+    endpoint: Annotated[str, typer.Option("--endpoint", help="The managed online endpoint's name.")],
+    path: Annotated[Path, typer.Option("--path", help="Where to write the project.")] = Path("."),
+    probe: Annotated[
+        Path | None,
+        typer.Option(
+            "--probe", help="CSV or Parquet rows of the model's columns for the probe set (50 or more)."
+        ),
+    ] = None,
+    instance_type: Annotated[str, typer.Option("--instance-type", help="The deployments' VM size.")] = (
+        "Standard_DS3_v2"
+    ),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite files that exist.")] = False,
+    target: Target = "local",
+    subscription: Subscription = None,
+    resource_group: ResourceGroup = None,
+    workspace: Workspace = None,
+) -> None:
+    """Write a release project for a registered model: endpoint and slot specs, the release plan,
+    samples, the GitHub workflows and environments. The acceptance suite ships with rollout."""
+    from rollout import registry
+    from rollout.github import environments, workflow
+    from rollout.project import scaffold
+    from rollout.project.layout import PLAN_FILE
+    from rollout.project.scaffold_model import learn
+    from rollout.project.validation import validate_project
+
+    registry.quiet_logs()
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    scaffold.check_endpoint_name(endpoint)
+    if path.exists() and not path.is_dir():
+        raise UserError(f"--path {path} is not a directory")
+    github_files = [workflow.RELEASE_WORKFLOW, workflow.ROLLBACK_WORKFLOW, environments.DEFAULT_CONFIG]
+    if not force:  # before the model is read: a refusal should be quick
+        scaffold.refuse_overwrite(path, [*scaffold.project_paths(endpoint), *github_files])
+    tracking_uri = registry_uri(target, subscription, resource_group, workspace)
+    facts = learn(model, tracking_uri, probe)
+    project = scaffold.project_files(endpoint, facts, instance_type)
+    files = dict(project.files)
+    with tempfile.TemporaryDirectory(prefix="rollout-init-") as scratch:
+        scaffold.write(Path(scratch), files)  # the plan's bakes, as the renderer reads them
+        plan = workflow.read_plan(Path(scratch), PLAN_FILE)
+        files.update(workflow.rendered(plan))
+        files[environments.DEFAULT_CONFIG] = environments.starter_config(
+            workflow.RELEASE_ENVIRONMENT, [stage.environment for stage in scaffold.STAGES]
+        )
+        scaffold.write(Path(scratch), files)
+        problems = validate_project(Path(scratch), registry_uri=tracking_uri).problems
+    if problems:
+        raise UserError(f"the scaffold does not validate: {problems[0]}")
+    if not force:
+        scaffold.refuse_overwrite(path, files)
+    for warning in facts.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    for relative in scaffold.write(path, files):
+        typer.echo(f"wrote {relative}")
+    typer.echo(
+        f"{facts.name}:{facts.version} on endpoint {endpoint}; output: {facts.output.describe()}\n"
+        f"next: rollout validate --path {path}, then rollout release --path {path}"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the `rollout` app."""
+    app.command("init")(init)

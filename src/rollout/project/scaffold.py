@@ -1,0 +1,197 @@
+"""`rollout init`'s project files for a registered model: the endpoint and slot specs (`az ml` v2),
+the release plan, and the samples (request, schema, probe set). The workflows and the GitHub
+environments are rendered by `rollout.github`; the command puts them together.
+
+Nothing is written here until every file is known and none would be overwritten unasked.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rollout.errors import UserError
+from rollout.project.layout import PLAN_FILE, SAMPLES_DIR, SCHEMA_FILE
+from rollout.project.names import name_problems
+from rollout.project.output import OutputContract
+from rollout.project.scaffold_model import ModelFacts
+
+DEFAULT_INSTANCE_TYPE = "Standard_DS3_v2"
+SLOTS = ("blue", "green")
+
+
+@dataclass(frozen=True)
+class StageDefault:
+    name: str
+    traffic: int
+    bake: str
+    environment: str
+
+
+STAGES = (
+    StageDefault("canary", 10, "5m", "canary"),
+    StageDefault("half", 50, "10m", "production-half"),
+    StageDefault("full", 100, "5m", "production"),
+)
+
+
+@dataclass
+class Scaffold:
+    """The files of a new project, by path relative to its root."""
+
+    endpoint: str
+    facts: ModelFacts
+    files: dict[Path, str] = field(default_factory=dict)
+
+
+def check_endpoint_name(endpoint: str) -> None:
+    problems = name_problems(endpoint)
+    if problems:
+        raise UserError(f"--endpoint: {problems[0]}")
+
+
+def _endpoint_spec(endpoint: str, model: str) -> str:
+    return (
+        "$schema: https://azuremlschemas.azureedge.net/latest/managedOnlineEndpoint.schema.json\n"
+        f"name: {endpoint}\n"
+        f"description: {model}, released blue/green by rollout.\n"
+        "auth_mode: key\n"
+    )
+
+
+def _deployment_spec(slot: str, endpoint: str, facts: ModelFacts, instance_type: str) -> str:
+    return f"""$schema: https://azuremlschemas.azureedge.net/latest/managedOnlineDeployment.schema.json
+name: {slot}
+endpoint_name: {endpoint}
+# The release plan (deployments/release.yml) pins the model version; rollout deploy puts
+# that pin here when it deploys into this slot.
+model: azureml:{facts.name}:{facts.version}
+instance_type: {instance_type}
+instance_count: 1
+request_settings:
+  request_timeout_ms: 5000
+  max_concurrent_requests_per_instance: 4
+liveness_probe:
+  initial_delay: 10
+  period: 10
+  timeout: 2
+  failure_threshold: 30
+readiness_probe:
+  initial_delay: 1
+  period: 1
+  timeout: 2
+  failure_threshold: 30
+tags:
+  slot: {slot}
+"""
+
+
+def _output_section(contract: OutputContract) -> str:
+    section = yaml.safe_dump(
+        {"output": contract.model_dump(exclude_none=True)}, sort_keys=False, default_flow_style=None
+    )
+    notes = {
+        "labels": "class labels (the ones the model answered the probe rows with); candidate and\n"
+        "# live agree on a probe row when they predict the same label.",
+        "numbers": "numbers (add min and max to bound them); candidate and live agree on a probe\n"
+        "# row when their predictions are within `absolute`, or within `relative` of the larger.",
+        "probabilities": "a vector of class probabilities per row; candidate and live agree on a\n"
+        "# probe row when their most probable class is the same.",
+    }
+    return f"# What each prediction is, from the model's signature and its answers to the probe rows:\n# {notes[contract.kind]}\n{section}"
+
+
+def _plan(endpoint: str, facts: ModelFacts) -> str:
+    stages = "".join(
+        f"  - name: {s.name}\n    traffic: {s.traffic}\n    bake: {s.bake}\n    environment: {s.environment}\n"
+        for s in STAGES
+    )
+    return f"""# Release plan: what to roll out and how. A model-version pull request changes one line:
+# model.version.
+model:
+  name: {facts.name}
+  version: {facts.version}
+
+# The endpoint and its two slots (az ml CLI v2 specs). The slot without live traffic is the
+# idle one; a release deploys the pinned model there at 0% and walks traffic to it.
+endpoint: ../endpoints/{endpoint}.yml
+slots:
+  blue: blue.yml
+  green: green.yml
+
+# Traffic stages, in order. `traffic` is the candidate's share of live traffic; the last stage
+# must reach 100. `bake` is how long the stage runs under analysis before it passes;
+# `environment` is the GitHub environment whose protection rules gate the stage.
+stages:
+{stages}
+# Canary analysis: the candidate is compared with the live deployment over each bake window.
+analysis:
+  min_requests: 100           # fewer candidate requests than this: inconclusive
+  max_error_rate: 0.01        # server errors (5xx) the candidate may add over the live rate
+  confidence: 0.95            # confidence of the error-rate test
+  max_p95_latency_ms: 500     # absolute bound on the candidate's p95 latency
+  max_latency_ratio: 1.5      # candidate p95 / live p95
+  min_agreement: 0.9          # share of probe rows on which candidate and live agree (see output)
+
+{_output_section(facts.output)}"""
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, indent=2) + "\n"
+
+
+def _probe(request: dict[str, Any]) -> str:
+    """One row a line: a probe set stays readable and diffs well."""
+    data = request["input_data"]
+    rows = ",\n".join(f"      {json.dumps(row)}" for row in data["data"])
+    return f'{{\n  "input_data": {{\n    "columns": {json.dumps(data["columns"])},\n    "data": [\n{rows}\n    ]\n  }}\n}}\n'
+
+
+def project_paths(endpoint: str) -> list[Path]:
+    """The files `project_files` writes, known before the model is read."""
+    slots = [Path("deployments") / f"{slot}.yml" for slot in SLOTS]
+    samples = [SAMPLES_DIR / "sample.json", SCHEMA_FILE, SAMPLES_DIR / "probe.json"]
+    return [Path("endpoints") / f"{endpoint}.yml", *slots, PLAN_FILE, *samples]
+
+
+def project_files(endpoint: str, facts: ModelFacts, instance_type: str = DEFAULT_INSTANCE_TYPE) -> Scaffold:
+    """The specs, plan and samples of a project releasing `facts`' model to `endpoint`."""
+    check_endpoint_name(endpoint)
+    model = f"{facts.name} version {facts.version}"
+    files: dict[Path, str] = {Path("endpoints") / f"{endpoint}.yml": _endpoint_spec(endpoint, model)}
+    for slot in SLOTS:
+        files[Path("deployments") / f"{slot}.yml"] = _deployment_spec(slot, endpoint, facts, instance_type)
+    files[PLAN_FILE] = _plan(endpoint, facts)
+    files[SAMPLES_DIR / "sample.json"] = _json(facts.sample)
+    files[SCHEMA_FILE] = _json(facts.schema)
+    files[SAMPLES_DIR / "probe.json"] = _probe(facts.probe)
+    return Scaffold(endpoint, facts, files)
+
+
+def existing(root: Path, files: Iterable[Path]) -> list[Path]:
+    """The files that are there already (relative paths)."""
+    return [relative for relative in files if (root / relative).exists()]
+
+
+def refuse_overwrite(root: Path, files: Iterable[Path]) -> None:
+    """A UserError naming the files that exist already."""
+    there = existing(root, files)
+    if there:
+        shown = ", ".join(str(relative) for relative in there[:3]) + (" ..." if len(there) > 3 else "")
+        raise UserError(
+            f"{len(there)} file(s) exist already in {root} ({shown}); pass --force to overwrite them"
+        )
+
+
+def write(root: Path, files: dict[Path, str]) -> list[Path]:
+    """Write every file (directories created); the relative paths written, in order."""
+    for relative, text in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return list(files)

@@ -1,0 +1,217 @@
+"""The `rollout init` lab: models built from data that ships with scikit-learn (nothing downloaded),
+registered in a private SQLite registry, an emulator, and `rollout` run as a user runs it.
+
+Each model kind is registered as version 1 and 2 (two good models that mostly agree) and version
+3 (a candidate that breaks the output contract):
+
+- `diabetes`: a regression (ridge) answering numbers; version 3 answers two numbers per row;
+- `iris-labels`: a multi-class classifier answering labels 0, 1, 2; version 3 answers 10, 11, 12;
+- `iris-proba`: the classifier answering class probabilities; version 3 answers two of three.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from rollout.azureml.connection import Connection
+from rollout.azureml.local_target import LocalTarget
+
+WRAPPER_CODE = Path(__file__).parent / "models" / "sklearn_wrapper.py"
+PROBE_ROWS = 60
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str  # the registered model's name
+    answer: str  # predict or proba
+    breach: str  # how version 3 breaks the contract
+
+
+KINDS = {
+    "diabetes": Kind("diabetes", "predict", "pairs"),
+    "iris-labels": Kind("iris-labels", "predict", "shift"),
+    "iris-proba": Kind("iris-proba", "proba", "narrow"),
+}
+
+
+def _data(kind: Kind):
+    from sklearn.datasets import load_diabetes, load_iris
+
+    loader = load_diabetes if kind.name == "diabetes" else load_iris
+    frame = loader(as_frame=True).frame
+    target = frame.pop("target")
+    return frame, target
+
+
+def _estimator(kind: Kind, version: int):
+    from sklearn.linear_model import LogisticRegression, Ridge
+
+    if kind.name == "diabetes":
+        return Ridge(alpha=0.01 if version == 1 else 0.02)
+    return LogisticRegression(C=1.0 if version == 1 else 0.8, max_iter=1000)
+
+
+def register_kind(kind: Kind, registry_uri: str, artifacts: Path) -> None:
+    """Versions 1 and 2 (good) and 3 (breaks the contract) of one kind."""
+    import mlflow.pyfunc
+    import mlflow.sklearn
+    from mlflow.models import infer_signature
+
+    from rollout import registry
+
+    client = registry.client(registry_uri)
+    features, target = _data(kind)
+    for version, breach in ((1, None), (2, None), (3, kind.breach)):
+        estimator = _estimator(kind, min(version, 2)).fit(features, target)
+        answer = estimator.predict_proba(features) if kind.answer == "proba" else estimator.predict(features)
+        signature = infer_signature(features, answer)
+        with tempfile.TemporaryDirectory(prefix="init-lab-") as scratch:
+            inner = Path(scratch) / "inner"
+            mlflow.sklearn.save_model(estimator, inner, pip_requirements=["scikit-learn"])
+            path = Path(scratch) / "model"
+            mlflow.pyfunc.save_model(
+                path,
+                python_model=str(WRAPPER_CODE),
+                artifacts={"inner": str(inner)},
+                model_config={"answer": kind.answer, "breach": breach},
+                signature=signature,
+                input_example=features.head(5),
+                pip_requirements=["mlflow", "scikit-learn"],
+            )
+            registered = registry.register_model(client, kind.name, path, artifacts_dir=artifacts)
+        assert registered == version
+
+
+def write_probe(kind: Kind, path: Path) -> Path:
+    features, _ = _data(kind)
+    features.sample(PROBE_ROWS, random_state=0).to_csv(path, index=False)
+    return path
+
+
+@dataclass(frozen=True)
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@dataclass(frozen=True)
+class InitLab:
+    home: Path
+    registry_uri: str
+
+    @property
+    def state_dir(self) -> Path:
+        return self.home / "emulator"
+
+    def connection(self) -> Connection:
+        return Connection(LocalTarget(self.state_dir, start=True, registry_uri=self.registry_uri))
+
+    def in_process(self, *args: str) -> Result:
+        """A `rollout` command run in this process (the same app; saves a process start)."""
+        from typer.testing import CliRunner
+
+        from rollout.cli import app
+
+        env = {"ROLLOUT_HOME": str(self.home), "MLFLOW_TRACKING_URI": None}
+        result = CliRunner().invoke(app, list(args), env=env, catch_exceptions=False)
+        return Result(result.exit_code, result.stdout, result.stderr)
+
+    def rollout(self, *args: str, cwd: Path, timeout: float = 240) -> subprocess.CompletedProcess:
+        env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "GITHUB_OUTPUT")}
+        return subprocess.run(
+            [sys.executable, "-m", "rollout", *args],
+            cwd=cwd,
+            env={**env, "ROLLOUT_HOME": str(self.home)},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+
+def shorten(project: Path) -> None:
+    """What a test changes in a scaffolded project: analysis needs fewer requests in short bakes;
+    on a shared two-core runner each instance queues more concurrent requests, and latency (not
+    what these tests are about) may be slow."""
+    plan_file = project / "deployments" / "release.yml"
+    plan = yaml.safe_load(plan_file.read_text())
+    plan["analysis"]["min_requests"] = 10
+    plan["analysis"]["max_p95_latency_ms"] = 5000
+    plan["analysis"]["max_latency_ratio"] = 100
+    plan_file.write_text(yaml.safe_dump(plan, sort_keys=False))
+    for slot in ("blue", "green"):
+        path = project / "deployments" / f"{slot}.yml"
+        spec = yaml.safe_load(path.read_text())
+        spec["request_settings"]["max_concurrent_requests_per_instance"] = 16
+        path.write_text(yaml.safe_dump(spec, sort_keys=False))
+
+
+WRITTEN = {
+    "endpoints/{endpoint}.yml",
+    "deployments/blue.yml",
+    "deployments/green.yml",
+    "deployments/release.yml",
+    "samples/sample.json",
+    "samples/sample.schema.json",
+    "samples/probe.json",
+    ".github/workflows/release.yml",
+    ".github/workflows/rollback.yml",
+    ".github/environments.yml",
+}
+
+
+def release_journey(
+    lab: InitLab, kind: Kind, workdir: Path, *, probe: bool, output: dict, breach: str
+) -> None:
+    """`rollout init` into an empty directory, `rollout validate`, a release of version 2 over
+    version 1 with short bakes, then version 3, which breaks the output contract, stopped by the
+    acceptance suite before it takes traffic."""
+    from rollout.azureml.endpoints import set_traffic
+    from rollout.project.loading import load_project
+    from rollout.release.steps import Release
+
+    endpoint, project = f"ep-{kind.name}", workdir / "project"
+    args = ["init", "--model", f"models:/{kind.name}/2", "--endpoint", endpoint, "--path", str(project)]
+    if probe:
+        args += ["--probe", str(write_probe(kind, workdir / "probe.csv"))]
+    init = lab.in_process(*args)
+    assert init.returncode == 0, init.stderr[-2000:]
+    written = {line.removeprefix("wrote ") for line in init.stdout.splitlines() if line.startswith("wrote ")}
+    assert written == {path.format(endpoint=endpoint) for path in WRITTEN}
+    assert ("agreement needs real rows" in init.stderr) != probe, init.stderr
+    plan = yaml.safe_load((project / "deployments" / "release.yml").read_text())
+    assert plan["model"] == {"name": kind.name, "version": 2}
+    assert plan["output"] == output
+
+    validated = lab.in_process("validate", "--path", str(project))
+    assert validated.returncode == 0, validated.stdout + validated.stderr
+    assert "ok: the specs and samples are valid" in validated.stdout
+    assert "note:" not in validated.stdout  # the drift check ran: the pinned version is in the registry
+
+    shorten(project)
+    live = Release(lab.connection(), load_project(project))
+    live.deploy(version=1)
+    set_traffic(live.conn.ml, endpoint, {"blue": 100})
+    live.retire()
+
+    released = lab.rollout("release", "--yes", "--bake", "2s", "--probe-rps", "30", cwd=project)
+    assert released.returncode == 0, released.stdout[-3000:] + released.stderr[-2000:]
+    assert "acceptance suite against green" in released.stderr
+    for stage in ("canary", "half", "full"):
+        assert f"stage {stage}: pass" in released.stdout, released.stdout
+    assert f"released {kind.name}:2: green is live, blue retired" in released.stdout
+
+    broken = lab.rollout("release", "--yes", "--version", "3", "--bake", "2s", cwd=project)
+    assert broken.returncode != 0, broken.stdout[-3000:]
+    assert "the acceptance suite failed against blue; no traffic was moved" in broken.stderr, broken.stderr[
+        -2000:
+    ]
+    assert breach in broken.stdout, broken.stdout[-4000:]
+    assert live.status().traffic == {"green": 100}
