@@ -164,6 +164,7 @@ WRITTEN = {
     ".github/workflows/release.yml",
     ".github/workflows/rollback.yml",
     ".github/environments.yml",
+    "release-requirements.txt",
 }
 
 
@@ -186,6 +187,12 @@ def release_journey(
     written = {line.removeprefix("wrote ") for line in init.stdout.splitlines() if line.startswith("wrote ")}
     assert written == {path.format(endpoint=endpoint) for path in WRITTEN}
     assert ("agreement needs real rows" in init.stderr) != probe, init.stderr
+    # the scaffolded workflows install what the project names: the rollout that scaffolded it
+    requirements = (project / "release-requirements.txt").read_text().splitlines()
+    assert next(line for line in requirements if line and not line.startswith("#")).startswith("rollout")
+    assert (
+        "pip install -r release-requirements.txt" in (project / ".github/workflows/release.yml").read_text()
+    )
     plan = yaml.safe_load((project / "deployments" / "release.yml").read_text())
     assert plan["model"] == {"name": kind.name, "version": 2}
     assert plan["output"] == output

@@ -36,7 +36,7 @@ def init(
     """Write a release project for a registered model: endpoint and slot specs, the release plan,
     samples, the GitHub workflows and environments. The acceptance suite ships with rollout."""
     from rollout import registry
-    from rollout.github import environments, workflow
+    from rollout.github import environments, install, workflow
     from rollout.project import scaffold
     from rollout.project.layout import PLAN_FILE
     from rollout.project.scaffold_model import learn
@@ -47,7 +47,12 @@ def init(
     scaffold.check_endpoint_name(endpoint)
     if path.exists() and not path.is_dir():
         raise UserError(f"--path {path} is not a directory")
-    github_files = [workflow.RELEASE_WORKFLOW, workflow.ROLLBACK_WORKFLOW, environments.DEFAULT_CONFIG]
+    github_files = [
+        workflow.RELEASE_WORKFLOW,
+        workflow.ROLLBACK_WORKFLOW,
+        environments.DEFAULT_CONFIG,
+        install.RELEASE_REQUIREMENTS,
+    ]
     if not force:  # before the model is read: a refusal should be quick
         scaffold.refuse_overwrite(path, [*scaffold.project_paths(endpoint), *github_files])
     tracking_uri = registry_uri(target, subscription, resource_group, workspace)
@@ -61,6 +66,7 @@ def init(
         files[environments.DEFAULT_CONFIG] = environments.starter_config(
             workflow.RELEASE_ENVIRONMENT, [stage.environment for stage in scaffold.STAGES]
         )
+        files[install.RELEASE_REQUIREMENTS] = install.installed_requirements()
         scaffold.write(Path(scratch), files)
         problems = validate_project(Path(scratch), registry_uri=tracking_uri).problems
     if problems:
