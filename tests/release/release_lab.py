@@ -32,7 +32,9 @@ FAST_PLAN = {
         "max_error_rate": 0.01,
         "confidence": 0.95,
         "max_p95_latency_ms": 500,
-        "max_latency_ratio": 1.5,
+        # p95 over a 3 s bake is a few dozen requests on 2 shared cores: a loaded machine alone moves
+        # it by 1.6x; the slow candidate (0.3 s a request) is still 30 times slower than live
+        "max_latency_ratio": 3.0,
         "min_agreement": 0.9,
     },
 }
