@@ -1,7 +1,7 @@
 """release.yml executed offline with a faulty candidate: the release stops, live loses nothing.
 
 A model that raises on every request fails the acceptance suite; one that answers after 0.3 s
-passes it (under the plan's 500 ms p95) and fails the canary's latency analysis against live. Either
+passes it (under the lab plan's p95 limit) and fails the canary's latency analysis against live. Either
 way no later stage runs, the safety-net rollback job runs and closes the release as rolled back,
 and a user sending requests to the endpoint all along gets every answer, 200, from live (or, for
 the slow one, a slow 200 from the canary while it takes 10%).

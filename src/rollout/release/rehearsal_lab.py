@@ -39,6 +39,10 @@ MODEL = "heart-classifier"
 # rehearsal's jobs, probes and clients share 2 busy cores, so the lab's slots take more than the
 # shipped specs' 4 (a lab setting, not a release setting: the rendered workflows do not change).
 LAB_MAX_CONCURRENT_REQUESTS = 64
+# On the same busy cores a healthy model's p95 reached 900 ms on a 2-core CI runner, so the lab's
+# plan allows more than the shipped 500 ms (a lab setting as well). A slow candidate is still
+# caught: it passes this absolute limit and fails the latency ratio against live.
+LAB_MAX_P95_LATENCY_MS = 2000
 
 
 @dataclass
@@ -137,7 +141,8 @@ def lab_project(source: Path, dest: Path, endpoint: str, plan: Path = PLAN_FILE)
     """A copy of the project whose endpoint is `endpoint` and whose workflows are rendered for it.
 
     The slots also take more concurrent requests than the shipped specs (see
-    LAB_MAX_CONCURRENT_REQUESTS); nothing else changes.
+    LAB_MAX_CONCURRENT_REQUESTS) and the plan a higher p95 limit (LAB_MAX_P95_LATENCY_MS); nothing
+    else changes.
     """
     if dest.exists():
         shutil.rmtree(dest)
@@ -155,6 +160,14 @@ def lab_project(source: Path, dest: Path, endpoint: str, plan: Path = PLAN_FILE)
             text,
         )
         path.write_text(text)
+    plan_file = dest / plan
+    plan_file.write_text(
+        re.sub(
+            r"(?m)^(\s*max_p95_latency_ms:\s*)\d+",
+            rf"\g<1>{LAB_MAX_P95_LATENCY_MS}",
+            plan_file.read_text(),
+        )
+    )
     write(dest, read_plan(dest, plan))
     return dest
 
