@@ -39,10 +39,12 @@ MODEL = "heart-classifier"
 # rehearsal's jobs, probes and clients share 2 busy cores, so the lab's slots take more than the
 # shipped specs' 4 (a lab setting, not a release setting: the rendered workflows do not change).
 LAB_MAX_CONCURRENT_REQUESTS = 64
-# On the same busy cores a healthy model's p95 reached 900 ms on a 2-core CI runner, so the lab's
-# plan allows more than the shipped 500 ms (a lab setting as well). A slow candidate is still
-# caught: it passes this absolute limit and fails the latency ratio against live.
+# On the same busy cores a healthy model's p95 reached 900 ms, and 1.6x live's, on a 2-core
+# runner, so the lab's plan allows more than the shipped 500 ms and 1.5x (lab settings as well).
+# A slow candidate (0.3 s a request) is still caught: it passes the absolute limit and fails the
+# ratio against live.
 LAB_MAX_P95_LATENCY_MS = 2000
+LAB_MAX_LATENCY_RATIO = 2.5
 
 
 @dataclass
@@ -141,8 +143,8 @@ def lab_project(source: Path, dest: Path, endpoint: str, plan: Path = PLAN_FILE)
     """A copy of the project whose endpoint is `endpoint` and whose workflows are rendered for it.
 
     The slots also take more concurrent requests than the shipped specs (see
-    LAB_MAX_CONCURRENT_REQUESTS) and the plan a higher p95 limit (LAB_MAX_P95_LATENCY_MS); nothing
-    else changes.
+    LAB_MAX_CONCURRENT_REQUESTS) and the plan higher latency limits (LAB_MAX_P95_LATENCY_MS,
+    LAB_MAX_LATENCY_RATIO); nothing else changes.
     """
     if dest.exists():
         shutil.rmtree(dest)
@@ -161,13 +163,11 @@ def lab_project(source: Path, dest: Path, endpoint: str, plan: Path = PLAN_FILE)
         )
         path.write_text(text)
     plan_file = dest / plan
-    plan_file.write_text(
-        re.sub(
-            r"(?m)^(\s*max_p95_latency_ms:\s*)\d+",
-            rf"\g<1>{LAB_MAX_P95_LATENCY_MS}",
-            plan_file.read_text(),
-        )
+    text = re.sub(
+        r"(?m)^(\s*max_p95_latency_ms:\s*)\d+", rf"\g<1>{LAB_MAX_P95_LATENCY_MS}", plan_file.read_text()
     )
+    text = re.sub(r"(?m)^(\s*max_latency_ratio:\s*)[\d.]+", rf"\g<1>{LAB_MAX_LATENCY_RATIO}", text)
+    plan_file.write_text(text)
     write(dest, read_plan(dest, plan))
     return dest
 
