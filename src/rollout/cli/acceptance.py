@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from rollout.cli.common import ProjectPath, ResourceGroup, Subscription, Target, Workspace
+from rollout.cli.common import ProjectPath, ResourceGroup, Subscription, Target, Workspace, project_at
 
 
 def acceptance(
@@ -33,6 +33,7 @@ def acceptance(
     from rollout.azureml.targets import parse_target
     from rollout.release.acceptance import acceptance_command, run_suite
 
+    project_at(path)  # a missing or broken project ends in one line, before pytest starts
     chosen = parse_target(
         target, subscription=subscription, resource_group=resource_group, workspace=workspace, start=False
     )
