@@ -299,11 +299,11 @@ def test_bodies_that_do_not_fit_are_400_with_the_reason(client, errors, sample_r
         ),
         "a wrong type": (
             json.dumps({"input_data": {"columns": columns, "data": [["old", *row[1:]]]}}).encode(),
-            "Failed to convert column age",
+            "column 'age' takes int64 values; it has text",
         ),
         "a short row": (
             json.dumps({"input_data": {"columns": columns, "data": [row[:-1]]}}).encode(),
-            "13 columns passed, passed data had 12 columns",
+            "Row 0 of 'data' has 12 values for 13 columns",
         ),
     }
     headers = {"Authorization": f"Bearer {errors.key}", "azureml-model-deployment": "heart"}

@@ -1,10 +1,9 @@
 """One deployment instance: loads an MLflow model once and serves it over HTTP on loopback.
 
 Routes (for the emulator's router and the pool's probes, never for clients):
-- `POST /score`: the MLflow no-code contract. Body `{"input_data": {"columns": [...], "index": [...],
-  "data": [[...]]}, "params": {...}}` (pandas split orientation, `index` and `params` optional); the
-  frame is cast to the model signature's input types; the reply is a bare JSON list (records
-  orientation). 400 when the body does not fit (with the reason), 500 when the model raises.
+- `POST /score`: the MLflow no-code contract, parsed by `scoring_input`; the model's predict enforces
+  its signature; the reply is a bare JSON list (records orientation). 400 when the body does not
+  fit (with the reason), 500 when the model raises (or, reason `internal_error`, the instance).
 - `GET /live`: 200 while the process answers. `GET /ready`: 200 once the model is loaded, else 503.
 - `GET /swagger`: the deployment's swagger document, from the model's signature (`swagger`).
 
@@ -32,7 +31,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from rollout.emulator.errors import AzureError, BadRequest, InstanceModelError, ModelNotReady, NotFound
+from rollout.emulator.errors import (
+    AzureError,
+    BadRequest,
+    InstanceModelError,
+    InternalServerError,
+    ModelNotReady,
+    NotFound,
+)
+from rollout.emulator.instances.scoring_input import InputSpec, parse
 from rollout.emulator.instances.swagger import swagger_document
 
 LOAD_FAILED_EXIT_CODE = 3
@@ -47,27 +54,36 @@ logger = logging.getLogger(LOGGER_NAME)
 
 
 class LoadedModel:
-    """A pyfunc model and the pieces of MLflow's scoring helpers it needs, imported once."""
+    """A pyfunc model, its input spec and the pieces of MLflow's scoring helpers it needs, made once."""
 
     def __init__(self, model: Any) -> None:
         from mlflow.exceptions import MlflowException
-        from mlflow.utils.proto_json_utils import NumpyEncoder, _get_jsonable_obj, dataframe_from_parsed_json
+        from mlflow.utils.proto_json_utils import NumpyEncoder, _get_jsonable_obj
 
         self.model = model
-        self.input_schema = model.metadata.get_input_schema()
+        input_schema = model.metadata.get_input_schema()
         output_schema = model.metadata.get_output_schema()
-        self.signature_inputs = self.input_schema.to_dict() if self.input_schema is not None else None
+        self.input_spec = InputSpec.from_schema(input_schema)
+        self.signature_inputs = input_schema.to_dict() if input_schema is not None else None
         self.signature_outputs = output_schema.to_dict() if output_schema is not None else None
         self._mlflow_exception = MlflowException
         self._encoder = NumpyEncoder
         self._jsonable = _get_jsonable_obj
-        self._frame = dataframe_from_parsed_json
 
     def score(self, body: bytes) -> bytes:
         """The JSON reply to a scoring request body; raises BadRequest or InstanceModelError."""
-        frame, params = self._parse(body)
+        parsed = parse(body, self.input_spec)
+        if parsed.ignored_columns:
+            names = ", ".join(parsed.ignored_columns[:5]) + (
+                ", ..." if len(parsed.ignored_columns) > 5 else ""
+            )
+            logger.warning(
+                "Ignored %d input column(s) the signature does not name: %s",
+                len(parsed.ignored_columns),
+                names,
+            )
         try:
-            predictions = self.model.predict(frame, params=params)
+            predictions = self.model.predict(parsed.frame, params=parsed.params)
         except self._mlflow_exception as exc:
             if exc.error_code == "INVALID_PARAMETER_VALUE":
                 raise BadRequest(_schema_reason(exc.message)) from exc
@@ -75,28 +91,6 @@ class LoadedModel:
         except Exception as exc:
             raise InstanceModelError(f"{type(exc).__name__}: {exc}") from exc
         return json.dumps(self._jsonable(predictions, pandas_orient="records"), cls=self._encoder).encode()
-
-    def _parse(self, body: bytes) -> tuple[Any, dict[str, Any] | None]:
-        try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise BadRequest(f"The request body is not valid JSON: {exc}") from exc
-        if not isinstance(payload, dict) or "input_data" not in payload:
-            raise BadRequest("The request body must be a JSON object with an 'input_data' field.")
-        input_data, params = payload["input_data"], payload.get("params")
-        if not isinstance(input_data, dict) or "data" not in input_data:
-            raise BadRequest(
-                "'input_data' must be an object in pandas split orientation: "
-                '{"columns": [...], "index": [...] (optional), "data": [[...], ...]}.',
-            )
-        if params is not None and not isinstance(params, dict):
-            raise BadRequest("'params' must be a JSON object.")
-        try:
-            frame = self._frame(input_data, pandas_orient="split", schema=self.input_schema)
-        except Exception as exc:
-            message = getattr(exc, "message", None) or str(exc)
-            raise BadRequest(message) from exc
-        return frame, params
 
 
 def _schema_reason(message: str) -> str:
@@ -149,6 +143,10 @@ class _Handler(BaseHTTPRequestHandler):
             reason = "model_error" if status >= 500 else "bad_request"
             if status >= 500:
                 logger.error("The model failed on a request:\n%s", traceback.format_exc())
+        except Exception as exc:  # the instance's own fault: answer it rather than drop the connection
+            logger.error("Scoring failed in the instance:\n%s", traceback.format_exc())
+            error = InternalServerError(f"The instance failed: {type(exc).__name__}: {exc}")
+            reply, status, reason = error.to_json(), error.status, "internal_error"
         finally:
             self.server.leave()
         ms = (time.perf_counter() - started) * 1000
