@@ -230,7 +230,7 @@ async def _params(request: Request) -> Params:
         return {}
     try:
         body = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise MlflowError("MALFORMED_REQUEST", "The request body is not JSON.", 400) from None
     if not isinstance(body, dict):
         raise MlflowError("MALFORMED_REQUEST", "The request body must be a JSON object.", 400)

@@ -37,6 +37,8 @@ async def json_body(request: Request) -> dict[str, Any]:
         return {}
     try:
         body = json.loads(raw)
+    except RecursionError:
+        raise InvalidRequestContent("The request content is nested too deeply to be parsed.") from None
     except ValueError as error:
         raise InvalidRequestContent(f"The request content is not valid JSON: {error}.") from None
     if not isinstance(body, dict):
