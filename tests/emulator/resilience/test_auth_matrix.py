@@ -42,7 +42,7 @@ def test_scoring_takes_only_the_endpoints_current_credential(client, emulator, m
         "another endpoint's token": (keyed, tokened.key),
         "the management token": (keyed, emulator.management_token),
         "a key on a token endpoint": (tokened, new.primary_key),
-        "a token of another endpoint on a token endpoint": (tokened, "x" + tokened.key),
+        "a tampered token": (tokened, "x" + tokened.key),
     }
     for case, (endpoint, credential) in refused.items():
         response = score(client, endpoint, sample_body(), key=credential)

@@ -36,7 +36,9 @@ ROW = [7, 3, 0.5, 1, True, "a", "aGk="]
 
 
 def body(columns=COLUMNS, data=None, **extra) -> bytes:
-    return json.dumps({"input_data": {"columns": columns, "data": [ROW] if data is None else data, **extra}}).encode()
+    return json.dumps(
+        {"input_data": {"columns": columns, "data": [ROW] if data is None else data, **extra}}
+    ).encode()
 
 
 def with_cell(column: str, value: object) -> list:
@@ -125,7 +127,10 @@ def test_floats_take_integers_nan_infinity_and_null():
         (body(columns=[*COLUMNS[:-1], None]), "'columns' must be a list of column names"),
         (body(data=[]), "'data' has no rows"),
         (json.dumps({"input_data": {"data": [[1], [1, 2]]}}).encode(), "different lengths"),
-        (json.dumps({"input_data": {"data": [ROW]}, "params": [1]}).encode(), "'params' must be a JSON object"),
+        (
+            json.dumps({"input_data": {"data": [ROW]}, "params": [1]}).encode(),
+            "'params' must be a JSON object",
+        ),
     ],
 )
 def test_bodies_that_are_not_a_frame_are_refused_with_the_reason(raw, reason):

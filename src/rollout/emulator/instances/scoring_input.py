@@ -136,7 +136,7 @@ def _is_scalar(value: object) -> bool:
 
 def _column_names(columns: object) -> list[str | int]:
     if not isinstance(columns, list) or not all(
-        isinstance(name, str) or (_is_number(name) and isinstance(name, int)) for name in columns
+        isinstance(name, str) or (isinstance(name, int) and not isinstance(name, bool)) for name in columns
     ):
         raise BadRequest("'columns' must be a list of column names (strings or integers).")
     if len(set(columns)) != len(columns):
