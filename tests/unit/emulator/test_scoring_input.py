@@ -85,8 +85,10 @@ def test_a_fitting_body_becomes_the_frame_mlflow_enforces_unchanged():
     ("column", "value", "reason"),
     [
         ("count", True, "column 'count' takes int64 values; it has booleans"),
-        ("count", 1.0, "column 'count' takes int64 values; it has floats"),
-        ("count", 1e308, "column 'count' takes int64 values; it has floats"),
+        ("count", 1.5, "column 'count' takes int64 values; it has fractions"),
+        ("count", 1e308, "column 'count' takes int64 values; it has integers outside int64's range"),
+        ("count", 2.0**63, "column 'count' takes int64 values; it has integers outside int64's range"),
+        ("small", 2.0**31, "column 'small' takes int32 values; it has integers outside int32's range"),
         ("count", 2**64, "column 'count' takes int64 values; it has text, nulls, integers beyond 64 bits"),
         ("count", None, "column 'count' takes int64 values; it has text, nulls"),
         ("small", 2**31, "column 'small' takes int32 values; it has integers outside int32's range"),
@@ -100,6 +102,12 @@ def test_a_value_that_does_not_cast_safely_is_refused(column, value, reason):
     with pytest.raises(BadRequest) as refused:
         parse(body(data=[with_cell(column, value)]), SPEC)
     assert reason in refused.value.message
+
+
+def test_integer_columns_take_whole_numbers_written_as_floats():
+    frame = parse(body(data=[with_cell("count", 48.0), with_cell("small", -(2.0**31))]), SPEC).frame
+    assert frame["count"].dtype == np.dtype("int64") and frame["count"].iloc[0] == 48
+    assert frame["small"].dtype == np.dtype("int32") and frame["small"].iloc[1] == -(2**31)
 
 
 def test_floats_take_integers_nan_infinity_and_null():

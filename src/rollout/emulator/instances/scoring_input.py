@@ -9,8 +9,9 @@ Checked here, before pandas: nesting too deep for the JSON parser, the shape of 
 `index` whose length is not the number of rows, rows of the wrong length, duplicate column names.
 Columns the signature does not name are dropped (MLflow ignores them), so thousands of unknown
 columns cost no frame of that width. The frame is then cast to the signature's types, safely:
-integer columns take JSON integers only (no boolean, fraction, float such as 48.0 or 1e308, text or
-null: MLflow's `_enforce_schema` refuses those as unsafe casts) within the type's range; float
+integer columns take whole numbers within the type's range, written as integers or as floats such
+as 48.0 (Azure's scoring script casts those too), but no boolean, fraction, NaN, infinity, text or
+null (MLflow's `_enforce_schema` refuses those as unsafe casts, Azure would truncate them); float
 columns take numbers and null (NaN), not booleans or text; boolean columns take booleans. Other
 types (string, binary, datetime, arrays, objects) are cast by MLflow's own scoring helper, and the
 model's `predict` then enforces the signature once more.
@@ -191,12 +192,18 @@ def _safe_cast(name: object, column: pd.Series, target: np.dtype[Any]) -> pd.Ser
     if target.kind == "b":
         problem = None if kind == "b" else _describe(kind)
     elif target.kind == "i":
-        if kind != "i":
-            problem = _describe(kind)
-        elif target.itemsize < column.dtype.itemsize:
-            limits = np.iinfo(target)
-            if not column.between(limits.min, limits.max).all():
+        limits = np.iinfo(target)
+        if kind == "f":
+            # Whole numbers written as floats (48.0) keep their value; fractions, NaN and
+            # infinities do not. The bounds are exact in float64: [-2**(n-1), 2**(n-1)).
+            if not (column % 1 == 0).all():
+                problem = _describe(kind)
+            elif not ((column >= limits.min) & (column < -float(limits.min))).all():
                 problem = f"integers outside {target}'s range"
+        elif kind != "i":
+            problem = _describe(kind)
+        elif target.itemsize < column.dtype.itemsize and not column.between(limits.min, limits.max).all():
+            problem = f"integers outside {target}'s range"
     elif not (kind in "iuf" or (kind == "O" and all(value is None or _is_number(value) for value in column))):
         problem = _describe(kind)
     if problem is not None:
@@ -213,5 +220,5 @@ def _describe(kind: str) -> str:
         "b": "booleans",
         "i": "integers",
         "u": "integers",
-        "f": "floats (a fraction, a float such as 1.0, NaN, infinity, or a null among numbers)",
+        "f": "fractions, NaN, infinities or nulls among numbers",
     }.get(kind, "text, nulls, integers beyond 64 bits or mixed values")
