@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from github_output_format import parse_github_output
+
 PLAN = """\
 # Release plan
 model:
@@ -60,7 +62,7 @@ def decide(workflow_cli, root: Path, tmp_path: Path, *args: str) -> tuple[int, s
     output = tmp_path / "github_output"
     output.write_text("")
     result = workflow_cli("pin-changed", "--path", str(root), *args, env={"GITHUB_OUTPUT": str(output)})
-    values = dict(line.split("=", 1) for line in output.read_text().splitlines())
+    values = parse_github_output(output.read_text())
     return result.exit_code, result.output, values
 
 

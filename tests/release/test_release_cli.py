@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from release_lab import VERSIONS, Lab
 
+from github_output_format import parse_github_output
 from rollout.release.steps import Release
 
 
@@ -84,7 +85,11 @@ def test_promote_writes_github_outputs_and_summary(lab: Lab, live_on_v1: Release
     verdict = json.loads(result.stdout)
     assert (verdict["outcome"], verdict["split"]) == ("pass", {"green": 10, "blue": 90})
     assert verdict["numbers"]["candidate_requests"] >= 20
-    assert output.read_text().splitlines() == ["live=blue", "candidate=green", "verdict=pass"]
+    assert parse_github_output(output.read_text()) == {
+        "live": "blue",
+        "candidate": "green",
+        "verdict": "pass",
+    }
     text = summary.read_text()
     assert "### Stage canary: pass" in text
     assert "| blue | 100% | 0% |" in text and "| green | 10% | 0% |" in text

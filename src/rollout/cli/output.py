@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -26,13 +27,26 @@ def print_json(data: Any) -> None:
 
 
 def github_output(values: Mapping[str, Any]) -> None:
-    """Append `key=value` lines to `$GITHUB_OUTPUT` when running in GitHub Actions."""
+    """Append step outputs to `$GITHUB_OUTPUT` when running in GitHub Actions, each in GitHub's
+    delimiter form (`key<<DELIMITER`, the value's lines, `DELIMITER`) with a random delimiter that
+    is not a line of the value: a value with newlines (a name read from YAML) cannot set other
+    outputs."""
     path = os.environ.get("GITHUB_OUTPUT")
     if not path:
         return
     with open(path, "a", encoding="utf-8") as out:
         for key, value in values.items():
-            out.write(f"{key}={'' if value is None else value}\n")
+            out.write(_delimited(key, "" if value is None else str(value)))
+
+
+def _delimited(key: str, value: str) -> str:
+    if not key or "\n" in key or "\r" in key or "<<" in key or "=" in key:
+        raise ValueError(f"not a GitHub output name: {key!r}")
+    lines = value.splitlines()
+    while True:
+        delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
+        if delimiter not in lines:
+            return f"{key}<<{delimiter}\n{value}\n{delimiter}\n"
 
 
 def step_summary(markdown: str) -> None:
