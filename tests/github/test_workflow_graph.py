@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import re
 from pathlib import Path
 from typing import Any
@@ -259,3 +260,37 @@ def test_environments_file_declares_every_environment_the_workflows_use():
         if environment_of(job)
     }
     assert used == declared
+
+
+def test_a_failed_rehearsal_uploads_the_emulators_logs_and_never_its_secrets(tmp_path):
+    from rollout.emulator.host.access import TOKEN_FILE
+    from rollout.emulator.host.process import LOG_FILE, STATUS_FILE
+    from rollout.emulator.host.tls import tls_files
+    from rollout.emulator.instances.logs import STORAGE_INITIALIZER
+    from rollout.emulator.store import DATABASE_NAME
+
+    rehearsal = load("ci.yml")["jobs"]["rehearsal"]
+    (upload,) = [step for step in rehearsal["steps"] if "actions/upload-artifact" in step.get("uses", "")]
+    assert upload["if"] == "failure()"
+    # `.rollout` is a hidden folder: without this, the artifact is empty.
+    assert upload["with"]["include-hidden-files"] is True
+    patterns = upload["with"]["path"].split()
+
+    # The emulator's state folder as `make demo` leaves it (.rollout/emulator).
+    state = tmp_path / ".rollout" / "emulator"
+    slot = state / "logs" / "heart-classifier" / "green"
+    logs = [state / LOG_FILE, state / f"{LOG_FILE}.1", slot / "inference-server-2-0.log"]
+    logs += [slot / "inference-server-2-0.log.1", slot / f"{STORAGE_INITIALIZER}.log"]
+    tls = tls_files(state)
+    secrets = [tls.key_file, tls.ca_file.with_name("ca-key.pem"), state / TOKEN_FILE, state / DATABASE_NAME]
+    others = [tls.cert_file, state / STATUS_FILE, state / "blobs" / "model" / "model.pkl"]
+    for path in logs + secrets + others:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x")
+
+    uploaded = {
+        tmp_path / match
+        for pattern in patterns
+        for match in glob.glob(pattern, root_dir=tmp_path, recursive=True, include_hidden=True)
+    }
+    assert uploaded == set(logs)
