@@ -1,7 +1,7 @@
 """A local stand-in for the parts of GitHub's REST API that configure_environments.py uses.
 
-It runs on a free loopback port in a thread, keeps environments, users, teams and deployment
-branch policies in memory, answers in GitHub's shapes, and checks every request: the headers
+It runs on a free loopback port in a thread, keeps environments, users, teams, deployment
+branch policies, environment variables and branch protection in memory, answers in GitHub's shapes, and checks every request: the headers
 GitHub expects and each body against the JSON schema of what the API accepts. A request that
 breaks a rule is answered the way GitHub would (401, 404, 422) and recorded in `violations`.
 """
@@ -59,6 +59,55 @@ POST_POLICY_SCHEMA = {
     "properties": {"name": {"type": "string", "minLength": 1}, "type": {"enum": ["branch", "tag"]}},
 }
 
+# What POST .../environments/{environment_name}/variables and PATCH .../variables/{name} accept.
+POST_VARIABLE_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name", "value"],
+    "properties": {"name": {"type": "string", "minLength": 1}, "value": {"type": "string"}},
+}
+PATCH_VARIABLE_SCHEMA = {**POST_VARIABLE_SCHEMA, "required": []}
+
+# What PUT /repos/{owner}/{repo}/branches/{branch}/protection accepts (the parts rollout sends
+# closed; the four top-level keys are required, each may be null).
+PUT_PROTECTION_SCHEMA = {
+    "type": "object",
+    "required": ["required_status_checks", "enforce_admins", "required_pull_request_reviews", "restrictions"],
+    "properties": {
+        "required_status_checks": {
+            "type": ["object", "null"],
+            "additionalProperties": False,
+            "required": ["strict", "contexts"],
+            "properties": {
+                "strict": {"type": "boolean"},
+                "contexts": {"type": "array", "items": {"type": "string"}},
+                "checks": {"type": "array"},
+            },
+        },
+        "enforce_admins": {"type": ["boolean", "null"]},
+        "required_pull_request_reviews": {
+            "type": ["object", "null"],
+            "additionalProperties": False,
+            "properties": {
+                "dismissal_restrictions": {"type": "object"},
+                "dismiss_stale_reviews": {"type": "boolean"},
+                "require_code_owner_reviews": {"type": "boolean"},
+                "required_approving_review_count": {"type": "integer", "minimum": 0, "maximum": 6},
+                "require_last_push_approval": {"type": "boolean"},
+                "bypass_pull_request_allowances": {"type": "object"},
+            },
+        },
+        "restrictions": {"type": ["object", "null"]},
+        "required_linear_history": {"type": "boolean"},
+        "allow_force_pushes": {"type": ["boolean", "null"]},
+        "allow_deletions": {"type": "boolean"},
+        "block_creations": {"type": "boolean"},
+        "required_conversation_resolution": {"type": "boolean"},
+        "lock_branch": {"type": "boolean"},
+        "allow_fork_syncing": {"type": "boolean"},
+    },
+}
+
 _ENV = r"/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)/environments/(?P<env>[^/]+)"
 
 
@@ -81,6 +130,7 @@ class Environment:
     branch_policy: dict[str, bool] | None = None
     can_admins_bypass: bool = True
     policies: list[dict[str, Any]] = field(default_factory=list)
+    variables: dict[str, str] = field(default_factory=dict)  # by upper-case name
 
 
 class FakeGitHub:
@@ -91,6 +141,8 @@ class FakeGitHub:
         self.users: dict[str, int] = {}
         self.teams: dict[tuple[str, str], int] = {}
         self.environments: dict[str, Environment] = {}
+        # The repository's branches and their protection (the PUT body as sent), None if unprotected.
+        self.branches: dict[str, dict[str, Any] | None] = {"main": None}
         self.requests: list[Recorded] = []
         self.violations: list[str] = []
         self.forced: dict[tuple[str, str], tuple[int, str]] = {}  # (method, path) -> (status, message)
@@ -196,6 +248,11 @@ class FakeGitHub:
         if m := re.fullmatch(r"/orgs/([^/]+)/teams/([^/]+)", r.path):
             team_id = self.teams.get((m.group(1), m.group(2)))
             return (200, self._team(m.group(2), team_id)) if team_id else (404, {"message": "Not Found"})
+        repo = rf"/repos/{re.escape(self.owner)}/{re.escape(self.repo)}"
+        if (m := re.fullmatch(repo + r"/branches/([^/]+)/protection", r.path)) and r.method in ("GET", "PUT"):
+            return self._protection(m.group(1), r.method, r.body)
+        if m := re.fullmatch(repo + r"/environments/([^/]+)/variables(?:/([^/]+))?", r.path):
+            return self._variables(m.group(1), m.group(2), r.method, r.body)
         m = re.fullmatch(_ENV + r"(?P<rest>/deployment-branch-policies(?:/(?P<policy>\d+))?)?", r.path)
         if m is None or (m.group("owner"), m.group("repo")) != (self.owner, self.repo):
             return 404, {"message": "Not Found"}
@@ -281,6 +338,59 @@ class FakeGitHub:
         environment.policies = [p for p in environment.policies if p["id"] != policy_id]
         return 204, None
 
+    def _variables(self, name: str, variable: str | None, method: str, body: Any) -> tuple[int, Any]:
+        environment = self.environments.get(name)
+        if environment is None:
+            return self._violation(404, f"{method} variable of {name}: no such environment")
+        if variable is None and method == "POST":
+            try:
+                jsonschema.validate(body, POST_VARIABLE_SCHEMA)
+            except jsonschema.ValidationError as exc:
+                return self._violation(422, f"POST variable of {name}: invalid body: {exc.message}")
+            if body["name"].upper() in environment.variables:
+                return self._violation(409, f"POST variable of {name}: {body['name']} already exists")
+            environment.variables[body["name"].upper()] = body["value"]
+            return 201, {}
+        if variable is not None and method == "GET":
+            value = environment.variables.get(variable.upper())
+            if value is None:
+                return 404, {"message": "Not Found"}
+            return 200, {
+                "name": variable.upper(),
+                "value": value,
+                "created_at": "2024-01-01T00:00:00Z",
+                "updated_at": "2024-01-01T00:00:00Z",
+            }
+        if variable is not None and method == "PATCH":
+            try:
+                jsonschema.validate(body, PATCH_VARIABLE_SCHEMA)
+            except jsonschema.ValidationError as exc:
+                return self._violation(
+                    422, f"PATCH variable {variable} of {name}: invalid body: {exc.message}"
+                )
+            if variable.upper() not in environment.variables:
+                return self._violation(404, f"PATCH variable {variable} of {name}: not found")
+            new_name = body.get("name", variable).upper()
+            value = environment.variables.pop(variable.upper())
+            environment.variables[new_name] = body.get("value", value)
+            return 204, None
+        return self._violation(404, f"{method} variables of {name}: no such route")
+
+    def _protection(self, branch: str, method: str, body: Any) -> tuple[int, Any]:
+        if branch not in self.branches:
+            return 404, {"message": "Branch not found"}
+        if method == "GET":
+            protection = self.branches[branch]
+            if protection is None:
+                return 404, {"message": "Branch not protected"}
+            return 200, self._protection_shape(branch, protection)
+        try:
+            jsonschema.validate(body, PUT_PROTECTION_SCHEMA)
+        except jsonschema.ValidationError as exc:
+            return self._violation(422, f"PUT protection of {branch}: invalid body: {exc.message}")
+        self.branches[branch] = body
+        return 200, self._protection_shape(branch, body)
+
     # --- GitHub's response shapes --------------------------------------------------------------
 
     def _user(self, login: str, user_id: int | None) -> dict[str, Any]:
@@ -326,3 +436,35 @@ class FakeGitHub:
             "protection_rules": rules,
             "deployment_branch_policy": environment.branch_policy,
         }
+
+    def _protection_shape(self, branch: str, body: dict[str, Any]) -> dict[str, Any]:
+        """A protection as GET .../branches/{branch}/protection returns it."""
+        url = f"https://api.github.com/repos/{self.owner}/{self.repo}/branches/{branch}/protection"
+        shape: dict[str, Any] = {"url": url}
+        checks = body["required_status_checks"]
+        if checks is not None:
+            contexts = checks["contexts"]
+            shape["required_status_checks"] = {
+                "url": f"{url}/required_status_checks",
+                "strict": checks["strict"],
+                "contexts": contexts,
+                "checks": [{"context": context, "app_id": None} for context in contexts],
+            }
+        reviews = body["required_pull_request_reviews"]
+        if reviews is not None:
+            shape["required_pull_request_reviews"] = {
+                "url": f"{url}/required_pull_request_reviews",
+                "dismiss_stale_reviews": reviews.get("dismiss_stale_reviews", False),
+                "require_code_owner_reviews": reviews.get("require_code_owner_reviews", False),
+                "required_approving_review_count": reviews.get("required_approving_review_count", 0),
+                "require_last_push_approval": reviews.get("require_last_push_approval", False),
+            }
+        shape["enforce_admins"] = {"url": f"{url}/enforce_admins", "enabled": bool(body["enforce_admins"])}
+        for key in ("required_linear_history", "allow_force_pushes", "allow_deletions", "block_creations"):
+            shape[key] = {"enabled": bool(body.get(key))}
+        shape["required_conversation_resolution"] = {
+            "enabled": bool(body.get("required_conversation_resolution"))
+        }
+        shape["lock_branch"] = {"enabled": bool(body.get("lock_branch"))}
+        shape["allow_fork_syncing"] = {"enabled": bool(body.get("allow_fork_syncing"))}
+        return shape

@@ -13,16 +13,23 @@ from fake_github import API_VERSION, FakeGitHub
 
 REPO = Path(__file__).resolve().parents[2]
 
-CONFIG = """\
+RELEASE_ID = "11111111-1111-4111-8111-111111111111"
+CANARY_ID = "22222222-2222-4222-8222-222222222222"
+PRODUCTION_ID = "33333333-3333-4333-8333-333333333333"
+
+CONFIG = f"""\
 environments:
   release:
+    identity: {{client_id: {RELEASE_ID}}}
     branches: [main]
   canary:
+    identity: {{client_id: {CANARY_ID}}}
     reviewers:
       - team: approvers
     prevent_self_review: true
     branches: [main, "release/*"]
   production:
+    identity: {{client_id: {PRODUCTION_ID}}}
     reviewers:
       - user: octocat
       - team: partners/oncall
@@ -30,13 +37,45 @@ environments:
     wait_timer: 15
     can_admins_bypass: false
     branches: protected
+branch_protection:
+  main:
+    required_approving_review_count: 2
+    required_status_checks: [Unit tests, Lint]
+code_owners:
+  /deployments/:
+    - team: approvers
+  /.github/:
+    - team: partners/oncall
+    - user: octocat
 """
+
+CODEOWNERS = """\
+# owners
+/deployments/ @acme/approvers
+/.github/ @partners/oncall @octocat  # the workflows
+"""
+
+# The body of PUT .../branches/main/protection for CONFIG.
+MAIN_PROTECTION = {
+    "required_status_checks": {"strict": True, "contexts": ["Lint", "Unit tests"]},
+    "enforce_admins": True,
+    "required_pull_request_reviews": {
+        "dismiss_stale_reviews": True,
+        "require_code_owner_reviews": True,
+        "required_approving_review_count": 2,
+        "require_last_push_approval": True,
+    },
+    "restrictions": None,
+    "allow_force_pushes": False,
+    "allow_deletions": False,
+}
 
 
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
     path = tmp_path / "environments.yml"
     path.write_text(CONFIG)
+    (tmp_path / "CODEOWNERS").write_text(CODEOWNERS)
     return path
 
 
@@ -52,7 +91,8 @@ def api(github_api: FakeGitHub) -> FakeGitHub:
 def run(
     module: ModuleType, api: FakeGitHub, config: Path, *extra: str, capsys: pytest.CaptureFixture[str]
 ) -> tuple[int, str, str]:
-    argv = ["--repo", f"{api.owner}/{api.repo}", "--config", str(config), "--api-url", api.url, *extra]
+    argv = ["--repo", f"{api.owner}/{api.repo}", "--config", str(config), "--api-url", api.url]
+    argv += ["--codeowners", str(config.parent / "CODEOWNERS"), *extra]
     code = module.main(argv)
     out, err = capsys.readouterr()
     return code, out, err
@@ -76,7 +116,14 @@ def test_dry_run_prints_the_changes_and_sends_no_writes(configure_environments, 
     assert "  wait_timer: 15 min" in out
     assert "  deployment branches: protected" in out
     assert "  add branch policy: release/*" in out
-    assert "dry run: 3 environment(s) would change; run again with --apply to change them" in out
+    assert f"  AZURE_CLIENT_ID: unset -> {CANARY_ID}" in out
+    assert "branch main: protect" in out
+    assert "  required_approving_review_count: 2" in out
+    assert "  required_status_checks: Lint, Unit tests" in out
+    assert (
+        "dry run: 3 environment(s) and 1 branch(es) would change; run again with --apply to change them"
+        in out
+    )
     assert api.violations == []
 
 
@@ -95,8 +142,8 @@ def test_apply_sends_exact_bodies_and_creates_branch_policies(configure_environm
     code, out, _ = run(configure_environments, api, config, "--apply", capsys=capsys)
 
     assert code == 0
-    assert "acme/models: applied changes to 3 environment(s)" in out
-    puts = {r.path: r.body for r in api.writes if r.method == "PUT"}
+    assert "acme/models: applied changes to 3 environment(s) and 1 branch(es)" in out
+    puts = {r.path: r.body for r in api.writes if r.method == "PUT" and "/environments/" in r.path}
     base = "/repos/acme/models/environments"
     custom = {"protected_branches": False, "custom_branch_policies": True}
     assert puts == {
@@ -125,7 +172,7 @@ def test_apply_sends_exact_bodies_and_creates_branch_policies(configure_environm
             "can_admins_bypass": False,
         },
     }
-    posts = [(r.path, r.body) for r in api.writes if r.method == "POST"]
+    posts = [(r.path, r.body) for r in api.writes if r.method == "POST" and "/variables" not in r.path]
     assert posts == [
         (f"{base}/release/deployment-branch-policies", {"name": "main", "type": "branch"}),
         (f"{base}/canary/deployment-branch-policies", {"name": "main", "type": "branch"}),
@@ -147,8 +194,9 @@ def test_second_apply_sends_no_writes(configure_environments, api, config, capsy
 
     assert code == 0
     assert [r for r in api.requests[first:] if r.method != "GET"] == []
-    assert out.count(": no changes") == 3
-    assert "acme/models: every environment is up to date" in out
+    assert out.count(": no changes") == 4
+    assert "branch main: no changes" in out
+    assert "acme/models: every environment and protected branch is up to date" in out
     assert api.violations == []
 
 
@@ -174,7 +222,7 @@ def test_drift_is_shown_then_corrected_with_extra_policies_deleted(
     assert "environment release: update" in out
     assert "  add branch policy: main" in out
     assert "environment production: no changes" in out
-    assert "dry run: 2 environment(s) would change" in out
+    assert "dry run: 2 environment(s) and 0 branch(es) would change" in out
     before_apply = len(api.requests)
 
     run(configure_environments, api, config, "--apply", capsys=capsys)
@@ -267,16 +315,152 @@ def test_unknown_reviewer_is_named(configure_environments, github_api, config, c
     assert github_api.writes == []
 
 
+def test_each_environment_gets_its_own_client_id_variable(configure_environments, api, config, capsys):
+    run(configure_environments, api, config, "--apply", capsys=capsys)
+
+    assert {name: env.variables for name, env in api.environments.items()} == {
+        "release": {"AZURE_CLIENT_ID": RELEASE_ID},
+        "canary": {"AZURE_CLIENT_ID": CANARY_ID},
+        "production": {"AZURE_CLIENT_ID": PRODUCTION_ID},
+    }
+    writes = [(r.method, r.path) for r in api.writes]
+    base = "/repos/acme/models/environments"
+    assert writes.index(("PUT", f"{base}/canary")) < writes.index(("POST", f"{base}/canary/variables"))
+    assert api.violations == []
+
+
+def test_a_changed_client_id_is_shown_then_patched(configure_environments, api, config, capsys):
+    run(configure_environments, api, config, "--apply", capsys=capsys)
+    api.environments["canary"].variables["AZURE_CLIENT_ID"] = PRODUCTION_ID  # production's identity
+    before = len(api.requests)
+
+    code, out, _ = run(configure_environments, api, config, capsys=capsys)
+    assert code == 0
+    assert f"environment canary: update\n  AZURE_CLIENT_ID: {PRODUCTION_ID} -> {CANARY_ID}\n" in out
+    assert "dry run: 1 environment(s) and 0 branch(es) would change" in out
+    run(configure_environments, api, config, "--apply", capsys=capsys)
+
+    writes = [(r.method, r.path, r.body) for r in api.requests[before:] if r.method != "GET"]
+    assert writes == [
+        (
+            "PATCH",
+            "/repos/acme/models/environments/canary/variables/AZURE_CLIENT_ID",
+            {"name": "AZURE_CLIENT_ID", "value": CANARY_ID},
+        )
+    ]
+    assert api.environments["canary"].variables == {"AZURE_CLIENT_ID": CANARY_ID}
+    assert api.violations == []
+
+
+def test_branch_protection_is_put_whole_then_drift_is_corrected(configure_environments, api, config, capsys):
+    run(configure_environments, api, config, "--apply", capsys=capsys)
+    puts = [r.body for r in api.writes if r.path == "/repos/acme/models/branches/main/protection"]
+    assert puts == [MAIN_PROTECTION]
+    # Someone turns off code owners' reviews and lets admins push past the rules.
+    drifted = {**MAIN_PROTECTION, "enforce_admins": False}
+    drifted["required_pull_request_reviews"] = {
+        **MAIN_PROTECTION["required_pull_request_reviews"],
+        "require_code_owner_reviews": False,
+    }
+    api.branches["main"] = drifted
+    before = len(api.requests)
+
+    code, out, _ = run(configure_environments, api, config, capsys=capsys)
+    assert code == 0
+    assert (
+        "branch main: update\n  require_code_owner_reviews: false -> true\n  enforce_admins: false -> true\n"
+        in out
+    )
+    assert [r for r in api.requests[before:] if r.method != "GET"] == []
+    run(configure_environments, api, config, "--apply", capsys=capsys)
+
+    assert api.branches["main"] == MAIN_PROTECTION
+    assert api.violations == []
+
+
+def test_a_branch_github_does_not_have_is_githubs_404(configure_environments, api, config, capsys):
+    del api.branches["main"]
+
+    code, _, err = run(configure_environments, api, config, "--apply", capsys=capsys)
+
+    assert code == 1
+    assert (
+        err
+        == "error: GitHub answered 404 to PUT /repos/acme/models/branches/main/protection: Branch not found\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("codeowners", "message"),
+    [
+        (None, "CODEOWNERS: it is missing"),
+        (
+            CODEOWNERS.replace("@acme/approvers", "@acme/someone-else"),
+            "/deployments/ has @acme/someone-else; the configuration says @acme/approvers",
+        ),
+        (CODEOWNERS + "/deployments/ @octocat\n", "/deployments/ has @octocat;"),  # the last line wins
+        (CODEOWNERS.replace("/.github/ ", "/.gitlab/ "), "/.github/ has no line;"),
+    ],
+)
+def test_codeowners_out_of_step_with_the_file_stops_before_any_request(
+    configure_environments, api, config, capsys, codeowners, message
+):
+    path = config.parent / "CODEOWNERS"
+    if codeowners is None:
+        path.unlink()
+    else:
+        path.write_text(codeowners)
+
+    code, _, err = run(configure_environments, api, config, "--apply", capsys=capsys)
+
+    assert code == 1
+    assert err.startswith(f"error: {path}: ") and err.count("\n") == 1
+    assert message in err
+    assert api.requests == []
+
+
+def test_an_unknown_code_owner_is_named(configure_environments, github_api, config, capsys):
+    github_api.add_user("octocat")
+    github_api.add_team("oncall", org="partners")
+
+    code, _, err = run(configure_environments, github_api, config, capsys=capsys)
+
+    assert code == 1
+    assert (
+        err
+        == "error: reviewer team 'acme/approvers' not found on GitHub (GET /orgs/acme/teams/approvers: 404)\n"
+    )
+    assert github_api.writes == []
+
+
+IDENTITY = f"environments:\n  canary:\n    identity: {{client_id: {CANARY_ID}}}\n"
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
+        ("environments:\n  canary:\n    branches: [main]\n", "environments.canary.identity: Field required"),
         (
-            "environments:\n  canary:\n    wait_timer: 50000\n",
+            "environments:\n  canary:\n    identity: {client_id: 00000000-0000-0000-0000-000000000000}\n",
+            "replace the placeholder with the client ID",
+        ),
+        (
+            f"environments:\n  a:\n    identity: {{client_id: {RELEASE_ID}}}\n"
+            f"  b:\n    identity: {{client_id: {RELEASE_ID}}}\n",
+            f"environments a and b share the identity {RELEASE_ID}; each environment logs in with its own",
+        ),
+        (
+            f"environments:\n  a:\n    identity: {{client_id: {RELEASE_ID}}}\n"
+            "branch_protection:\n  main:\n    required_approving_review_count: 7\n",
+            "branch_protection.main.required_approving_review_count",
+        ),
+        (
+            IDENTITY + "    wait_timer: 50000\n",
             "environments.canary.wait_timer: Input should be",
         ),
-        ("environments:\n  canary:\n    prevent_self_review: true\n", "prevent_self_review needs reviewers"),
-        ("environments:\n  canary:\n    reviewers: [{user: a, team: b}]\n", "either `user: LOGIN` or `team"),
-        ("environments:\n  canary:\n    colour: blue\n", "environments.canary.colour: Extra inputs"),
+        (IDENTITY + "    prevent_self_review: true\n", "prevent_self_review needs reviewers"),
+        (IDENTITY + "    reviewers: [{user: a, team: b}]\n", "either `user: LOGIN` or `team"),
+        (IDENTITY + "    colour: blue\n", "environments.canary.colour: Extra inputs"),
         ("environments: [\n", "is not valid YAML"),
     ],
 )
@@ -305,8 +489,18 @@ def test_missing_repository_name(configure_environments, config, capsys, monkeyp
 
 
 def test_unreachable_api_is_one_line(configure_environments, config, capsys):
+    codeowners = str(config.parent / "CODEOWNERS")
     code = configure_environments.main(
-        ["--repo", "acme/models", "--config", str(config), "--api-url", "http://127.0.0.1:9"]
+        [
+            "--repo",
+            "acme/models",
+            "--config",
+            str(config),
+            "--codeowners",
+            codeowners,
+            "--api-url",
+            "http://127.0.0.1:9",
+        ]
     )
 
     assert code == 1
@@ -332,9 +526,17 @@ def test_the_projects_environments_file_applies_as_a_process(api, tmp_path):
     second = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
 
     assert first.returncode == 0, first.stderr
-    assert "applied changes to 4 environment(s)" in first.stdout
-    assert set(api.environments) == {"release", "canary", "production-half", "production"}
+    assert "applied changes to 5 environment(s) and 1 branch(es)" in first.stdout
+    environments = {"release", "release-dispatch", "canary", "production-half", "production"}
+    assert set(api.environments) == environments
     assert api.environments["production"].can_admins_bypass is False
+    assert api.environments["release-dispatch"].reviewers == [
+        ("Team", api.teams[("acme", "ml-release-approvers")])
+    ]
+    client_ids = {name: env.variables["AZURE_CLIENT_ID"] for name, env in api.environments.items()}
+    assert len(set(client_ids.values())) == len(environments)
+    main = api.branches["main"]
+    assert main is not None and main["required_pull_request_reviews"]["require_code_owner_reviews"] is True
     assert second.returncode == 0, second.stderr
-    assert "every environment is up to date" in second.stdout
+    assert "every environment and protected branch is up to date" in second.stdout
     assert api.violations == []

@@ -251,15 +251,81 @@ def test_ci_lints_tests_lints_workflows_and_rehearses_the_release():
         assert command in commands
 
 
+BY_EVENT = re.compile(
+    r"^\$\{\{ github\.event_name == 'workflow_dispatch' && '([\w-]+)' \|\| '([\w-]+)' \}\}$"
+)
+
+
+def environments_of(job: dict[str, Any]) -> dict[str, str]:
+    """The environment a job runs in, by event (push, workflow_dispatch); {} outside environments."""
+    name = environment_of(job)
+    if name is None:
+        return {}
+    by_event = BY_EVENT.match(name)
+    if by_event:
+        return {"workflow_dispatch": by_event.group(1), "push": by_event.group(2)}
+    return {"workflow_dispatch": name, "push": name}
+
+
+def environments_file() -> dict[str, Any]:
+    return yaml.safe_load((REPO / ".github" / "environments.yml").read_text())
+
+
 def test_environments_file_declares_every_environment_the_workflows_use():
-    declared = set(yaml.safe_load((REPO / ".github" / "environments.yml").read_text())["environments"])
+    declared = set(environments_file()["environments"])
     used = {
-        environment_of(job)
+        environment
         for name in ("release.yml", "rollback.yml")
         for job in load(name)["jobs"].values()
-        if environment_of(job)
+        for environment in environments_of(job).values()
     }
     assert used == declared
+
+
+def test_every_environment_logs_in_with_its_own_identity():
+    client_ids = [spec["identity"]["client_id"] for spec in environments_file()["environments"].values()]
+    assert len(set(client_ids)) == len(client_ids)
+
+
+def test_a_dispatched_release_waits_for_an_approval_before_any_job_logs_in(release):
+    """A merged pull request was reviewed; a run started by hand is approved at its first job."""
+    jobs = release["jobs"]
+    environments = environments_file()["environments"]
+
+    def upstream(job_id: str) -> set[str]:
+        found = set(needs_of(jobs[job_id]))
+        for need in list(found):
+            found |= upstream(need)
+        return found
+
+    first = [job_id for job_id, job in jobs.items() if logs_in_to_azure(job) and not upstream(job_id)]
+    assert first == ["gate"]
+    gate = environments_of(jobs["gate"])
+    assert gate["push"] == "release"
+    dispatch = environments[gate["workflow_dispatch"]]
+    assert dispatch["reviewers"] and dispatch["prevent_self_review"] is True
+    assert dispatch["branches"] == ["main"]
+    for job_id, job in jobs.items():
+        if job_id != "gate" and (logs_in_to_azure(job) or job_id == "validate"):
+            assert "gate" in upstream(job_id), f"{job_id} could run before the gate is approved"
+    # traffic stages keep their own reviewers, whatever the event
+    for _, _, job in stage_jobs(release):
+        on_dispatch = environments_of(job)["workflow_dispatch"]
+        assert environments[on_dispatch]["reviewers"], f"{on_dispatch} has no reviewers"
+
+
+def test_main_needs_a_review_and_code_owners_for_the_plan_and_the_workflows():
+    config = environments_file()
+    main = config["branch_protection"]["main"]
+    assert main["required_approving_review_count"] >= 1
+    assert main["require_code_owner_reviews"] is True
+    assert main.get("enforce_admins", True) is True
+    ci_jobs = {job["name"] for job in load("ci.yml")["jobs"].values()}
+    assert set(main["required_status_checks"]) == ci_jobs
+    assert {"/deployments/", "/.github/"} <= set(config["code_owners"])
+    codeowners = (REPO / ".github" / "CODEOWNERS").read_text()
+    owned = {line.split()[0] for line in codeowners.splitlines() if line.strip() and not line.startswith("#")}
+    assert owned == set(config["code_owners"])
 
 
 def test_a_failed_rehearsal_uploads_the_emulators_logs_and_never_its_secrets(tmp_path):

@@ -64,7 +64,9 @@ def init(
         plan = workflow.read_plan(Path(scratch), PLAN_FILE)
         files.update(workflow.rendered(plan))
         files[environments.DEFAULT_CONFIG] = environments.starter_config(
-            workflow.RELEASE_ENVIRONMENT, [stage.environment for stage in scaffold.STAGES]
+            workflow.RELEASE_ENVIRONMENT,
+            workflow.DISPATCH_ENVIRONMENT,
+            [stage.environment for stage in scaffold.STAGES],
         )
         files[install.RELEASE_REQUIREMENTS] = install.installed_requirements()
         scaffold.write(Path(scratch), files)

@@ -1,6 +1,7 @@
 """GitHub environments as code: `.github/environments.yml` (reviewers, self-review, wait timer, admin
-bypass, deployment branches per environment), compared with GitHub's settings and applied through
-its REST API. `scripts/configure_environments.py` is the command line."""
+bypass, deployment branches and the Azure identity per environment; the protection of branches
+and the code owners, read by `rollout.github.branch_protection`), compared with GitHub's settings
+and applied through its REST API. `scripts/configure_environments.py` is the command line."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
+from uuid import UUID
 
 import httpx
 import yaml
@@ -18,6 +20,9 @@ DEFAULT_CONFIG = Path(".github/environments.yml")
 DEFAULT_API_URL = "https://api.github.com"
 MAX_REVIEWERS = 6
 MAX_WAIT_TIMER_MINUTES = 43_200
+# The environment variable holding the client ID of the environment's Azure identity, which the
+# workflows' azure/login reads (an environment's variable wins over a repository's).
+CLIENT_ID_VARIABLE = "AZURE_CLIENT_ID"
 BranchPolicy = Literal["all", "protected", "custom"]
 
 
@@ -42,8 +47,23 @@ class Reviewer(BaseModel):
         return self
 
 
+class Identity(BaseModel):
+    """The Azure identity an environment's jobs log in with (through a federated credential for
+    the subject `repo:OWNER/REPO:environment:NAME`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    client_id: UUID
+
+    @model_validator(mode="after")
+    def _not_a_placeholder(self) -> Identity:
+        if self.client_id.int == 0:
+            raise ValueError("replace the placeholder with the client ID of the environment's Azure identity")
+        return self
+
+
 class EnvironmentSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    identity: Identity
     reviewers: Annotated[list[Reviewer], Field(max_length=MAX_REVIEWERS)] = []
     prevent_self_review: bool = False
     wait_timer: Annotated[int, Field(ge=0, le=MAX_WAIT_TIMER_MINUTES)] = 0
@@ -57,9 +77,39 @@ class EnvironmentSpec(BaseModel):
         return self
 
 
+class BranchProtectionSpec(BaseModel):
+    """What a pull request into the branch needs; applied with PUT .../branches/{branch}/protection."""
+
+    model_config = ConfigDict(extra="forbid")
+    required_approving_review_count: Annotated[int, Field(ge=0, le=6)] = 1
+    require_code_owner_reviews: bool = True
+    dismiss_stale_reviews: bool = True
+    require_last_push_approval: bool = True
+    required_status_checks: list[str] = []
+    strict: bool = True  # the branch must be up to date with the base before merging
+    enforce_admins: bool = True
+    allow_force_pushes: bool = False
+    allow_deletions: bool = False
+
+
 class EnvironmentsFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     environments: Annotated[dict[str, EnvironmentSpec], Field(min_length=1)]
+    branch_protection: dict[str, BranchProtectionSpec] = {}
+    # CODEOWNERS patterns and their owners, as `.github/CODEOWNERS` must have them.
+    code_owners: dict[str, Annotated[list[Reviewer], Field(min_length=1)]] = {}
+
+    @model_validator(mode="after")
+    def _one_identity_per_environment(self) -> EnvironmentsFile:
+        seen: dict[UUID, str] = {}
+        for name, spec in self.environments.items():
+            other = seen.setdefault(spec.identity.client_id, name)
+            if other != name:
+                raise ValueError(
+                    f"environments {other} and {name} share the identity {spec.identity.client_id}; "
+                    "each environment logs in with its own"
+                )
+        return self
 
 
 def load_config(path: Path) -> EnvironmentsFile:
@@ -77,22 +127,26 @@ def load_config(path: Path) -> EnvironmentsFile:
         raise ConfigError(f"{path}: {where}: {first['msg']}") from None
 
 
-def starter_config(release_environment: str, stage_environments: list[str]) -> str:
-    """A first `.github/environments.yml`: every environment limited to `main`, with a note where
-    reviewers go (a stage gated by no one runs as soon as the previous one passes)."""
-    names = list(dict.fromkeys([release_environment, *stage_environments]))
+def starter_config(release_environment: str, dispatch_environment: str, stage_environments: list[str]) -> str:
+    """A first `.github/environments.yml`: every environment limited to `main`, with placeholders
+    for the identities (the script refuses them until they are replaced) and a note where reviewers
+    go (a stage gated by no one runs as soon as the previous one passes)."""
+    names = list(dict.fromkeys([release_environment, dispatch_environment, *stage_environments]))
     lines = [
         "# GitHub environments that gate the release workflow (.github/workflows/release.yml) and the",
         "# manual rollback (.github/workflows/rollback.yml): one per traffic stage of",
-        f"# deployments/release.yml, and `{release_environment}` for the jobs that move no live traffic.",
-        "# Add reviewers to the stages (`reviewers: [{team: SLUG}]`, `prevent_self_review: true`, a",
+        f"# deployments/release.yml, `{release_environment}` for the jobs that move no live traffic, and",
+        f"# `{dispatch_environment}` for the first job of a release started by hand (give it reviewers).",
+        "# Put the client ID of each environment's own Azure identity in place of the zeros, add",
+        "# reviewers to the stages (`reviewers: [{team: SLUG}]`, `prevent_self_review: true`, a",
         "# `wait_timer` in minutes), then apply with scripts/configure_environments.py.",
         "environments:",
     ]
-    lines += [f"  {name}:\n    branches: [main]\n" for name in names]
-    text = "\n".join(lines).rstrip("\n") + "\n"
-    EnvironmentsFile.model_validate(yaml.safe_load(text))
-    return text
+    lines += [
+        f"  {name}:\n    identity:\n      client_id: 00000000-0000-0000-0000-000000000000\n    branches: [main]\n"
+        for name in names
+    ]
+    return "\n".join(lines).rstrip("\n") + "\n"
 
 
 # --- GitHub's REST API ------------------------------------------------------------------------
@@ -258,14 +312,25 @@ class EnvironmentChange:
     differences: list[str]
     add_branches: list[str]
     remove_policies: list[tuple[int, str]]  # (policy id, name pattern)
+    client_id: str
+    current_client_id: str | None  # the environment's AZURE_CLIENT_ID variable, None if unset
 
     @property
     def needs_put(self) -> bool:
         return not self.exists or bool(self.differences)
 
     @property
+    def sets_client_id(self) -> bool:
+        return self.current_client_id != self.client_id
+
+    @property
     def empty(self) -> bool:
-        return not self.needs_put and not self.add_branches and not self.remove_policies
+        return (
+            not self.needs_put
+            and not self.add_branches
+            and not self.remove_policies
+            and not self.sets_client_id
+        )
 
 
 def _describe_reviewers(reviewers: tuple[ReviewerId, ...]) -> str:
@@ -298,6 +363,13 @@ def _differences(current: Settings | None, desired: Settings) -> list[str]:
 
 def _env_path(repo: str, name: str) -> str:
     return f"/repos/{repo}/environments/{quote(name, safe='')}"
+
+
+def _variable(github: GitHub, repo: str, name: str, exists: bool) -> str | None:
+    if not exists:
+        return None
+    found = github.request("GET", f"{_env_path(repo, name)}/variables/{CLIENT_ID_VARIABLE}", allow_404=True)
+    return None if found is None else str(found.get("value"))
 
 
 def list_branch_policies(github: GitHub, repo: str, name: str) -> list[tuple[int, str]]:
@@ -335,7 +407,14 @@ def plan_changes(github: GitHub, repo: str, config: EnvironmentsFile) -> list[En
             remove = [(pid, pattern) for pid, pattern in existing if pattern not in spec.branches]
         changes.append(
             EnvironmentChange(
-                name, current is not None, desired, _differences(current_state, desired), add, remove
+                name,
+                current is not None,
+                desired,
+                _differences(current_state, desired),
+                add,
+                remove,
+                client_id=str(spec.identity.client_id),
+                current_client_id=_variable(github, repo, name, current is not None),
             )
         )
     return changes
@@ -350,6 +429,8 @@ def describe(change: EnvironmentChange) -> list[str]:
     lines += [f"  {difference}" for difference in change.differences]
     lines += [f"  add branch policy: {pattern}" for pattern in change.add_branches]
     lines += [f"  remove branch policy: {pattern}" for _, pattern in change.remove_policies]
+    if change.sets_client_id:
+        lines.append(f"  {CLIENT_ID_VARIABLE}: {change.current_client_id or 'unset'} -> {change.client_id}")
     return lines
 
 
@@ -361,3 +442,9 @@ def apply(github: GitHub, repo: str, change: EnvironmentChange) -> None:
         github.request("POST", f"{path}/deployment-branch-policies", json={"name": pattern, "type": "branch"})
     for policy_id, _ in change.remove_policies:
         github.request("DELETE", f"{path}/deployment-branch-policies/{policy_id}")
+    if change.sets_client_id:
+        variable = {"name": CLIENT_ID_VARIABLE, "value": change.client_id}
+        if change.current_client_id is None:
+            github.request("POST", f"{path}/variables", json=variable)
+        else:
+            github.request("PATCH", f"{path}/variables/{CLIENT_ID_VARIABLE}", json=variable)

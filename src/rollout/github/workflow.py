@@ -32,6 +32,10 @@ ROLLBACK_WORKFLOW = Path(".github/workflows/rollback.yml")
 # The environment of the jobs that change no live traffic share (deploy at 0%, acceptance,
 # retire, the safety-net rollback). Its branch policy keeps Azure credentials on `main`.
 RELEASE_ENVIRONMENT = "release"
+# The environment of a release's first job when someone starts it by hand (workflow_dispatch): a
+# merged pull request was reviewed, a dispatched run was not, so its reviewers approve it before any
+# job logs in to Azure (every later job needs that one).
+DISPATCH_ENVIRONMENT = "release-dispatch"
 
 # Every third-party action, pinned to the full commit of a release (the tag in the comment).
 ACTION_PINS: dict[str, tuple[str, str, str]] = {
@@ -143,7 +147,12 @@ def _render(template: str, plan: WorkflowPlan) -> str:
     return (
         _environment()
         .get_template(template)
-        .render(plan=plan, actions=actions, release_environment=RELEASE_ENVIRONMENT)
+        .render(
+            plan=plan,
+            actions=actions,
+            release_environment=RELEASE_ENVIRONMENT,
+            dispatch_environment=DISPATCH_ENVIRONMENT,
+        )
     )
 
 
