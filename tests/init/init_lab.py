@@ -190,8 +190,10 @@ def release_journey(
     # the scaffolded workflows install what the project names: the rollout that scaffolded it
     requirements = (project / "release-requirements.txt").read_text().splitlines()
     assert next(line for line in requirements if line and not line.startswith("#")).startswith("rollout")
+    assert "pip" in requirements
     assert (
-        "pip install -r release-requirements.txt" in (project / ".github/workflows/release.yml").read_text()
+        "pip install --require-hashes --no-deps -r release-requirements.lock"
+        in (project / ".github/workflows/release.yml").read_text()
     )
     plan = yaml.safe_load((project / "deployments" / "release.yml").read_text())
     assert plan["model"] == {"name": kind.name, "version": 2}

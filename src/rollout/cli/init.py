@@ -81,7 +81,8 @@ def init(
         typer.echo(f"wrote {relative}")
     typer.echo(
         f"{facts.name}:{facts.version} on endpoint {endpoint}; output: {facts.output.describe()}\n"
-        f"next: rollout validate --path {path}, then rollout release --path {path}"
+        f"next: rollout validate --path {path}, then rollout release --path {path}; before releasing "
+        f"from GitHub, compile the workflows' hashed lock: {install.LOCK_COMMAND}"
     )
 
 

@@ -1,5 +1,6 @@
-"""What the workflows install: `release-requirements.txt`, one file every job installs with
-`pip install -r`, so a project scaffolded by `rollout init` and this repository use the same step.
+"""What the workflows install: `release-requirements.lock`, every package pinned with its hashes
+(`pip install --require-hashes`), compiled from `release-requirements.txt` by LOCK_COMMAND, so a
+project scaffolded by `rollout init` and this repository use the same step.
 
 A new project pins the rollout that scaffolded it: from a git URL or an archive when it was
 installed from one (pip records that in the distribution's `direct_url.json`), else by version.
@@ -13,9 +14,19 @@ from pathlib import Path
 from typing import Any
 
 RELEASE_REQUIREMENTS = Path("release-requirements.txt")
+RELEASE_LOCK = Path("release-requirements.lock")
 DISTRIBUTION = "rollout"
+# Compiles the lock for the workflows' runners (Linux x86-64, the Python they set up).
+LOCK_COMMAND = (
+    f"uv pip compile {RELEASE_REQUIREMENTS} --generate-hashes --python-version 3.11 "
+    f"--python-platform x86_64-manylinux_2_28 --no-emit-package {DISTRIBUTION} -o {RELEASE_LOCK}"
+)
 
-_HEADER = "# What the release workflows install (`pip install -r release-requirements.txt` in every job).\n"
+_HEADER = (
+    f"# What the release workflows install, as the input of {RELEASE_LOCK}: every job installs the\n"
+    f"# lock with `pip install --require-hashes`. Compile it after changing this file, and commit it:\n"
+    f"#   {LOCK_COMMAND}\n"
+)
 
 
 def requirement(version: str, direct_url: dict[str, Any] | None) -> tuple[str, str | None]:
@@ -24,20 +35,24 @@ def requirement(version: str, direct_url: dict[str, Any] | None) -> tuple[str, s
     vcs = (direct_url or {}).get("vcs_info")
     if vcs and url:
         commit = vcs.get("commit_id") or vcs.get("requested_revision")
-        return f"{DISTRIBUTION} @ {vcs.get('vcs', 'git')}+{url}" + (f"@{commit}" if commit else ""), None
+        line = f"{DISTRIBUTION} @ {vcs.get('vcs', 'git')}+{url}" + (f"@{commit}" if commit else "")
+        return line, (
+            "pip cannot check a repository's hash: point this line at a package index or an archive "
+            "URL for the lock's --require-hashes install"
+        )
     if url and not url.startswith("file:"):
         return f"{DISTRIBUTION} @ {url}", None
     note = None
     if url:
         note = (
             "rollout was installed from a local directory: point this line at where your team "
-            f"installs it from (a package index, or `{DISTRIBUTION} @ git+https://...@<commit>`)"
+            f"installs it from (a package index, or an archive: `{DISTRIBUTION} @ https://.../<archive>`)"
         )
     return f"{DISTRIBUTION}=={version}", note
 
 
 def installed_requirements() -> str:
-    """`release-requirements.txt` for a new project: the rollout running this code, pinned."""
+    """`release-requirements.txt` for a new project: the rollout running this code, pinned, and pip."""
     try:
         dist = metadata.distribution(DISTRIBUTION)
         version = dist.version
@@ -45,4 +60,9 @@ def installed_requirements() -> str:
     except metadata.PackageNotFoundError:
         version, recorded = "0", None
     line, note = requirement(version, json.loads(recorded) if recorded else None)
-    return _HEADER + (f"# {note}\n" if note else "") + line + "\n"
+    return (
+        _HEADER
+        + (f"# {note}\n" if note else "")
+        + line
+        + "\n# the installer, pinned and hashed in the lock too\npip\n"
+    )
