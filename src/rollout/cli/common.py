@@ -5,8 +5,9 @@ project and release they act on, and the command bodies two command groups have 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -109,3 +110,22 @@ def registry_uri(
         target, subscription=subscription, resource_group=resource_group, workspace=workspace
     )
     return chosen.mlflow_uri()
+
+
+def warn_about_model_code(model: str, flavors: dict[str, Any]) -> None:
+    """One line on stderr when loading the model runs code it ships (see rollout.project.model_code)."""
+    from rollout.project.model_code import trust_warning
+
+    line = trust_warning(model, flavors)
+    if line:
+        print(line, file=sys.stderr, flush=True)
+
+
+def warn_about_registered_model_code(tracking_uri: str, name: str, version: int) -> None:
+    """`warn_about_model_code` for a registered version (a version not in the registry is left to
+    the command, which names it)."""
+    from rollout import registry
+
+    found = registry.find_version(tracking_uri, name, version)
+    if found is not None:
+        warn_about_model_code(f"{name}:{version}", registry.load_mlmodel(tracking_uri, found).flavors)

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import typer
 
-from rollout.cli.common import ResourceGroup, Subscription, Target, Workspace, registry_uri
+from rollout.cli.common import (
+    ResourceGroup,
+    Subscription,
+    Target,
+    Workspace,
+    registry_uri,
+    warn_about_model_code,
+)
 from rollout.errors import UserError
 
 model_app = typer.Typer(help="Train and register models.", no_args_is_help=True)
@@ -69,6 +76,9 @@ def register_command(
     registry.quiet_logs()
     if not (path / "MLmodel").is_file():
         raise UserError(f"{path} is not an MLflow model directory (it has no MLmodel file)")
+    from mlflow.models import Model
+
+    warn_about_model_code(name, Model.load(str(path / "MLmodel")).flavors)
     paths.ensure_home()
     version = registry.register_model(
         registry.client(registry_uri(target, subscription, resource_group, workspace)),

@@ -19,7 +19,9 @@ from rollout.cli.common import (
     connect,
     invoke_endpoint,
     project_at,
+    registry_uri,
     release_for,
+    warn_about_registered_model_code,
 )
 from rollout.errors import UserError
 
@@ -72,6 +74,10 @@ def deploy(
 ) -> None:
     """Deploy the release plan's pinned model into the idle slot at 0% traffic."""
     rel = release_for(path, target, subscription, resource_group, workspace)
+    pinned = rel.project.plan.model
+    warn_about_registered_model_code(
+        registry_uri(target, subscription, resource_group, workspace), pinned.name, version or pinned.version
+    )
     before = rel.status() if rel.exists() else None
     result = rel.deploy(version, force_lock=force_lock)
     output.github_output(result.to_dict())
@@ -294,11 +300,15 @@ def release(
             print(problem, file=sys.stderr)
         raise UserError(f"{len(problems)} problem(s) in the specs; nothing was released")
     bake_seconds = _bake_seconds(bake)
+    rel = release_for(path, target, subscription, resource_group, workspace)
+    pinned = rel.project.plan.model
+    warn_about_registered_model_code(
+        registry_uri(target, subscription, resource_group, workspace), pinned.name, version or pinned.version
+    )
 
     def run_stage(rel: Release, stage: Stage) -> StageResult:
         return _run_stage(rel, stage.name, bake_seconds, probe_rps, False, False)
 
-    rel = release_for(path, target, subscription, resource_group, workspace)
     run = run_release(
         rel,
         version=version,
