@@ -540,3 +540,28 @@ def test_the_projects_environments_file_applies_as_a_process(api, tmp_path):
     assert second.returncode == 0, second.stderr
     assert "every environment and protected branch is up to date" in second.stdout
     assert api.violations == []
+
+
+def test_a_scaffolded_file_is_refused_until_its_identities_are_filled_in(
+    configure_environments, api, tmp_path, capsys
+):
+    from rollout.github.environments import starter_config
+
+    path = tmp_path / "environments.yml"
+    path.write_text(starter_config("release", "release-dispatch", ["canary", "production"]))
+    (tmp_path / "CODEOWNERS").write_text("")
+
+    code, _, err = run(configure_environments, api, path, capsys=capsys)
+    assert code == 1
+    assert "environments.release.identity" in err
+    assert "replace the placeholder with the client ID" in err
+    assert api.requests == []
+
+    text = path.read_text()
+    for client_id in (RELEASE_ID, CANARY_ID, PRODUCTION_ID, "44444444-4444-4444-8444-444444444444"):
+        text = text.replace("00000000-0000-0000-0000-000000000000", client_id, 1)
+    path.write_text(text)
+    code, out, _ = run(configure_environments, api, path, "--apply", capsys=capsys)
+    assert code == 0, out
+    assert set(api.environments) == {"release", "release-dispatch", "canary", "production"}
+    assert api.violations == []
