@@ -123,11 +123,12 @@ def start(
     if registry_uri is None:
         registry_uri = current.registry_uri if current is not None else paths.registry_uri()
     tls = ensure_certificates(state_dir)
+    chosen_by_caller = port is not None
     if port is None and current is not None:
         port = _recorded_port(state_dir, current.port, notify)
-    attempts = 1 if port else _PORT_ATTEMPTS
+    attempts = 1 if chosen_by_caller else _PORT_ATTEMPTS
     for attempt in range(1, attempts + 1):
-        chosen = port or free_port()
+        chosen = port if port and attempt == 1 else free_port()
         try:
             started = _spawn(
                 state_dir,
