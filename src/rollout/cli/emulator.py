@@ -23,7 +23,14 @@ RegistryUri = Annotated[
         help="MLflow registry the models come from (default: the one it served last, else the local one).",
     ),
 ]
-Port = Annotated[int | None, typer.Option("--port", help="HTTPS port on 127.0.0.1 (default: a free one).")]
+Port = Annotated[
+    int | None,
+    typer.Option(
+        "--port",
+        help="HTTPS port on 127.0.0.1 (default: the one this state directory served on last, if free; "
+        "else a free one).",
+    ),
+]
 Timing = Annotated[
     str | None,
     typer.Option(
@@ -74,7 +81,9 @@ def start(
     except ValueError as error:
         raise UserError(str(error)) from None
     try:
-        current, started = process.start(directory, registry_uri, port, timing=chosen)
+        current, started = process.start(
+            directory, registry_uri, port, timing=chosen, notify=lambda note: typer.echo(note, err=True)
+        )
     except process.EmulatorError as error:
         raise UserError(str(error)) from None
     if not started:
@@ -87,14 +96,23 @@ def start(
 
 
 def stop(state_dir: StateDir = None) -> None:
-    """Stop the background emulator and its deployment instances."""
+    """Stop the background emulator and its deployment instances.
+
+    Only the process the state directory records is signalled, and only if it is still that
+    emulator: a record whose pid now belongs to another process is stale and is cleared.
+    """
     from rollout.emulator.host import process
 
-    stopped = process.stop(_state_dir(state_dir))
-    if stopped is None:
-        typer.echo("The emulator is not running.")
+    result = process.stop(_state_dir(state_dir))
+    if result.stopped is not None:
+        typer.echo(f"Stopped the emulator at {result.stopped.url} (pid {result.stopped.pid}).")
+    elif result.stale_pid is not None:
+        typer.echo(
+            f"The emulator is not running: its record named pid {result.stale_pid}, which is now "
+            "another process (a stale record); left it alone and cleared the record."
+        )
     else:
-        typer.echo(f"Stopped the emulator at {stopped.url} (pid {stopped.pid}).")
+        typer.echo("The emulator is not running.")
 
 
 def status(
@@ -116,6 +134,7 @@ def status(
                 "ca_file": None,
                 "state_dir": str(directory),
                 "registry_uri": None,
+                "started_at": None,
             }
         else:
             body = current.to_json()
@@ -143,6 +162,7 @@ def serve(
 
     from rollout.emulator.control.timing import TIME_SCALE_ENV, TIMING_ENV, timing_from
     from rollout.emulator.host import process
+    from rollout.emulator.host.config import instance_quota_from_env
     from rollout.emulator.host.server import ServerConfig
     from rollout.emulator.host.server import serve as serve_forever
 
@@ -151,10 +171,11 @@ def serve(
             timing or os.environ.get(TIMING_ENV),
             time_scale if time_scale is not None else os.environ.get(TIME_SCALE_ENV),
         )
+        instance_quota = instance_quota_from_env()
     except ValueError as error:
         raise UserError(str(error)) from None
     try:
-        recorded = process.record_foreground(_state_dir(state_dir), registry_uri, port or process.free_port())
+        recorded = process.record_foreground(_state_dir(state_dir), registry_uri, port)
     except process.EmulatorError as error:
         raise UserError(str(error)) from None
     typer.echo(f"The emulator serves at {recorded.url} (pid {recorded.pid}); CA file {recorded.ca_file}")
@@ -164,6 +185,7 @@ def serve(
             registry_uri=recorded.registry_uri,
             port=recorded.port,
             timing=chosen,
+            instance_quota=instance_quota,
         )
     )
 

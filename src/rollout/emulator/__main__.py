@@ -31,8 +31,8 @@ def main(argv: list[str] | None = None) -> None:
         help=f"Multiplies the azure profile's durations (default: ${TIME_SCALE_ENV}, else 1).",
     )
     args = parser.parse_args(argv)
-    serve(
-        ServerConfig(
+    try:
+        config = ServerConfig(
             state_dir=args.state_dir,
             registry_uri=args.registry_uri,
             port=args.port,
@@ -40,7 +40,9 @@ def main(argv: list[str] | None = None) -> None:
             token_ttl=args.token_ttl,
             timing=timing_from(args.timing, args.time_scale),
         )
-    )
+    except ValueError as error:
+        raise SystemExit(f"error: {error}") from None
+    serve(config)
 
 
 if __name__ == "__main__":

@@ -107,6 +107,13 @@ class ResourceGroupNotFound(AzureError):
     code = "ResourceGroupNotFound"
 
 
+class OutOfQuota(AzureError):
+    """A change over one of Azure's endpoint limits or the instance (VM) quota (400)."""
+
+    status = 400
+    code = "OutOfQuota"
+
+
 class InvalidRequestContent(AzureError):
     """A request body that is not a JSON object (400)."""
 

@@ -3,6 +3,10 @@
 Endpoints, deployments (with their request settings and probes), scoring tokens and packaged
 models as dataclasses; the rules a change must pass (names, traffic and mirror traffic, deployment
 settings, model references), each raising the `errors` class Azure answers with.
+
+The endpoint limits are Azure's defaults for managed online endpoints ("Manage and increase quotas
+and limits for resources with Azure Machine Learning"); they are regional, and one emulator is one
+region. Azure answers a change over a limit or over the VM quota with `OutOfQuota`.
 """
 
 from __future__ import annotations
@@ -10,7 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from rollout.emulator.errors import BadArgument
+from rollout.emulator.constants import LOCATION, SUBSCRIPTION_ID
+from rollout.emulator.errors import BadArgument, OutOfQuota
 
 PROVISIONING_STATES = ("Creating", "Updating", "Succeeded", "Failed", "Deleting")
 IDENTITY_TYPES = ("SystemAssigned", "UserAssigned", "SystemAssigned,UserAssigned", "None")
@@ -20,8 +25,10 @@ KEY_TYPES = ("primary", "secondary")
 NAME_PATTERN = re.compile(r"^[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?$")
 NAME_MIN_LENGTH = 3
 NAME_MAX_LENGTH = 32
+MAX_ENDPOINTS_PER_SUBSCRIPTION = 100
+MAX_DEPLOYMENTS_PER_SUBSCRIPTION = 500
 MAX_DEPLOYMENTS_PER_ENDPOINT = 20
-MAX_INSTANCE_COUNT = 20  # the emulator's bound; Azure's is the subscription's VM quota
+MAX_INSTANCE_COUNT = 50  # instances per deployment
 MAX_REQUEST_TIMEOUT_MS = 180_000
 MAX_MIRROR_PERCENT = 50
 
@@ -129,6 +136,49 @@ def validate_name(name: str, kind: str) -> None:
         )
 
 
+def check_endpoint_limit(endpoints: int) -> None:
+    """A new endpoint fits the subscription's endpoint limit (it has `endpoints` already)."""
+    if endpoints >= MAX_ENDPOINTS_PER_SUBSCRIPTION:
+        raise OutOfQuota(
+            f"Subscription {SUBSCRIPTION_ID} already has {endpoints} online endpoints in {LOCATION}; the "
+            f"limit is {MAX_ENDPOINTS_PER_SUBSCRIPTION}. Delete unused endpoints or request an endpoint "
+            "limit increase."
+        )
+
+
+def check_deployment_limits(endpoint: str, siblings: int, deployments: int) -> None:
+    """A new deployment fits the endpoint's (it has `siblings`) and the subscription's (`deployments`) limits."""
+    if siblings >= MAX_DEPLOYMENTS_PER_ENDPOINT:
+        raise OutOfQuota(
+            f"Endpoint '{endpoint}' already has {siblings} deployments; the limit is "
+            f"{MAX_DEPLOYMENTS_PER_ENDPOINT} per endpoint. Delete unused deployments or request an "
+            "endpoint limit increase."
+        )
+    if deployments >= MAX_DEPLOYMENTS_PER_SUBSCRIPTION:
+        raise OutOfQuota(
+            f"Subscription {SUBSCRIPTION_ID} already has {deployments} online deployments in {LOCATION}; "
+            f"the limit is {MAX_DEPLOYMENTS_PER_SUBSCRIPTION}. Delete unused deployments or request an "
+            "endpoint limit increase."
+        )
+
+
+def reserved_instances(instance_count: int) -> int:
+    """The instances of quota a deployment holds: Azure reserves 20% more for upgrades (10 need 12, 1 needs 2)."""
+    return instance_count + -(-instance_count // 5)
+
+
+def check_instance_quota(deployment: Deployment, in_use: int, quota: int | None) -> None:
+    """The deployment's reserved instances fit the quota next to the `in_use` ones of the others (None: no quota)."""
+    needed = reserved_instances(deployment.instance_count)
+    if quota is not None and in_use + needed > quota:
+        raise OutOfQuota(
+            f"Not enough quota available for {deployment.instance_type} in SubscriptionId {SUBSCRIPTION_ID}. "
+            f"Current usage/limit: {in_use}/{quota} instances. Additional needed: {needed} "
+            f"(instance_count {deployment.instance_count} and 20% reserved for upgrades). Delete unused "
+            "deployments, lower instance_count or request a quota increase."
+        )
+
+
 def parse_model_reference(reference: str) -> tuple[str, str]:
     """Name and version of a model given as an ARM id, `azureml:<name>:<version>` or `models:/<name>/<version>`."""
     if reference.startswith("azureml://registries/"):
@@ -222,10 +272,15 @@ def validate_deployment_settings(deployment: Deployment) -> None:
         )
     if deployment.request_settings.max_concurrent_requests_per_instance < 1:
         raise BadArgument("max_concurrent_requests_per_instance must be at least 1.")
-    if not 1 <= deployment.instance_count <= MAX_INSTANCE_COUNT:
+    if deployment.instance_count < 1:
         raise BadArgument(
             f"instance_count of deployment '{deployment.name}' is {deployment.instance_count}; "
-            f"it must be between 1 and {MAX_INSTANCE_COUNT}."
+            "it must be at least 1."
+        )
+    if deployment.instance_count > MAX_INSTANCE_COUNT:
+        raise OutOfQuota(
+            f"instance_count of deployment '{deployment.name}' is {deployment.instance_count}; the limit "
+            f"is {MAX_INSTANCE_COUNT} instances per deployment. Request an endpoint limit increase."
         )
     for kind, probe in (
         ("liveness", deployment.liveness_probe),

@@ -1,7 +1,9 @@
 """The emulator's state: endpoints, deployments, keys, tokens and packaged models, with Azure's rules.
 
 `EmulatorState` enforces the rules of `resources` on every change, raising the `errors` class
-Azure answers with. Given a `store`, it restores itself from it and writes every change through.
+Azure answers with, and Azure's endpoint limits (endpoints, deployments, instances, and an optional
+instance quota standing for the subscription's VM quota). Given a `store`, it restores itself from
+it and writes every change through.
 """
 
 from __future__ import annotations
@@ -21,14 +23,17 @@ from rollout.emulator.credentials import (
 from rollout.emulator.errors import BadArgument, Conflict, NotFound
 from rollout.emulator.resources import (
     KEY_TYPES,
-    MAX_DEPLOYMENTS_PER_ENDPOINT,
     PROVISIONING_STATES,
     AmlToken,
     Deployment,
     Endpoint,
     EndpointSettings,
     ModelPackage,
+    check_deployment_limits,
+    check_endpoint_limit,
+    check_instance_quota,
     model_uri,
+    reserved_instances,
     validate_deployment_settings,
     validate_name,
     validated_settings,
@@ -52,9 +57,11 @@ class EmulatorState:
         *,
         token_ttl: float = DEFAULT_TOKEN_TTL_SECONDS,
         clock: Callable[[], float] = time.time,
+        instance_quota: int | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
+        self._instance_quota = instance_quota  # instances all deployments may reserve; None: no quota
         self._endpoints: dict[str, Endpoint] = {}
         self._deployments: dict[str, dict[str, Deployment]] = {}
         self._packages: dict[tuple[str, str], ModelPackage] = {}
@@ -158,6 +165,8 @@ class EmulatorState:
                 "progress on it. Wait for it to finish, then try again."
             )
         validated_settings(name, settings, self._deployments.get(name.lower(), {}))
+        if existing is None:
+            check_endpoint_limit(len(self._endpoints))
         now = self._clock()
         if existing is None:
             endpoint = Endpoint(
@@ -279,12 +288,11 @@ class EmulatorState:
             raise Conflict(f"Endpoint '{endpoint.name}' is being deleted.")
         siblings = self._deployments.setdefault(endpoint.name.lower(), {})
         existing = siblings.get(name)
-        if existing is None and len(siblings) >= MAX_DEPLOYMENTS_PER_ENDPOINT:
-            raise BadArgument(
-                f"Endpoint '{endpoint.name}' already has {len(siblings)} deployments, "
-                f"the maximum is {MAX_DEPLOYMENTS_PER_ENDPOINT}. Delete one first."
-            )
+        if existing is None:
+            total = sum(len(others) for others in self._deployments.values())
+            check_deployment_limits(endpoint.name, len(siblings), total)
         validate_deployment_settings(deployment)
+        check_instance_quota(deployment, self._instances_reserved(but=existing), self._instance_quota)
         if existing is not None:
             if existing.provisioning_state == "Deleting":
                 raise Conflict(f"Deployment '{name}' of endpoint '{endpoint.name}' is being deleted.")
@@ -376,6 +384,15 @@ class EmulatorState:
         return self._packages.get((environment_name, environment_version))
 
     # Internals ---------------------------------------------------------------------------------
+
+    def _instances_reserved(self, *, but: Deployment | None) -> int:
+        """The instances of quota the deployments hold (upgrade reserve included), but one (being replaced)."""
+        return sum(
+            reserved_instances(deployment.instance_count)
+            for siblings in self._deployments.values()
+            for deployment in siblings.values()
+            if deployment is not but and deployment.provisioning_state != "Deleting"
+        )
 
     def _endpoint(self, name: str) -> Endpoint:
         endpoint = self._endpoints.get(name.lower())

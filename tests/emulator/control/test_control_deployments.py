@@ -191,9 +191,12 @@ def test_at_most_twenty_deployments_per_endpoint(emulator, endpoint):
             assert response.status_code == 201, response.text
         refused = arm.put(emulator.deployment_path(endpoint, "d20"), json=_rest_body("azureml:x:1"))
         assert refused.status_code == 400
-        assert refused.json()["error"]["message"] == (
-            f"Endpoint '{endpoint}' already has 20 deployments, the maximum is 20. Delete one first."
-        )
+        assert refused.json()["error"] == {
+            "code": "OutOfQuota",
+            "message": f"Endpoint '{endpoint}' already has 20 deployments; the limit is 20 per endpoint. "
+            "Delete unused deployments or request an endpoint limit increase.",
+            "details": [],
+        }
         # Updating one of the twenty is still allowed.
         assert (
             arm.put(emulator.deployment_path(endpoint, "d00"), json=_rest_body("azureml:x:2")).status_code

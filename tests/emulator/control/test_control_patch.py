@@ -139,9 +139,10 @@ def test_deployment_patch_changes_tags_at_once_and_scales_as_an_operation(emulat
         body = _wait_state(arm, path, "Succeeded")
         assert body["sku"]["capacity"] == 2
         assert body["tags"] == {"color": "green"}
-        too_many = arm.patch(path, params=API, json={"sku": {"capacity": 21}})
+        too_many = arm.patch(path, params=API, json={"sku": {"capacity": 51}})
         assert too_many.status_code == 400
-        assert "between 1 and 20" in too_many.json()["error"]["message"]
+        assert too_many.json()["error"]["code"] == "OutOfQuota"
+        assert "the limit is 50 instances per deployment" in too_many.json()["error"]["message"]
 
 
 def test_list_skus(emulator, endpoint):
@@ -153,7 +154,7 @@ def test_list_skus(emulator, endpoint):
             sku["resourceType"] == "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/deployments"
         )
         assert sku["sku"]["name"] == "Default"
-        assert sku["capacity"] == {"minimum": 1, "maximum": 20, "default": 1, "scaleType": "Manual"}
+        assert sku["capacity"] == {"minimum": 1, "maximum": 50, "default": 1, "scaleType": "Manual"}
         missing = arm.get(emulator.deployment_path(endpoint, "nobody") + "/skus", params=API)
         assert missing.status_code == 404
 

@@ -1,7 +1,8 @@
 """`rollout emulator start/status/stop` and restart persistence, on an emulator of its own.
 
 Stopping the emulator stops every instance; starting it again on the same state directory restores
-endpoints, deployments, traffic, mirror traffic, keys and tokens, and starts the instances again.
+endpoints, deployments, traffic, mirror traffic, tags, keys and tokens on the same port (so scoring
+URIs do not change), and starts the instances again.
 """
 
 from __future__ import annotations
@@ -20,6 +21,17 @@ import pytest
 from azure.ai.ml.entities import ManagedOnlineDeployment, ManagedOnlineEndpoint, ProbeSettings
 
 from rollout.azureml.local_target import LocalTarget
+from rollout.release.lock import LOCK_TAG
+from rollout.release.roles import TAG_CANDIDATE, TAG_LIVE, TAG_MODEL, TAG_STAGE, TAG_VERDICT
+
+# What a release in progress keeps on its endpoint (a canary stage passed).
+RELEASE_TAGS = {
+    TAG_LIVE: "blue",
+    TAG_CANDIDATE: "green",
+    TAG_MODEL: "heart-classifier:2",
+    TAG_STAGE: "canary",
+    TAG_VERDICT: "canary: pass",
+}
 
 
 def _rollout(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
@@ -129,7 +141,10 @@ def test_cli_lifecycle_and_restart_persistence(home, emulator_registry, register
         ).result()
     endpoint = ml.online_endpoints.get("persist")
     endpoint.traffic, endpoint.mirror_traffic = {"blue": 100}, {"green": 20}
+    endpoint.tags = {**RELEASE_TAGS, LOCK_TAG: "someone"}
     ml.online_endpoints.begin_create_or_update(endpoint).result()
+    scoring_uri = ml.online_endpoints.get("persist").scoring_uri
+    assert scoring_uri == f"{first['url']}/online-endpoints/persist/score"
     ml.online_endpoints.begin_regenerate_keys("persist", key_type="secondary").result()
     keys = ml.online_endpoints.get_keys("persist")
     token = ml.online_endpoints.get_keys("persist-token").access_token
@@ -161,10 +176,13 @@ def test_cli_lifecycle_and_restart_persistence(home, emulator_registry, register
     code, second = _status(home)
     assert code == 0 and second["pid"] != first["pid"]
     assert second["registry_uri"] == emulator_registry.uri  # the registry it served last
+    assert (second["port"], second["url"]) == (first["port"], first["url"])  # the port it served on last
 
     ml = LocalTarget(state_dir).ml_client()
     endpoint = ml.online_endpoints.get("persist")
     assert (endpoint.traffic, endpoint.mirror_traffic) == ({"blue": 100}, {"green": 20})
+    assert endpoint.tags == {**RELEASE_TAGS, LOCK_TAG: "someone"}
+    assert endpoint.scoring_uri == scoring_uri
     restored_keys = ml.online_endpoints.get_keys("persist")
     assert (restored_keys.primary_key, restored_keys.secondary_key) == (keys.primary_key, keys.secondary_key)
     assert {d.name: d.provisioning_state for d in ml.online_deployments.list("persist")} == {

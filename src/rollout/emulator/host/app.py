@@ -51,7 +51,7 @@ def create_app(config: ServerConfig) -> Starlette:
     """The emulator's app: state restored from the state directory, one instance pool, one metrics registry."""
     state_dir = ensure_private_dir(config.state_dir)
     store = Store(state_dir)
-    state = EmulatorState(store, token_ttl=config.token_ttl)
+    state = EmulatorState(store, token_ttl=config.token_ttl, instance_quota=config.instance_quota)
     pool = InstancePool(log_dir=ensure_private_dir(state_dir / "logs"), registry_uri=config.registry_uri)
     metrics = metrics_module.Metrics()
     registry = ModelRegistry(config.registry_uri)
@@ -108,11 +108,12 @@ def create_app(config: ServerConfig) -> Starlette:
         warm_up = asyncio.get_running_loop().run_in_executor(None, registry.warm_up)
         await provisioner.restore()
         log.info(
-            "emulator serving %s (state %s, registry %s, timing %s)",
+            "emulator serving %s (state %s, registry %s, timing %s, instance quota %s)",
             config.url,
             state_dir,
             config.registry_uri,
             config.timing.describe(),
+            config.instance_quota or "none",
         )
         try:
             yield

@@ -1,13 +1,29 @@
-"""How one emulator runs: its state directory, registry, port, polling pace, token lifetime and timing."""
+"""How one emulator runs: its state directory, registry, port, polling pace, token lifetime, timing
+and instance quota."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rollout.emulator.constants import HOST
 from rollout.emulator.control.timing import Timing
 from rollout.emulator.credentials import DEFAULT_TOKEN_TTL_SECONDS
+
+# The instances all deployments may reserve (Azure's VM quota, counted in instances; each deployment
+# reserves 20% more than its instance_count, as Azure does). Unset: no quota.
+INSTANCE_QUOTA_ENV = "ROLLOUT_EMULATOR_INSTANCE_QUOTA"
+
+
+def instance_quota_from_env() -> int | None:
+    """$ROLLOUT_EMULATOR_INSTANCE_QUOTA as a positive number of instances; None when unset."""
+    raw = os.environ.get(INSTANCE_QUOTA_ENV, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"${INSTANCE_QUOTA_ENV} must be a positive number of instances, not {raw!r}")
+    return int(raw)
 
 
 @dataclass(frozen=True)
@@ -20,6 +36,7 @@ class ServerConfig:
     poll_interval_ms: int = 200
     token_ttl: float = DEFAULT_TOKEN_TTL_SECONDS
     timing: Timing = field(default_factory=Timing)
+    instance_quota: int | None = field(default_factory=instance_quota_from_env)
 
     @property
     def url(self) -> str:

@@ -1,9 +1,14 @@
 """Running the emulator in the background: start, stop, status.
 
 `start` spawns `python -m rollout.emulator` detached (its own session), waits until `/healthz`
-answers over HTTPS, and writes `emulator.json` (pid, url, port, ca_file, state_dir, registry_uri)
-into the state directory; the file stays after a stop, as the record of the last run. `stop` sends SIGTERM (the server stops its instances), waits, and clears
-any straggler of the emulator's process group. The CLI and the test fixtures both use this.
+answers over HTTPS, and writes `emulator.json` (pid, the process's start time, url, port, ca_file,
+state_dir, registry_uri) into the state directory; the file stays after a stop, as the record of
+the last run. A later start serves on the port recorded there when it is free (so scoring URIs stay
+the same), else on a free port. `stop` signals only the process the record names if it is still
+that emulator (same start time, or it answers `/healthz` with that pid): SIGTERM (the server stops
+its instances), a wait, then SIGKILL for any straggler of the emulator's process group. A record
+whose pid now names another process is stale: its pid is cleared and nothing is signalled. The CLI
+and the test fixtures both use this.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import ssl
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -49,18 +55,27 @@ class _PortTaken(EmulatorError):
 
 @dataclass(frozen=True)
 class EmulatorStatus:
-    """A started emulator, as its status file records it."""
+    """A started emulator, as its status file records it (`pid` None once a stale record was cleared)."""
 
-    pid: int
+    pid: int | None
     url: str
     port: int
     ca_file: str
     state_dir: str
     registry_uri: str
+    started_at: int | None = None  # the process's start time (clock ticks after boot), None if unknown
     running: bool = True
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class StopResult:
+    """What `stop` did: the emulator it stopped, or the pid of a stale record it left alone."""
+
+    stopped: EmulatorStatus | None = None
+    stale_pid: int | None = None
 
 
 def status_path(state_dir: Path) -> Path:
@@ -79,7 +94,7 @@ def status(state_dir: Path) -> EmulatorStatus | None:
         current = EmulatorStatus(**{**recorded, "running": True})
     except (FileNotFoundError, ValueError, TypeError):
         return None
-    running = _alive(current.pid) and _healthy(current)
+    running = current.pid is not None and _alive(current.pid) and _healthy(current)
     return current if running else dataclasses.replace(current, running=False)
 
 
@@ -92,12 +107,14 @@ def start(
     poll_interval_ms: int = 200,
     token_ttl: float = DEFAULT_TOKEN_TTL_SECONDS,
     timing: Timing | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> tuple[EmulatorStatus, bool]:
     """Start the emulator of `state_dir` unless it runs already. Returns its status and whether it was started now.
 
     Without `registry_uri` it serves the registry it served last time, or else the local default.
-    Without `timing` the emulator reads $ROLLOUT_EMULATOR_TIMING and $ROLLOUT_EMULATOR_TIME_SCALE
-    (else instant).
+    Without `port` it serves on the port it served last time when that is free (`notify` hears
+    when it is not), or else on a free port. Without `timing` the emulator reads
+    $ROLLOUT_EMULATOR_TIMING and $ROLLOUT_EMULATOR_TIME_SCALE (else instant).
     """
     state_dir = ensure_private_dir(state_dir.resolve())
     current = status(state_dir)
@@ -106,9 +123,12 @@ def start(
     if registry_uri is None:
         registry_uri = current.registry_uri if current is not None else paths.registry_uri()
     tls = ensure_certificates(state_dir)
-    attempts = 1 if port else _PORT_ATTEMPTS
+    chosen_by_caller = port is not None
+    if port is None and current is not None:
+        port = _recorded_port(state_dir, current.port, notify)
+    attempts = 1 if chosen_by_caller else _PORT_ATTEMPTS
     for attempt in range(1, attempts + 1):
-        chosen = port or free_port()
+        chosen = port if port and attempt == 1 else free_port()
         try:
             started = _spawn(
                 state_dir,
@@ -129,27 +149,40 @@ def start(
     raise AssertionError("unreachable")
 
 
-def stop(state_dir: Path, *, timeout: float = STOP_TIMEOUT_SECONDS) -> EmulatorStatus | None:
-    """Stop the emulator of `state_dir`. Returns what was stopped, or None if it was not running."""
+def stop(state_dir: Path, *, timeout: float = STOP_TIMEOUT_SECONDS) -> StopResult:
+    """Stop the emulator of `state_dir`, if it runs and is still the process its record names.
+
+    A record whose pid now belongs to another process (the emulator died without a stop, and the
+    pid was reused) is stale: that process is left alone and the record's pid is cleared.
+    """
     state_dir = state_dir.resolve()
     current = status(state_dir)
-    if current is None:
-        return None
-    if _alive(current.pid):
-        _terminate(current.pid, timeout)
-    _children.pop(current.pid, None)
-    return current if current.running else None
+    if current is None or current.pid is None:
+        return StopResult()
+    pid = current.pid
+    if not _alive(pid):
+        _children.pop(pid, None)
+        return StopResult()
+    if not _is_recorded_emulator(current):
+        _write_status(state_dir, dataclasses.replace(current, pid=None, started_at=None, running=False))
+        return StopResult(stale_pid=pid)
+    _terminate(pid, timeout)
+    return StopResult(stopped=current)
 
 
-def record_foreground(state_dir: Path, registry_uri: str | None, port: int) -> EmulatorStatus:
+def record_foreground(state_dir: Path, registry_uri: str | None, port: int | None) -> EmulatorStatus:
     """Record this process as the emulator of `state_dir` (`rollout emulator serve`), so that the
-    other commands find it as they find one started in the background."""
+    other commands find it as they find one started in the background. Without `port`, the port
+    it served last time if free, else a free one."""
     state_dir = ensure_private_dir(state_dir.resolve())
     current = status(state_dir)
     if current is not None and current.running:
         raise EmulatorError(f"the emulator of {state_dir} runs already at {current.url} (pid {current.pid})")
     if registry_uri is None:
         registry_uri = current.registry_uri if current is not None else paths.registry_uri()
+    if port is None and current is not None:
+        port = _recorded_port(state_dir, current.port, None)
+    port = port or free_port()
     tls = ensure_certificates(state_dir)
     recorded = EmulatorStatus(
         pid=os.getpid(),
@@ -158,6 +191,7 @@ def record_foreground(state_dir: Path, registry_uri: str | None, port: int) -> E
         ca_file=str(tls.ca_file),
         state_dir=str(state_dir),
         registry_uri=registry_uri,
+        started_at=_started_at(os.getpid()),
     )
     _write_status(state_dir, recorded)
     return recorded
@@ -168,6 +202,29 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((HOST, 0))
         return probe.getsockname()[1]
+
+
+def port_is_free(port: int) -> bool:
+    """Whether the emulator could listen on `port` now (bound as the server binds it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            return False
+        return True
+
+
+def _recorded_port(state_dir: Path, port: int, notify: Callable[[str], None] | None) -> int | None:
+    """The port the emulator of `state_dir` served on last time, if it is free; else None (and a note)."""
+    if port_is_free(port):
+        return port
+    if notify is not None:
+        notify(
+            f"The port {port} the emulator of {state_dir} served on last time is taken; "
+            "serving on a free port instead (scoring URIs change)."
+        )
+    return None
 
 
 def _spawn(
@@ -218,6 +275,7 @@ def _spawn(
         ca_file=ca_file,
         state_dir=str(state_dir),
         registry_uri=registry_uri,
+        started_at=_started_at(child.pid),
     )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -244,6 +302,28 @@ def _healthy(candidate: EmulatorStatus) -> bool:
         return response.status_code == 200 and response.json().get("pid") == candidate.pid
     except (httpx.HTTPError, ValueError, OSError):
         return False
+
+
+def _is_recorded_emulator(recorded: EmulatorStatus) -> bool:
+    """Whether the live process `recorded.pid` is the emulator the record names, not a later process
+    that got the same pid: this process spawned it, its start time matches, or (where start times
+    cannot be read) it answers `/healthz` over HTTPS with that pid."""
+    assert recorded.pid is not None
+    if recorded.pid in _children:
+        return True
+    started_at = _started_at(recorded.pid)
+    if started_at is not None and recorded.started_at is not None:
+        return started_at == recorded.started_at
+    return _healthy(recorded)
+
+
+def _started_at(pid: int) -> int | None:
+    """When process `pid` started (clock ticks after boot, /proc/<pid>/stat field 22); None if unknown."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return int(stat.rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def _alive(pid: int) -> bool:
