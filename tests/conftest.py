@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 PROJECT_DIRS = ("endpoints", "deployments", "samples")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _state_outside_the_checkout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Release steps run in-process write their history to the state directory: a temporary one
+    rather than the checkout's `.rollout/`, unless the environment names one."""
+    with pytest.MonkeyPatch.context() as patch:
+        if "ROLLOUT_HOME" not in os.environ:
+            patch.setenv("ROLLOUT_HOME", str(tmp_path_factory.mktemp("rollout-home")))
+        yield
 
 
 @pytest.fixture

@@ -40,7 +40,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     lab = Lab(home, registry_uri)
     process.start(lab.state_dir, registry_uri, timing=Timing("azure", RELEASE_TIME_SCALE))
     lab.connection().ml.online_endpoints.list()  # starts the emulator and checks it answers
-    yield lab
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ROLLOUT_HOME", str(home))  # steps run here keep their history where `rollout` does
+        yield lab
     process.stop(lab.state_dir)
 
 

@@ -7,7 +7,7 @@ re-run after a failure; each change is confirmed by reading the endpoint again.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rollout.azureml.deployments import delete_deployment, deployment_state, provision_deployment
 from rollout.azureml.endpoints import (
@@ -24,7 +24,9 @@ from rollout.azureml.sdk import Progress, quiet, state_name
 from rollout.errors import UserError
 from rollout.project.layout import SAMPLES_DIR
 from rollout.project.samples import SampleSet
+from rollout.release import history
 from rollout.release.bake import BakeProgress, bake
+from rollout.release.history import DONE, TAG_HISTORY, Entry, Split, Timeline, release_id, share_of
 from rollout.release.lock import Holder, ensure_held, release_lock
 from rollout.release.results import (
     DeploymentStatus,
@@ -139,6 +141,8 @@ class Release:
             self.say(f"{model} is already deployed in {slot}")
         else:
             self._create_deployment(slot, model, existing)
+        ended = history.now()
+        started_tag = history.tag_start(model, slot, live_before)
         set_tags(
             self.conn.ml,
             self.endpoint_name,
@@ -148,11 +152,23 @@ class Release:
                 TAG_MODEL: model,
                 TAG_STAGE: None,
                 TAG_VERDICT: None,
+                TAG_HISTORY: history.tag_add(started_tag, "deploy", DONE, "0", ended),
             },
         )
         after = self.endpoint()
         if live_traffic(after).get(slot):
             raise UserError(f"{slot} was expected at 0% traffic after deploy but has {after.traffic[slot]}%")
+        self._record(
+            "deploy",
+            "deploy",
+            DONE,
+            model,
+            slot,
+            live_before,
+            ended,
+            before=_split(endpoint),
+            after=_split(after),
+        )
         return DeployResult(live_before, slot, model)
 
     def _create_deployment(self, slot: str, model: str, existing: OnlineDeployment | None) -> None:
@@ -180,7 +196,37 @@ class Release:
             self.conn.ml, self.endpoint_name, seconds + LOCK_MARGIN_SECONDS, force=force_lock
         ) as me:
             candidate, live = self._stage_may_start(stage.name)
-            return self._run_stage(stage, candidate, live, seconds, probe_rps, on_bake, me)
+            started, before = history.now(), _split(self.endpoint())
+            timeline = Timeline(seconds)
+
+            def recorded(progress: BakeProgress) -> None:
+                timeline.add(progress.elapsed, progress.candidate, progress.live)
+                if on_bake:
+                    on_bake(progress)
+
+            result = self._run_stage(stage, candidate, live, seconds, probe_rps, recorded, me)
+            after = self.endpoint()
+            verdict = result.verdict
+            self._record(
+                "stage",
+                stage.name,
+                verdict.outcome,
+                (after.tags or {}).get(TAG_MODEL),
+                candidate,
+                live,
+                history.now(),
+                share=share_of(candidate, Split(result.split)),
+                started=started,
+                before=before,
+                after=_split(after),
+                rolled_back=result.rolled_back,
+                reasons=verdict.reasons,
+                notes=verdict.notes,
+                numbers=verdict.numbers,
+                limits=self.project.plan.analysis.model_dump(),
+                timeline=timeline.points,
+            )
+            return result
 
     def _stage_may_start(self, stage: str) -> tuple[str, str | None]:
         """The candidate and the live deployment, once the stage's preconditions hold (read under
@@ -251,7 +297,10 @@ class Release:
         if rolled_back:
             self.say(f"stage {stage.name} failed: rolling back to {live or 'no traffic'}")
             self._restore(live)
-        tags: dict[str, str | None] = {TAG_VERDICT: f"{stage.name}: {verdict.outcome}"}
+        tags: dict[str, str | None] = {
+            TAG_VERDICT: f"{stage.name}: {verdict.outcome}",
+            TAG_HISTORY: self._history_tag(stage.name, verdict.outcome, share_of(candidate, Split(split))),
+        }
         if verdict.outcome == "pass":
             tags[TAG_STAGE] = stage.name
         elif rolled_back:
@@ -303,13 +352,30 @@ class Release:
             candidate = roles.candidate
             if candidate is None:
                 raise UserError("no release in progress: nothing to roll back")
+            before = _split(self.endpoint())
             self._restore(roles.live)
-            tags: dict[str, str | None] = {TAG_STAGE: None, TAG_VERDICT: "rolled back"}
+            tags: dict[str, str | None] = {
+                TAG_STAGE: None,
+                TAG_VERDICT: "rolled back",
+                TAG_HISTORY: self._history_tag("rollback", DONE, "0"),
+            }
             if delete:
                 self.say(f"deleting candidate {candidate}")
                 delete_deployment(self.conn.ml, candidate, self.endpoint_name)
                 tags.update(dict.fromkeys(RELEASE_TAGS))
-            set_tags(self.conn.ml, self.endpoint_name, tags)
+            after = set_tags(self.conn.ml, self.endpoint_name, tags)
+            self._record(
+                "rollback",
+                "rollback",
+                DONE,
+                roles.model,
+                candidate,
+                roles.live,
+                history.now(),
+                before=before,
+                after=_split(after),
+                rolled_back=True,
+            )
         return RollbackResult(roles.live, candidate, delete)
 
     def retire(self, force_lock: bool = False) -> RetireResult:
@@ -330,8 +396,57 @@ class Release:
                     raise UserError(f"{old} still receives mirrored traffic; run `rollout mirror off` first")
                 self.say(f"deleting {old}")
                 delete_deployment(self.conn.ml, old, self.endpoint_name)
-            set_tags(self.conn.ml, self.endpoint_name, dict.fromkeys(RELEASE_TAGS))
+            tags: dict[str, str | None] = dict.fromkeys(RELEASE_TAGS)
+            tags[TAG_HISTORY] = self._history_tag("retire", DONE, "100")
+            after = set_tags(self.conn.ml, self.endpoint_name, tags)
+            self._record(
+                "retire",
+                "retire",
+                DONE,
+                roles.model,
+                candidate,
+                old,
+                history.now(),
+                before=_split(endpoint),
+                after=_split(after),
+            )
         return RetireResult(old, candidate)
+
+    # -- history --------------------------------------------------------------------------------
+
+    def _history_tag(self, step: str, outcome: str, share: str) -> str:
+        """The endpoint's summary tag with this step added (see `rollout.release.history`)."""
+        return history.tag_add(
+            (self.endpoint().tags or {}).get(TAG_HISTORY), step, outcome, share, history.now()
+        )
+
+    def _record(
+        self,
+        step: str,
+        name: str,
+        outcome: str,
+        model: str | None,
+        candidate: str | None,
+        live: str | None,
+        ended: str,
+        **details: Any,
+    ) -> None:
+        """Add the step to the endpoint's history file, with who ran it."""
+        history.append(
+            Entry(
+                release=release_id(model, candidate),
+                endpoint=self.endpoint_name,
+                step=step,
+                name=name,
+                outcome=outcome,
+                ended=ended,
+                candidate=candidate,
+                live=live,
+                actor=history.who(),
+                run_url=history.run_url(),
+                **details,
+            )
+        )
 
     # -- status --------------------------------------------------------------------------------
 
@@ -373,6 +488,10 @@ class Release:
                 for name, d in sorted(deployments.items())
             ],
         )
+
+
+def _split(endpoint: OnlineEndpoint) -> Split:
+    return Split(live_traffic(endpoint), mirror_traffic(endpoint))
 
 
 def _fmt(split: dict[str, int]) -> str:
