@@ -1,0 +1,120 @@
+"""`rollout report`: the latest release (or one named) as text, Markdown or an HTML page."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from rollout.cli.common import ProjectPath, ResourceGroup, Subscription, Target, Workspace, release_for
+from rollout.cli.output import say
+from rollout.errors import UserError
+
+if TYPE_CHECKING:
+    from rollout.release.history import Entry
+    from rollout.release.report import ReleaseReport
+
+
+class Format(StrEnum):
+    terminal = "terminal"
+    markdown = "markdown"
+    html = "html"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report")(report)
+
+
+def report(
+    fmt: Annotated[
+        Format, typer.Option("--format", help="terminal, markdown (GitHub, with Mermaid charts) or html.")
+    ] = Format.terminal,
+    output_file: Annotated[
+        Path | None, typer.Option("--output", help="Write the report to this file instead of stdout.")
+    ] = None,
+    stage: Annotated[str | None, typer.Option("--stage", help="Only this stage (its latest run).")] = None,
+    release: Annotated[
+        str | None,
+        typer.Option("--release", help="The release `<model>:<version>@<slot>` (default: the latest)."),
+    ] = None,
+    path: ProjectPath = Path("."),
+    target: Target = "local",
+    subscription: Subscription = None,
+    resource_group: ResourceGroup = None,
+    workspace: Workspace = None,
+) -> None:
+    """Report on the latest release: each stage's verdict, thresholds and charts, and its steps.
+
+    Reads the history file (`.rollout/history/<endpoint>.jsonl`); steps recorded elsewhere (a
+    stage job on another runner) come from the endpoint's `rollout.history` tag.
+    """
+    from rollout.cli.common import project_at
+    from rollout.release import history
+    from rollout.release.report import build_report
+
+    project = project_at(path)
+    endpoint = project.endpoint_name
+    from_file = history.read(endpoint)
+    from_tag: list[Entry] = []
+    latest = from_file[-1].release if from_file else None
+    if not any(e.step == "deploy" and e.release == latest for e in from_file):  # began elsewhere
+        from_tag = _from_endpoint(
+            endpoint, bool(from_file), path, target, subscription, resource_group, workspace
+        )
+    built = build_report(endpoint, from_file, from_tag, project.plan.stages, release, stage)
+    _write(built, fmt, output_file)
+
+
+def _from_endpoint(
+    endpoint: str,
+    have_file: bool,
+    path: Path,
+    target: str,
+    subscription: str | None,
+    resource_group: str | None,
+    workspace: str | None,
+) -> list[Entry]:
+    """The steps the endpoint's summary tag lists; [] (with a note) when the endpoint is not there
+    but the history file has something to show."""
+    from rollout.release.history import TAG_HISTORY, from_tag
+
+    try:
+        rel = release_for(path, target, subscription, resource_group, workspace)
+        return from_tag((rel.endpoint().tags or {}).get(TAG_HISTORY), endpoint)
+    except UserError as exc:
+        if not have_file:
+            raise UserError(
+                f"no release history for endpoint {endpoint}: no history file, and {exc.format_message()}"
+            ) from None
+        say(f"note: {exc.format_message()}; reporting the history file alone")
+        return []
+
+
+def _write(built: ReleaseReport, fmt: Format, output_file: Path | None) -> None:
+    if fmt is Format.terminal:
+        from rich.console import Console
+
+        from rollout.report.terminal import print_report
+
+        if output_file is None:
+            print_report(built, Console(highlight=False))
+            return
+        with output_file.open("w", encoding="utf-8") as out:
+            print_report(built, Console(file=out, highlight=False, width=110))
+        return
+    if fmt is Format.markdown:
+        from rollout.report.markdown import to_markdown
+
+        text = to_markdown(built)
+    else:
+        from rollout.report.html import to_html
+
+        text = to_html(built)
+    if output_file is None:
+        sys.stdout.write(text)
+    else:
+        output_file.parent.mkdir(parents=True, exist_ok=True)
+        output_file.write_text(text, encoding="utf-8")

@@ -1,0 +1,166 @@
+"""The report on a release: its steps from the history, each stage's thresholds against what was
+measured, and what approving the next gate does. Renderers (`rollout.report`) only format this."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rollout.errors import UserError
+from rollout.project.specs import Stage
+from rollout.release.analysis import LATENCY_NOISE_MS
+from rollout.release.history import Entry
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """One of the plan's analysis limits and what the stage measured against it."""
+
+    measure: str
+    limit: str
+    measured: str
+    ok: bool | None  # None: not judged (too few requests, or nothing to compare with)
+
+
+@dataclass(frozen=True)
+class StageReport:
+    entry: Entry
+    thresholds: list[Threshold]
+    next_gate: str  # what approving the next gate does (or what to do instead)
+
+
+@dataclass(frozen=True)
+class ReleaseReport:
+    endpoint: str
+    release: str
+    steps: list[Entry]  # every recorded step of the release, oldest first
+    stages: list[StageReport]  # the stages shown in full
+    source: str  # where the history came from
+
+    @property
+    def title(self) -> str:
+        return f"Release {self.release} on {self.endpoint}"
+
+
+def build_report(
+    endpoint: str,
+    from_file: list[Entry],
+    from_tag: list[Entry],
+    plan_stages: Sequence[Stage],
+    release: str | None = None,
+    stage: str | None = None,
+) -> ReleaseReport:
+    """The report on `release` (default: the latest one recorded), every stage or only `stage`.
+
+    The file has the details; the tag lists steps recorded on other machines (a stage job on
+    another runner): those the file lacks are taken from it.
+    """
+    entries = _merge(from_file, from_tag)
+    if not entries:
+        raise UserError(f"no release history for endpoint {endpoint}: run `rollout deploy` first")
+    release = release or entries[-1].release
+    steps = [e for e in entries if e.release == release]
+    if not steps:
+        known = ", ".join(dict.fromkeys(e.release for e in entries))
+        raise UserError(f"no release {release} in the history of {endpoint} (recorded: {known})")
+    stage_entries = [e for e in steps if e.step == "stage" and (stage is None or e.name == stage)]
+    if stage is not None:
+        if not stage_entries:
+            raise UserError(f"stage {stage} of release {release} was not recorded")
+        stage_entries = stage_entries[-1:]  # the latest run of the stage
+    sources = [name for name, part in (("history file", from_file), ("endpoint tag", from_tag)) if part]
+    return ReleaseReport(
+        endpoint=endpoint,
+        release=release,
+        steps=steps,
+        stages=[StageReport(e, thresholds(e), next_gate(e, plan_stages)) for e in stage_entries],
+        source=" and ".join(sources),
+    )
+
+
+def _merge(from_file: list[Entry], from_tag: list[Entry]) -> list[Entry]:
+    """The file's entries, and before them the tag's entries the file does not have."""
+    have = {(e.release, e.name, e.ended[:19]) for e in from_file}
+    first = from_file[0].ended if from_file else None
+    earlier = [
+        e
+        for e in from_tag
+        if (e.release, e.name, e.ended[:19]) not in have and (first is None or e.ended < first)
+    ]
+    return earlier + from_file
+
+
+def next_gate(entry: Entry, plan_stages: Sequence[Stage]) -> str:
+    """What approving the gate after this stage does, or what to do when the stage did not pass."""
+    candidate, live = entry.candidate or "the candidate", entry.live
+    if entry.outcome == "fail":
+        return (
+            f"Rolled back: all traffic to {live or 'no deployment'}. The release stops here; "
+            "fix the model and release a new version."
+        )
+    if entry.outcome != "pass":
+        return f"Not passed ({entry.outcome}): run the stage again (`rollout promote --stage {entry.name}`)."
+    names = [s.name for s in plan_stages]
+    if entry.name in names and names.index(entry.name) + 1 < len(names):
+        following = plan_stages[names.index(entry.name) + 1]
+        rest = f"; {live} keeps {100 - following.traffic}%" if live and following.traffic < 100 else ""
+        return (
+            f"Approving stage {following.name} (environment {following.environment}) sends "
+            f"{following.traffic}% of live traffic to {candidate}{rest}."
+        )
+    if live:
+        return f"Approving retire deletes {live}, the old deployment; {candidate} keeps all traffic."
+    return f"Approving retire closes the release; {candidate} keeps all traffic."
+
+
+def thresholds(entry: Entry) -> list[Threshold]:
+    """The plan's limits next to the stage's numbers."""
+    limits, n = entry.limits, entry.numbers
+    if not limits:
+        return []
+    requests = int(n.get("candidate_requests") or 0)
+    enough = requests >= limits["min_requests"]
+    c_rate, l_rate = _num(n, "candidate_error_rate"), _num(n, "live_error_rate")
+    c_p95, l_p95 = n.get("candidate_p95_ms"), n.get("live_p95_ms")
+    agreement = n.get("agreement")
+    rows = [
+        Threshold("candidate requests", f">= {limits['min_requests']:g}", str(requests), enough),
+        Threshold(
+            "error rate over live",
+            f"<= +{limits['max_error_rate']:.2%} (at {limits['confidence']:.0%} confidence)",
+            f"{c_rate:.2%} vs {l_rate:.2%} (p={n.get('error_p_value')})",
+            not (
+                c_rate - l_rate > limits["max_error_rate"]
+                and _num(n, "error_p_value") < 1 - limits["confidence"]
+            ),
+        ),
+        Threshold(
+            "p95 latency",
+            f"<= {limits['max_p95_latency_ms']:g} ms",
+            "n/a" if c_p95 is None else f"{c_p95:g} ms",
+            None if c_p95 is None or not enough else c_p95 <= limits["max_p95_latency_ms"],
+        ),
+        Threshold(
+            "p95 latency / live's",
+            f"<= {limits['max_latency_ratio']:g}x (or within {LATENCY_NOISE_MS:g} ms)",
+            f"{c_p95 / l_p95:.2f}x ({c_p95:g} / {l_p95:g} ms)" if c_p95 is not None and l_p95 else "n/a",
+            None
+            if c_p95 is None or not l_p95 or not enough
+            else c_p95 <= limits["max_latency_ratio"] * l_p95 or c_p95 - l_p95 <= LATENCY_NOISE_MS,
+        ),
+    ]
+    if agreement is not None:
+        rows.append(
+            Threshold(
+                "agreement with live",
+                f">= {limits['min_agreement']:.0%}",
+                f"{agreement:.2%} of {n.get('agreement_rows')} probe rows",
+                agreement >= limits["min_agreement"],
+            )
+        )
+    return rows
+
+
+def _num(numbers: dict[str, float | int | None], key: str) -> float:
+    value = numbers.get(key)
+    return float(value) if value is not None else 0.0

@@ -1,0 +1,85 @@
+"""A release report as GitHub-flavoured Markdown: tables, and Mermaid `xychart-beta` charts that
+GitHub draws in job summaries."""
+
+from __future__ import annotations
+
+import json
+
+from rollout.release.report import ReleaseReport, StageReport, Threshold
+from rollout.report.charts import Chart, charts_of
+from rollout.report.text import MARK, split_text, step_rows, when_text, who_text
+
+
+def to_markdown(report: ReleaseReport) -> str:
+    parts = [f"## {report.title}\n"] if len(report.stages) != 1 else []
+    for stage in report.stages:
+        parts.append(_stage(stage))
+    parts.append(_steps(report))
+    return "\n".join(parts).rstrip() + "\n"
+
+
+def _stage(stage: StageReport) -> str:
+    e = stage.entry
+    lines = [
+        f"### Stage {e.name}: {e.outcome}",
+        "",
+        f"Release `{e.release}` on `{e.endpoint}`: candidate `{e.candidate}`, live `{e.live or 'none'}`.",
+        "",
+    ]
+    if e.from_tag:
+        lines += ["Only the endpoint's summary was found: no details were recorded here.", ""]
+    else:
+        lines += [
+            "| | |",
+            "|---|---|",
+            f"| traffic before | {split_text(e.before)} |",
+            f"| traffic after | {split_text(e.after)} |",
+            f"| bake | {when_text(e)} |",
+            f"| who | {who_text(e)}{f' ([run]({e.run_url}))' if e.run_url else ''} |",
+            "",
+        ]
+        lines += [f"- {reason}" for reason in e.reasons] + [f"- note: {note}" for note in e.notes]
+        if e.rolled_back:
+            lines.append("- rolled back automatically")
+        lines.append("")
+    lines += [f"**Next:** {stage.next_gate}", ""]
+    if stage.thresholds:
+        lines += [_thresholds(stage.thresholds), ""]
+    for chart in charts_of(e):
+        lines += [_chart(chart), ""]
+    return "\n".join(lines)
+
+
+def _thresholds(rows: list[Threshold]) -> str:
+    body = "\n".join(f"| {r.measure} | {r.limit} | {r.measured} | {MARK[r.ok]} |" for r in rows)
+    return f"| measure | limit | measured | |\n|---|---|---|---|\n{body}"
+
+
+def _chart(chart: Chart) -> str:
+    """A Mermaid line chart; an interval without requests is drawn at 0 (Mermaid has no gaps)."""
+    palette = ", ".join(s.colour for s in chart.series)
+    config = {"themeVariables": {"xyChart": {"plotColorPalette": palette}}}
+    legend = ", ".join(f"{s.label} ({'orange' if s.key == 'candidate' else 'blue'})" for s in chart.series)
+    x = ", ".join(f'"{at:g}"' for at in chart.seconds)
+    lines = [
+        f"**{chart.title}** ({chart.unit}): {legend}",
+        "",
+        "```mermaid",
+        f"%%{{init: {json.dumps(config)}}}%%",
+        "xychart-beta",
+        f'  title "{chart.title} ({chart.unit})"',
+        f'  x-axis "seconds into the bake" [{x}]',
+        f'  y-axis "{chart.unit}" 0 --> {chart.axis_top:g}',
+    ]
+    lines += [
+        f"  line [{', '.join(f'{v:g}' if v is not None else '0' for v in s.values)}]" for s in chart.series
+    ]
+    return "\n".join([*lines, "```"])
+
+
+def _steps(report: ReleaseReport) -> str:
+    rows = "\n".join("| " + " | ".join(row) + " |" for row in step_rows(report))
+    return (
+        f"**Steps of release `{report.release}`** (from the {report.source})\n\n"
+        f"| step | outcome | candidate gets | ended | who |\n|---|---|---|---|---|\n{rows}\n"
+    )
