@@ -4,14 +4,18 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: demo test lint lint-workflows rehearse install clean
 
+# The venv, the workflow linter, and Debian's chromium (the tests open `rollout report`'s HTML
+# page in it, headless; installed with apt-get, through sudo unless run as root).
 $(STAMP): pyproject.toml constraints.txt tools/package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	npm ci --prefix tools --no-audit --no-fund --loglevel=error
+	command -v chromium >/dev/null || $(SUDO) sh -c 'apt-get update && apt-get install -y --no-install-recommends chromium'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -73,6 +73,13 @@ def test_a_pin_change_from_1_to_2_releases_version_2_through_every_stage(rehears
         assert f"### Stage {stage}: pass" in jobs[f"stage-{stage}"].summary
         # judged on Azure Monitor's numbers (the azure target), which says they come late
         assert f"- note: {CAVEAT}" in jobs[f"stage-{stage}"].summary
+        # the stage's report: Mermaid charts of the bake, and its history and HTML page kept
+        assert jobs[f"stage-{stage}"].summary.count("xychart-beta") == 3
+        kept = result.artifact(f"release-{stage}") / "reports" / "release"
+        assert (kept / f"stage-{stage}.html").read_text().startswith("<!doctype html>")
+        assert any(stage in line for line in next(kept.glob("history/*.jsonl")).read_text().splitlines())
+    assert "**Next:** Approving stage half" in jobs["stage-canary"].summary
+    assert "**Next:** Approving retire deletes blue" in jobs["stage-full"].summary
     # every job logged in (the stand-in azure/login) and got its tokens from the stand-in `az`
     assert {login["job"] for login in result.logins()} == set(RELEASE_JOBS) - {"validate"}
     calls = result.az_calls()

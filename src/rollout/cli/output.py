@@ -64,11 +64,6 @@ def traffic_table(title: str, traffic: Mapping[str, int], mirror: Mapping[str, i
     return f"**{title}**\n\n| deployment | traffic | mirror |\n|---|---|---|\n{rows or '| (none) | | |'}\n"
 
 
-def numbers_table(numbers: Mapping[str, Any]) -> str:
-    rows = "\n".join(f"| {key.replace('_', ' ')} | {value} |" for key, value in numbers.items())
-    return f"| measure | value |\n|---|---|\n{rows}\n"
-
-
 def show_split(endpoint: str, what: str, split: dict[str, int], as_json: bool) -> None:
     """The endpoint's traffic or mirror traffic after a change, as a line or as JSON."""
     if as_json:

@@ -153,7 +153,7 @@ def promote(
 def _run_stage(
     rel: Release, stage: str, bake_seconds: float | None, probe_rps: float, force_lock: bool, as_json: bool
 ) -> StageResult:
-    """Promote with a progress bar while it bakes; report the verdict (outputs, summary, stdout)."""
+    """Promote with a progress bar while it bakes; report the verdict (step outputs, stdout)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from rollout.release.bake import BakeProgress
@@ -177,21 +177,10 @@ def _run_stage(
         result = rel.promote(
             stage, bake_seconds=bake_seconds, probe_rps=probe_rps, force_lock=force_lock, on_bake=on_bake
         )
-    after = rel.status()
     verdict = result.verdict
+    # the step summary is the stage's report (`rollout report --format markdown --stage NAME`),
+    # which the workflow's Summary step writes from the history this stage recorded
     output.github_output({"live": before.live, "candidate": before.candidate, "verdict": verdict.outcome})
-    output.step_summary(
-        f"### Stage {stage}: {verdict.outcome}\n\n"
-        + "".join(f"- {reason}\n" for reason in verdict.reasons)
-        + "".join(f"- note: {note}\n" for note in verdict.notes)
-        + ("\nRolled back automatically.\n" if result.rolled_back else "")
-        + "\n"
-        + output.traffic_table("Traffic before", before.traffic, before.mirror_traffic)
-        + "\n"
-        + output.traffic_table("Traffic after", after.traffic, after.mirror_traffic)
-        + "\n"
-        + output.numbers_table(verdict.numbers)
-    )
     if as_json:
         output.print_json(result.to_dict())
     else:

@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from rollout.cli.common import ProjectPath, ResourceGroup, Subscription, Target, Workspace, release_for
+from rollout.cli.common import (
+    ProjectPath,
+    ResourceGroup,
+    Subscription,
+    Target,
+    Workspace,
+    project_at,
+    release_for,
+)
 from rollout.cli.output import say
 from rollout.errors import UserError
 
@@ -51,7 +59,6 @@ def report(
     Reads the history file (`.rollout/history/<endpoint>.jsonl`); steps recorded elsewhere (a
     stage job on another runner) come from the endpoint's `rollout.history` tag.
     """
-    from rollout.cli.common import project_at
     from rollout.release import history
     from rollout.release.report import build_report
 

@@ -79,15 +79,20 @@ def build_report(
 
 
 def _merge(from_file: list[Entry], from_tag: list[Entry]) -> list[Entry]:
-    """The file's entries, and before them the tag's entries the file does not have."""
-    have = {(e.release, e.name, e.ended[:19]) for e in from_file}
-    first = from_file[0].ended if from_file else None
-    earlier = [
-        e
-        for e in from_tag
-        if (e.release, e.name, e.ended[:19]) not in have and (first is None or e.ended < first)
-    ]
-    return earlier + from_file
+    """The file's entries, with the tag's steps of the latest release that came before them.
+
+    The tag lists every step of the release; the file's steps of it are its last ones (a stage
+    job on a fresh runner records only its own stage)."""
+    if not from_file:
+        return from_tag
+    latest = from_file[-1].release
+    mine = [e for e in from_file if e.release == latest]
+    listed = [e for e in from_tag if e.release == latest]
+    if [e.name for e in listed[-len(mine) :]] == [e.name for e in mine]:
+        earlier = listed[: -len(mine)]
+    else:  # the tag lost its oldest steps, or they were recorded elsewhere since
+        earlier = [e for e in listed if e.ended < mine[0].ended]
+    return [e for e in from_file if e.release != latest] + earlier + mine
 
 
 def next_gate(entry: Entry, plan_stages: Sequence[Stage]) -> str:

@@ -166,6 +166,7 @@ class Release:
             slot,
             live_before,
             ended,
+            share="0",
             before=_split(endpoint),
             after=_split(after),
         )
@@ -372,6 +373,7 @@ class Release:
                 candidate,
                 roles.live,
                 history.now(),
+                share="0",
                 before=before,
                 after=_split(after),
                 rolled_back=True,
@@ -407,6 +409,7 @@ class Release:
                 candidate,
                 old,
                 history.now(),
+                share="100",
                 before=_split(endpoint),
                 after=_split(after),
             )

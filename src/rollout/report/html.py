@@ -12,7 +12,9 @@ from rollout.release.history import Entry
 from rollout.release.report import ReleaseReport, StageReport, Threshold
 from rollout.report.charts import charts_of
 from rollout.report.svg import to_svg
-from rollout.report.text import MARK, split_text, step_rows, when_text, who_text
+from rollout.report.text import split_text, step_rows, when_text, who_text
+
+MARKS = {True: "met", False: "missed", None: "not judged"}  # a threshold, judged or not
 
 
 @dataclass(frozen=True)
@@ -48,5 +50,5 @@ def to_html(report: ReleaseReport) -> str:
         report=report,
         stages=[_view(stage) for stage in report.stages],
         steps=step_rows(report),
-        marks=MARK,
+        marks=MARKS,
     )

@@ -8,7 +8,7 @@ from html import escape
 from rollout.report.charts import Chart
 
 WIDTH, HEIGHT = 640, 260
-LEFT, RIGHT, TOP, BOTTOM = 60, 16, 34, 44
+LEFT, RIGHT, TOP, BOTTOM = 60, 16, 48, 44
 TICKS = 4
 
 
@@ -27,7 +27,7 @@ def to_svg(chart: Chart) -> str:
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" '
         f'height="{HEIGHT}" role="img" aria-label="{escape(chart.title)}" data-chart="{chart.key}">',
         f"<title>{escape(chart.title)} ({escape(chart.unit)})</title>",
-        f'<text x="{LEFT}" y="18" class="chart-title">{escape(chart.title)} ({escape(chart.unit)})</text>',
+        f'<text x="{LEFT}" y="15" class="chart-title">{escape(chart.title)} ({escape(chart.unit)})</text>',
     ]
     for tick in range(TICKS + 1):
         level = top * tick / TICKS
@@ -61,10 +61,10 @@ def to_svg(chart: Chart) -> str:
             for run in runs
             if run
         )
-        legend_x = WIDTH - RIGHT - 180 * (len(chart.series) - index)
+        legend_x = LEFT + 180 * index
         parts.append(
-            f'<rect x="{legend_x}" y="8" width="12" height="12" fill="{series.colour}"/>'
-            f'<text x="{legend_x + 16}" y="18" class="legend">{escape(series.label)}</text>'
+            f'<rect x="{legend_x}" y="25" width="12" height="12" fill="{series.colour}"/>'
+            f'<text x="{legend_x + 16}" y="35" class="legend">{escape(series.label)}</text>'
         )
     parts.append("</svg>")
     return "".join(parts)

@@ -123,6 +123,8 @@ def test_the_file_round_trips_and_a_report_takes_earlier_steps_from_the_tag(
     append(canary)
     assert read("ep") == [canary]
     tag = tag_add(tag_start("m:2", "green", "blue"), "deploy", "done", "0", "2026-11-30T14:59:00+00:00")
+    # the stage's own summary on the tag, a second earlier than the file's entry says
+    tag = tag_add(tag, "canary", "pass", "10", "2026-11-30T14:59:59+00:00")
     report = build_report("ep", read("ep"), from_tag(tag, "ep"), STAGES)
     assert [(e.name, e.from_tag) for e in report.steps] == [("deploy", True), ("canary", False)]
     assert [s.entry for s in report.stages] == [canary]
