@@ -33,4 +33,7 @@ rollout invoke --request-file samples/sample.json
 step "Release version 2 through every stage"
 rollout release --yes --bake "${DEMO_BAKE:-6s}" --probe-rps "${DEMO_PROBE_RPS:-50}"
 
+step "The release's report (also: rollout report --format html --output release.html)"
+rollout report
+
 step "Done. The emulator keeps running: try 'rollout status', 'rollout emulator stop' to stop it"

@@ -38,10 +38,9 @@ def _stage(stage: StageReport) -> str:
             f"| who | {who_text(e)}{f' ([run]({e.run_url}))' if e.run_url else ''} |",
             "",
         ]
-        lines += [f"- {reason}" for reason in e.reasons] + [f"- note: {note}" for note in e.notes]
-        if e.rolled_back:
-            lines.append("- rolled back automatically")
-        lines.append("")
+        bullets = [f"- {reason}" for reason in e.reasons] + [f"- note: {note}" for note in e.notes]
+        bullets += ["- rolled back automatically"] if e.rolled_back else []
+        lines += [*bullets, ""] if bullets else []
     lines += [f"**Next:** {stage.next_gate}", ""]
     if stage.thresholds:
         lines += [_thresholds(stage.thresholds), ""]
