@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint lint-workflows rehearse install clean
+.PHONY: demo bench test lint lint-workflows rehearse install clean
 
 $(STAMP): pyproject.toml constraints.txt tools/package-lock.json
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	bash scripts/demo.sh
+
+# scoring latency and throughput side by side with mlflow models serve; writes benchmarks/RESULTS.md
+bench: $(STAMP)
+	$(BIN)/python scripts/bench_scoring.py
 
 # release.yml executed offline by act against the emulator (a pin change 1 -> 2), job by job
 rehearse: $(STAMP)

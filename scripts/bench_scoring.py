@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bench_worker_start import free_port, train_demo_model, wait_until
 
@@ -91,12 +92,12 @@ class InProcessTarget:
     """`pyfunc.predict` on a ready frame, in this process."""
 
     name: str
-    model: object
-    frames: dict[int, object]
+    model: Any  # a pyfunc model
+    frames: dict[int, Any]  # pandas frames by row count
 
     def connect(self) -> Callable[[int], bytes]:
         def call(rows: int) -> bytes:
-            self.model.predict(self.frames[rows])  # type: ignore[attr-defined]
+            self.model.predict(self.frames[rows])
             return b""
 
         return call
@@ -123,7 +124,7 @@ class Emulator:
     url: str
     port: int
     ca_file: str
-    ml_client: object
+    ml_client: Any  # azure.ai.ml.MLClient
 
 
 @contextmanager
@@ -174,22 +175,26 @@ def deploy(emu: Emulator, model: str) -> dict[str, str]:
         ),
     }
     for name in plans:
-        ml.online_endpoints.begin_create_or_update(ManagedOnlineEndpoint(name=name, auth_mode="key")).result()  # type: ignore[attr-defined]
-    pollers = [ml.online_deployments.begin_create_or_update(d) for d, *_ in plans.values() for d in d]  # type: ignore[attr-defined]
+        ml.online_endpoints.begin_create_or_update(ManagedOnlineEndpoint(name=name, auth_mode="key")).result()
+    pollers = [
+        ml.online_deployments.begin_create_or_update(deployment)
+        for deployments, _, _ in plans.values()
+        for deployment in deployments
+    ]
     for poller in pollers:
         poller.result()
     keys = {}
     for name, (_, traffic, mirror) in plans.items():
-        endpoint = ml.online_endpoints.get(name)  # type: ignore[attr-defined]
+        endpoint = ml.online_endpoints.get(name)
         endpoint.traffic, endpoint.mirror_traffic = traffic, mirror
-        ml.online_endpoints.begin_create_or_update(endpoint).result()  # type: ignore[attr-defined]
-        keys[name] = ml.online_endpoints.get_keys(name).primary_key  # type: ignore[attr-defined]
+        ml.online_endpoints.begin_create_or_update(endpoint).result()
+        keys[name] = ml.online_endpoints.get_keys(name).primary_key
     return keys
 
 
 def instance_port(emu: Emulator, deployment: str) -> int:
     """The loopback port of a deployment's instance, from its log."""
-    logs = emu.ml_client.online_deployments.get_logs(deployment, ENDPOINT, lines=200)  # type: ignore[attr-defined]
+    logs = emu.ml_client.online_deployments.get_logs(deployment, ENDPOINT, lines=200)
     ports = re.findall(r"listening on http://127\.0\.0\.1:(\d+)", logs)
     if not ports:
         raise SystemExit(f"error: no instance port in the logs of {deployment}:\n{logs}")
