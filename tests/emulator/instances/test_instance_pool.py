@@ -238,14 +238,14 @@ def _worker_pids(logs: str) -> list[int]:
 def test_worker_count_workers_end_with_their_instance(pool, chaos_uri):
     pool.start(_deployment("workers", chaos_uri, environment_variables={"WORKER_COUNT": "3"}))
     assert _wait(pool, "workers").state == "ready"
-    instance = pool.ready_instances("pool-tests", "workers")[0]
+    old = pool.ready_instances("pool-tests", "workers")[0].pid
     workers = _worker_pids(pool.logs("pool-tests", "workers"))
     assert len(workers) == 2 and all(_alive(pid) for pid in workers)
     assert _score(pool, "workers", chaos_body()).status_code == 200
 
     os.kill(workers[0], signal.SIGKILL)  # a worker that dies ends its instance, which is restarted
     _wait_for(
-        lambda: any(i.pid != instance.pid for i in pool.ready_instances("pool-tests", "workers")),
+        lambda: any(i.pid != old for i in pool.ready_instances("pool-tests", "workers")),
         what="a new ready instance",
     )
     logs = pool.logs("pool-tests", "workers")
