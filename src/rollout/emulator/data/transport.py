@@ -50,6 +50,7 @@ class InstanceTransport:
         Cancelling it (a timeout) closes its connection."""
         connection = self._take_idle(port)
         if connection is None:
+            self._sweep()
             try:
                 connection = _Connection(*await asyncio.open_connection(HOST, port))
             except OSError as exc:
@@ -86,6 +87,19 @@ class InstanceTransport:
                 return connection
             connection.writer.close()  # the instance closed it (it stopped) while idle
         return None
+
+    def _sweep(self) -> None:
+        """Close the idle connections of instances that have stopped (new connections are rare:
+        a new instance, or more concurrency, so this keeps no dead instance's sockets open)."""
+        for port, connections in list(self._idle.items()):
+            alive = [c for c in connections if not c.reader.at_eof() and not c.writer.is_closing()]
+            for connection in connections:
+                if connection not in alive:
+                    connection.writer.close()
+            if alive:
+                self._idle[port] = alive
+            else:
+                del self._idle[port]
 
     def _put_idle(self, port: int, connection: _Connection) -> None:
         connections = self._idle.setdefault(port, [])
