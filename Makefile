@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: demo test lint lint-workflows rehearse install clean
+.PHONY: demo bench test lint lint-workflows rehearse install clean
 
 # The venv, the workflow linter, and Debian's chromium (the tests open `rollout report`'s HTML
 # page in it, headless; installed with apt-get, through sudo unless run as root).
@@ -22,6 +22,10 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	bash scripts/demo.sh
+
+# scoring latency and throughput side by side with mlflow models serve; writes benchmarks/RESULTS.md
+bench: $(STAMP)
+	$(BIN)/python scripts/bench_scoring.py
 
 # release.yml executed offline by act against the emulator (a pin change 1 -> 2), job by job
 rehearse: $(STAMP)

@@ -85,6 +85,11 @@ class EmulatorState:
     def get_endpoint(self, name: str) -> Endpoint:
         return copy.deepcopy(self._endpoint(name))
 
+    def read_endpoint(self, name: str) -> Endpoint:
+        """The stored endpoint itself, not a copy (a copy costs more than routing a scoring request):
+        for the scoring route, which reads it at once and neither changes nor keeps it."""
+        return self._endpoint(name)
+
     def list_endpoints(self) -> list[Endpoint]:
         return [copy.deepcopy(endpoint) for endpoint in self._endpoints.values()]
 
@@ -271,6 +276,10 @@ class EmulatorState:
 
     def get_deployment(self, endpoint: str, name: str) -> Deployment:
         return copy.deepcopy(self._deployment(endpoint, name))
+
+    def read_deployment(self, endpoint: str, name: str) -> Deployment:
+        """The stored deployment itself, not a copy: for the scoring route (see `read_endpoint`)."""
+        return self._deployment(endpoint, name)
 
     def list_deployments(self, endpoint: str) -> list[Deployment]:
         self._endpoint(endpoint)

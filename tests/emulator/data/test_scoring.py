@@ -4,7 +4,8 @@ Endpoints and deployments are created with the real azure-ai-ml MLClient; reques
 Two endpoints are shared by the tests of this module:
 - `routing`: blue 90%, green 10%, and shadow (0%, every prediction takes 1 s) for mirroring;
 - `errors`: main (100%; 1.5 s request timeout, one request at a time per instance), fragile
-  (0%), broken (a model that cannot load: Failed) and heart (0%, the demo heart classifier).
+  (0%), broken (a model that cannot load: Failed), heart (0%, the demo heart classifier) and
+  workers (0%, WORKER_COUNT=2, eight requests at a time per instance).
 Each chaos-model deployment answers the value of its SLOT environment variable.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import os
+import re
 import signal
 import threading
 import time
@@ -116,6 +118,13 @@ def errors(ml_client, emulator, chaos_model, registered_models, unique_name) -> 
         _deployment(name, "fragile", chaos_model),
         _deployment(name, "broken", f"azureml:{registered_models.broken}:{registered_models.broken_version}"),
         _deployment(name, "heart", f"azureml:{registered_models.heart}:1"),
+        _deployment(
+            name,
+            "workers",
+            chaos_model,
+            environment_variables={"WORKER_COUNT": "2"},
+            request_settings=OnlineRequestSettings(max_concurrent_requests_per_instance=8),
+        ),
     ]
     yield _create(ml_client, emulator, name, deployments, {"main": 100})
     ml_client.online_endpoints.begin_delete(name).result()
@@ -379,6 +388,34 @@ def test_pending_requests_over_twice_the_concurrency_are_429(emulator, errors):
         refused
     )
     assert refused.headers["ms-azureml-model-error-reason"] == "too_many_pending_request"
+
+
+def test_worker_count_serves_one_instance_from_that_many_processes(emulator, ml_client, errors):
+    # workers: WORKER_COUNT=2; max_concurrent_requests_per_instance 8 x instance_count 1 -> at most
+    # 16 pending. Seventeen requests leave together: sixteen are served (eight at a time at the
+    # instance, over eight connections that its two workers accept), one is refused.
+    clients = [https_client(emulator.ca_file) for _ in range(17)]
+    for own in clients:  # connect (TLS) first, so that the requests leave together
+        assert own.get(f"{emulator.url}/healthz").status_code == 200
+    barrier = threading.Barrier(len(clients))
+    body = {"input_data": {"columns": ["action", "seconds"], "data": [["sleep", 0.4], ["pid", 0.0]]}}
+
+    def call(own: httpx.Client) -> httpx.Response:
+        barrier.wait()
+        return _post(own, errors, body, deployment="workers")
+
+    try:
+        with concurrent.futures.ThreadPoolExecutor(len(clients)) as executor:
+            responses = list(executor.map(call, clients))
+    finally:
+        for own in clients:
+            own.close()
+    assert sorted(r.status_code for r in responses) == [200] * 16 + [429]
+    pids = {int(r.json()[1]) for r in responses if r.status_code == 200}
+    logs = ml_client.online_deployments.get_logs("workers", errors.name, lines=200)
+    instance = instance_pid(logs)
+    worker = int(re.findall(r"worker 2 of 2 \(pid (\d+)\) started", logs)[-1])
+    assert pids == {instance, worker}, logs
 
 
 def test_an_instance_that_dies_mid_request_is_502_and_restarted(client, ml_client, errors):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import time
 from collections.abc import Iterator
@@ -228,6 +229,43 @@ def test_instance_logs_are_capped(pool, chaos_uri):
         pool.log_cap = 5 * 1024 * 1024
     assert "POST /score 200" in pool.logs("pool-tests", "chatty", lines=3)
     pool.stop("pool-tests", "chatty")
+
+
+def _worker_pids(logs: str) -> list[int]:
+    return [int(pid) for pid in re.findall(r"worker \d+ of \d+ \(pid (\d+)\) started", logs)]
+
+
+def test_worker_count_workers_end_with_their_instance(pool, chaos_uri):
+    pool.start(_deployment("workers", chaos_uri, environment_variables={"WORKER_COUNT": "3"}))
+    assert _wait(pool, "workers").state == "ready"
+    old = pool.ready_instances("pool-tests", "workers")[0].pid
+    workers = _worker_pids(pool.logs("pool-tests", "workers"))
+    assert len(workers) == 2 and all(_alive(pid) for pid in workers)
+    assert _score(pool, "workers", chaos_body()).status_code == 200
+
+    os.kill(workers[0], signal.SIGKILL)  # a worker that dies ends its instance, which is restarted
+    _wait_for(
+        lambda: any(i.pid != old for i in pool.ready_instances("pool-tests", "workers")),
+        what="a new ready instance",
+    )
+    logs = pool.logs("pool-tests", "workers")
+    assert f"Worker pid {workers[0]} ended (-9); stopping the instance" in logs
+    assert "the instance exited with code 1; restarting the instance" in logs
+    _wait_for(lambda: not any(_alive(pid) for pid in workers), what="the old workers to exit")
+
+    workers = _worker_pids(pool.logs("pool-tests", "workers"))[-2:]
+    pool.stop("pool-tests", "workers")
+    _wait_for(lambda: not any(_alive(pid) for pid in workers), what="stopped workers to exit")
+
+
+def test_an_invalid_worker_count_serves_with_one_worker(pool, chaos_uri):
+    pool.start(_deployment("one-worker", chaos_uri, environment_variables={"WORKER_COUNT": "many"}))
+    assert _wait(pool, "one-worker").state == "ready"
+    assert _score(pool, "one-worker", chaos_body()).status_code == 200
+    logs = pool.logs("pool-tests", "one-worker")
+    assert "WORKER_COUNT='many' is not a number from 1 to 32; using 1 worker" in logs
+    assert _worker_pids(logs) == []
+    pool.stop("pool-tests", "one-worker")
 
 
 def test_stop_and_close_leave_no_process_behind(pool, chaos_uri):

@@ -1,7 +1,8 @@
 """A test model (MLflow models-from-code) whose input rows say what it does.
 
 Columns `action` (string) and `seconds` (double): "ok" answers, "sleep" sleeps `seconds`, "raise"
-raises, "exit" ends the process. It answers the value of $SLOT for every row. $CHAOS_SLEEP makes
+raises, "exit" ends the process, "pid" answers the process id of the worker that scored it. It
+answers the value of $SLOT for every other row. $CHAOS_SLEEP makes
 every prediction sleep that long; $CHAOS_LOAD_SECONDS makes loading take that long.
 """
 
@@ -19,6 +20,7 @@ class ChaosModel(mlflow.pyfunc.PythonModel):
     def predict(self, context, model_input, params=None):
         print(f"chaos model scoring {len(model_input)} row(s)", flush=True)
         time.sleep(float(os.environ.get("CHAOS_SLEEP", "0")))
+        answers = []
         for action, seconds in zip(model_input["action"], model_input["seconds"], strict=True):
             if action == "sleep":
                 time.sleep(float(seconds))
@@ -26,7 +28,8 @@ class ChaosModel(mlflow.pyfunc.PythonModel):
                 raise ValueError("the chaos model raised on purpose")
             elif action == "exit":
                 os._exit(13)
-        return [os.environ.get("SLOT", "unnamed")] * len(model_input)
+            answers.append(str(os.getpid()) if action == "pid" else os.environ.get("SLOT", "unnamed"))
+        return answers
 
 
 set_model(ChaosModel())

@@ -14,8 +14,12 @@ import asyncio
 import json
 from typing import TYPE_CHECKING, NamedTuple
 
-import httpx
-
+from rollout.emulator.data.transport import (
+    InstanceBroke,
+    InstanceReply,
+    InstanceTransport,
+    InstanceUnreachable,
+)
 from rollout.emulator.errors import (
     BadGateway,
     ModelError,
@@ -44,26 +48,15 @@ class Reply(NamedTuple):
 
 
 class Forwarder:
-    """Pending-request counts per deployment and the shared HTTP client to the instances."""
+    """Pending-request counts per deployment and the keep-alive connections to the instances."""
 
     def __init__(self, pool: InstancePool) -> None:
         self.pool = pool
         self._pending: dict[tuple[str, str], int] = {}
-        self._client: httpx.AsyncClient | None = None
-
-    @property
-    def client(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(
-                trust_env=False,  # loopback only: never through a proxy from the environment
-                timeout=httpx.Timeout(None),
-                limits=httpx.Limits(max_connections=None, max_keepalive_connections=256),
-            )
-        return self._client
+        self.transport = InstanceTransport()
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
+        await self.transport.aclose()
 
     async def swagger(self, deployment: Deployment, title: str) -> bytes:
         """The swagger document a ready instance of the deployment derives from its model's signature."""
@@ -71,16 +64,15 @@ class Forwarder:
         if not instances:
             raise self._unavailable(deployment)
         try:
-            reply = await self.client.get(
-                instances[0].url + "/swagger",
-                headers={"x-deployment-title": title},
-                timeout=SWAGGER_TIMEOUT_SECONDS,
-            )
-        except (httpx.TransportError, httpx.InvalidURL) as exc:
+            async with asyncio.timeout(SWAGGER_TIMEOUT_SECONDS):
+                reply = await self.transport.request(
+                    _port(instances[0]), "GET", "/swagger", {"x-deployment-title": title}
+                )
+        except (InstanceUnreachable, InstanceBroke, TimeoutError) as exc:
             raise BadGateway(
-                f"The instance of deployment '{deployment.name}' failed to answer: {exc!r}"
+                f"The instance of deployment '{deployment.name}' failed to answer: {exc}"
             ) from None
-        if reply.status_code != 200:
+        if reply.status != 200:
             raise self._unavailable(deployment)
         return reply.content
 
@@ -110,7 +102,7 @@ class Forwarder:
                             instance, settings.max_concurrent_requests_per_instance, body, request_id
                         )
                         break
-                    except httpx.ConnectError:
+                    except InstanceUnreachable:
                         # The process is gone (the pool has not seen it exit yet): the request never
                         # reached it, so another instance may take it.
                         unreachable.add(id(instance))
@@ -118,18 +110,18 @@ class Forwarder:
             raise RequestTimeout(
                 f"The deployment did not answer within request_timeout_ms ({settings.request_timeout_ms} ms)."
             ) from None
-        except (httpx.TransportError, httpx.InvalidURL) as exc:
+        except InstanceBroke as exc:
             raise BadGateway(
-                f"The instance of deployment '{deployment.name}' failed to answer: {exc!r}"
+                f"The instance of deployment '{deployment.name}' failed to answer: {exc}"
             ) from None
         finally:
             self._pending[key] -= 1
-        if reply.status_code in (200, 400):
-            return Reply(reply.status_code, reply.content, reply.headers.get(RUN_MS_HEADER))
+        if reply.status in (200, 400):
+            return Reply(reply.status, reply.content, reply.headers.get(RUN_MS_HEADER))
         raise ModelError(
-            f"The model failed (status {reply.status_code}): {_message(reply.content)}",
+            f"The model failed (status {reply.status}): {_message(reply.content)}",
             headers={
-                MODEL_ERROR_STATUS_HEADER: str(reply.status_code),
+                MODEL_ERROR_STATUS_HEADER: str(reply.status),
                 MODEL_ERROR_REASON_HEADER: reply.headers.get(ERROR_REASON_HEADER, "model_error"),
             },
         )
@@ -143,7 +135,7 @@ class Forwarder:
 
     async def _send(
         self, instance: Instance, concurrency: int, body: bytes, request_id: str
-    ) -> httpx.Response:
+    ) -> InstanceReply:
         """POST the body to the instance, at most `concurrency` at a time (the others queue)."""
         gate = instance.gate
         if gate is None:
@@ -151,10 +143,12 @@ class Forwarder:
         instance.in_flight += 1
         try:
             async with gate:
-                return await self.client.post(
-                    instance.url + "/score",
-                    content=body,
-                    headers={"content-type": "application/json", "x-request-id": request_id},
+                return await self.transport.request(
+                    _port(instance),
+                    "POST",
+                    "/score",
+                    {"Content-Type": "application/json", "x-request-id": request_id},
+                    body,
                 )
         finally:
             instance.in_flight -= 1
@@ -165,6 +159,12 @@ class Forwarder:
         return ServiceUnavailable(
             f"Deployment '{deployment.name}' has no ready instance ({readiness.state}{detail})."
         )
+
+
+def _port(instance: Instance) -> int:
+    if instance.port is None:
+        raise InstanceUnreachable("the instance has no process")
+    return instance.port
 
 
 def _message(content: bytes) -> str:

@@ -125,7 +125,7 @@ class ScoringRoute:
         """The endpoint, the deployment that serves the request and the one that gets a copy, if any."""
         endpoint_name = request.path_params["endpoint"]
         try:
-            endpoint = self.state.get_endpoint(endpoint_name)
+            endpoint = self.state.read_endpoint(endpoint_name)
         except NotFound:
             raise EndpointNotFound(f"Endpoint '{endpoint_name}' does not exist.") from None
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -136,7 +136,7 @@ class ScoringRoute:
         target = request.headers.get(DEPLOYMENT_HEADER, "").strip()
         if target:
             try:
-                return endpoint, self.state.get_deployment(endpoint.name, target.lower()), None
+                return endpoint, self.state.read_deployment(endpoint.name, target.lower()), None
             except NotFound:
                 raise DeploymentNotFound(
                     f"Deployment '{target}' does not exist in endpoint '{endpoint.name}'."
@@ -150,7 +150,7 @@ class ScoringRoute:
                 f"a deployment in the '{DEPLOYMENT_HEADER}' header."
             )
         try:
-            deployment = self.state.get_deployment(endpoint.name, name)
+            deployment = self.state.read_deployment(endpoint.name, name)
         except NotFound:
             raise DeploymentNotFound(f"Deployment '{name}' does not exist.") from None
         mirror = (
@@ -186,7 +186,7 @@ class ScoringRoute:
 
         async def send() -> None:
             try:
-                deployment = self.state.get_deployment(endpoint, name)
+                deployment = self.state.read_deployment(endpoint, name)
             except NotFound:
                 return
             started = time.perf_counter()

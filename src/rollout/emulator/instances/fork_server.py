@@ -33,6 +33,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from rollout.emulator.instances.orphans import die_with_parent
+
 PRELOAD = (
     "numpy",
     "pandas",
@@ -233,7 +235,7 @@ class ForkServer:
         os.close(self.wakeup_r)
         os.close(self.wakeup_w)
         os.setsid()
-        _die_with_parent(parent)
+        die_with_parent(parent)
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.close(devnull)
@@ -254,17 +256,6 @@ class ForkServer:
 def _kill(pid: int, signum: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signum)
-
-
-def _die_with_parent(parent: int) -> None:
-    """Ask Linux to kill this process when the fork server dies (no orphans)."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
-    if os.getppid() != parent:
-        os._exit(1)
 
 
 def main(argv: list[str] | None = None) -> None:

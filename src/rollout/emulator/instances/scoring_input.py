@@ -168,11 +168,15 @@ def _frame(rows: list[list[Any]], columns: list[str | int] | None, index: list[A
 
 def _cast(frame: pd.DataFrame, spec: InputSpec) -> pd.DataFrame:
     """The frame with its columns cast to the signature's types; BadRequest for an unsafe cast."""
-    present = [name for name in spec.dtypes if name in frame.columns]
-    if present and len(frame) == 0:
-        raise BadRequest("'data' has no rows to score.")
-    for name in present:
-        frame[name] = _safe_cast(name, frame[name], spec.dtypes[name])
+    if spec.dtypes:
+        columns = dict(frame.items())
+        present = [name for name in spec.dtypes if name in columns]
+        if present and len(frame) == 0:
+            raise BadRequest("'data' has no rows to score.")
+        if present:  # one new frame: assigning the columns one by one costs more than the cast
+            for name in present:
+                columns[name] = _safe_cast(name, columns[name], spec.dtypes[name])
+            frame = _new_frame(columns, frame.index)
     if spec.other is not None:
         from mlflow.utils.proto_json_utils import cast_df_types_according_to_schema
 
@@ -181,6 +185,12 @@ def _cast(frame: pd.DataFrame, spec: InputSpec) -> pd.DataFrame:
         except Exception as exc:
             raise BadRequest(getattr(exc, "message", None) or str(exc)) from None
     return frame
+
+
+def _new_frame(columns: dict[Any, pd.Series], index: pd.Index) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame(columns, index=index, copy=False)
 
 
 def _safe_cast(name: object, column: pd.Series, target: np.dtype[Any]) -> pd.Series:

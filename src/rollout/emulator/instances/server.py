@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import mmap
 import os
 import signal
 import socket
@@ -39,6 +40,7 @@ from rollout.emulator.errors import (
     ModelNotReady,
     NotFound,
 )
+from rollout.emulator.instances.orphans import die_with_parent
 from rollout.emulator.instances.scoring_input import InputSpec, parse
 from rollout.emulator.instances.swagger import swagger_document
 
@@ -47,6 +49,9 @@ STOP_GRACE_SECONDS = 10.0
 # Worker-to-router header: why a non-200 reply happened (the router maps it to Azure's headers).
 ERROR_REASON_HEADER = "x-worker-error-reason"
 RUN_MS_HEADER = "x-ms-run-fn-exec-ms"
+# Azure's inference server starts this many worker processes (default 1).
+WORKER_COUNT_ENV = "WORKER_COUNT"
+MAX_WORKERS = 32
 
 # The name instance logs have always shown (get_logs output, README): kept across the module move.
 LOGGER_NAME = "rollout.emulator.worker"
@@ -109,7 +114,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path == "/live":
             self._reply(200, b'{"status": "alive"}')
         elif self.path == "/ready":
-            if self.server.model is None:
+            if not self.server.ready:
                 self._reply(503, b'{"status": "loading"}')
             else:
                 self._reply(200, b'{"status": "ready"}')
@@ -179,17 +184,26 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class InstanceServer(ThreadingHTTPServer):
-    """A threaded HTTP server on an already listening socket; scoring waits for `model`."""
+    """A threaded HTTP server on an already listening socket; scoring waits for `model`.
+
+    `loaded` holds one byte per worker of the instance, set once that worker's model is loaded
+    (shared between the worker processes): the instance is ready when every worker is.
+    """
 
     daemon_threads = True
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, loaded: mmap.mmap | None = None) -> None:
         super().__init__(sock.getsockname()[:2], _Handler, bind_and_activate=False)
         self.socket.close()
         self.socket = sock
         self.model: LoadedModel | None = None
+        self.loaded = loaded
         self._active = 0
         self._idle = threading.Condition()
+
+    @property
+    def ready(self) -> bool:
+        return self.model is not None and (self.loaded is None or 0 not in self.loaded[:])
 
     def enter(self) -> None:
         with self._idle:
@@ -208,18 +222,57 @@ class InstanceServer(ThreadingHTTPServer):
         logger.warning("Connection from %s failed:\n%s", client_address, traceback.format_exc())
 
 
+def worker_count() -> int:
+    """$WORKER_COUNT (the deployment's environment variables), as Azure's inference server reads it."""
+    value = os.environ.get(WORKER_COUNT_ENV, "").strip() or "1"
+    try:
+        count = int(value)
+    except ValueError:
+        count = 0
+    if not 1 <= count <= MAX_WORKERS:
+        logger.warning(
+            "%s=%r is not a number from 1 to %d; using 1 worker", WORKER_COUNT_ENV, value, MAX_WORKERS
+        )
+        return 1
+    return count
+
+
 def serve(sock: socket.socket, model_uri: str, failure_path: Path, label: str) -> None:
-    """Serve `model_uri` on `sock` until SIGTERM, then exit the process (never returns)."""
+    """Serve `model_uri` on `sock` until SIGTERM, then exit the process (never returns).
+
+    With $WORKER_COUNT = N > 1 the process forks N - 1 workers first; they accept connections on
+    the same socket once their own copy of the model is loaded, and end with it. A worker that
+    exits ends the instance (its monitor restarts it).
+    """
     logging.basicConfig(
         level=logging.INFO,
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         force=True,
     )
+    count = worker_count()
+    loaded = mmap.mmap(-1, count) if count > 1 else None
+    workers: list[int] = []
+    index = 0
+    if count > 1:
+        sock.setblocking(False)  # the workers race for each connection: the losers go on
+        parent = os.getpid()
+        for number in range(1, count):
+            pid = os.fork()
+            if pid == 0:
+                die_with_parent(parent)
+                index, workers = number, []
+                break
+            workers.append(pid)
     host, port = sock.getsockname()[:2]
-    logger.info("Instance %s (pid %d) listening on http://%s:%d", label, os.getpid(), host, port)
-    server = InstanceServer(sock)
-    threading.Thread(target=server.serve_forever, args=(0.05,), name="http", daemon=True).start()
+    if index == 0:
+        logger.info("Instance %s (pid %d) listening on http://%s:%d", label, os.getpid(), host, port)
+    else:
+        logger.info("Instance %s worker %d of %d (pid %d) started", label, index + 1, count, os.getpid())
+    server = InstanceServer(sock, loaded)
+    http_thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="http", daemon=True)
+    if index == 0:  # answers the probes while loading; the other workers accept once loaded
+        http_thread.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -234,16 +287,59 @@ def serve(sock: socket.socket, model_uri: str, failure_path: Path, label: str) -
         logger.error("The model could not be loaded:\n%s", traceback.format_exc())
         reason = f"{type(exc).__name__}: {exc}".strip().splitlines()[0][:1000]
         failure_path.write_text(f"the model could not be loaded: {reason}\n")
+        _stop_workers(workers)
         _exit(LOAD_FAILED_EXIT_CODE)
-    logger.info("Model loaded in %.2f s; instance is ready", time.perf_counter() - started)
+    if loaded is not None:
+        loaded[index] = 1
+    if index > 0:
+        http_thread.start()
+    logger.info(
+        "Model loaded in %.2f s; %s is ready",
+        time.perf_counter() - started,
+        "worker" if index else "instance",
+    )
 
-    while not stop.wait(1.0):
-        pass
+    code = 0
+    while not stop.wait(0.5 if workers else 1.0):
+        ended = _ended_worker(workers)
+        if ended is not None:
+            pid, code = ended
+            logger.error("Worker pid %d ended (%d); stopping the instance", pid, code)
+            code = LOAD_FAILED_EXIT_CODE if code == LOAD_FAILED_EXIT_CODE else 1
+            break
     logger.info("Stopping: no new requests; waiting for those in progress")
     server.shutdown()
+    _stop_workers(workers)
     server.wait_idle(STOP_GRACE_SECONDS)
+    _join_workers(workers, STOP_GRACE_SECONDS)
     logger.info("Stopped")
-    _exit(0)
+    _exit(code)
+
+
+def _ended_worker(workers: list[int]) -> tuple[int, int] | None:
+    """A worker that has ended and its exit code, if any."""
+    for pid in workers:
+        ended, status = os.waitpid(pid, os.WNOHANG)
+        if ended:
+            workers.remove(pid)
+            return pid, os.waitstatus_to_exitcode(status)
+    return None
+
+
+def _stop_workers(workers: list[int]) -> None:
+    for pid in workers:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+
+
+def _join_workers(workers: list[int], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while workers and time.monotonic() < deadline:
+        if _ended_worker(workers) is None:
+            time.sleep(0.05)
+    for pid in workers:  # past the grace period; they die with this process anyway
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def _exit(code: int) -> None:
