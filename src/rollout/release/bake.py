@@ -13,11 +13,13 @@ row (as Argo Rollouts' consecutiveErrorLimit) end the bake with an `error` verdi
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import ParamSpec
 
 from rollout.azureml.metrics import MetricsSource, MetricsUnavailable, WindowStats
 from rollout.azureml.scoring import ScoringClient
@@ -30,6 +32,8 @@ LOCK_CHECK_EVERY_SECONDS = 3.0  # how often a bake checks that its release lock 
 INTERIM_ALPHA_SHARE = 0.1  # interim looks use a tenth of the alpha: repeated looks inflate false alarms
 INTERIM_MIN_REQUESTS = 10
 METRICS_ERROR_LIMIT = 4  # failed metrics reads in a row before the stage is judged an error
+
+P = ParamSpec("P")
 
 
 @dataclass
@@ -131,6 +135,22 @@ class _Reader:
         return snapshot
 
 
+def _error_when_metrics_fail(run: Callable[P, Verdict]) -> Callable[P, Verdict]:
+    """A bake whose metrics source failed ends in an `error` verdict, not an exception."""
+
+    @functools.wraps(run)
+    def judged(*args: P.args, **kwargs: P.kwargs) -> Verdict:
+        try:
+            return run(*args, **kwargs)
+        except MetricsUnavailable as exc:
+            return Verdict.error(
+                f"metrics source failed: {exc.format_message()} ({METRICS_ERROR_LIMIT} reads in a row)"
+            )
+
+    return judged
+
+
+@_error_when_metrics_fail
 def bake(
     *,
     endpoint: str,
@@ -152,42 +172,37 @@ def bake(
     the bake (the release lock was taken over), and the exception propagates.
     """
     reader = _Reader(metrics, endpoint)
-    try:
-        start = reader.read_until_limit()
-        began = time.monotonic()
-        empty = WindowStats()
+    start = reader.read_until_limit()
+    began = time.monotonic()
+    empty = WindowStats()
 
-        def window(now: dict[str, WindowStats]) -> tuple[WindowStats, WindowStats]:
-            c = now.get(candidate, empty).minus(start.get(candidate, empty))
-            lv = now.get(live, empty).minus(start.get(live, empty)) if live else empty
-            return c, lv
+    def window(now: dict[str, WindowStats]) -> tuple[WindowStats, WindowStats]:
+        c = now.get(candidate, empty).minus(start.get(candidate, empty))
+        lv = now.get(live, empty).minus(start.get(live, empty)) if live else empty
+        return c, lv
 
-        targets = [candidate] + ([live] if live else [])
-        interim_alpha = (1.0 - limits.confidence) * INTERIM_ALPHA_SHARE
-        last_allowed = began
-        with ProbeLoad(client, samples, targets, probe_rps) as load:
-            while (elapsed := time.monotonic() - began) < seconds:
-                time.sleep(min(CHECK_EVERY_SECONDS, seconds - elapsed))
-                if still_allowed and time.monotonic() - last_allowed >= LOCK_CHECK_EVERY_SECONDS:
-                    still_allowed()
-                    last_allowed = time.monotonic()
-                now = reader.read()
-                if now is None:
-                    continue  # tried again at the next look
-                c, lv = window(now)
-                if on_progress:
-                    on_progress(BakeProgress(time.monotonic() - began, seconds, c, lv, load.sent))
-                if c.requests >= INTERIM_MIN_REQUESTS and errors_decide_fail(c, lv, limits, interim_alpha):
-                    break
-        if still_allowed:
-            still_allowed()
-        agreement = measure_agreement(client, samples, candidate, live, output) if live else None
-        c, lv = window(reader.read_until_limit())
-        verdict = judge(c, lv, agreement, limits)
-        if metrics.caveat:
-            verdict.notes.append(metrics.caveat)
-        return verdict
-    except MetricsUnavailable as exc:
-        return Verdict.error(
-            f"metrics source failed: {exc.format_message()} ({METRICS_ERROR_LIMIT} reads in a row)"
-        )
+    targets = [candidate] + ([live] if live else [])
+    interim_alpha = (1.0 - limits.confidence) * INTERIM_ALPHA_SHARE
+    last_allowed = began
+    with ProbeLoad(client, samples, targets, probe_rps) as load:
+        while (elapsed := time.monotonic() - began) < seconds:
+            time.sleep(min(CHECK_EVERY_SECONDS, seconds - elapsed))
+            if still_allowed and time.monotonic() - last_allowed >= LOCK_CHECK_EVERY_SECONDS:
+                still_allowed()
+                last_allowed = time.monotonic()
+            now = reader.read()
+            if now is None:
+                continue  # tried again at the next look
+            c, lv = window(now)
+            if on_progress:
+                on_progress(BakeProgress(time.monotonic() - began, seconds, c, lv, load.sent))
+            if c.requests >= INTERIM_MIN_REQUESTS and errors_decide_fail(c, lv, limits, interim_alpha):
+                break
+    if still_allowed:
+        still_allowed()
+    agreement = measure_agreement(client, samples, candidate, live, output) if live else None
+    c, lv = window(reader.read_until_limit())
+    verdict = judge(c, lv, agreement, limits)
+    if metrics.caveat:
+        verdict.notes.append(metrics.caveat)
+    return verdict
