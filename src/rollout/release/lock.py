@@ -181,7 +181,10 @@ def keep_held(ml: MLClient, endpoint: str, me: Holder, lease_seconds: float, doi
         _check(latest, me, doing)
         latest.tags = {**(latest.tags or {}), LOCK_TAG: claim}
 
-    update_endpoint(ml, endpoint, write_renewal, lambda _: True)  # the next check reads it back
+    try:
+        update_endpoint(ml, endpoint, write_renewal, lambda _: True)  # the next check reads it back
+    except EndpointBusy:  # another change is under way (a rival's claim?): the next check tells
+        return me
     return renewed
 
 
