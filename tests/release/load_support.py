@@ -50,7 +50,7 @@ class SteadyLoad:
         rows = SampleSet.load(rel.project.root / "samples").single_rows()
         columns = rows[0]["input_data"]["columns"]
         data = [row["input_data"]["data"][0] for row in rows]
-        self._requests = [
+        self.requests = [
             {"input_data": {"columns": columns, "data": data[i : i + size]}}
             for i, size in zip(range(len(data) - 3), itertools.cycle((1, 2, 3)), strict=False)
         ]
@@ -61,7 +61,7 @@ class SteadyLoad:
 
     def _run(self, offset: int) -> None:
         with self._rel.conn.scoring(self._rel.endpoint_name) as client:
-            for request in itertools.islice(itertools.cycle(self._requests), offset, None):
+            for request in itertools.islice(itertools.cycle(self.requests), offset, None):
                 if self._stop.is_set():
                     return
                 reply = client.score(request)

@@ -153,7 +153,7 @@ def test_a_candidate_killed_mid_canary_fails_the_stage_and_live_loses_nothing(
     # the emulator restarts the instance, which serves again
     deadline = time.monotonic() + 60
     with rel.conn.scoring(endpoint) as client:
-        request = load._requests[0]
+        request = load.requests[0]
         while (pid := green_pid()) in killed or not client.score(request, deployment="green").ok:
             assert time.monotonic() < deadline, f"green was not restarted (pids killed: {killed}, now {pid})"
             time.sleep(0.5)
