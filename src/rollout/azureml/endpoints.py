@@ -28,6 +28,10 @@ def mirror_traffic(endpoint: OnlineEndpoint) -> dict[str, int]:
     return {name: pct for name, pct in (endpoint.mirror_traffic or {}).items() if pct}
 
 
+class EndpointBusy(UserError):
+    """The endpoint refused a change because another operation on it is in progress (409)."""
+
+
 def update_endpoint(
     ml: MLClient,
     name: str,
@@ -42,7 +46,8 @@ def update_endpoint(
     try:
         ml.online_endpoints.begin_create_or_update(endpoint).result()
     except HttpResponseError as exc:
-        raise UserError(f"endpoint {name}: {azure_message(exc)}") from exc
+        error = EndpointBusy if exc.status_code == 409 else UserError
+        raise error(f"endpoint {name}: {azure_message(exc)}") from exc
     updated = get_endpoint(ml, name)
     if not confirm(updated):
         raise UserError(

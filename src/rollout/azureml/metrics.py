@@ -82,11 +82,18 @@ def quantile(buckets: Sequence[tuple[float, int]], q: float) -> float | None:
     return lower_bound
 
 
+class MetricsUnavailable(UserError):
+    """The metrics source could not be read (unreachable, an error reply, or an unreadable one)."""
+
+
 class MetricsSource(Protocol):
     caveat: str | None  # what a verdict judged on these numbers should say about them, if anything
 
     def snapshot(self, endpoint: str) -> dict[str, WindowStats]:
-        """Cumulative stats of every deployment of the endpoint, keyed by deployment name."""
+        """Cumulative stats of every deployment of the endpoint, keyed by deployment name.
+
+        Raises MetricsUnavailable when the source cannot be read.
+        """
         ...
 
 
@@ -103,9 +110,17 @@ class EmulatorMetrics:
         try:
             response = httpx.get(self._url, verify=self._verify, timeout=10)
             response.raise_for_status()
+            return parse_emulator_metrics(response.json(), endpoint)
+        except httpx.HTTPStatusError as exc:
+            status = exc.response.status_code
+            raise MetricsUnavailable(f"the emulator's metrics at {self._url} answered {status}") from exc
         except httpx.HTTPError as exc:
-            raise UserError(f"cannot read the emulator's metrics at {self._url}: {exc}") from exc
-        return parse_emulator_metrics(response.json(), endpoint)
+            message = f"{type(exc).__name__}: {exc}"
+            raise MetricsUnavailable(f"the emulator's metrics at {self._url}: {message}") from exc
+        except (ValueError, KeyError, TypeError) as exc:
+            raise MetricsUnavailable(
+                f"the emulator's metrics at {self._url} are unreadable: {exc!r}"
+            ) from exc
 
 
 def parse_emulator_metrics(document: dict, endpoint: str) -> dict[str, WindowStats]:

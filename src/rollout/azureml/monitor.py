@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from rollout.azureml.metrics import WindowStats
+from rollout.azureml.metrics import MetricsUnavailable, WindowStats
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -65,6 +65,16 @@ class AzureMonitorMetrics:
         self._since = since or datetime.now(UTC)
 
     def snapshot(self, endpoint: str) -> dict[str, WindowStats]:
+        from azure.core.exceptions import AzureError
+
+        from rollout.azureml.sdk import azure_message
+
+        try:
+            return self._query()
+        except AzureError as exc:
+            raise MetricsUnavailable(f"Azure Monitor: {azure_message(exc)}") from exc
+
+    def _query(self) -> dict[str, WindowStats]:
         from azure.monitor.query import MetricAggregationType
 
         span = (self._since, datetime.now(UTC) + timedelta(minutes=1))

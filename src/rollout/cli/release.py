@@ -140,13 +140,24 @@ def promote(
     as_json: Json = False,
 ) -> None:
     """Run one traffic stage: set its split, bake under analysis, roll back when it fails."""
-    from rollout.release.steps import EXIT_FAIL, EXIT_INCONCLUSIVE
-
     rel = release_for(path, target, subscription, resource_group, workspace)
-    result = _run_stage(rel, stage, _bake_seconds(bake), probe_rps, force_lock, as_json)
-    if result.verdict.outcome == "fail":
+    _exit_for(_run_stage(rel, stage, _bake_seconds(bake), probe_rps, force_lock, as_json))
+
+
+def _exit_for(result: StageResult) -> None:
+    """A stage's exit: 0 pass, 1 fail, 3 inconclusive; an error ends in one `error:` line (exit 4)."""
+    from rollout.release.steps import EXIT_ERROR, EXIT_FAIL, EXIT_INCONCLUSIVE
+
+    outcome = result.verdict.outcome
+    if outcome == "error":
+        raise UserError(
+            f"stage {result.stage} could not be judged: {'; '.join(result.verdict.reasons)}; "
+            "rolled back: all traffic to the live deployment",
+            exit_code=EXIT_ERROR,
+        )
+    if outcome == "fail":
         raise typer.Exit(EXIT_FAIL)
-    if result.verdict.outcome == "inconclusive":
+    if outcome == "inconclusive":
         raise typer.Exit(EXIT_INCONCLUSIVE)
 
 
@@ -309,8 +320,8 @@ def release(
     if deployed.candidate is None:
         print(f"{deployed.model} is already live in {deployed.live}: nothing to release")
         return
-    if run.exit_code:
-        raise typer.Exit(run.exit_code)
+    if run.stages:
+        _exit_for(run.stages[-1])
     if run.retired is None:
         return
     retired = run.retired

@@ -12,7 +12,13 @@ come from is `rollout.azureml.metrics`' business (which also counts the deployme
   two tiny latencies says nothing).
 - Agreement: the share of probe rows on which both deployments agree, as the plan's output
   contract counts it (`rollout.project.output`: equal labels, numbers within tolerance, equal arg-max).
+  Only rows both deployments answered count: when one of them failed the probe rows, agreement is
+  unmeasured (a note), never a disagreement.
 - Fewer candidate requests than `min_requests`: inconclusive, unless the errors already decide.
+
+Outcomes follow Argo Rollouts' analysis: pass, fail (the candidate is worse), inconclusive (not
+enough to decide), and error: the numbers could not be had (the metrics source failed), which says
+nothing about the candidate but lets no stage stand on them.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from scipy.stats import fisher_exact
 from rollout.azureml.metrics import WindowStats
 
 LATENCY_NOISE_MS = 50.0
-Outcome = Literal["pass", "fail", "inconclusive"]
+Outcome = Literal["pass", "fail", "inconclusive", "error"]
 
 
 class Limits(Protocol):
@@ -41,8 +47,12 @@ class Limits(Protocol):
 
 @dataclass(frozen=True)
 class Agreement:
+    """Probe rows both deployments answered, and on how many of them they agree; `unmeasured` says
+    why there are none (a deployment failed the probe rows)."""
+
     rows: int
     agreeing: int
+    unmeasured: str | None = None
 
     @property
     def share(self) -> float:
@@ -58,6 +68,11 @@ class Verdict:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def error(cls, reason: str) -> Verdict:
+        """The verdict when the numbers could not be had."""
+        return cls("error", [reason])
 
 
 def error_p_value(candidate: WindowStats, live: WindowStats) -> float:
@@ -92,7 +107,7 @@ def judge(candidate: WindowStats, live: WindowStats, agreement: Agreement | None
         "error_p_value": round(error_p_value(candidate, live), 4),
         "candidate_p95_ms": _round(candidate.p95_ms),
         "live_p95_ms": _round(live.p95_ms),
-        "agreement": round(agreement.share, 4) if agreement else None,
+        "agreement": round(agreement.share, 4) if agreement and agreement.rows else None,
         "agreement_rows": agreement.rows if agreement else 0,
     }
     failures: list[str] = []
@@ -101,6 +116,7 @@ def judge(candidate: WindowStats, live: WindowStats, agreement: Agreement | None
             f"error rate {candidate.error_rate:.2%} vs live {live.error_rate:.2%}: more than "
             f"{limits.max_error_rate:.2%} higher (p={numbers['error_p_value']} < {alpha:.2f})"
         )
+    notes = [f"agreement not measured: {agreement.unmeasured}"] if agreement and agreement.unmeasured else []
     if agreement is not None and agreement.rows and agreement.share < limits.min_agreement:
         failures.append(
             f"agreement with live {agreement.share:.2%} over {agreement.rows} probe rows is below "
@@ -110,12 +126,17 @@ def judge(candidate: WindowStats, live: WindowStats, agreement: Agreement | None
     if enough:
         failures.extend(_latency_failures(candidate.p95_ms, live.p95_ms, limits))
     if failures:
-        return Verdict("fail", failures, numbers)
+        return Verdict("fail", failures, numbers, notes)
     if not enough:
         return Verdict(
             "inconclusive",
             [f"only {candidate.requests} candidate requests; at least {limits.min_requests} are needed"],
             numbers,
+            notes,
+        )
+    if agreement is not None and agreement.unmeasured:
+        return Verdict(
+            "inconclusive", [f"agreement with live could not be measured: {agreement.unmeasured}"], numbers
         )
     return Verdict(
         "pass",

@@ -5,18 +5,23 @@ deployments by header (so a quiet endpoint still yields a verdict, and both are 
 same rows); at the end the probe rows go to both in one batch each to measure agreement as the
 plan's output contract counts it (equal labels, numbers within tolerance, equal arg-max). The
 window is cut short as soon as the candidate's errors already decide a failure.
+
+A metrics read that fails is tried again at the next look; `METRICS_ERROR_LIMIT` failures in a
+row (as Argo Rollouts' consecutiveErrorLimit) end the bake with an `error` verdict.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import ParamSpec
 
-from rollout.azureml.metrics import MetricsSource, WindowStats
+from rollout.azureml.metrics import MetricsSource, MetricsUnavailable, WindowStats
 from rollout.azureml.scoring import ScoringClient
 from rollout.project.output import OutputContract, agreeing_rows
 from rollout.project.samples import SampleSet
@@ -26,6 +31,9 @@ CHECK_EVERY_SECONDS = 1.0
 LOCK_CHECK_EVERY_SECONDS = 3.0  # how often a bake checks that its release lock is still its own
 INTERIM_ALPHA_SHARE = 0.1  # interim looks use a tenth of the alpha: repeated looks inflate false alarms
 INTERIM_MIN_REQUESTS = 10
+METRICS_ERROR_LIMIT = 4  # failed metrics reads in a row before the stage is judged an error
+
+P = ParamSpec("P")
 
 
 @dataclass
@@ -94,13 +102,55 @@ def measure_agreement(
     if request is None:
         return None
     rows = len(request["input_data"]["data"])
-    from_candidate = client.score(request, deployment=candidate)
-    from_live = client.score(request, deployment=live)
-    if not (from_candidate.ok and from_live.ok):
-        return Agreement(rows=rows, agreeing=0)
-    return Agreement(rows=rows, agreeing=agreeing_rows(from_candidate.body, from_live.body, output))
+    replies = {name: client.score(request, deployment=name) for name in (candidate, live)}
+    failed = [f"{name} answered {reply.status}" for name, reply in replies.items() if not reply.ok]
+    if failed:  # only rows both answered count: a failure is the error rate's business
+        return Agreement(rows=0, agreeing=0, unmeasured=f"{' and '.join(failed)} to the probe rows")
+    agreeing = agreeing_rows(replies[candidate].body, replies[live].body, output)
+    return Agreement(rows=rows, agreeing=agreeing)
 
 
+class _Reader:
+    """Reads a metrics source, counting failed reads in a row; raises MetricsUnavailable at the limit."""
+
+    def __init__(self, metrics: MetricsSource, endpoint: str) -> None:
+        self._metrics, self._endpoint, self._failures = metrics, endpoint, 0
+
+    def read(self) -> dict[str, WindowStats] | None:
+        """A snapshot, or None when this read failed but the limit is not reached yet."""
+        try:
+            snapshot = self._metrics.snapshot(self._endpoint)
+        except MetricsUnavailable:
+            self._failures += 1
+            if self._failures >= METRICS_ERROR_LIMIT:
+                raise
+            return None
+        self._failures = 0
+        return snapshot
+
+    def read_until_limit(self) -> dict[str, WindowStats]:
+        """A snapshot, trying again every second until the limit of failed reads."""
+        while (snapshot := self.read()) is None:
+            time.sleep(CHECK_EVERY_SECONDS)
+        return snapshot
+
+
+def _error_when_metrics_fail(run: Callable[P, Verdict]) -> Callable[P, Verdict]:
+    """A bake whose metrics source failed ends in an `error` verdict, not an exception."""
+
+    @functools.wraps(run)
+    def judged(*args: P.args, **kwargs: P.kwargs) -> Verdict:
+        try:
+            return run(*args, **kwargs)
+        except MetricsUnavailable as exc:
+            return Verdict.error(
+                f"metrics source failed: {exc.format_message()} ({METRICS_ERROR_LIMIT} reads in a row)"
+            )
+
+    return judged
+
+
+@_error_when_metrics_fail
 def bake(
     *,
     endpoint: str,
@@ -116,17 +166,17 @@ def bake(
     on_progress: Callable[[BakeProgress], None] | None = None,
     still_allowed: Callable[[], None] | None = None,
 ) -> Verdict:
-    """Run the bake window and return the verdict.
+    """Run the bake window and return the verdict (`error` when the metrics source failed).
 
     `still_allowed` is called every few seconds and at the end of the window; it raises to stop
     the bake (the release lock was taken over), and the exception propagates.
     """
-    start = metrics.snapshot(endpoint)
+    reader = _Reader(metrics, endpoint)
+    start = reader.read_until_limit()
     began = time.monotonic()
     empty = WindowStats()
 
-    def window() -> tuple[WindowStats, WindowStats]:
-        now = metrics.snapshot(endpoint)
+    def window(now: dict[str, WindowStats]) -> tuple[WindowStats, WindowStats]:
         c = now.get(candidate, empty).minus(start.get(candidate, empty))
         lv = now.get(live, empty).minus(start.get(live, empty)) if live else empty
         return c, lv
@@ -140,7 +190,10 @@ def bake(
             if still_allowed and time.monotonic() - last_allowed >= LOCK_CHECK_EVERY_SECONDS:
                 still_allowed()
                 last_allowed = time.monotonic()
-            c, lv = window()
+            now = reader.read()
+            if now is None:
+                continue  # tried again at the next look
+            c, lv = window(now)
             if on_progress:
                 on_progress(BakeProgress(time.monotonic() - began, seconds, c, lv, load.sent))
             if c.requests >= INTERIM_MIN_REQUESTS and errors_decide_fail(c, lv, limits, interim_alpha):
@@ -148,7 +201,7 @@ def bake(
     if still_allowed:
         still_allowed()
     agreement = measure_agreement(client, samples, candidate, live, output) if live else None
-    c, lv = window()
+    c, lv = window(reader.read_until_limit())
     verdict = judge(c, lv, agreement, limits)
     if metrics.caveat:
         verdict.notes.append(metrics.caveat)

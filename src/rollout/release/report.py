@@ -103,6 +103,11 @@ def next_gate(entry: Entry, plan_stages: Sequence[Stage]) -> str:
             f"Rolled back: all traffic to {live or 'no deployment'}. The release stops here; "
             "fix the model and release a new version."
         )
+    if entry.outcome == "error":
+        return (
+            f"Could not be judged, so rolled back: all traffic to {live or 'no deployment'}. Run the "
+            f"stage again once its metrics can be read (`rollout promote --stage {entry.name}`)."
+        )
     if entry.outcome != "pass":
         return f"Not passed ({entry.outcome}): run the stage again (`rollout promote --stage {entry.name}`)."
     names = [s.name for s in plan_stages]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from rollout.project.specs import Stage
 from rollout.release.results import DeployResult, RetireResult, StageResult
-from rollout.release.steps import EXIT_FAIL, EXIT_INCONCLUSIVE, Release
+from rollout.release.steps import Release
 
 Confirm = Callable[[str], bool]
 Acceptance = Callable[[Release, DeployResult], None]
@@ -27,17 +27,12 @@ def promote_quietly(release: Release, stage: Stage) -> StageResult:
 
 @dataclass
 class ReleaseRun:
-    """How far the release got. `exit_code` is 0 unless a stage failed or was inconclusive."""
+    """How far the release got: the last stage's verdict says how it ended."""
 
     deployed: DeployResult
     stages: list[StageResult] = field(default_factory=list)
     stopped_before: str | None = None  # a gate (a stage's name, or "retire") was declined
     retired: RetireResult | None = None
-
-    @property
-    def exit_code(self) -> int:
-        outcome = self.stages[-1].verdict.outcome if self.stages else "pass"
-        return {"fail": EXIT_FAIL, "inconclusive": EXIT_INCONCLUSIVE}.get(outcome, 0)
 
 
 def run_release(

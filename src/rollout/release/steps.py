@@ -27,7 +27,7 @@ from rollout.project.samples import SampleSet
 from rollout.release import history
 from rollout.release.bake import BakeProgress, bake
 from rollout.release.history import DONE, TAG_HISTORY, Entry, Split, Timeline, release_id, share_of
-from rollout.release.lock import Holder, ensure_held, release_lock
+from rollout.release.lock import Holder, ensure_held, keep_held, release_lock
 from rollout.release.results import (
     DeploymentStatus,
     DeployResult,
@@ -58,12 +58,16 @@ if TYPE_CHECKING:
 
 EXIT_FAIL = 1
 EXIT_INCONCLUSIVE = 3
+EXIT_ERROR = 4  # the analysis could not be done (its metrics source failed); rolled back
 LOCK_MARGIN_SECONDS = 600
+LOCK_LEASE_SECONDS = 600  # a stage's lock expires this long after its last renewal
 PROVISION_LOCK_SECONDS = 3600  # provisioning on Azure can take a while
 
 
 class Release:
     """The release of a project's pinned model to its endpoint, over one connection."""
+
+    lock_lease_seconds: float = LOCK_LEASE_SECONDS
 
     def __init__(self, connection: Connection, project: Project, progress: Progress = quiet) -> None:
         self.conn = connection
@@ -193,9 +197,7 @@ class Release:
         """Set the stage's split, bake it under analysis, and roll back when it fails."""
         stage = self.project.plan.stage(stage_name)
         seconds = stage.bake_seconds if bake_seconds is None else bake_seconds
-        with release_lock(
-            self.conn.ml, self.endpoint_name, seconds + LOCK_MARGIN_SECONDS, force=force_lock
-        ) as me:
+        with release_lock(self.conn.ml, self.endpoint_name, self.lock_lease_seconds, force=force_lock) as me:
             candidate, live = self._stage_may_start(stage.name)
             started, before = history.now(), _split(self.endpoint())
             timeline = Timeline(seconds)
@@ -265,19 +267,23 @@ class Release:
         me: Holder,
     ) -> StageResult:
         """Smoke, split, bake, then write the verdict: unless the lock was taken over meanwhile
-        (a rollback wins), in which case nothing more is written and LockLost is raised."""
+        (a rollback wins), in which case nothing more is written and LockLost is raised. The lock
+        is checked before every change and renewed while the stage bakes."""
         samples = SampleSet.load(self.project.root / SAMPLES_DIR)
+        doing = f"stage {stage.name}"
 
         def still_mine() -> None:
-            ensure_held(self.conn.ml, self.endpoint_name, me, f"stage {stage.name}")
+            nonlocal me
+            me = keep_held(self.conn.ml, self.endpoint_name, me, self.lock_lease_seconds, doing)
 
         with self.conn.scoring(self.endpoint_name) as client:
-            self._smoke(client, samples, candidate, stage.name, live)
+            self._smoke(client, samples, candidate, stage.name, live, me)
             split = {candidate: stage.traffic, live: 100 - stage.traffic} if live else {candidate: 100}
-            still_mine()
+            metrics = self.conn.metrics(self.endpoint_name)
             if not live:
                 self.say("no live deployment: this first release gives the candidate all traffic")
             self.say(f"stage {stage.name}: traffic {_fmt(split)}")
+            still_mine()
             set_traffic(self.conn.ml, self.endpoint_name, split)
             verdict = bake(
                 endpoint=self.endpoint_name,
@@ -285,7 +291,7 @@ class Release:
                 live=live,
                 seconds=seconds,
                 limits=self.project.plan.analysis,
-                metrics=self.conn.metrics(self.endpoint_name),
+                metrics=metrics,
                 client=client,
                 samples=samples,
                 output=self.project.plan.output_contract,
@@ -294,10 +300,11 @@ class Release:
                 still_allowed=still_mine,
             )
         still_mine()
-        rolled_back = verdict.outcome == "fail"
+        rolled_back = verdict.outcome in ("fail", "error")
         if rolled_back:
-            self.say(f"stage {stage.name} failed: rolling back to {live or 'no traffic'}")
-            self._restore(live)
+            what = "failed" if verdict.outcome == "fail" else "could not be judged"
+            self.say(f"stage {stage.name} {what}: rolling back to {live or 'no traffic'}")
+            self._restore(live, me, doing)
         tags: dict[str, str | None] = {
             TAG_VERDICT: f"{stage.name}: {verdict.outcome}",
             TAG_HISTORY: self._history_tag(stage.name, verdict.outcome, share_of(candidate, Split(split))),
@@ -310,7 +317,13 @@ class Release:
         return StageResult(stage.name, split, verdict, rolled_back)
 
     def _smoke(
-        self, client: ScoringClient, samples: SampleSet, candidate: str, stage: str, live: str | None
+        self,
+        client: ScoringClient,
+        samples: SampleSet,
+        candidate: str,
+        stage: str,
+        live: str | None,
+        me: Holder,
     ) -> None:
         """Every sample, sent to the candidate by header, must score before traffic moves.
 
@@ -325,12 +338,14 @@ class Release:
             )
             if not live_traffic(self.endpoint()).get(candidate):
                 raise UserError(f"{answer}; no traffic was moved")
-            self._restore(live)
+            self._restore(live, me, f"stage {stage}")
             set_tags(self.conn.ml, self.endpoint_name, {TAG_STAGE: None, TAG_VERDICT: f"{stage}: fail"})
             raise UserError(f"{answer}; rolled back: all traffic to {live or 'none'}")
 
-    def _restore(self, live: str | None) -> None:
-        """All traffic to `live` (none when there is no live deployment), mirror off, in one PUT."""
+    def _restore(self, live: str | None, me: Holder, doing: str) -> None:
+        """All traffic to `live` (none when there is no live deployment), mirror off, in one PUT,
+        if `me` still holds the lock."""
+        ensure_held(self.conn.ml, self.endpoint_name, me, doing)
         split = {live: 100} if live else {}
 
         def change(endpoint: OnlineEndpoint) -> None:
@@ -348,13 +363,13 @@ class Release:
 
     def rollback(self, delete: bool = False, force_lock: bool = False) -> RollbackResult:
         """All traffic back to the deployment that was live before the release; mirror off."""
-        with release_lock(self.conn.ml, self.endpoint_name, LOCK_MARGIN_SECONDS, force=force_lock):
+        with release_lock(self.conn.ml, self.endpoint_name, LOCK_MARGIN_SECONDS, force=force_lock) as me:
             roles = self.roles()
             candidate = roles.candidate
             if candidate is None:
                 raise UserError("no release in progress: nothing to roll back")
             before = _split(self.endpoint())
-            self._restore(roles.live)
+            self._restore(roles.live, me, "the rollback")
             tags: dict[str, str | None] = {
                 TAG_STAGE: None,
                 TAG_VERDICT: "rolled back",

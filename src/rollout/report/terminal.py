@@ -10,7 +10,7 @@ from rollout.report.charts import Chart, charts_of
 from rollout.report.text import MARK, split_text, step_rows, when_text, who_text
 
 BARS = "▁▂▃▄▅▆▇█"
-STYLE = {"pass": "bold green", "fail": "bold red", "inconclusive": "bold yellow"}
+STYLE = {"pass": "bold green", "fail": "bold red", "inconclusive": "bold yellow", "error": "bold magenta"}
 
 
 def sparkline(values: list[float | None], top: float) -> str:

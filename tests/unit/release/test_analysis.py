@@ -113,3 +113,16 @@ def test_first_release_without_live_is_judged_against_a_clean_baseline() -> None
 def test_model_errors_timeouts_and_overload_are_the_deployments_fault() -> None:
     window = WindowStats.from_status_codes({200: 50, 400: 3, 401: 1, 408: 2, 424: 5, 429: 1, 502: 4})
     assert (window.ok, window.client_errors, window.errors) == (50, 4, 12)
+
+
+def test_unmeasured_agreement_is_no_disagreement() -> None:
+    down = Agreement(0, 0, unmeasured="green answered 503 to the probe rows")
+    failing = judge(stats(140, errors=60), stats(1800), down, Limits())
+    assert failing.outcome == "fail"
+    assert not any("agreement" in reason for reason in failing.reasons), failing.reasons
+    assert failing.notes == ["agreement not measured: green answered 503 to the probe rows"]
+    assert failing.numbers["agreement"] is None
+    # with nothing else against the candidate, a stage cannot pass on agreement it did not measure
+    healthy = judge(stats(200), stats(1800), down, Limits())
+    assert healthy.outcome == "inconclusive"
+    assert "agreement with live could not be measured: green answered 503" in healthy.reasons[0]

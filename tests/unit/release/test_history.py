@@ -108,6 +108,7 @@ def stage_entry(name: str, outcome: str, live: str | None = "blue") -> Entry:
         ),
         (stage_entry("canary", "fail"), "Rolled back: all traffic to blue."),
         (stage_entry("canary", "inconclusive"), "run the stage again (`rollout promote --stage canary`)"),
+        (stage_entry("canary", "error"), "Could not be judged, so rolled back: all traffic to blue."),
     ],
 )
 def test_what_approving_the_next_gate_does(entry: Entry, says: str) -> None:
