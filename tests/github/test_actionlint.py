@@ -70,9 +70,9 @@ def test_a_workflow_rendered_from_another_plan_passes_actionlint(tmp_path: Path)
         plan_path="ops/plan.yml",
         endpoint="fraud-scorer",
         stages=(
-            workflow.StageJob("shadow", 1, 600, "staging"),
-            workflow.StageJob("canary", 5, 1800, "canary"),
-            workflow.StageJob("all", 100, 0, "production"),
+            workflow.StageJob("shadow", "mirror 10%", 600, "staging"),
+            workflow.StageJob("canary", "5%", 1800, "canary"),
+            workflow.StageJob("all", "100%", 0, "production"),
         ),
     )
     paths = []

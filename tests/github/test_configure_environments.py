@@ -526,8 +526,8 @@ def test_the_projects_environments_file_applies_as_a_process(api, tmp_path):
     second = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
 
     assert first.returncode == 0, first.stderr
-    assert "applied changes to 5 environment(s) and 1 branch(es)" in first.stdout
-    environments = {"release", "release-dispatch", "canary", "production-half", "production"}
+    assert "applied changes to 6 environment(s) and 1 branch(es)" in first.stdout
+    environments = {"release", "release-dispatch", "shadow", "canary", "production-half", "production"}
     assert set(api.environments) == environments
     assert api.environments["production"].can_admins_bypass is False
     assert api.environments["release-dispatch"].reviewers == [

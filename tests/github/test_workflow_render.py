@@ -33,9 +33,10 @@ def test_the_committed_workflows_match_the_plan(workflow_cli):
     result = workflow_cli("render", "--check", "--path", str(REPO))
 
     assert result.exit_code == 0, result.output
-    assert "workflows match deployments/release.yml: canary (10%, canary) -> half (50%, production-half)" in (
-        result.stdout
-    )
+    assert (
+        "workflows match deployments/release.yml: shadow (mirror 50%, shadow) -> canary (10%, canary) -> "
+        "half (50%, production-half)"
+    ) in result.stdout
 
 
 def test_render_is_idempotent(workflow_cli, project):
@@ -47,8 +48,8 @@ def test_render_is_idempotent(workflow_cli, project):
 
 
 def test_stages_out_of_order_are_named_then_fixed_by_render(workflow_cli, project):
-    def swap_first_two_names(plan):
-        first, second = plan["stages"][0], plan["stages"][1]
+    def swap_first_two_names(plan):  # of the traffic stages
+        first, second = plan["stages"][1], plan["stages"][2]
         first["name"], second["name"] = second["name"], first["name"]
         first["environment"], second["environment"] = second["environment"], first["environment"]
 
@@ -59,23 +60,24 @@ def test_stages_out_of_order_are_named_then_fixed_by_render(workflow_cli, projec
     assert check.exit_code == 1
     assert check.stderr.splitlines()[-1].startswith(
         "error: the workflows are out of step with deployments/release.yml: .github/workflows/release.yml: "
-        "stages run in the order canary -> half -> full; the plan says half -> canary -> full"
+        "stages run in the order shadow -> canary -> half -> full; the plan says shadow -> half -> canary -> full"
     )
-    assert "job 'stage-half' (stage 'half') does not need 'acceptance'" in check.stderr
+    assert "job 'stage-half' (stage 'half') does not need 'stage-shadow'" in check.stderr
 
     render = workflow_cli("render", "--path", str(project))
     assert render.exit_code == 0, render.output
     assert "wrote .github/workflows/release.yml" in render.stdout
     assert workflow_cli("render", "--check", "--path", str(project)).exit_code == 0
     jobs = yaml.safe_load((project / ".github/workflows/release.yml").read_text())["jobs"]
-    assert jobs["stage-half"]["needs"] == "acceptance"
+    assert jobs["stage-shadow"]["needs"] == "acceptance"
+    assert jobs["stage-half"]["needs"] == "stage-shadow"
     assert jobs["stage-canary"]["needs"] == "stage-half"
     assert jobs["stage-full"]["needs"] == "stage-canary"
 
 
 def test_a_new_stage_gets_a_job_in_its_environment(workflow_cli, project):
     def add_stage(plan):
-        plan["stages"].insert(1, {"name": "quarter", "traffic": 25, "bake": "90m", "environment": "staging"})
+        plan["stages"].insert(2, {"name": "quarter", "traffic": 25, "bake": "90m", "environment": "staging"})
 
     edit_plan(project, add_stage)
 
@@ -94,7 +96,7 @@ def test_a_new_stage_gets_a_job_in_its_environment(workflow_cli, project):
 
 
 def test_a_changed_environment_and_endpoint_are_named(workflow_cli, project):
-    edit_plan(project, lambda plan: plan["stages"][2].update(environment="prod"))
+    edit_plan(project, lambda plan: plan["stages"][3].update(environment="prod"))
     spec = project / "endpoints" / "heart-classifier.yml"
     spec.write_text(spec.read_text().replace("name: heart-classifier", "name: heart-v2"))
 
@@ -132,7 +134,7 @@ def test_a_missing_workflow_is_named(workflow_cli, project):
             lambda plan: plan["stages"][0].update(name="can ary"),
             "stages[0].name: 'can ary' is not a valid stage",
         ),
-        (lambda plan: plan["stages"][1].update(name="canary"), "'canary' is also the name of stages[0]"),
+        (lambda plan: plan["stages"][2].update(name="canary"), "'canary' is also the name of stages[1]"),
     ],
 )
 def test_a_plan_the_specs_refuse_is_one_line_and_writes_nothing(workflow_cli, project, change, message):

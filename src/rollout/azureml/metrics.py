@@ -1,10 +1,11 @@
 """Where canary analysis gets its numbers: per-deployment request counts and latencies.
 
 A source returns cumulative `WindowStats` per deployment; the analysis diffs two snapshots taken
-at the start and the end of a bake window.
-- Local target: the emulator's `/metrics.json`.
+at the start and the end of a bake window. A deployment's stats count every request it answered,
+the mirrored copies it was sent included (a shadow stage's candidate serves only those).
+- Local target: the emulator's `/metrics.json` (requests and mirrored copies, added up).
 - Azure: the endpoint's Azure Monitor metrics, split by the `deployment` dimension
-  (`rollout.azureml.monitor`).
+  (`rollout.azureml.monitor`), which count a deployment's mirrored requests under its name.
 """
 
 from __future__ import annotations
@@ -124,14 +125,20 @@ class EmulatorMetrics:
 
 
 def parse_emulator_metrics(document: dict, endpoint: str) -> dict[str, WindowStats]:
+    """Per-deployment stats: everything a deployment answered, its mirrored copies included (as
+    Azure Monitor counts them), so that a shadow stage judges the candidate on the copies."""
     stats: dict[str, WindowStats] = {}
     for row in document.get("deployments", []):
         if row["endpoint"] != endpoint:
             continue
-        buckets = tuple(
-            (float("inf") if le == "+Inf" else float(le), int(count))
-            for le, count in row.get("latency_ms", {}).get("buckets", [])
-        )
-        codes = {int(code): int(n) for code, n in row.get("status_codes", {}).items()}
-        stats[row["deployment"]] = WindowStats.from_status_codes(codes, buckets)
+        codes: dict[int, int] = {}
+        for counts in (row.get("status_codes", {}), row.get("mirrored_status_codes", {})):
+            for code, n in counts.items():
+                codes[int(code)] = codes.get(int(code), 0) + int(n)
+        buckets: dict[float, int] = {}
+        for histogram in (row.get("latency_ms", {}), row.get("mirrored_latency_ms", {})):
+            for le, count in histogram.get("buckets", []):
+                bound = float("inf") if le == "+Inf" else float(le)
+                buckets[bound] = buckets.get(bound, 0) + int(count)
+        stats[row["deployment"]] = WindowStats.from_status_codes(codes, tuple(sorted(buckets.items())))
     return stats

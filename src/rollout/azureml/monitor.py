@@ -4,6 +4,8 @@ Azure publishes request metrics of managed online endpoints on the *endpoint* re
 (`Microsoft.MachineLearningServices/workspaces/onlineEndpoints`) with a `deployment` dimension:
 `RequestsPerMinute` (also split by `statusCode`) and `RequestLatency_P95`, one point a minute.
 The deployment resource only carries resource metrics (CPU, memory, disk), so it is not queried.
+A deployment's mirrored requests (mirror traffic: a shadow stage) are requests it served, so they
+count under its `deployment` value like any other; with no live traffic they are all it serves.
 
 The client is azure-monitor-query's `MetricsQueryClient` (1.4.x; 2.0 dropped it), built on the
 resource manager of the same cloud as the `MLClient` (`rollout.azureml.cloud`), so sovereign and

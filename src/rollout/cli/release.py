@@ -46,7 +46,8 @@ ProbeRps = Annotated[
     typer.Option(
         "--probe-rps",
         envvar="ROLLOUT_PROBE_RPS",
-        help="Probe requests per second sent to both deployments during a bake.",
+        help="Probe requests per second sent to both deployments during a bake (in a shadow stage: "
+        "to the endpoint, so that the candidate gets its mirrored share).",
     ),
 ]
 ForceLock = Annotated[bool, typer.Option("--force-lock", help="Take over the endpoint's release lock.")]
@@ -139,7 +140,7 @@ def promote(
     workspace: Workspace = None,
     as_json: Json = False,
 ) -> None:
-    """Run one traffic stage: set its split, bake under analysis, roll back when it fails."""
+    """Run one stage: set its split (or mirror), bake under analysis, roll back when it fails."""
     rel = release_for(path, target, subscription, resource_group, workspace)
     _exit_for(_run_stage(rel, stage, _bake_seconds(bake), probe_rps, force_lock, as_json))
 

@@ -27,7 +27,7 @@ def render(
 
     workflow_plan = workflow.read_plan(path, plan)
     stages = " -> ".join(
-        f"{stage.name} ({stage.traffic}%, {stage.environment})" for stage in workflow_plan.stages
+        f"{stage.name} ({stage.share}, {stage.environment})" for stage in workflow_plan.stages
     )
     if check:
         problems = workflow.check(path, workflow_plan)

@@ -134,7 +134,7 @@ def starter_config(release_environment: str, dispatch_environment: str, stage_en
     names = list(dict.fromkeys([release_environment, dispatch_environment, *stage_environments]))
     lines = [
         "# GitHub environments that gate the release workflow (.github/workflows/release.yml) and the",
-        "# manual rollback (.github/workflows/rollback.yml): one per traffic stage of",
+        "# manual rollback (.github/workflows/rollback.yml): one per stage of",
         f"# deployments/release.yml, `{release_environment}` for the jobs that move no live traffic, and",
         f"# `{dispatch_environment}` for the first job of a release started by hand (give it reviewers).",
         "# Put the client ID of each environment's own Azure identity in place of the zeros, add",

@@ -1,10 +1,10 @@
 """The GitHub Actions workflows, rendered from the release plan and checked against it.
 
-`release.yml` has one job per traffic stage of the plan, in the plan's order, each in the stage's
-GitHub environment; `rollback.yml` is gated by the environment of the plan's last stage. Both are
-rendered from the Jinja2 templates in `rollout/github/workflow_templates/` (release.yml loops over
-the plan's stages), so the workflow cannot drift from the plan unnoticed: `check` names every
-difference.
+`release.yml` has one job per stage of the plan (shadow and traffic stages alike), in the plan's
+order, each in the stage's GitHub environment; `rollback.yml` is gated by the environment of the
+plan's last stage. Both are rendered from the Jinja2 templates in
+`rollout/github/workflow_templates/` (release.yml loops over the plan's stages), so the workflow
+cannot drift from the plan unnoticed: `check` names every difference.
 """
 
 from __future__ import annotations
@@ -53,10 +53,10 @@ _PROMOTE_STAGE = re.compile(r"rollout promote --stage\s+\"?([^\"\s]+)\"?")
 
 @dataclass(frozen=True)
 class StageJob:
-    """One traffic stage of the plan, as the workflow's stage job needs it."""
+    """One stage of the plan, as the workflow's stage job needs it."""
 
     name: str
-    traffic: int
+    share: str  # what the stage sends the candidate: `10%` (of live traffic), `mirror 50%`
     bake_seconds: int
     environment: str
 
@@ -120,7 +120,7 @@ def read_plan(root: Path, plan: Path = PLAN_FILE) -> WorkflowPlan:
         raise UserError(f"release plan {plan_file} is outside the project {root}") from None
     release_plan = load_release_plan(plan_file)
     stages = tuple(
-        StageJob(stage.name, stage.traffic, math.ceil(stage.bake_seconds), stage.environment)
+        StageJob(stage.name, stage.share, math.ceil(stage.bake_seconds), stage.environment)
         for stage in release_plan.stages
     )
     return WorkflowPlan(plan_path=plan_path, endpoint=_endpoint_name(release_plan.endpoint), stages=stages)

@@ -1,4 +1,5 @@
-"""The release plan's rules: its fields, the model pin, the stages' names and order, the analysis limits."""
+"""The release plan's rules: its fields, the model pin, the stages' names and order (shadow stages
+first, traffic rising to 100), the analysis limits."""
 
 from __future__ import annotations
 
@@ -56,6 +57,7 @@ def _stage_order_problems(file: str, stages: Any) -> list[Problem]:
     found = []
     names: dict[str, int] = {}
     previous: int | None = None
+    first_traffic: Any = None  # the name of the first traffic stage
     for index, stage in enumerate(stages):
         if not isinstance(stage, dict):
             continue
@@ -69,7 +71,19 @@ def _stage_order_problems(file: str, stages: Any) -> list[Problem]:
                 )
             else:
                 names[name] = index
+        if "mirror" in stage and "traffic" not in stage and previous is not None:
+            found.append(
+                Problem(
+                    file,
+                    f"stages[{index}].mirror",
+                    "a shadow stage comes before every traffic stage: the candidate takes live traffic "
+                    f"from stage {first_traffic!r} on, and Azure never mirrors to a "
+                    "deployment with live traffic",
+                )
+            )
         if isinstance(traffic, int) and is_int(traffic):
+            if previous is None:
+                first_traffic = name
             if previous is not None and traffic <= previous:
                 found.append(
                     Problem(
@@ -81,7 +95,15 @@ def _stage_order_problems(file: str, stages: Any) -> list[Problem]:
             previous = traffic
     if stages and isinstance(stages[-1], dict):
         last = stages[-1].get("traffic")
-        if is_int(last) and last != 100:
+        if "mirror" in stages[-1] and last is None:
+            found.append(
+                Problem(
+                    file,
+                    f"stages[{len(stages) - 1}]",
+                    "the last stage must send 100 percent to the candidate (a shadow stage moves no traffic)",
+                )
+            )
+        elif is_int(last) and last != 100:
             found.append(
                 Problem(
                     file,

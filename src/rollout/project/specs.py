@@ -20,11 +20,13 @@ from pydantic import (
     StrictInt,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from rollout.errors import UserError
 from rollout.project.names import ENVIRONMENT_NAME_PATTERN, MODEL_NAME_PATTERN, STAGE_NAME_PATTERN
 from rollout.project.output import EXACT, OutputContract
+from rollout.project.traffic import MAX_MIRROR_PERCENT
 
 if TYPE_CHECKING:
     from azure.ai.ml.entities import ManagedOnlineDeployment, ManagedOnlineEndpoint
@@ -90,10 +92,13 @@ class ModelPin(_Spec):
 
 
 class Stage(_Spec):
-    """One traffic stage: the candidate's share of live traffic, baked and gated."""
+    """One stage, baked and gated: a traffic stage gives the candidate `traffic` percent of live
+    traffic; a shadow stage (`mirror`) sends it a copy of that percent of the live requests, whose
+    replies are discarded, while live keeps all traffic."""
 
     name: str
-    traffic: Annotated[StrictInt, Field(ge=1, le=100)]
+    traffic: Annotated[StrictInt, Field(ge=1, le=100)] | None = None
+    mirror: StrictInt | None = None
     bake_seconds: float = Field(alias="bake")
     environment: str
 
@@ -108,6 +113,34 @@ class Stage(_Spec):
                 "starting with a letter or digit"
             )
         return value
+
+    @field_validator("mirror")
+    @classmethod
+    def _check_mirror(cls, value: int | None) -> int | None:
+        if value is not None and not 1 <= value <= MAX_MIRROR_PERCENT:
+            raise ValueError(
+                f"Azure mirrors between 1 and {MAX_MIRROR_PERCENT} percent of live requests (got {value})"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _traffic_or_mirror(self) -> Stage:
+        if (self.traffic is None) == (self.mirror is None):
+            raise ValueError(
+                "a stage has exactly one of `traffic` (the candidate's share of live traffic) and "
+                "`mirror` (the share of live requests copied to it, a shadow stage)"
+            )
+        return self
+
+    @property
+    def is_shadow(self) -> bool:
+        """A shadow stage mirrors live requests to the candidate and moves no traffic."""
+        return self.mirror is not None
+
+    @property
+    def share(self) -> str:
+        """What the stage sends the candidate: `10%` (of live traffic) or `mirror 50%` (copies)."""
+        return f"mirror {self.mirror}%" if self.mirror is not None else f"{self.traffic}%"
 
     @field_validator("bake_seconds", mode="before")
     @classmethod

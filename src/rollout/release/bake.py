@@ -2,7 +2,9 @@
 
 During the window an optional probe load sends single-row requests from the samples to both
 deployments by header (so a quiet endpoint still yields a verdict, and both are measured on the
-same rows); at the end the probe rows go to both in one batch each to measure agreement as the
+same rows); in a shadow stage (`mirrored`) it sends them to the endpoint without a header instead,
+so that live answers them and the candidate gets its mirrored share of copies, as users' requests
+(requests that name a deployment are never mirrored). At the end the probe rows go to both in one batch each to measure agreement as the
 plan's output contract counts it (equal labels, numbers within tolerance, equal arg-max). The
 window is cut short as soon as the candidate's errors already decide a failure.
 
@@ -46,7 +48,8 @@ class BakeProgress:
 
 
 class ProbeLoad:
-    """Sends `rps` single-row requests per second, alternating candidate and live, until stopped.
+    """Sends `rps` single-row requests per second, alternating between `deployments` (by header;
+    None: to the endpoint, without a header), until stopped.
 
     Requests go out on schedule from a small pool, so a slow deployment does not slow its own
     measurement; when every worker is busy the tick is skipped rather than queued.
@@ -54,7 +57,9 @@ class ProbeLoad:
 
     MAX_IN_FLIGHT = 16
 
-    def __init__(self, client: ScoringClient, samples: SampleSet, deployments: list[str], rps: float) -> None:
+    def __init__(
+        self, client: ScoringClient, samples: SampleSet, deployments: list[str | None], rps: float
+    ) -> None:
         self._client, self._rows, self._deployments = client, samples.single_rows(), deployments
         self._interval = 1.0 / rps if rps > 0 else 0.0
         self._stop = threading.Event()
@@ -74,7 +79,7 @@ class ProbeLoad:
             self._thread.join(timeout=30)
         self._pool.shutdown(wait=True)
 
-    def _send(self, request: dict, deployment: str) -> None:
+    def _send(self, request: dict, deployment: str | None) -> None:
         try:
             with contextlib.suppress(Exception):  # a failed probe shows in the metrics
                 self._client.score(request, deployment=deployment)
@@ -163,10 +168,13 @@ def bake(
     samples: SampleSet,
     output: OutputContract,
     probe_rps: float = 0.0,
+    mirrored: bool = False,
     on_progress: Callable[[BakeProgress], None] | None = None,
     still_allowed: Callable[[], None] | None = None,
 ) -> Verdict:
-    """Run the bake window and return the verdict (`error` when the metrics source failed).
+    """Run the bake window and return the verdict (`error` when the metrics source failed;
+    `mirrored`: the candidate serves mirrored copies of live requests, so the probe load goes to
+    the endpoint).
 
     `still_allowed` is called every few seconds and at the end of the window; it raises to stop
     the bake (the release lock was taken over), and the exception propagates.
@@ -181,7 +189,7 @@ def bake(
         lv = now.get(live, empty).minus(start.get(live, empty)) if live else empty
         return c, lv
 
-    targets = [candidate] + ([live] if live else [])
+    targets: list[str | None] = [None] if mirrored else [candidate, live] if live else [candidate]
     interim_alpha = (1.0 - limits.confidence) * INTERIM_ALPHA_SHARE
     last_allowed = began
     with ProbeLoad(client, samples, targets, probe_rps) as load:

@@ -25,17 +25,20 @@ class DeployResult(_Result):
 
 @dataclass(frozen=True)
 class StageResult(_Result):
-    """One stage: the split it set, the analysis verdict, and whether it rolled back."""
+    """One stage: the split it set (and the mirror traffic, in a shadow stage), the analysis
+    verdict, and whether it rolled back."""
 
     stage: str
     split: dict[str, int]
     verdict: Verdict
     rolled_back: bool
+    mirror: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "stage": self.stage,
             "split": self.split,
+            "mirror": self.mirror,
             "rolled_back": self.rolled_back,
             **self.verdict.to_dict(),
         }

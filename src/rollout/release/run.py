@@ -58,7 +58,7 @@ def run_release(
     elif acceptance is not None:
         acceptance(release, run.deployed)
     for stage in stages:
-        if not confirm(f"Start stage {stage.name} ({stage.traffic}% to {candidate})?"):
+        if not confirm(f"Start stage {stage.name} ({stage.share} to {candidate})?"):
             say(f"stopped before stage {stage.name}; resume with `rollout promote --stage {stage.name}`")
             run.stopped_before = stage.name
             return run

@@ -25,6 +25,7 @@ from rollout.errors import UserError
 from rollout.project.layout import SAMPLES_DIR
 from rollout.project.samples import SampleSet
 from rollout.release import history
+from rollout.release.analysis import Verdict
 from rollout.release.bake import BakeProgress, bake
 from rollout.release.history import DONE, TAG_HISTORY, Entry, Split, Timeline, release_id, share_of
 from rollout.release.lock import Holder, ensure_held, keep_held, release_lock
@@ -48,6 +49,7 @@ from rollout.release.roles import (
     model_of,
     read_roles,
 )
+from rollout.release.shadow import SKIPPED, judged_on_copies, mirroring
 
 if TYPE_CHECKING:
     from azure.ai.ml.entities import OnlineDeployment, OnlineEndpoint
@@ -218,7 +220,7 @@ class Release:
                 candidate,
                 live,
                 history.now(),
-                share=share_of(candidate, Split(result.split)),
+                share=share_of(candidate, Split(result.split, result.mirror)),
                 started=started,
                 before=before,
                 after=_split(after),
@@ -276,6 +278,10 @@ class Release:
             nonlocal me
             me = keep_held(self.conn.ml, self.endpoint_name, me, self.lock_lease_seconds, doing)
 
+        if stage.is_shadow:
+            return self._run_shadow_stage(
+                stage, candidate, live, samples, seconds, probe_rps, on_bake, still_mine, me
+            )
         with self.conn.scoring(self.endpoint_name) as client:
             self._smoke(client, samples, candidate, stage.name, live, me)
             split = {candidate: stage.traffic, live: 100 - stage.traffic} if live else {candidate: 100}
@@ -315,6 +321,78 @@ class Release:
             tags[TAG_STAGE] = None
         set_tags(self.conn.ml, self.endpoint_name, tags)
         return StageResult(stage.name, split, verdict, rolled_back)
+
+    def _run_shadow_stage(
+        self,
+        stage: Stage,
+        candidate: str,
+        live: str | None,
+        samples: SampleSet,
+        seconds: float,
+        probe_rps: float,
+        on_bake: Callable[[BakeProgress], None] | None,
+        still_mine: Callable[[], None],
+        me: Holder,
+    ) -> StageResult:
+        """Smoke, mirror, bake, mirror off (always), then write the verdict (`rollout.release.shadow`)."""
+        if live is None:
+            self.say(
+                f"stage {stage.name}: no live deployment to mirror requests from (a first release): skipped"
+            )
+            still_mine()
+            set_tags(
+                self.conn.ml,
+                self.endpoint_name,
+                {
+                    TAG_STAGE: stage.name,
+                    TAG_VERDICT: f"{stage.name}: skipped",
+                    TAG_HISTORY: self._history_tag(stage.name, "skipped", "0"),
+                },
+            )
+            return StageResult(stage.name, {}, Verdict("pass", [SKIPPED]), rolled_back=False)
+        share = live_traffic(self.endpoint()).get(candidate)
+        if share:
+            raise UserError(
+                f"candidate {candidate} takes {share}% of live traffic and Azure mirrors only to a deployment "
+                f"without it: stage {stage.name} cannot run again now (go on with the next stage, or "
+                "`rollout rollback` first)"
+            )
+        mirror = {candidate: stage.mirror or 0}
+        with self.conn.scoring(self.endpoint_name) as client:
+            self._smoke(client, samples, candidate, stage.name, live, me)
+            metrics = self.conn.metrics(self.endpoint_name)
+            still_mine()
+            self.say(f"stage {stage.name}: mirror {_fmt(mirror)} (traffic stays {live}=100)")
+            with mirroring(self.conn.ml, self.endpoint_name, mirror, self.say):
+                verdict = bake(
+                    endpoint=self.endpoint_name,
+                    candidate=candidate,
+                    live=live,
+                    seconds=seconds,
+                    limits=self.project.plan.analysis,
+                    metrics=metrics,
+                    client=client,
+                    samples=samples,
+                    output=self.project.plan.output_contract,
+                    probe_rps=probe_rps,
+                    mirrored=True,
+                    on_progress=on_bake,
+                    still_allowed=still_mine,
+                )
+        still_mine()
+        verdict.notes.append(judged_on_copies(candidate, mirror[candidate], live))
+        if verdict.outcome == "fail":
+            self.say(f"stage {stage.name} failed: no live traffic had moved; mirroring is off")
+        tags: dict[str, str | None] = {
+            TAG_VERDICT: f"{stage.name}: {verdict.outcome}",
+            TAG_HISTORY: self._history_tag(
+                stage.name, verdict.outcome, share_of(candidate, Split({}, mirror))
+            ),
+        }
+        if verdict.outcome != "inconclusive":
+            tags[TAG_STAGE] = stage.name if verdict.outcome == "pass" else None
+        set_tags(self.conn.ml, self.endpoint_name, tags)
+        return StageResult(stage.name, {live: 100}, verdict, rolled_back=False, mirror=mirror)
 
     def _smoke(
         self,

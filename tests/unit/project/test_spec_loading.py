@@ -46,10 +46,11 @@ def test_shipped_release_plan() -> None:
     assert plan.model_reference == "azureml:heart-classifier:2"
     assert plan.endpoint == REPO / "endpoints/heart-classifier.yml"
     assert plan.slots == {"blue": REPO / "deployments/blue.yml", "green": REPO / "deployments/green.yml"}
-    assert [(s.name, s.traffic, s.bake_seconds, s.environment) for s in plan.stages] == [
-        ("canary", 10, 300.0, "canary"),
-        ("half", 50, 600.0, "production-half"),
-        ("full", 100, 300.0, "production"),
+    assert [(s.name, s.mirror, s.traffic, s.bake_seconds, s.environment) for s in plan.stages] == [
+        ("shadow", 50, None, 300.0, "shadow"),
+        ("canary", None, 10, 300.0, "canary"),
+        ("half", None, 50, 600.0, "production-half"),
+        ("full", None, 100, 300.0, "production"),
     ]
     assert plan.analysis == AnalysisLimits(
         min_requests=100,
@@ -65,7 +66,8 @@ def test_shipped_release_plan() -> None:
 def test_unknown_stage_names_the_known_ones() -> None:
     plan = load_release_plan(REPO / "deployments/release.yml")
     with pytest.raises(
-        UserError, match=r"^no stage 'quarter' in the release plan \(its stages: canary, half, full\)$"
+        UserError,
+        match=r"^no stage 'quarter' in the release plan \(its stages: shadow, canary, half, full\)$",
     ):
         plan.stage("quarter")
 
@@ -93,8 +95,8 @@ def test_broken_plan_is_one_user_error_listing_every_problem(tmp_path: Path) -> 
     assert raised.value.message == (
         f"{tmp_path / 'release.yml'}: 3 problems in the specs (see rollout validate): "
         "release.yml: model.version: must be a positive integer (got -1); "
-        "release.yml: stages[2].traffic: must be greater than the previous stage's 50 (got 40); "
-        "release.yml: stages[2].traffic: the last stage must send 100 percent to the candidate (got 40)"
+        "release.yml: stages[3].traffic: must be greater than the previous stage's 50 (got 40); "
+        "release.yml: stages[3].traffic: the last stage must send 100 percent to the candidate (got 40)"
     )
 
 

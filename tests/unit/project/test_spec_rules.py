@@ -250,35 +250,35 @@ CASES = [
         PLAN,
         "traffic: 50",
         "traffic: 10",
-        [f"{PLAN}: stages[1].traffic: must be greater than the previous stage's 10 (got 10)"],
+        [f"{PLAN}: stages[2].traffic: must be greater than the previous stage's 10 (got 10)"],
     ),
     (
         "last-stage-not-100",
         PLAN,
         "traffic: 100",
         "traffic: 90",
-        [f"{PLAN}: stages[2].traffic: the last stage must send 100 percent to the candidate (got 90)"],
+        [f"{PLAN}: stages[3].traffic: the last stage must send 100 percent to the candidate (got 90)"],
     ),
     (
         "stage-percent-zero",
         PLAN,
         "traffic: 10",
         "traffic: 0",
-        [f"{PLAN}: stages[0].traffic: Input should be greater than or equal to 1 (got 0)"],
+        [f"{PLAN}: stages[1].traffic: Input should be greater than or equal to 1 (got 0)"],
     ),
     (
         "stage-percent-over-100",
         PLAN,
         "traffic: 100",
         "traffic: 150",
-        [f"{PLAN}: stages[2].traffic: Input should be less than or equal to 100 (got 150)"],
+        [f"{PLAN}: stages[3].traffic: Input should be less than or equal to 100 (got 150)"],
     ),
     (
         "stage-names-repeat",
         PLAN,
         "name: half",
         "name: canary",
-        [f"{PLAN}: stages[1].name: 'canary' is also the name of stages[0]"],
+        [f"{PLAN}: stages[2].name: 'canary' is also the name of stages[1]"],
     ),
     (
         "stage-bake-unparsable",
@@ -286,7 +286,7 @@ CASES = [
         "bake: 5m\n    environment: canary",
         "bake: 5 minutes\n    environment: canary",
         [
-            f"{PLAN}: stages[0].bake: '5 minutes' is not a duration: use seconds or number-unit parts, "
+            f"{PLAN}: stages[1].bake: '5 minutes' is not a duration: use seconds or number-unit parts, "
             "such as 90, 30s, 5m or 1h30m"
         ],
     ),
@@ -296,8 +296,60 @@ CASES = [
         "environment: production\n",
         "environment: prod/eu\n",
         [
-            f"{PLAN}: stages[2].environment: 'prod/eu' is not a valid GitHub environment name: use at most 255 "
+            f"{PLAN}: stages[3].environment: 'prod/eu' is not a valid GitHub environment name: use at most 255 "
             "letters, digits, spaces, '.', '-' and '_', starting with a letter or digit"
+        ],
+    ),
+    # shadow stages
+    (
+        "mirror-over-50",
+        PLAN,
+        "mirror: 50",
+        "mirror: 60",
+        [f"{PLAN}: stages[0].mirror: Azure mirrors between 1 and 50 percent of live requests (got 60)"],
+    ),
+    (
+        "traffic-and-mirror",
+        PLAN,
+        "mirror: 50\n",
+        "mirror: 50\n    traffic: 5\n",
+        [
+            f"{PLAN}: stages[0]: a stage has exactly one of `traffic` (the candidate's share of live "
+            "traffic) and `mirror` (the share of live requests copied to it, a shadow stage)"
+        ],
+    ),
+    (
+        "neither-traffic-nor-mirror",
+        PLAN,
+        "    mirror: 50\n",
+        "",
+        [
+            f"{PLAN}: stages[0]: a stage has exactly one of `traffic` (the candidate's share of live "
+            "traffic) and `mirror` (the share of live requests copied to it, a shadow stage)"
+        ],
+    ),
+    (
+        "shadow-after-a-traffic-stage",
+        PLAN,
+        "    traffic: 50\n",
+        "    mirror: 20\n",
+        [
+            f"{PLAN}: stages[2].mirror: a shadow stage comes before every traffic stage: the candidate "
+            "takes live traffic from stage 'canary' on, and Azure never mirrors to a deployment with "
+            "live traffic"
+        ],
+    ),
+    (
+        "shadow-last",
+        PLAN,
+        "    traffic: 100\n",
+        "    mirror: 20\n",
+        [
+            f"{PLAN}: stages[3].mirror: a shadow stage comes before every traffic stage: the candidate "
+            "takes live traffic from stage 'canary' on, and Azure never mirrors to a deployment with "
+            "live traffic",
+            f"{PLAN}: stages[3]: the last stage must send 100 percent to the candidate (a shadow stage "
+            "moves no traffic)",
         ],
     ),
     # analysis limits

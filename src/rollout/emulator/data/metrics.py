@@ -1,14 +1,17 @@
 """Per-deployment request metrics: Prometheus text at `/metrics`, JSON at `/metrics.json`.
 
-Live requests count by status class with a latency histogram; mirrored requests count apart
-(`mirrored`), never in `requests`. The JSON form is what the release tool's canary analysis diffs
-between the start and the end of a bake window:
+Live requests count by status code with a latency histogram; mirrored copies count apart, by
+status code with a latency histogram of their own, never in `requests`. The JSON form is what the
+release tool's canary analysis diffs between the start and the end of a bake window (a shadow
+stage judges the candidate on its mirrored copies):
 
     {"deployments": [{"endpoint": "...", "deployment": "...",
                       "requests": {"2xx": n, "4xx": n, "5xx": n},
-                      "status_codes": {"200": n, "424": n, ...}, "mirrored": n,
+                      "status_codes": {"200": n, "424": n, ...},
                       "latency_ms": {"buckets": [[le, cumulative_count], ..., ["+Inf", n]],
-                                     "sum": ms, "count": n}}]}
+                                     "sum": ms, "count": n},
+                      "mirrored": n, "mirrored_status_codes": {"200": n, ...},
+                      "mirrored_latency_ms": {"buckets": [...], "sum": ms, "count": n}}]}
 
 Besides these cumulative counters it keeps a time-stamped history for Azure Monitor
 (`RequestHistory`, read by `rollout.emulator.control.monitor`): every live or mirrored request the
@@ -76,7 +79,14 @@ class Metrics:
         self._mirrored = Counter(
             "online_deployment_mirrored_requests",
             "Mirrored copies of live requests sent to the deployment (replies discarded).",
-            (*_LABELS, "status_class"),
+            (*_LABELS, "status_class", "status_code"),
+            registry=self.registry,
+        )
+        self._mirrored_latency = Histogram(
+            "online_deployment_mirrored_request_duration_seconds",
+            "Time from sending a mirrored copy to the deployment until its (discarded) reply.",
+            _LABELS,
+            buckets=[ms / 1000 for ms in LATENCY_BUCKETS_MS],
             registry=self.registry,
         )
         self._children: dict[tuple[Any, ...], Any] = {}
@@ -103,21 +113,19 @@ class Metrics:
             children = self._create_children(*key)
         counter, histogram = children
         counter.inc()
-        if histogram is not None:
-            histogram.observe(seconds)
+        histogram.observe(seconds)
 
     def _create_children(
         self, endpoint: str, deployment: str, status: int, mirrored: bool
-    ) -> tuple[Counter, Histogram | None]:
+    ) -> tuple[Counter, Histogram]:
         with self._lock:
-            children: tuple[Counter, Histogram | None]
-            if mirrored:
-                children = (self._mirrored.labels(endpoint, deployment, status_class(status)), None)
-            else:
-                children = (
-                    self._requests.labels(endpoint, deployment, status_class(status), str(status)),
-                    self._latency.labels(endpoint, deployment),
-                )
+            counter, histogram = (
+                (self._mirrored, self._mirrored_latency) if mirrored else (self._requests, self._latency)
+            )
+            children = (
+                counter.labels(endpoint, deployment, status_class(status), str(status)),
+                histogram.labels(endpoint, deployment),
+            )
             self._children[(endpoint, deployment, status, mirrored)] = children
             return children
 
@@ -136,8 +144,10 @@ class Metrics:
                     "deployment": key[1],
                     "requests": dict.fromkeys(STATUS_CLASSES, 0),
                     "status_codes": {},
-                    "mirrored": 0,
                     "latency_ms": {"buckets": [], "sum": 0.0, "count": 0},
+                    "mirrored": 0,
+                    "mirrored_status_codes": {},
+                    "mirrored_latency_ms": {"buckets": [], "sum": 0.0, "count": 0},
                 }
             return rows[key]
 
@@ -154,16 +164,27 @@ class Metrics:
                     )
                     codes[labels["status_code"]] = codes.get(labels["status_code"], 0) + int(sample.value)
                 elif sample.name == "online_deployment_mirrored_requests_total":
-                    row(labels)["mirrored"] += int(sample.value)
-                elif sample.name == "online_deployment_request_duration_seconds_bucket":
-                    le = labels["le"]
-                    bound: float | str = "+Inf" if le == "+Inf" else round(float(le) * 1000, 6)
-                    row(labels)["latency_ms"]["buckets"].append([bound, int(sample.value)])
-                elif sample.name == "online_deployment_request_duration_seconds_sum":
-                    row(labels)["latency_ms"]["sum"] = round(sample.value * 1000, 3)
-                elif sample.name == "online_deployment_request_duration_seconds_count":
-                    row(labels)["latency_ms"]["count"] = int(sample.value)
+                    current = row(labels)
+                    current["mirrored"] += int(sample.value)
+                    codes = current["mirrored_status_codes"]
+                    codes[labels["status_code"]] = codes.get(labels["status_code"], 0) + int(sample.value)
+                elif sample.name.startswith("online_deployment_mirrored_request_duration_seconds_"):
+                    _add_latency(row(labels)["mirrored_latency_ms"], sample)
+                elif sample.name.startswith("online_deployment_request_duration_seconds_"):
+                    _add_latency(row(labels)["latency_ms"], sample)
         return {"deployments": [rows[key] for key in sorted(rows)]}
+
+
+def _add_latency(histogram: dict[str, Any], sample: Any) -> None:
+    """One sample of a latency histogram (`_bucket`, `_sum` or `_count`) into its JSON form, in ms."""
+    if sample.name.endswith("_bucket"):
+        le = sample.labels["le"]
+        bound: float | str = "+Inf" if le == "+Inf" else round(float(le) * 1000, 6)
+        histogram["buckets"].append([bound, int(sample.value)])
+    elif sample.name.endswith("_sum"):
+        histogram["sum"] = round(sample.value * 1000, 3)
+    elif sample.name.endswith("_count"):
+        histogram["count"] = int(sample.value)
 
 
 @dataclass(frozen=True)
