@@ -8,6 +8,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +18,7 @@ import yaml
 
 from rollout.azureml.connection import Connection
 from rollout.azureml.local_target import LocalTarget
+from rollout.release.steps import Release
 
 REPO = Path(__file__).resolve().parents[2]
 MODEL = "heart-classifier"
@@ -117,3 +121,45 @@ def make_project(root: Path, endpoint: str, plan: dict | None = None) -> Path:
     release_plan.update(plan or FAST_PLAN)
     plan_file.write_text(yaml.safe_dump(release_plan, sort_keys=False))
     return root
+
+
+@contextmanager
+def user_traffic(rel: Release) -> Iterator[list[tuple[int, str | None]]]:
+    """Requests a user keeps sending to the endpoint (no deployment header) while a block runs."""
+    replies: list[tuple[int, str | None]] = []
+    stop = threading.Event()
+    request = {
+        "input_data": {
+            "columns": [
+                "age",
+                "sex",
+                "cp",
+                "trestbps",
+                "chol",
+                "fbs",
+                "restecg",
+                "thalach",
+                "exang",
+                "oldpeak",
+                "slope",
+                "ca",
+                "thal",
+            ],
+            "data": [[48, 0, 3, 130, 275, 0, 0, 139, 0, 0.2, 1, 0, "normal"]],
+        }
+    }
+
+    def run() -> None:
+        with rel.conn.scoring(rel.endpoint_name) as client:
+            while not stop.is_set():
+                reply = client.score(request)
+                replies.append((reply.status, reply.deployment))
+                stop.wait(0.05)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield replies
+    finally:
+        stop.set()
+        thread.join(timeout=30)

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, replace
 
 import pytest
-from release_lab import VERSIONS, Lab
+from release_lab import VERSIONS, Lab, user_traffic
 
 from rollout.azureml.endpoints import apply_endpoint, set_tags
 from rollout.errors import UserError
@@ -18,48 +15,6 @@ from rollout.release.lock import LOCK_TAG, Holder
 from rollout.release.steps import Release
 
 PROBE_RPS = 20
-
-
-@contextmanager
-def user_traffic(rel: Release) -> Iterator[list[tuple[int, str | None]]]:
-    """Requests a user keeps sending to the endpoint (no deployment header) while a block runs."""
-    replies: list[tuple[int, str | None]] = []
-    stop = threading.Event()
-    request = {
-        "input_data": {
-            "columns": [
-                "age",
-                "sex",
-                "cp",
-                "trestbps",
-                "chol",
-                "fbs",
-                "restecg",
-                "thalach",
-                "exang",
-                "oldpeak",
-                "slope",
-                "ca",
-                "thal",
-            ],
-            "data": [[48, 0, 3, 130, 275, 0, 0, 139, 0, 0.2, 1, 0, "normal"]],
-        }
-    }
-
-    def run() -> None:
-        with rel.conn.scoring(rel.endpoint_name) as client:
-            while not stop.is_set():
-                reply = client.score(request)
-                replies.append((reply.status, reply.deployment))
-                stop.wait(0.05)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    try:
-        yield replies
-    finally:
-        stop.set()
-        thread.join(timeout=30)
 
 
 def assert_blue_lost_nothing(replies: list[tuple[int, str | None]]) -> None:

@@ -30,6 +30,7 @@ RELEASE_JOBS = [
     "validate",
     "deploy",
     "acceptance",
+    "stage-shadow",
     "stage-canary",
     "stage-half",
     "stage-full",

@@ -1,10 +1,10 @@
 """release.yml executed offline with a faulty candidate: the release stops, live loses nothing.
 
 A model that raises on every request fails the acceptance suite; one that answers after 0.3 s
-passes it (under the lab plan's p95 limit) and fails the canary's latency analysis against live. Either
-way no later stage runs, the safety-net rollback job runs and closes the release as rolled back,
-and a user sending requests to the endpoint all along gets every answer, 200, from live (or, for
-the slow one, a slow 200 from the canary while it takes 10%).
+passes it (under the lab plan's p95 limit) and fails the shadow stage's latency analysis of the
+live requests mirrored to it, against live, before any user request reaches it. Either way no
+later stage runs, the safety-net rollback job runs and closes the release as rolled back, mirroring
+is off, and a user sending requests to the endpoint all along gets every answer, 200, from live.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from rollout.release.rehearsal_lab import Rehearsal
 pytestmark = pytest.mark.timeout(900)
 
 
-@pytest.mark.parametrize(("mode", "fails_at"), [("broken", "acceptance"), ("slow", "stage-canary")])
+@pytest.mark.parametrize(("mode", "fails_at"), [("broken", "acceptance"), ("slow", "stage-shadow")])
 def test_a_faulty_candidate_stops_the_release_and_the_safety_net_rolls_back(
     rehearsal: Rehearsal, mode: str, fails_at: str
 ) -> None:
@@ -33,17 +33,17 @@ def test_a_faulty_candidate_stops_the_release_and_the_safety_net_rolls_back(
     results = result.results()
     assert results["deploy"] == "success", explain(result)
     assert results[fails_at] == "failure", explain(result)
-    order = ["acceptance", "stage-canary", "stage-half", "stage-full", "retire"]
+    order = ["acceptance", "stage-shadow", "stage-canary", "stage-half", "stage-full", "retire"]
     later = order[order.index(fails_at) + 1 :]
     assert {job: results[job] for job in later} == dict.fromkeys(later, "skipped"), explain(result)
     assert results["rollback"] == "success", explain(result)
-    if fails_at == "stage-canary":
-        assert "fail" in result.jobs["stage-canary"].summary
+    if fails_at == "stage-shadow":
+        summary = result.jobs["stage-shadow"].summary
+        assert "### Stage shadow: fail" in summary and "p95 latency" in summary, summary
+        assert "judged on copies of 50% of the live requests" in summary
     status = scenario.status()
-    assert status["traffic"] == {"blue": 100}
+    assert (status["traffic"], status["mirror_traffic"]) == ({"blue": 100}, {})
     assert status["verdict"] == "rolled back"
-    # the user: every request answered 200, by live (and by the canary only while it took 10%)
-    assert replies and set(status for status, _ in replies) == {200}, Counter(replies)
+    # the user: zero failed requests, every one answered 200 by live (the candidate never served one)
+    assert replies and Counter(replies) == Counter({(200, "blue"): len(replies)}), Counter(replies)
     assert_live_lost_nothing(replies)
-    if mode == "broken":
-        assert {deployment for _, deployment in replies} == {"blue"}

@@ -68,7 +68,7 @@ def test_a_pin_change_from_1_to_2_releases_version_2_through_every_stage(rehears
     jobs = result.jobs
     assert jobs["gate"].outputs == {"release": "true"}
     assert jobs["deploy"].outputs == {"live": "blue", "candidate": "green"}
-    for stage in ("canary", "half", "full"):
+    for stage in ("shadow", "canary", "half", "full"):
         assert jobs[f"stage-{stage}"].step_outputs["promote"]["verdict"] == "pass"
         assert f"### Stage {stage}: pass" in jobs[f"stage-{stage}"].summary
         # judged on Azure Monitor's numbers (the azure target), which says they come late

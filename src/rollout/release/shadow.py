@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from rollout.azureml.endpoints import set_mirror
+from rollout.azureml.endpoints import get_endpoint, mirror_traffic, set_mirror
 
 if TYPE_CHECKING:
     from azure.ai.ml import MLClient
@@ -37,10 +37,15 @@ def judged_on_copies(candidate: str, percent: int, live: str) -> str:
 
 @contextmanager
 def mirroring(ml: MLClient, endpoint: str, mirror: dict[str, int], say: Progress) -> Iterator[None]:
-    """Mirror traffic on for the block, and off again whatever way the block ends."""
+    """Mirror traffic on for the block, and off again whatever way the block ends.
+
+    Mirroring already off (a rollback that took the lock over turns it off first) is left alone,
+    so as not to write the endpoint under the new holder's feet.
+    """
     set_mirror(ml, endpoint, mirror)
     try:
         yield
     finally:
-        say("mirror off")
-        set_mirror(ml, endpoint, {})
+        if mirror_traffic(get_endpoint(ml, endpoint)):
+            say("mirror off")
+            set_mirror(ml, endpoint, {})

@@ -51,8 +51,28 @@ def test_mirrored_requests_count_apart_from_requests():
     metrics.observe("ep", "green", 429, 0.0, mirrored=True)
     green = _row(metrics.snapshot(), "ep", "green")
     assert green["mirrored"] == 2
+    assert green["mirrored_status_codes"] == {"200": 1, "429": 1}
+    assert green["mirrored_latency_ms"]["count"] == 2
+    assert green["mirrored_latency_ms"]["sum"] == pytest.approx(10.0)
     assert green["requests"] == {"2xx": 0, "4xx": 0, "5xx": 0}
+    assert green["status_codes"] == {}
     assert green["latency_ms"]["count"] == 0
+
+
+def test_the_release_tool_counts_a_deployments_mirrored_copies_with_its_requests():
+    """As Azure Monitor does: a shadow deployment's numbers are the copies it answered."""
+    metrics = Metrics()
+    for _ in range(4):
+        metrics.observe("ep", "green", 200, 0.004, mirrored=True)
+    metrics.observe("ep", "green", 424, 0.3, mirrored=True)  # a copy the model failed
+    metrics.observe("ep", "green", 200, 0.004, mirrored=False)  # a probe by header
+    metrics.observe("ep", "blue", 200, 0.004, mirrored=False)
+    stats = parse_emulator_metrics(metrics.snapshot(), "ep")
+    green = stats["green"]
+    assert (green.ok, green.client_errors, green.errors) == (5, 0, 1)
+    assert green.latency_buckets[-1] == (float("inf"), 6)
+    assert dict(green.latency_buckets)[5.0] == 5  # the five fast ones, copies and probe together
+    assert (stats["blue"].ok, stats["blue"].errors) == (1, 0)
 
 
 def test_the_release_tool_reads_the_json_form():
@@ -81,7 +101,11 @@ def test_prometheus_text_names_deployment_status_and_latency():
         in text
     )
     assert (
-        'online_deployment_mirrored_requests_total{deployment="blue",endpoint="ep",status_class="2xx"} 1.0'
+        'online_deployment_mirrored_requests_total{deployment="blue",endpoint="ep",status_class="2xx",status_code="200"} 1.0'
+        in text
+    )
+    assert (
+        'online_deployment_mirrored_request_duration_seconds_bucket{deployment="blue",endpoint="ep",le="0.03"} 1.0'
         in text
     )
 
