@@ -77,14 +77,14 @@ def _stage_order_problems(file: str, stages: Any) -> list[Problem]:
                     file,
                     f"stages[{index}].mirror",
                     "a shadow stage comes before every traffic stage: the candidate takes live traffic "
-                    f"from stage {first_traffic!r} on, and Azure never mirrors to a "
-                    "deployment with live traffic",
+                    f"from stage {first_traffic!r} on, and Azure never mirrors to a deployment with "
+                    "live traffic",
                 )
             )
         if isinstance(traffic, int) and is_int(traffic):
             if previous is None:
                 first_traffic = name
-            if previous is not None and traffic <= previous:
+            elif traffic <= previous:
                 found.append(
                     Problem(
                         file,

@@ -4,9 +4,10 @@ During the window an optional probe load sends single-row requests from the samp
 deployments by header (so a quiet endpoint still yields a verdict, and both are measured on the
 same rows); in a shadow stage (`mirrored`) it sends them to the endpoint without a header instead,
 so that live answers them and the candidate gets its mirrored share of copies, as users' requests
-(requests that name a deployment are never mirrored). At the end the probe rows go to both in one batch each to measure agreement as the
-plan's output contract counts it (equal labels, numbers within tolerance, equal arg-max). The
-window is cut short as soon as the candidate's errors already decide a failure.
+(requests that name a deployment are never mirrored). At the end the probe rows go to both in one
+batch each to measure agreement as the plan's output contract counts it (equal labels, numbers
+within tolerance, equal arg-max). The window is cut short as soon as the candidate's errors
+already decide a failure.
 
 A metrics read that fails is tried again at the next look; `METRICS_ERROR_LIMIT` failures in a
 row (as Argo Rollouts' consecutiveErrorLimit) end the bake with an `error` verdict.
