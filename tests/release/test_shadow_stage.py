@@ -18,8 +18,8 @@ from rollout.release.bake import BakeProgress
 from rollout.release.shadow import SKIPPED
 from rollout.release.steps import Release
 
-PROBE_RPS = 10  # through the endpoint: live answers all, the candidate gets copies of half
-SHADOW = {"name": "shadow", "mirror": 50, "bake": "4s", "environment": "shadow"}
+PROBE_RPS = 20  # through the endpoint: live answers all, the candidate gets copies of half
+SHADOW = {"name": "shadow", "mirror": 50, "bake": "6s", "environment": "shadow"}
 
 
 @pytest.fixture

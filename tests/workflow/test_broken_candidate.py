@@ -25,8 +25,11 @@ def test_a_faulty_candidate_stops_the_release_and_the_safety_net_rolls_back(
     rehearsal: Rehearsal, mode: str, fails_at: str
 ) -> None:
     scenario = rehearsal.scenario(f"{mode}-candidate", live_version=1)
+    # Judged on copies of half the requests sent through live, which busy shared cores answer at
+    # some 20 a second: the shadow stage bakes 20 s to reach the plan's min_requests (100).
+    variables = {"ROLLOUT_BAKE": "20s"} if fails_at == "stage-shadow" else None
     with user_traffic(scenario) as replies:
-        result = scenario.push(1, pin_to(VERSIONS[mode]))
+        result = scenario.push(1, pin_to(VERSIONS[mode]), variables=variables)
     timed(f"{mode} candidate", result)
 
     assert result.returncode != 0
