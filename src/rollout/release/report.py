@@ -113,10 +113,16 @@ def next_gate(entry: Entry, plan_stages: Sequence[Stage]) -> str:
     names = [s.name for s in plan_stages]
     if entry.name in names and names.index(entry.name) + 1 < len(names):
         following = plan_stages[names.index(entry.name) + 1]
-        rest = f"; {live} keeps {100 - following.traffic}%" if live and following.traffic < 100 else ""
+        if following.mirror is not None:
+            return (
+                f"Approving stage {following.name} (environment {following.environment}) mirrors "
+                f"{following.mirror}% of the live requests to {candidate}; users stay on {live}."
+            )
+        traffic = following.traffic or 100
+        rest = f"; {live} keeps {100 - traffic}%" if live and traffic < 100 else ""
         return (
             f"Approving stage {following.name} (environment {following.environment}) sends "
-            f"{following.traffic}% of live traffic to {candidate}{rest}."
+            f"{traffic}% of live traffic to {candidate}{rest}."
         )
     if live:
         return f"Approving retire deletes {live}, the old deployment; {candidate} keeps all traffic."

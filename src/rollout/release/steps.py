@@ -284,7 +284,8 @@ class Release:
             )
         with self.conn.scoring(self.endpoint_name) as client:
             self._smoke(client, samples, candidate, stage.name, live, me)
-            split = {candidate: stage.traffic, live: 100 - stage.traffic} if live else {candidate: 100}
+            traffic = stage.traffic or 100
+            split = {candidate: traffic, live: 100 - traffic} if live else {candidate: 100}
             metrics = self.conn.metrics(self.endpoint_name)
             if not live:
                 self.say("no live deployment: this first release gives the candidate all traffic")
