@@ -72,7 +72,7 @@ class Lab:
         )
 
 
-def register_faulty(registry_uri: str, artifacts_dir: Path, mode: str) -> int:
+def register_faulty(registry_uri: str, artifacts_dir: Path, mode: str, delay_s: float = 0.3) -> int:
     import mlflow
     import mlflow.pyfunc
 
@@ -91,7 +91,7 @@ def register_faulty(registry_uri: str, artifacts_dir: Path, mode: str) -> int:
             path,
             python_model=str(FAULTY_MODEL_CODE),
             artifacts={"inner": inner},
-            model_config={"mode": mode, "delay_s": 0.3},
+            model_config={"mode": mode, "delay_s": delay_s},
             signature=signature,
             metadata=inner_model.metadata,  # the categories: a faulty version validates as the real one
             pip_requirements=["mlflow"],

@@ -1,6 +1,6 @@
 """release.yml executed offline with a faulty candidate: the release stops, live loses nothing.
 
-A model that raises on every request fails the acceptance suite; one that answers after 0.3 s
+A model that raises on every request fails the acceptance suite; one that answers after 1 s
 passes it (under the lab plan's p95 limit) and fails the shadow stage's latency analysis of the
 live requests mirrored to it, against live, before any user request reaches it. Either way no
 later stage runs, the safety-net rollback job runs and closes the release as rolled back, mirroring
