@@ -345,6 +345,10 @@ def _get(emu: Emulator, path: str) -> bytes:
         connection.close()
 
 
+# The step of scripts/demo.sh that the "release rehearsal under 90 s" goal times.
+DEMO_RELEASE_STEP = "Release version 2 through every stage"
+
+
 @dataclass
 class Demo:
     steps: dict[str, float]  # seconds per step of scripts/demo.sh, and "total"
@@ -584,14 +588,14 @@ class Report:
         )
         goals.append(Goal("10% mirror, share error", abs(self.split.mirrored - 10), 0.5, " pp"))
         if self.demo is not None:
-            total = self.demo.steps["total"]
-            if self.demo.failure:
-                text = (
-                    f"make demo (scripts/demo.sh), total; it FAILED after {total:.0f} s: {self.demo.failure}"
-                )
+            release = self.demo.steps.get(DEMO_RELEASE_STEP)
+            label = f"make demo's release rehearsal (the step {DEMO_RELEASE_STEP!r})"
+            if self.demo.failure or release is None:
+                total = self.demo.steps["total"]
+                text = f"{label}; the demo FAILED after {total:.0f} s: {self.demo.failure or 'no such step'}"
                 goals.append(Goal(text, float("inf"), 90, " s"))
             else:
-                goals.append(Goal("make demo (scripts/demo.sh), total", total, 90, " s"))
+                goals.append(Goal(label, release, 90, " s"))
         return goals
 
     def markdown(self) -> str:
@@ -617,8 +621,10 @@ class Report:
         if self.demo is not None:
             lines += [
                 "",
-                "scripts/demo.sh: " + ", ".join(f"{k} {v:.1f} s" for k, v in self.demo.items()) + ".",
+                "scripts/demo.sh: " + ", ".join(f"{k} {v:.1f} s" for k, v in self.demo.steps.items()) + ".",
             ]
+            if self.demo.failure:
+                lines += ["", "The demo failed:", "", "```", self.demo.failure, "```"]
         lines += ["", "## Goals", ""] + [f"- {goal.line()}" for goal in self.goals()]
         return "\n".join(lines) + "\n"
 
