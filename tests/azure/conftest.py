@@ -20,7 +20,6 @@ from cloud_lab import CloudLab
 
 REPO = Path(__file__).resolve().parents[2]
 STAND_IN_AZ_DIR = REPO / "tools" / "act" / "bin"
-sys.path.insert(0, str(REPO / "tests" / "release"))  # the release lab's project and faulty models
 
 # what could make DefaultAzureCredential take another road than the Azure CLI, or pick another scope
 _DROPPED_PREFIXES = ("AZURE_", "AZUREML_", "ARM_", "MSI_", "IDENTITY_", "IMDS_", "MLFLOW_")

@@ -6,21 +6,22 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from init_lab import KINDS, InitLab, register_kind, write_probe
+from init_lab import KINDS, register_kind, write_probe
+from labs import Lab
 
 KIND = KINDS["iris-labels"]
 MODEL = f"models:/{KIND.name}/2"
 
 
 @pytest.fixture(scope="module")
-def registry_lab(tmp_path_factory: pytest.TempPathFactory) -> InitLab:
+def registry_lab(tmp_path_factory: pytest.TempPathFactory) -> Lab:
     home = tmp_path_factory.mktemp("init-errors")
-    lab = InitLab(home, f"sqlite:///{home / 'mlflow.db'}")
+    lab = Lab(home, f"sqlite:///{home / 'mlflow.db'}")
     register_kind(KIND, lab.registry_uri, home / "artifacts")
     return lab
 
 
-def _refused(lab: InitLab, *args: str) -> str:
+def _refused(lab: Lab, *args: str) -> str:
     result = lab.in_process("init", *args)
     assert result.returncode == 1, result.stdout
     lines = result.stderr.strip().splitlines()
@@ -66,7 +67,7 @@ def _probe_without_a_column(tmp_path: Path) -> Path:
     ],
 )
 def test_bad_input_is_one_line_and_writes_nothing(
-    registry_lab: InitLab, tmp_path: Path, args: list[str], message: str
+    registry_lab: Lab, tmp_path: Path, args: list[str], message: str
 ) -> None:
     (tmp_path / "rows.txt").write_text("a,b\n")
     files = {"SHORT": _short_probe, "NARROW": _probe_without_a_column}
@@ -79,7 +80,7 @@ def test_bad_input_is_one_line_and_writes_nothing(
     assert not project.exists()
 
 
-def test_existing_files_are_kept_unless_forced(registry_lab: InitLab, tmp_path: Path) -> None:
+def test_existing_files_are_kept_unless_forced(registry_lab: Lab, tmp_path: Path) -> None:
     project = tmp_path / "project"
     (project / "deployments").mkdir(parents=True)
     (project / "deployments" / "blue.yml").write_text("mine\n")

@@ -7,21 +7,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from init_lab import KINDS, InitLab, register_kind, release_journey
+from init_lab import KINDS, register_kind, release_journey
+from labs import Lab
 
 KIND = KINDS["iris-proba"]
 
 
 @pytest.fixture(scope="module", autouse=True)
-def registered(init_lab: InitLab) -> None:
-    register_kind(KIND, init_lab.registry_uri, init_lab.home / "artifacts")
+def registered(lab: Lab) -> None:
+    register_kind(KIND, lab.registry_uri, lab.artifacts_dir)
 
 
-def test_init_validate_release_and_a_candidate_answering_two_of_three_probabilities(
-    init_lab: InitLab, tmp_path: Path
-) -> None:
+def test_init_validate_and_a_candidate_answering_two_of_three_probabilities(lab: Lab, tmp_path: Path) -> None:
     release_journey(
-        init_lab,
+        lab,
         KIND,
         tmp_path,
         probe=True,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from model_cache import ModelCache
 
 ENTRY_POINT_GROUPS = ("mlflow.tracking_store", "mlflow.model_registry_store", "mlflow.deployments")
 
@@ -58,12 +59,6 @@ def rollout_local(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
 
 
 @pytest.fixture(scope="session")
-def saved_models(tmp_path_factory: pytest.TempPathFactory) -> SavedModels:
+def saved_models(model_cache: ModelCache) -> SavedModels:
     """The demo heart classifier's two variants, saved as local MLflow model directories."""
-    from rollout.demo_model import training
-
-    root = tmp_path_factory.mktemp("mlflow-models")
-    models = SavedModels(root / "model-1", root / "model-2")
-    training.save(training.train(variant=1), models.first)
-    training.save(training.train(variant=2), models.second)
-    return models
+    return SavedModels(model_cache.demo(1), model_cache.demo(2))

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from release_lab import FAST_PLAN, VERSIONS, Lab, make_project
+from labs import Lab
+from release_lab import PROBE_RPS, REPO, VERSIONS, make_project
 
 from rollout.azureml.endpoints import get_endpoint, live_traffic, set_tags, set_traffic
 from rollout.emulator.control.timing import Timing
@@ -31,35 +32,43 @@ from rollout.release.roles import TAG_STAGE, TAG_VERDICT
 from rollout.release.steps import Release
 
 WRITE_SCALE = 0.025  # endpoint_update: 40 s x 0.025 = 1 s
-PROBE_RPS = 20
-# this test is about the lock: a loaded runner's latency must not decide the verdicts
-PLAN = {
-    **FAST_PLAN,
-    "analysis": {**FAST_PLAN["analysis"], "max_p95_latency_ms": 30_000, "max_latency_ratio": 100},
-}
+SAMPLE = (REPO / "samples" / "sample.json").read_text()
 
 
 @pytest.fixture(scope="module")
 def paced(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    """A second emulator on the lab's registry, whose writes take about a second."""
+    """A second emulator on the lab's registry, whose writes take about a second once `releasing`
+    has set up its endpoint."""
     from rollout.emulator.host import process
 
     paced = Lab(tmp_path_factory.mktemp("paced-lab"), lab.registry_uri)
-    process.start(paced.state_dir, paced.registry_uri, timing=Timing("azure", WRITE_SCALE))
-    paced.connection().ml.online_endpoints.list()
+    process.start(paced.state_dir, paced.registry_uri)
     yield paced
     process.stop(paced.state_dir)
 
 
 @pytest.fixture(scope="module")
 def releasing(paced: Lab, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A project whose endpoint has blue live on version 1 and green deployed with version 2."""
-    project = make_project(tmp_path_factory.mktemp("paced") / "project", "ep-lock-timing", PLAN)
+    """A project whose endpoint has blue live on version 1 and green deployed with version 2.
+
+    Made before the writes are slowed (a deployment would take 12 s on the paced profile): the
+    emulator is then restarted on the paced profile, with the endpoint as it left it.
+    """
+    from rollout.emulator.host import process
+
+    project = make_project(tmp_path_factory.mktemp("paced") / "project", "ep-lock-timing")
     rel = Release(paced.connection(), load_project(project))
     rel.deploy(version=VERSIONS["v1"])
     set_traffic(rel.conn.ml, rel.endpoint_name, {"blue": 100})
     rel.retire()
     rel.deploy(version=VERSIONS["v2"])
+    process.stop(paced.state_dir)
+    process.start(paced.state_dir, paced.registry_uri, timing=Timing("azure", WRITE_SCALE))
+    with rel.conn.scoring(rel.endpoint_name) as client:  # both instances started again
+        deadline = time.monotonic() + 60
+        while not all(client.score(SAMPLE, deployment=slot).ok for slot in ("blue", "green")):
+            assert time.monotonic() < deadline, "the instances did not start again"
+            time.sleep(0.2)
     return project
 
 

@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
 from dataclasses import asdict, replace
 
 import pytest
-from release_lab import VERSIONS, Lab, user_traffic
+from labs import Lab
+from load_support import SteadyLoad
+from release_lab import PROBE_RPS, SLOW_SECONDS, VERSIONS, assert_live_lost_nothing, user_traffic
 
 from rollout.azureml.endpoints import apply_endpoint, set_tags
 from rollout.errors import UserError
 from rollout.release.lock import LOCK_TAG, Holder
 from rollout.release.steps import Release
-
-PROBE_RPS = 20
-
-
-def assert_blue_lost_nothing(replies: list[tuple[int, str | None]]) -> None:
-    by_blue = Counter(status for status, deployment in replies if deployment == "blue")
-    assert by_blue and set(by_blue) == {200}, by_blue
-    assert all(deployment in ("blue", "green") for _, deployment in replies), Counter(replies)
 
 
 def walk_all_stages(rel: Release) -> None:
@@ -29,18 +22,26 @@ def walk_all_stages(rel: Release) -> None:
         assert result.verdict.outcome == "pass", result.verdict
 
 
-def test_full_release_then_a_second_release_reuses_the_freed_slot(live_on_v1: Release) -> None:
+def test_a_whole_release_under_load_loses_no_request_and_frees_a_slot_for_the_next(
+    live_on_v1: Release,
+) -> None:
     rel = live_on_v1
-    assert rel.deploy(version=VERSIONS["v2"]).to_dict() == {
-        "live": "blue",
-        "candidate": "green",
-        "model": "heart-classifier:2",
-    }
-    assert rel.status().traffic == {"blue": 100}
-    walk_all_stages(rel)
-    with pytest.raises(UserError, match="stage canary has passed already"):
-        rel.promote("canary")
-    assert rel.retire().to_dict() == {"retired": "blue", "live": "green"}
+    with SteadyLoad(rel, threads=2) as load:
+        assert rel.deploy(version=VERSIONS["v2"]).to_dict() == {
+            "live": "blue",
+            "candidate": "green",
+            "model": "heart-classifier:2",
+        }
+        assert rel.status().traffic == {"blue": 100}
+        walk_all_stages(rel)
+        with pytest.raises(UserError, match="stage canary has passed already"):
+            rel.promote("canary")
+        assert rel.retire().to_dict() == {"retired": "blue", "live": "green"}
+    # zero downtime: every request through deploy, each traffic change and retire got a valid answer
+    invalid = [sent for sent in load.sent if not sent.valid]
+    assert not invalid, f"{len(invalid)} of {len(load.sent)} replies failed or invalid, e.g. {invalid[:3]}"
+    assert {sent.deployment for sent in load.sent} == {"blue", "green"}
+
     assert rel.deploy(version=VERSIONS["v2"]).to_dict() == {
         "live": "green",
         "candidate": None,
@@ -71,12 +72,16 @@ def test_deploy_again_with_the_same_pin_is_a_no_op(live_on_v1: Release) -> None:
 def test_a_candidate_that_fails_every_request_stops_before_traffic_moves(live_on_v1: Release) -> None:
     rel = live_on_v1
     rel.deploy(version=VERSIONS["broken"])
-    with user_traffic(rel) as replies, pytest.raises(UserError) as refused:
-        rel.promote("canary", probe_rps=PROBE_RPS)
+    with user_traffic(rel) as replies:
+        with pytest.raises(UserError) as refused:
+            rel.promote("canary", probe_rps=PROBE_RPS)
+        # the release workflow's safety net then rolls back: the release is closed as rolled back
+        rel.rollback(force_lock=True)
     assert "candidate green answered 424" in refused.value.format_message()
     assert refused.value.format_message().endswith("no traffic was moved")
-    assert rel.status().traffic == {"blue": 100}
-    assert_blue_lost_nothing(replies)
+    status = rel.status()
+    assert (status.traffic, status.mirror_traffic, status.verdict) == ({"blue": 100}, {}, "rolled back")
+    assert_live_lost_nothing(replies)
     assert {d for _, d in replies} == {"blue"}
 
 
@@ -91,18 +96,19 @@ def test_a_candidate_failing_on_a_share_of_requests_is_rolled_back(live_on_v1: R
     status = rel.status()
     assert (status.traffic, status.mirror_traffic) == ({"blue": 100}, {})
     assert status.verdict == "canary: fail"
-    assert_blue_lost_nothing(replies)
+    assert_live_lost_nothing(replies)
 
 
 def test_a_much_slower_candidate_is_rolled_back(live_on_v1: Release) -> None:
     rel = live_on_v1
     rel.deploy(version=VERSIONS["slow"])
     with user_traffic(rel) as replies:
-        result = rel.promote("canary", probe_rps=PROBE_RPS)
+        # long enough for the requests it holds SLOW_SECONDS each to add up to min_requests
+        result = rel.promote("canary", bake_seconds=SLOW_SECONDS + 4, probe_rps=PROBE_RPS)
     assert result.verdict.outcome == "fail"
     assert any("p95 latency" in reason for reason in result.verdict.reasons), result.verdict.reasons
     assert rel.status().traffic == {"blue": 100}
-    assert_blue_lost_nothing(replies)
+    assert_live_lost_nothing(replies)
 
 
 def test_stages_cannot_be_skipped_and_rollback_restores_live(live_on_v1: Release) -> None:
@@ -134,7 +140,7 @@ def test_inconclusive_when_the_endpoint_is_quiet(live_on_v1: Release) -> None:
     rel.deploy(version=VERSIONS["v2"])
     result = rel.promote("canary", bake_seconds=1)
     assert result.verdict.outcome == "inconclusive"
-    assert "candidate requests; at least 20 are needed" in result.verdict.reasons[0]
+    assert "candidate requests; at least 10 are needed" in result.verdict.reasons[0]
     assert rel.status().traffic == {"blue": 90, "green": 10}
 
 

@@ -1,6 +1,6 @@
-"""Resilience of a release: a failing metrics source, a candidate killed mid-canary, zero downtime.
+"""Resilience of a release: a failing metrics source, a candidate killed mid-canary.
 
-On the release lab's emulator (azure timing profile, scaled), through the real SDK, HTTPS and
+On the release lab's emulator, through the real SDK, HTTPS and
 instance processes; the metrics source fails behind a real local HTTP server.
 """
 
@@ -12,12 +12,12 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
+from labs import Lab
 from load_support import ConnectionWithMetrics, FailingMetricsProxy, SteadyLoad, instance_pid
-from release_lab import FAST_PLAN, VERSIONS, Lab, make_project
+from release_lab import PROBE_RPS, VERSIONS
 
 from rollout.azureml.endpoints import get_endpoint, live_traffic
 from rollout.project.loading import load_project
@@ -25,11 +25,7 @@ from rollout.release.bake import METRICS_ERROR_LIMIT
 from rollout.release.lock import LOCK_TAG
 from rollout.release.results import StageResult
 from rollout.release.roles import TAG_STAGE, TAG_VERDICT
-from rollout.release.run import run_release
 from rollout.release.steps import Release
-
-PROBE_RPS = 20
-WAIT_FOR_LOAD_SECONDS = 150  # the test stays under pytest-timeout's 300 s
 
 
 @contextmanager
@@ -129,7 +125,7 @@ def test_a_candidate_killed_mid_canary_fails_the_stage_and_live_loses_nothing(
     assert first is not None
     killed: list[int] = []
     runner = Release(lab.connection(), load_project(project))
-    with SteadyLoad(rel, threads=4) as load, promoting(runner, "canary", bake_seconds=40) as outcome:
+    with SteadyLoad(rel, threads=2) as load, promoting(runner, "canary", bake_seconds=40) as outcome:
         time.sleep(2)
         # down until the stage has ended: each instance the emulator brings back is killed again
         while "result" not in outcome:
@@ -159,48 +155,3 @@ def test_a_candidate_killed_mid_canary_fails_the_stage_and_live_loses_nothing(
         while (pid := green_pid()) in killed or not client.score(request, deployment="green").ok:
             assert time.monotonic() < deadline, f"green was not restarted (pids killed: {killed}, now {pid})"
             time.sleep(0.5)
-
-
-def test_zero_downtime_through_a_whole_release(lab: Lab, project: Path, live_on_v1: Release) -> None:
-    # latency is the analysis tests' business: here a loaded runner's slow replies must not stop
-    # the release before it has been walked under load
-    plan = {
-        **FAST_PLAN,
-        "analysis": {**FAST_PLAN["analysis"], "max_p95_latency_ms": 30_000, "max_latency_ratio": 100},
-    }
-    rel = Release(
-        lab.connection(),
-        load_project(make_project(project.parent / "relaxed", live_on_v1.endpoint_name, plan)),
-    )
-    target = 5000
-    gates: list[str] = []
-
-    def confirm(question: str) -> bool:
-        gates.append(question)
-        print(f"{question} after {len(load.sent)} requests, {time.monotonic() - began:.1f} s")
-        if question.startswith("Retire"):  # the whole release happens under load
-            load.wait_for(target, timeout=WAIT_FOR_LOAD_SECONDS)
-        return True
-
-    began = time.monotonic()
-    with SteadyLoad(rel, threads=8) as load:
-        run = run_release(
-            rel,
-            version=VERSIONS["v2"],
-            confirm=confirm,
-            acceptance=None,
-            run_stage=lambda rel, stage: rel.promote(stage.name, probe_rps=PROBE_RPS),
-        )
-    took = time.monotonic() - began
-
-    assert [stage.verdict.outcome for stage in run.stages] == ["pass", "pass", "pass"], run.stages
-    assert run.retired is not None and (run.retired.retired, run.retired.live) == ("blue", "green")
-    assert len(gates) == 4
-    sent = list(load.sent)
-    assert len(sent) >= target
-    invalid = [s for s in sent if not s.valid]
-    assert not invalid, f"{len(invalid)} of {len(sent)} replies failed or invalid, e.g. {invalid[:3]}"
-    served = {s.deployment for s in sent}
-    assert served == {"blue", "green"}, served
-    assert get_endpoint(rel.conn.ml, rel.endpoint_name).traffic == {"green": 100}
-    print(f"{len(sent)} requests in {took:.0f} s through the release, none failed")

@@ -12,7 +12,8 @@ import threading
 import time
 
 import pytest
-from release_lab import VERSIONS, Lab
+from labs import Lab
+from release_lab import VERSIONS
 
 from rollout.azureml.endpoints import get_endpoint, live_traffic
 from rollout.project.loading import load_project

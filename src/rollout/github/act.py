@@ -314,6 +314,7 @@ class ActRun:
         finally:
             if process.poll() is None:
                 _stop_group(process)
+        (self.work / "act.log").write_text("\n".join(lines) + "\n")  # kept for reading afterwards
         jobs = parse_act_json(lines, spec)
         return RunResult(
             command=command,

@@ -26,8 +26,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Literal, Protocol
 
-from scipy.stats import fisher_exact
-
 from rollout.azureml.metrics import WindowStats
 
 LATENCY_NOISE_MS = 50.0
@@ -85,6 +83,9 @@ def error_p_value(candidate: WindowStats, live: WindowStats) -> float:
         return 1.0
     if live.requests == 0:  # nothing to compare with: against a perfect baseline of equal size
         table[1] = [0, candidate.requests]
+    # imported here: scipy.stats takes seconds to import, and most commands never judge a window
+    from scipy.stats import fisher_exact
+
     return float(fisher_exact(table, alternative="greater").pvalue)
 
 

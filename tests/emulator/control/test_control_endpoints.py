@@ -7,6 +7,7 @@ import time
 import pytest
 from azure.ai.ml.entities import ManagedOnlineEndpoint
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from release_lab import VERSIONS
 
 
 def _score_status(emulator, endpoint: str, credential: str) -> int:
@@ -144,11 +145,14 @@ def test_workspace_and_models_come_from_the_registry(ml_client, emulator, regist
     assert str(model.path).startswith("azureml://locations/local/workspaces/")
     assert str(model.path).endswith("/models/heart-classifier/versions/2")
     assert model.id.endswith("/workspaces/local/models/heart-classifier/versions/2")
+    registered = sorted(VERSIONS.values(), reverse=True)  # every version of the lab's registry
     latest = {m.name: m.latest_version for m in ml_client.models.list()}
-    assert latest[registered_models.heart] == "2"
-    assert [m.version for m in ml_client.models.list(name=registered_models.heart)] == ["2", "1"]
-    with pytest.raises(ResourceNotFoundError, match="heart-classifier:7 does not exist"):
-        ml_client.models.get(registered_models.heart, "7")
+    assert latest[registered_models.heart] == str(registered[0])
+    assert [m.version for m in ml_client.models.list(name=registered_models.heart)] == [
+        str(version) for version in registered
+    ]
+    with pytest.raises(ResourceNotFoundError, match="heart-classifier:99 does not exist"):
+        ml_client.models.get(registered_models.heart, "99")
 
 
 def test_arm_requests_need_the_management_token_and_an_api_version(emulator):

@@ -8,17 +8,15 @@ URIs do not change), and starts the instances again.
 from __future__ import annotations
 
 import json
-import os
 import ssl
 import stat
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 from azure.ai.ml.entities import ManagedOnlineDeployment, ManagedOnlineEndpoint, ProbeSettings
+from labs import Lab, Result
 
 from rollout.azureml.local_target import LocalTarget
 from rollout.release.lock import LOCK_TAG
@@ -34,17 +32,9 @@ RELEASE_TAGS = {
 }
 
 
-def _rollout(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ROLLOUT_HOME": str(home)}
-    env.pop("MLFLOW_TRACKING_URI", None)
-    return subprocess.run(
-        [sys.executable, "-m", "rollout", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=180,
-        check=False,
-    )
+def _rollout(*args: str, home: Path) -> Result:
+    """`rollout ARGS` with ROLLOUT_HOME=home, run in this process (the command's own code)."""
+    return Lab.at(home).in_process(*args)
 
 
 def _status(home: Path) -> tuple[int, dict]:

@@ -8,23 +8,19 @@ and clear it. A restart serves on the port of the last run when it is free, else
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from labs import Lab, Result
 
 from rollout.emulator.host import process
 
 
-def _rollout(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ROLLOUT_HOME": str(home)}
-    env.pop("MLFLOW_TRACKING_URI", None)
-    return subprocess.run(
-        [sys.executable, "-m", "rollout", *args], capture_output=True, text=True, env=env, timeout=180
-    )
+def _rollout(*args: str, home: Path) -> Result:
+    """`rollout ARGS` with ROLLOUT_HOME=home, run in this process (the command's own code)."""
+    return Lab.at(home).in_process(*args)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The rehearsal lab's copy of a project: renamed endpoint, and the lab's settings for busy cores."""
+"""The rehearsal lab's copy of a project: the endpoint renamed, the plan changed only as asked."""
 
 from __future__ import annotations
 
@@ -7,28 +7,29 @@ from pathlib import Path
 import yaml
 
 from rollout.project.loading import load_project
-from rollout.release.rehearsal_lab import (
-    LAB_MAX_CONCURRENT_REQUESTS,
-    LAB_MAX_LATENCY_RATIO,
-    LAB_MAX_P95_LATENCY_MS,
-    lab_project,
-)
+from rollout.release.rehearsal_lab import lab_project
 
 REPO = Path(__file__).resolve().parents[3]
 
 
-def test_the_copy_renames_the_endpoint_and_takes_the_lab_settings(tmp_path: Path) -> None:
+def test_the_copy_renames_the_endpoint_and_keeps_the_shipped_settings(tmp_path: Path) -> None:
     project = lab_project(REPO, tmp_path / "copy", "rh-scenario")
-    loaded = load_project(project)
+    loaded, shipped = load_project(project), load_project(REPO)
     assert loaded.endpoint.name == "rh-scenario"
-    assert loaded.plan.analysis.max_p95_latency_ms == LAB_MAX_P95_LATENCY_MS
-    assert loaded.plan.analysis.max_latency_ratio == LAB_MAX_LATENCY_RATIO
+    for part in ("model", "stages", "analysis", "output"):
+        assert getattr(loaded.plan, part) == getattr(shipped.plan, part), part
     for slot in ("blue", "green"):
         spec = yaml.safe_load((project / "deployments" / f"{slot}.yml").read_text())
-        assert spec["endpoint_name"] == "rh-scenario"
-        assert spec["request_settings"]["max_concurrent_requests_per_instance"] == LAB_MAX_CONCURRENT_REQUESTS
-    # the shipped plan keeps its own limit, and the rest of the copy's plan is the shipped one
-    shipped = load_project(REPO).plan
-    assert (shipped.analysis.max_p95_latency_ms, shipped.analysis.max_latency_ratio) == (500, 1.5)
-    assert loaded.plan.stages == shipped.stages and loaded.plan.model == shipped.model
+        shipped_spec = yaml.safe_load((REPO / "deployments" / f"{slot}.yml").read_text())
+        assert spec == {**shipped_spec, "endpoint_name": "rh-scenario"}
     assert "rh-scenario" in (project / ".github/workflows/release.yml").read_text()
+
+
+def test_plan_changes_replace_top_level_entries_and_the_workflows_follow(tmp_path: Path) -> None:
+    stages = [{"name": "all", "traffic": 100, "bake": "2s", "environment": "production"}]
+    project = lab_project(REPO, tmp_path / "copy", "rh-scenario", changes={"stages": stages})
+    plan = load_project(project).plan
+    assert [(s.name, s.traffic, s.bake_seconds) for s in plan.stages] == [("all", 100, 2)]
+    assert plan.analysis == load_project(REPO).plan.analysis
+    release = (project / ".github/workflows/release.yml").read_text()
+    assert "stage-all:" in release and "stage-canary:" not in release

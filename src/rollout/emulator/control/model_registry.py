@@ -5,9 +5,12 @@ Calls are blocking (MLflow); the HTTP layer runs them in worker threads.
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 from typing import Any
+
+log = logging.getLogger("rollout.emulator")
 
 
 @dataclass(frozen=True)
@@ -46,8 +49,12 @@ class ModelRegistry:
         self._lock = threading.Lock()
 
     def warm_up(self) -> None:
-        """Import MLflow and open the registry ahead of the first request."""
-        self._mlflow()
+        """Import MLflow and open the registry ahead of the first request (a failure is logged; the
+        first request meets it again and answers it)."""
+        try:
+            self._mlflow()
+        except Exception as error:
+            log.warning("the registry %s could not be opened ahead of requests: %s", self.registry_uri, error)
 
     def get_version(self, name: str, version: str) -> RegisteredVersion | None:
         """The version, or None when it does not exist or did not finish registering."""

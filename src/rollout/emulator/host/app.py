@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import threading
 import uuid
 from collections.abc import AsyncIterator
 
@@ -105,7 +106,8 @@ def create_app(config: ServerConfig) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        warm_up = asyncio.get_running_loop().run_in_executor(None, registry.warm_up)
+        # a daemon thread: a stop soon after the start need not wait for MLflow's import to finish
+        threading.Thread(target=registry.warm_up, name="registry-warm-up", daemon=True).start()
         await provisioner.restore()
         log.info(
             "emulator serving %s (state %s, registry %s, timing %s, instance quota %s)",
@@ -120,8 +122,6 @@ def create_app(config: ServerConfig) -> Starlette:
         finally:
             await provisioner.close()
             await asyncio.to_thread(pool.close)
-            with contextlib.suppress(Exception):
-                await warm_up
             store.close()
             log.info("emulator stopped")
 

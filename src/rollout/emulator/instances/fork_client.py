@@ -164,6 +164,8 @@ class ForkServerClient:
             process = self._process
         if process is None:
             return
+        if not self._ready.is_set():  # still preloading: it has no instance yet, and reads no stdin
+            process.kill()
         try:
             assert process.stdin is not None
             process.stdin.close()  # end of stdin: the fork server stops its instances and exits

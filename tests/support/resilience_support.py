@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 from chaos_support import instance_pid
 
-SAMPLE = json.loads((Path(__file__).resolve().parents[3] / "samples" / "sample.json").read_text())
+SAMPLE = json.loads((Path(__file__).resolve().parents[2] / "samples" / "sample.json").read_text())
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 
 CHAOS_MODEL = "chaos-model"
-CHAOS_CODE = Path(__file__).resolve().parent / "pyfunc_models" / "chaos.py"
+CHAOS_CODE = Path(__file__).resolve().parent / "models" / "chaos.py"
 
 
 def register_chaos_model(registry_uri: str, artifacts_dir: Path) -> int:
