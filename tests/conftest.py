@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from labs import Lab
 from model_cache import ModelCache
 from release_lab import DEMO, FAULTY, MODEL, VERSIONS

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from labs import Lab
 from release_lab import VERSIONS, endpoint_for, make_project
-
 from rollout.project.loading import load_project
 from rollout.release.steps import Release
 

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from cloud_lab import CloudLab
 
 REPO = Path(__file__).resolve().parents[2]

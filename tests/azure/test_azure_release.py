@@ -17,10 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+
 from cloud_lab import CloudLab
 from model_cache import ModelCache
 from release_lab import FAST_PLAN, PROBE_RPS, make_project
-
 from rollout.azureml.metrics import WindowStats
 from rollout.azureml.monitor import CAVEAT
 from rollout.project.samples import request_files

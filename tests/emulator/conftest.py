@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+
 from emulator_support import (
     BROKEN_MLMODEL,
     EmulatorHandle,
@@ -22,7 +23,6 @@ from emulator_support import (
 from labs import Lab
 from model_cache import ModelCache
 from release_lab import MODEL, VERSIONS
-
 from rollout.emulator.host import process
 
 if TYPE_CHECKING:

@@ -9,8 +9,9 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from fake_github import FakeGitHub
 from typer.testing import CliRunner, Result
+
+from fake_github import FakeGitHub
 
 REPO = Path(__file__).resolve().parents[2]
 

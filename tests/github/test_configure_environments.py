@@ -9,6 +9,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+
 from fake_github import API_VERSION, FakeGitHub
 
 REPO = Path(__file__).resolve().parents[2]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from init_lab import KINDS, register_kind, write_probe
 from labs import Lab
 

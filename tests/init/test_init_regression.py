@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from init_lab import KINDS, register_kind, release_journey
 from labs import Lab
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from model_cache import ModelCache
 
 ENTRY_POINT_GROUPS = ("mlflow.tracking_store", "mlflow.model_registry_store", "mlflow.deployments")

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from labs import Lab
 from release_lab import endpoint_for, make_project, serving_v1
-
 from rollout.release.steps import Release
 
 

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from labs import Lab
 from release_lab import PROBE_RPS, REPO, VERSIONS, make_project
-
 from rollout.azureml.endpoints import get_endpoint, live_traffic, set_tags, set_traffic
 from rollout.emulator.control.timing import Timing
 from rollout.errors import UserError

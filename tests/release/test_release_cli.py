@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from github_output_format import parse_github_output
 from labs import Lab, Result
 from release_lab import PROBE_RPS, VERSIONS, make_project, serving_v1
-
 from rollout.release.steps import Release
 
 

@@ -6,10 +6,10 @@ import json
 from dataclasses import asdict, replace
 
 import pytest
+
 from labs import Lab
 from load_support import SteadyLoad
 from release_lab import PROBE_RPS, SLOW_SECONDS, VERSIONS, assert_live_lost_nothing, user_traffic
-
 from rollout.azureml.endpoints import apply_endpoint, set_tags
 from rollout.errors import UserError
 from rollout.release.lock import LOCK_TAG, Holder

@@ -13,10 +13,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from labs import Lab, Result
 from PIL import Image
-from release_lab import PROBE_RPS, VERSIONS, make_project, serving_v1
 
+from labs import Lab, Result
+from release_lab import PROBE_RPS, VERSIONS, make_project, serving_v1
 from rollout.release.history import TAG_HISTORY, Entry, history_file, read
 from rollout.release.steps import Release
 from rollout.report.charts import CANDIDATE_COLOUR, LIVE_COLOUR

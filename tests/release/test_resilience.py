@@ -15,10 +15,10 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+
 from labs import Lab
 from load_support import ConnectionWithMetrics, FailingMetricsProxy, SteadyLoad, instance_pid
 from release_lab import PROBE_RPS, VERSIONS
-
 from rollout.azureml.endpoints import get_endpoint, live_traffic
 from rollout.project.loading import load_project
 from rollout.release.bake import METRICS_ERROR_LIMIT

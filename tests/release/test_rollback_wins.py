@@ -12,9 +12,9 @@ import threading
 import time
 
 import pytest
+
 from labs import Lab
 from release_lab import VERSIONS
-
 from rollout.azureml.endpoints import get_endpoint, live_traffic
 from rollout.project.loading import load_project
 from rollout.release.lock import LOCK_TAG, LockLost

@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
+
 from labs import Lab
 from release_lab import FAST_PLAN, PROBE_RPS, SLOW_SECONDS, VERSIONS, user_traffic
-
 from rollout.azureml.local_target import LocalTarget
 from rollout.errors import UserError
 from rollout.project.loading import load_project

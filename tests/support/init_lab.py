@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+
 from labs import Lab
 from release_lab import FAST_PLAN, PROBE_RPS
 

@@ -12,8 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
-from labs import Lab
 
+from labs import Lab
 from rollout.release.steps import Release
 
 REPO = Path(__file__).resolve().parents[2]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
 from chaos_support import instance_pid
 
 SAMPLE = json.loads((Path(__file__).resolve().parents[2] / "samples" / "sample.json").read_text())

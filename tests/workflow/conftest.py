@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from model_cache import ModelCache
 
+from model_cache import ModelCache
 from rollout.github.act import RehearsalError, find_act
 from rollout.release.rehearsal_lab import Rehearsal
 

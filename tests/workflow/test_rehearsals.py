@@ -28,9 +28,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from rehearsal_support import ANALYSIS, RELEASE_JOBS, explain, timed
 from release_lab import assert_live_lost_nothing, user_traffic
-
 from rollout.azureml.monitor import CAVEAT
 from rollout.github.act import RunResult
 from rollout.github.rehearsal import pin_to

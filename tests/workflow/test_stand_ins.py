@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from rehearsal_support import explain
-
 from rollout.github import act, rehearsal
 
 REPO = Path(__file__).resolve().parents[2]

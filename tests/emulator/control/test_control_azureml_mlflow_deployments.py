@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from cloud_support import run_in_cloud
-
 from rollout.emulator.constants import RESOURCE_GROUP, SUBSCRIPTION_ID, WORKSPACE
 
 SAMPLE = Path(__file__).resolve().parents[3] / "samples" / "sample.json"

@@ -5,7 +5,6 @@ emulator with a token from the (stand-in) Azure CLI."""
 from __future__ import annotations
 
 from cloud_support import az_calls, metadata_url, run_in_cloud
-
 from rollout.emulator.constants import (
     CLOUD_METADATA_PATH,
     CLOUD_NAME,

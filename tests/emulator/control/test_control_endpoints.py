@@ -7,6 +7,7 @@ import time
 import pytest
 from azure.ai.ml.entities import ManagedOnlineEndpoint
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+
 from release_lab import VERSIONS
 
 

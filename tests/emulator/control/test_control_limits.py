@@ -13,8 +13,8 @@ from collections.abc import Iterator
 import pytest
 from azure.ai.ml.entities import ManagedOnlineDeployment, ManagedOnlineEndpoint, ProbeSettings
 from azure.core.exceptions import HttpResponseError
-from emulator_support import EmulatorHandle, start_emulator
 
+from emulator_support import EmulatorHandle, start_emulator
 from rollout.emulator.host import process
 from rollout.emulator.host.config import INSTANCE_QUOTA_ENV
 

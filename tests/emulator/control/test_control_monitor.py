@@ -8,6 +8,7 @@ import time
 
 import pytest
 from azure.ai.ml.entities import ManagedOnlineDeployment, ManagedOnlineEndpoint, ProbeSettings
+
 from chaos_support import https_client
 from cloud_support import run_in_cloud
 

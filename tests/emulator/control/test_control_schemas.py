@@ -11,6 +11,9 @@ from urllib.parse import quote
 import httpx
 import jsonschema
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from arm_schemas import (
     DEPLOYMENT,
     ENDPOINT,
@@ -22,8 +25,6 @@ from arm_schemas import (
     TOKEN,
     paginated,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 API = {"api-version": "2025-12-01"}
 CHECKER = jsonschema.FormatChecker()

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 from azure.ai.ml.entities import ManagedOnlineDeployment, ManagedOnlineEndpoint
-from emulator_support import EmulatorHandle, start_emulator
 
+from emulator_support import EmulatorHandle, start_emulator
 from rollout.emulator.control.timing import AZURE_SECONDS, Timing
 from rollout.emulator.host import process
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from azure.ai.ml.entities import ManagedOnlineDeployment, ManagedOnlineEndpoint, ProbeSettings
+
 from chaos_support import https_client
 from cloud_support import run_in_cloud, tracking_uri
-
 from rollout.emulator.constants import RESOURCE_GROUP, SUBSCRIPTION_ID, WORKSPACE
 
 API = "/api/2.0/mlflow"

@@ -32,6 +32,7 @@ from azure.ai.ml.entities import (
     ProbeSettings,
 )
 from azure.core.exceptions import HttpResponseError
+
 from chaos_support import CHAOS_MODEL, chaos_body, https_client, instance_pid, register_chaos_model
 
 

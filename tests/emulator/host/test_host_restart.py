@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 from azure.ai.ml.entities import ManagedOnlineDeployment, ManagedOnlineEndpoint, ProbeSettings
-from labs import Lab, Result
 
+from labs import Lab, Result
 from rollout.azureml.local_target import LocalTarget
 from rollout.release.lock import LOCK_TAG
 from rollout.release.roles import TAG_CANDIDATE, TAG_LIVE, TAG_MODEL, TAG_STAGE, TAG_VERDICT

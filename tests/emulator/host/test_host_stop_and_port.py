@@ -13,8 +13,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from labs import Lab, Result
 
+from labs import Lab, Result
 from rollout.emulator.host import process
 
 

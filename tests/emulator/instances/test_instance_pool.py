@@ -18,8 +18,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from chaos_support import CHAOS_MODEL, chaos_body, register_chaos_model
 
+from chaos_support import CHAOS_MODEL, chaos_body, register_chaos_model
 from rollout.emulator.instances.pool import InstancePool, Readiness
 from rollout.emulator.resources import Deployment, Probe
 

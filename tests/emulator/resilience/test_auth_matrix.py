@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+
 from resilience_support import HeartEndpoint, sample_body, score
 
 

@@ -14,6 +14,7 @@ import math
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+
 from resilience_support import HeartEndpoint, sample_body, score, serving_pid
 
 COLUMNS: list[str] = sample_body()["input_data"]["columns"]

@@ -33,3 +33,16 @@ def test_plan_changes_replace_top_level_entries_and_the_workflows_follow(tmp_pat
     assert plan.analysis == load_project(REPO).plan.analysis
     release = (project / ".github/workflows/release.yml").read_text()
     assert "stage-all:" in release and "stage-canary:" not in release
+
+
+def test_repository_changes_set_the_pin_or_leave_it_alone(tmp_path: Path) -> None:
+    from rollout.github.rehearsal import pin_to, touch_plan_comment
+
+    project = lab_project(REPO, tmp_path / "copy", "rh-scenario")
+    pin_to(7)(project)
+    assert load_project(project).plan.model.version == 7
+    before = (project / "deployments" / "release.yml").read_text()
+    touch_plan_comment()(project)
+    after = (project / "deployments" / "release.yml").read_text()
+    assert after.startswith(before) and after != before
+    assert load_project(project).plan.model.version == 7
