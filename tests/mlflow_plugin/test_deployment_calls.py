@@ -16,7 +16,7 @@ from rollout.demo_model import data
 
 
 @pytest.mark.timeout(900)
-def test_run_local_update_and_delete(rollout_local, saved_models):
+def test_run_local_update_delete_and_names_that_do_not_exist(rollout_local, saved_models):
     mlflow_client = mlflow.MlflowClient()
     client = get_deploy_client("rollout://local")
     for path in (saved_models.first, saved_models.second):
@@ -47,11 +47,7 @@ def test_run_local_update_and_delete(rollout_local, saved_models):
     assert client.list_endpoints() == []
     client.delete_deployment("heart-local")  # idempotent
 
-
-def test_names_that_do_not_exist(rollout_local):
-    client = get_deploy_client("rollout://local")
-    samples = data.load_dataset()[list(data.COLUMNS)].head(1)
-
+    # names that do not exist, in azureml-mlflow's words
     with pytest.raises(MlflowException, match=r"^No deployment with name nowhere found$"):
         client.get_deployment("nowhere")
     with pytest.raises(MlflowException, match=r"^No deployment with name nowhere found to update$"):

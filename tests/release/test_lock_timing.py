@@ -151,7 +151,7 @@ def test_a_stage_longer_than_its_lease_renews_the_lock(paced: Lab, releasing: Pa
 
     def promote() -> None:
         try:
-            outcome["result"] = rel.promote("canary", bake_seconds=30, probe_rps=PROBE_RPS)
+            outcome["result"] = rel.promote("canary", bake_seconds=24, probe_rps=PROBE_RPS)
         except UserError as error:
             outcome["error"] = error
 

@@ -1,5 +1,5 @@
 """The release commands as a user runs them against the lab's emulator: real `rollout` processes
-where the process matters (exit codes, signals, concurrency, outputs for the workflows), the same
+where the process matters (exit codes, signals, outputs for the workflows), the same
 app in this process where only the command's answer does."""
 
 from __future__ import annotations
@@ -74,6 +74,34 @@ def test_bad_input_gives_one_clear_line(
     assert message in one_error_line(result)
 
 
+def test_a_pin_already_live_and_an_endpoint_not_made_yet_are_answers_not_errors(
+    lab: Lab, served: Release, tmp_path: Path
+) -> None:
+    root, v1 = served.project.root, str(VERSIONS["v1"])
+    summary = tmp_path / "summary.md"
+    deployed = lab.in_process("deploy", "--version", v1, cwd=root, env={"GITHUB_STEP_SUMMARY": str(summary)})
+    assert deployed.returncode == 0, deployed.stderr
+    assert "heart-classifier:1 is already live in blue" in deployed.stdout
+    assert summary.read_text().startswith("### Nothing to deploy")
+    as_json = json.loads(lab.in_process("deploy", "--version", v1, "--json", cwd=root).stdout)
+    assert (as_json["candidate"], as_json["live"]) == (None, "blue")
+    released = lab.in_process("release", "--yes", "--version", v1, cwd=root)
+    assert released.returncode == 0, released.stderr
+    assert "already live in blue: nothing to release" in released.stdout
+    assert served.status().traffic == {"blue": 100}
+
+    missing = make_project(tmp_path / "missing", "ep-cli-not-made-yet")
+    said = lab.in_process("status", "--missing-ok", cwd=missing)
+    assert (said.returncode, said.stdout.strip()) == (0, "endpoint ep-cli-not-made-yet does not exist yet")
+    as_json = json.loads(lab.in_process("status", "--missing-ok", "--json", cwd=missing).stdout)
+    assert as_json == {"endpoint": "ep-cli-not-made-yet", "exists": False}
+    assert "--bake: " in one_error_line(lab.in_process("release", "--yes", "--bake", "soon", cwd=missing))
+    (missing / "deployments" / "green.yml").write_text("name: green\n")
+    refused = lab.in_process("release", "--yes", cwd=missing)
+    assert refused.returncode != 0 and "nothing was released" in refused.stderr
+    assert "ep-cli-not-made-yet" not in [e.name for e in lab.connection().ml.online_endpoints.list()]
+
+
 def test_missing_project_files(lab: Lab, tmp_path: Path) -> None:
     line = one_error_line(lab.rollout("deploy", "--path", str(tmp_path), cwd=tmp_path))
     assert "deployments/release.yml" in line
@@ -97,8 +125,12 @@ def test_promote_writes_github_outputs_and_its_report(lab: Lab, live_on_v1: Rele
         "verdict": "pass",
     }
     assert not summary.exists()  # the stage's summary is its report, which the workflow writes
-    report = lab.in_process("report", "--format", "markdown", "--stage", "canary", cwd=root)
+    page = tmp_path / "reports" / "release.html"
+    report = lab.in_process(
+        "report", "--format", "markdown", "--stage", "canary", "--html", str(page), cwd=root
+    )
     assert report.returncode == 0, report.stderr
+    assert page.read_text().startswith("<!doctype html>") and "canary" in page.read_text()
     assert report.stdout.startswith("### Stage canary: pass")
     assert "| traffic before | blue 100% |" in report.stdout
     assert "| traffic after | blue 90%, green 10% |" in report.stdout
@@ -134,29 +166,6 @@ def test_a_stage_killed_half_way_finishes_when_run_again(lab: Lab, live_on_v1: R
         "canary: pass",
     )
     assert "rollout.lock" not in rel.endpoint().tags
-
-
-def test_two_concurrent_promotes_one_proceeds_one_is_refused(lab: Lab, live_on_v1: Release) -> None:
-    rel = live_on_v1
-    rel.deploy(version=VERSIONS["v2"])
-    command = [sys.executable, "-m", "rollout", "promote", "--stage", "canary", "--probe-rps", str(PROBE_RPS)]
-    runs = [
-        subprocess.Popen(
-            command,
-            cwd=rel.project.root,
-            env=lab.env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(2)
-    ]
-    results = [(run.wait(timeout=120), run.stderr.read()) for run in runs]
-    codes = sorted(code for code, _ in results)
-    assert codes == [0, 1], results
-    refused = next(stderr for code, stderr in results if code == 1)
-    assert "is held by another release" in refused
-    assert "Traceback" not in refused
 
 
 def test_json_outputs_for_automation(lab: Lab, live_on_v1: Release, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -44,6 +44,12 @@ def report(
         Path | None, typer.Option("--output", help="Write the report to this file instead of stdout.")
     ] = None,
     stage: Annotated[str | None, typer.Option("--stage", help="Only this stage (its latest run).")] = None,
+    html_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--html", help="Also write the whole release (every stage) as an HTML page to this file."
+        ),
+    ] = None,
     release: Annotated[
         str | None,
         typer.Option("--release", help="The release `<model>:<version>@<slot>` (default: the latest)."),
@@ -73,6 +79,13 @@ def report(
         )
     built = build_report(endpoint, from_file, from_tag, project.plan.stages, release, stage)
     _write(built, fmt, output_file)
+    if html_file is not None:
+        whole = (
+            built
+            if stage is None
+            else build_report(endpoint, from_file, from_tag, project.plan.stages, release)
+        )
+        _write(whole, Format.html, html_file)
 
 
 def _from_endpoint(

@@ -154,6 +154,16 @@ def test_workspace_and_models_come_from_the_registry(ml_client, emulator, regist
     ]
     with pytest.raises(ResourceNotFoundError, match="heart-classifier:99 does not exist"):
         ml_client.models.get(registered_models.heart, "99")
+    assert ml_client.models.get(registered_models.heart, label="latest").version == str(registered[0])
+    with pytest.raises(ResourceNotFoundError, match="Model 'no-such-model' does not exist"):
+        list(ml_client.models.list(name="no-such-model"))
+    with emulator.arm() as arm:  # the model container itself, as ARM shows it
+        found = arm.get(f"{emulator.workspace_path}/models/{registered_models.heart}")
+        missing = arm.get(f"{emulator.workspace_path}/models/no-such-model")
+    assert found.status_code == 200, found.text
+    assert found.json()["properties"]["latestVersion"] == str(registered[0])
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "NotFound"
 
 
 def test_arm_requests_need_the_management_token_and_an_api_version(emulator):

@@ -163,3 +163,8 @@ def test_bad_request_bodies_are_refused_in_azures_shape(emulator, endpoint):
         scripted = arm.put(emulator.deployment_path(endpoint, "blue"), json=body)
         assert scripted.status_code == 400
         assert "Scoring scripts (code_configuration) are not supported" in scripted.json()["error"]["message"]
+        body = _deployment_body("azureml:heart-classifier:1")
+        body["properties"]["endpointComputeType"] = "Kubernetes"
+        kubernetes = arm.put(emulator.deployment_path(endpoint, "blue"), json=body)
+        assert kubernetes.status_code == 400
+        assert "compute type 'Kubernetes' is not emulated" in kubernetes.json()["error"]["message"]

@@ -14,6 +14,8 @@ from rollout.project.specs import Stage
 from rollout.release.history import (
     TAG_VALUE_LIMIT,
     Entry,
+    Interval,
+    Point,
     Split,
     Timeline,
     append,
@@ -22,7 +24,8 @@ from rollout.release.history import (
     tag_add,
     tag_start,
 )
-from rollout.release.report import build_report, next_gate
+from rollout.release.report import build_report, next_gate, thresholds
+from rollout.report.charts import charts_of
 
 EDGES = (10.0, 100.0, 1000.0, float("inf"))
 
@@ -136,3 +139,26 @@ def test_the_file_round_trips_and_a_report_takes_earlier_steps_from_the_tag(
     (rollout_home / "history" / "ep.jsonl").write_text('{"release": 1}\n')
     with pytest.raises(UserError, match="is not a release history"):
         read("ep")
+
+
+def test_a_stage_with_nothing_live_shows_the_candidate_alone() -> None:
+    limits = {"min_requests": 10, "max_error_rate": 0.01, "confidence": 0.95, "max_p95_latency_ms": 500}
+    entry = Entry(
+        release="heart-classifier:1@blue",
+        endpoint="ep",
+        step="stage",
+        name="full",
+        outcome="pass",
+        ended="2026-11-30T15:01:02+00:00",
+        candidate="blue",
+        limits={**limits, "max_latency_ratio": 2.0, "min_agreement": 0.9},
+        numbers={"candidate_requests": 12, "candidate_error_rate": 0.0, "candidate_p95_ms": 20.0},
+        timeline=[Point(1.0, Interval(12, 0, 20.0), Interval(0, 0, None))],
+    )
+    rows = {row.measure: row for row in thresholds(entry)}
+    assert "agreement with live" not in rows  # no live deployment, no probe rows to compare
+    assert (rows["p95 latency / live's"].measured, rows["p95 latency / live's"].ok) == ("n/a", None)
+    assert (rows["p95 latency"].ok, rows["candidate requests"].ok) == (True, True)
+    charts = charts_of(entry)
+    assert [chart.key for chart in charts] == ["error-rate", "p95", "requests"]
+    assert all([series.key for series in chart.series] == ["candidate"] for chart in charts)

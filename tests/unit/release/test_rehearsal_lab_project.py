@@ -46,3 +46,15 @@ def test_repository_changes_set_the_pin_or_leave_it_alone(tmp_path: Path) -> Non
     after = (project / "deployments" / "release.yml").read_text()
     assert after.startswith(before) and after != before
     assert load_project(project).plan.model.version == 7
+
+
+def test_the_lab_trains_and_registers_the_demo_versions_in_its_own_registry(tmp_path: Path) -> None:
+    from rollout import registry
+    from rollout.release.rehearsal_lab import MODEL, Lab
+
+    lab = Lab(tmp_path / "home")
+    assert lab.register_demo_versions((2,)) == [1]
+    client = registry.client(lab.registry_uri)
+    versions = {int(v.version) for v in client.search_model_versions(f"name = '{MODEL}'")}
+    assert versions == {1}
+    assert lab.artifacts_dir.is_dir()  # the registry's copies live in the lab, not the user's home
