@@ -45,11 +45,13 @@ def test_a_release_on_the_azure_target_runs_end_to_end(
     project = make_project(tmp_path / "project", "ep-azure-release", PLAN)
     azure = ("--target", "azure")
 
-    # models: three directories registered in the workspace's registry through azureml-mlflow:
-    # versions 1 and 2 of the demo model, and version 1 wrapped to fail every third request
-    for version, path in enumerate(
-        (model_cache.demo(1), model_cache.demo(2), model_cache.faulty("flaky")), 1
-    ):
+    # models: version 1 trained and registered in the workspace's registry; directories (version 2,
+    # and the demo model wrapped to fail every third request) registered
+    trained = json.loads(
+        ok(cloud_lab.rollout("model", "train", "--variant", "1", "--json", *azure, cwd=project))
+    )
+    assert trained["version"] == 1
+    for version, path in ((2, model_cache.demo(2)), (3, model_cache.faulty("flaky"))):
         registered = cloud_lab.rollout(
             "model",
             "register",
