@@ -21,8 +21,8 @@ import pytest
 from cloud_lab import CloudLab
 from model_cache import ModelCache
 from release_lab import FAST_PLAN, PROBE_RPS, make_project
-from rollout.azureml.metrics import WindowStats
-from rollout.azureml.monitor import CAVEAT
+from rollout.azureml.azure_monitor import CAVEAT
+from rollout.azureml.metrics_sources import WindowStats
 from rollout.project.samples import request_files
 
 BAKE = "2s"
@@ -154,8 +154,8 @@ def monitor_counts(
     cloud_lab: CloudLab, endpoint: str, since: datetime, monkeypatch: pytest.MonkeyPatch
 ) -> dict[str, WindowStats]:
     """The endpoint's Azure Monitor numbers since `since`, read as a user of the cloud reads them."""
+    from rollout.azureml.azure_monitor import AzureMonitorMetrics
     from rollout.azureml.azure_target import AzureTarget
-    from rollout.azureml.monitor import AzureMonitorMetrics
 
     for name in ("AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID", "AZURE_FEDERATED_TOKEN_FILE"):
         monkeypatch.delenv(name, raising=False)

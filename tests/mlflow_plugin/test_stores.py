@@ -57,7 +57,7 @@ def test_rollout_local_follows_rollout_home(rollout_local, tmp_path, monkeypatch
 
 
 def test_the_emulator_is_given_the_sqlite_registry_not_the_plugin_uri(rollout_local):
-    from rollout import paths
+    from rollout.core import paths
 
     home = Path(rollout_local).parent / "rollout-home"
     assert paths.registry_uri() == f"sqlite:///{home / 'mlflow.db'}"  # MLFLOW_TRACKING_URI=rollout://local

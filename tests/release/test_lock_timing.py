@@ -24,8 +24,8 @@ import pytest
 from labs import Lab
 from release_lab import PROBE_RPS, REPO, VERSIONS, make_project
 from rollout.azureml.endpoints import get_endpoint, live_traffic, set_tags, set_traffic
+from rollout.core.errors import UserError
 from rollout.emulator.control.timing import Timing
-from rollout.errors import UserError
 from rollout.project.loading import load_project
 from rollout.release.lock import LOCK_TAG, Holder, read_holder, release_lock
 from rollout.release.roles import TAG_STAGE, TAG_VERDICT
@@ -105,7 +105,7 @@ def test_two_promotes_at_once_one_wins_and_the_state_agrees(paced: Lab, releasin
     refused = [o for o in outcomes if isinstance(o, UserError)]
     ran = [o for o in outcomes if not isinstance(o, UserError)]
     assert len(refused) == 1 and len(ran) == 1, outcomes
-    assert "is held by another release" in refused[0].format_message()
+    assert "is held by another release" in str(refused[0])
     verdict = ran[0].verdict.outcome
     endpoint = get_endpoint(release(paced, releasing).conn.ml, "ep-lock-timing")
     tags = endpoint.tags or {}
@@ -141,7 +141,7 @@ def test_a_rival_claim_landing_right_after_ours_is_seen(paced: Lab, releasing: P
     thread.join(timeout=60)
     set_tags(ml, endpoint, {LOCK_TAG: None})
     assert "refused" in outcome, "both held the lock: the re-read came before the rival's claim landed"
-    assert "held by another release: rival (another-runner pid 1)" in outcome["refused"].format_message()
+    assert "held by another release: rival (another-runner pid 1)" in str(outcome["refused"])
 
 
 def test_a_stage_longer_than_its_lease_renews_the_lock(paced: Lab, releasing: Path) -> None:

@@ -11,7 +11,7 @@ from labs import Lab
 from load_support import SteadyLoad
 from release_lab import PROBE_RPS, SLOW_SECONDS, VERSIONS, assert_live_lost_nothing, user_traffic
 from rollout.azureml.endpoints import apply_endpoint, set_tags
-from rollout.errors import UserError
+from rollout.core.errors import UserError
 from rollout.release.lock import LOCK_TAG, Holder
 from rollout.release.steps import Release
 
@@ -77,8 +77,8 @@ def test_a_candidate_that_fails_every_request_stops_before_traffic_moves(live_on
             rel.promote("canary", probe_rps=PROBE_RPS)
         # the release workflow's safety net then rolls back: the release is closed as rolled back
         rel.rollback(force_lock=True)
-    assert "candidate green answered 424" in refused.value.format_message()
-    assert refused.value.format_message().endswith("no traffic was moved")
+    assert "candidate green answered 424" in str(refused.value)
+    assert str(refused.value).endswith("no traffic was moved")
     status = rel.status()
     assert (status.traffic, status.mirror_traffic, status.verdict) == ({"blue": 100}, {}, "rolled back")
     assert_live_lost_nothing(replies)

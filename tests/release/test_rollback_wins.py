@@ -69,7 +69,7 @@ def test_a_rollback_with_force_lock_wins_over_a_baking_stage(lab: Lab, project, 
 def test_without_force_lock_a_rollback_is_refused_while_a_stage_bakes(
     lab: Lab, project, live_on_v1: Release, force: bool
 ) -> None:
-    from rollout.errors import UserError
+    from rollout.core.errors import UserError
 
     live_on_v1.deploy(version=VERSIONS["v2"])
     done = threading.Event()

@@ -13,7 +13,7 @@ import yaml
 from labs import Lab
 from release_lab import FAST_PLAN, PROBE_RPS, SLOW_SECONDS, VERSIONS, user_traffic
 from rollout.azureml.local_target import LocalTarget
-from rollout.errors import UserError
+from rollout.core.errors import UserError
 from rollout.project.loading import load_project
 from rollout.release.bake import BakeProgress
 from rollout.release.shadow import SKIPPED

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from rollout.azureml.connection import Connection
-from rollout.azureml.metrics import EmulatorMetrics, MetricsSource
+from rollout.azureml.metrics_sources import EmulatorMetrics, MetricsSource
 from rollout.project.samples import SampleSet
 
 if TYPE_CHECKING:

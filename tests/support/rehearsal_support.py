@@ -8,7 +8,7 @@ machine. The probe load gives each bake several times `min_requests`.
 from __future__ import annotations
 
 from release_lab import FAST_PLAN
-from rollout.github.act import RunResult
+from rollout.rehearsal.act import RunResult
 
 RELEASE_JOBS = [  # release.yml rendered for the rehearsal's stages: shadow and full
     "gate",

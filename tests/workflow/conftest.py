@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from model_cache import ModelCache
-from rollout.github.act import RehearsalError, find_act
-from rollout.release.rehearsal_lab import Rehearsal
+from rollout.rehearsal.act import RehearsalError, find_act
+from rollout.rehearsal.lab import Rehearsal
 
 REPO = Path(__file__).resolve().parents[2]
 

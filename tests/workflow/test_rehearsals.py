@@ -31,10 +31,10 @@ import yaml
 
 from rehearsal_support import ANALYSIS, RELEASE_JOBS, explain, timed
 from release_lab import assert_live_lost_nothing, user_traffic
-from rollout.azureml.monitor import CAVEAT
-from rollout.github.act import RunResult
-from rollout.github.rehearsal import pin_to
-from rollout.release.rehearsal_lab import Rehearsal
+from rollout.azureml.azure_monitor import CAVEAT
+from rollout.rehearsal.act import RunResult
+from rollout.rehearsal.lab import Rehearsal
+from rollout.rehearsal.repository import pin_to
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rehearsal_support import explain
-from rollout.github import act, rehearsal
+from rollout.rehearsal import act, repository
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -52,16 +52,16 @@ def test_the_stand_ins_check_login_inputs_and_copy_artifacts(tmp_path: Path) -> 
         login=uses("azure-login"), checkout=uses("checkout"), upload=uses("upload-artifact")
     )
     (source / workflow).write_text(text)
-    repo = rehearsal.make_repo(source, tmp_path / "repo", 1, lambda _: None, plan=None)
+    repo = repository.make_repo(source, tmp_path / "repo", 1, lambda _: None, plan=None)
     run = act.ActRun(
         repo=repo.path,
         work=tmp_path / "work",
         venv=act.prepared_venv(),
         rollout_home=tmp_path / "home",
         variables={"AZURE_CLIENT_ID": "client", "AZURE_SUBSCRIPTION_ID": "sub"},  # no tenant
-        stand_ins=REPO / rehearsal.STAND_INS,
+        stand_ins=REPO / repository.STAND_INS,
     )
-    result = run.run("push", rehearsal.push_event(repo), workflow=workflow, timeout=120)
+    result = run.run("push", repository.push_event(repo), workflow=workflow, timeout=120)
     assert result.jobs["login"].result == "failure", explain(result)
     assert "tenant-id missing" in "\n".join(result.jobs["login"].log)
     # upload: the first artifact is copied, the second (no file, if-no-files-found: error) fails
@@ -69,7 +69,7 @@ def test_the_stand_ins_check_login_inputs_and_copy_artifacts(tmp_path: Path) -> 
     assert result.jobs["upload"].result == "failure"
     assert not result.artifact("nothing").exists()
     run.variables["AZURE_TENANT_ID"] = "tenant"
-    result = run.run("push", rehearsal.push_event(repo), workflow=workflow, job="login", timeout=120)
+    result = run.run("push", repository.push_event(repo), workflow=workflow, job="login", timeout=120)
     assert result.jobs["login"].result == "success", explain(result)
     assert result.logins() == [
         {

@@ -21,7 +21,7 @@ from rollout.azureml.scoring import ScoringClient
 from rollout.azureml.targets import TARGET_NAMES, parse_target
 from rollout.project.layout import PROBE_FILE, SAMPLES_DIR, SCHEMA_FILE, sample_files
 from rollout.project.loading import load_project
-from rollout.project.output import EXACT, OutputContract, contract_from_signature
+from rollout.project.output_contract import EXACT, OutputContract, contract_from_signature
 from rollout.project.schema import load_model_metadata
 from rollout.project.specs import ReleasePlan
 from rollout.release.steps import Release

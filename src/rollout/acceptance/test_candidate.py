@@ -14,7 +14,7 @@ import pytest
 
 from rollout.acceptance.malformed import malformed_cases
 from rollout.project.layout import sample_files
-from rollout.project.output import OutputContract, agreeing_rows, reply_problems
+from rollout.project.output_contract import OutputContract, agreeing_rows, reply_problems
 from rollout.project.schema import drift, model_schema
 
 pytestmark = pytest.mark.acceptance

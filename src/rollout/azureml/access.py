@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rollout.errors import UserError
+from rollout.core.errors import UserError
 
 if TYPE_CHECKING:
     from rollout.azureml.connection import Connection

@@ -14,13 +14,13 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from rollout.azureml.cloud import CLOUD_ENV, CloudEndpoints, resolve_cloud
-from rollout.errors import UserError
+from rollout.core.errors import UserError
 
 if TYPE_CHECKING:
     from azure.ai.ml import MLClient
     from azure.core.credentials import TokenCredential
 
-    from rollout.azureml.metrics import MetricsSource
+    from rollout.azureml.metrics_sources import MetricsSource
 
 AZURE_ENV = {
     "subscription": "AZURE_SUBSCRIPTION_ID",
@@ -102,7 +102,7 @@ class AzureTarget:
         return None
 
     def metrics_source(self, ml: MLClient, endpoint: str) -> MetricsSource:
-        from rollout.azureml.monitor import AzureMonitorMetrics
+        from rollout.azureml.azure_monitor import AzureMonitorMetrics
 
         return AzureMonitorMetrics(ml.online_endpoints.get(endpoint).id, self.credential(), self.endpoints)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from rollout.errors import UserError
+from rollout.core.errors import UserError
 
 CLOUD_ENV = "AZUREML_CURRENT_CLOUD"  # azure-ai-ml's (and azureml-mlflow's) own variable
 METADATA_URL_ENV = "ARM_CLOUD_METADATA_URL"

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 
 from rollout.azureml.endpoints import get_endpoint
 from rollout.azureml.scoring import ScoringClient
-from rollout.errors import UserError
+from rollout.core.errors import UserError
 
 if TYPE_CHECKING:
     from azure.ai.ml import MLClient
 
-    from rollout.azureml.metrics import MetricsSource
+    from rollout.azureml.metrics_sources import MetricsSource
     from rollout.azureml.targets import Target
 
 

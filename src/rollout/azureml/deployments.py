@@ -7,7 +7,7 @@ import time
 from typing import TYPE_CHECKING, NoReturn
 
 from rollout.azureml.sdk import Progress, azure_message, quiet, sdk_polling_muted, state_name
-from rollout.errors import UserError
+from rollout.core.errors import UserError
 
 if TYPE_CHECKING:
     from azure.ai.ml import MLClient

@@ -13,14 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rollout import LOCAL_CLOUD_PREFIX, paths
-from rollout.errors import UserError
+from rollout import LOCAL_CLOUD_PREFIX
+from rollout.core import paths
+from rollout.core.errors import UserError
 
 if TYPE_CHECKING:
     from azure.ai.ml import MLClient
     from azure.core.credentials import AccessToken
 
-    from rollout.azureml.metrics import MetricsSource
+    from rollout.azureml.metrics_sources import MetricsSource
     from rollout.emulator.host.process import EmulatorStatus
 
 TOKEN_LIFETIME_SECONDS = 3600
@@ -111,7 +112,7 @@ class LocalTarget:
         return self.emulator().url
 
     def metrics_source(self, ml: MLClient, endpoint: str) -> MetricsSource:
-        from rollout.azureml.metrics import EmulatorMetrics
+        from rollout.azureml.metrics_sources import EmulatorMetrics
 
         return EmulatorMetrics(self.url(), self.ca_file() or True)
 

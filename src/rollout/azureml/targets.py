@@ -10,13 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from rollout.errors import UserError
+from rollout.core.errors import UserError
 
 if TYPE_CHECKING:
     from azure.ai.ml import MLClient
     from azure.core.credentials import TokenCredential
 
-    from rollout.azureml.metrics import MetricsSource
+    from rollout.azureml.metrics_sources import MetricsSource
 
 TARGET_NAMES = ("local", "azure")
 

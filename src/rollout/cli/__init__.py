@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated
+from typing import IO, Annotated, Any
 
 import typer
+from typer._click.core import Context
+from typer._click.exceptions import ClickException  # typer vendors click
+from typer.core import TyperGroup
 
 from rollout.azureml.cloud import CLOUD_ENV
 from rollout.cli import (
@@ -27,9 +30,33 @@ from rollout.cli import (
     validate,
     workflow,
 )
+from rollout.core.errors import UserError
+
+
+class UserErrorExit(ClickException):
+    """A UserError as the command line ends it: one `error: <message>` line, its exit code."""
+
+    def __init__(self, error: UserError) -> None:
+        super().__init__(str(error))
+        self.exit_code = error.exit_code
+
+    def show(self, file: IO[str] | None = None) -> None:
+        print(f"error: {self.format_message()}", file=file or sys.stderr)
+
+
+class Commands(TyperGroup):
+    """The command tree; a UserError from any command (or group callback) becomes a UserErrorExit."""
+
+    def invoke(self, ctx: Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UserError as error:
+            raise UserErrorExit(error) from error
+
 
 app = typer.Typer(
     name="rollout",
+    cls=Commands,
     help="Gated blue/green releases of MLflow models to Azure ML managed online endpoints.",
     no_args_is_help=True,
     add_completion=False,

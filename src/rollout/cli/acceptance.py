@@ -30,8 +30,8 @@ def acceptance(
 ) -> None:
     """Run the acceptance suite against the candidate; further arguments go to pytest
     (for example --junitxml=reports/acceptance.xml, -n auto, -k latency)."""
+    from rollout.acceptance.launcher import acceptance_command, run_suite
     from rollout.azureml.targets import parse_target
-    from rollout.release.acceptance import acceptance_command, run_suite
 
     project_at(path)  # a missing or broken project ends in one line, before pytest starts
     chosen = parse_target(

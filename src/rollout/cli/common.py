@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from rollout.azureml.azure_target import AZURE_ENV
-from rollout.cli.output import say, show_split
-from rollout.errors import UserError
+from rollout.cli.console import say, show_split
+from rollout.core.errors import UserError
 
 if TYPE_CHECKING:
     from rollout.azureml.connection import Connection
@@ -100,7 +100,7 @@ def registry_uri(
 ) -> str:
     """Where models are registered: the local registry, or the Azure ML workspace's (its MLflow
     tracking URI, through azureml-mlflow)."""
-    from rollout import paths
+    from rollout.core import paths
 
     if target == "local":
         return paths.registry_uri()

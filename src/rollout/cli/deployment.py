@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from rollout.cli import output
+from rollout.cli import console
 from rollout.cli.common import Json, ResourceGroup, Subscription, Target, Workspace, connect
-from rollout.errors import UserError
+from rollout.core.errors import UserError
 
 Name = Annotated[str, typer.Option("--name", "-n", help="Deployment name.")]
 EndpointName = Annotated[str, typer.Option("--endpoint-name", "-e", help="Endpoint name.")]
@@ -49,12 +49,12 @@ def create(
     ml = connect(target, subscription, resource_group, workspace).ml
     get_endpoint(ml, endpoint)
     existing = {d.name: d for d in ml.online_deployments.list(endpoint)}.get(name)
-    deployment = provision_deployment(ml, spec, output.say, existing, package_model=package_model)
+    deployment = provision_deployment(ml, spec, console.say, existing, package_model=package_model)
     state = state_name(deployment.provisioning_state)
     if all_traffic:
         set_traffic(ml, endpoint, {name: 100})
     if as_json:
-        output.print_json(
+        console.print_json(
             {
                 "name": deployment.name,
                 "endpoint": spec.endpoint_name,

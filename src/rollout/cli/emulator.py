@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
-from rollout import paths
-from rollout.errors import UserError
+from rollout.core import paths
+from rollout.core.errors import UserError
 
 StateDir = Annotated[
     Path | None,

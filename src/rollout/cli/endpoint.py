@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from rollout.cli import output
+from rollout.cli import console
 from rollout.cli.common import (
     Json,
     ResourceGroup,
@@ -18,7 +18,7 @@ from rollout.cli.common import (
     connect,
     invoke_endpoint,
 )
-from rollout.errors import UserError
+from rollout.core.errors import UserError
 
 SpecFile = Annotated[Path, typer.Option("--file", "-f", help="Endpoint spec (az ml CLI v2 YAML).")]
 Name = Annotated[str, typer.Option("--name", "-n", help="Endpoint name.")]
@@ -53,10 +53,10 @@ def apply(
     from rollout.project.loading import load_endpoint_file
 
     spec = load_endpoint_file(file)
-    endpoint = apply_endpoint(connect(target, subscription, resource_group, workspace).ml, spec, output.say)
+    endpoint = apply_endpoint(connect(target, subscription, resource_group, workspace).ml, spec, console.say)
     state = state_name(endpoint.provisioning_state)
     if as_json:
-        output.print_json({"name": endpoint.name, "state": state, "scoring_uri": endpoint.scoring_uri})
+        console.print_json({"name": endpoint.name, "state": state, "scoring_uri": endpoint.scoring_uri})
     else:
         print(f"endpoint {endpoint.name}: {state}, scoring uri {endpoint.scoring_uri}")
 
@@ -73,7 +73,7 @@ def show(
 
     endpoint = get_endpoint(connect(target, subscription, resource_group, workspace).ml, name)
     # the SDK has no public serialiser; `az ml online-endpoint show` prints the same private one
-    output.print_json(endpoint._to_dict())  # type: ignore[attr-defined]
+    console.print_json(endpoint._to_dict())  # type: ignore[attr-defined]
 
 
 def update(
@@ -101,7 +101,7 @@ def update(
     if mirror_traffic is not None:
         mirror = parse_split(mirror_traffic) if mirror_traffic.strip() else {}
         updated = set_mirror(conn.ml, name, mirror)
-        output.show_split(name, "mirror_traffic", mirror_of(updated), as_json)
+        console.show_split(name, "mirror_traffic", mirror_of(updated), as_json)
 
 
 def get_credentials(
@@ -118,9 +118,9 @@ def get_credentials(
     get_endpoint(ml, name)
     keys = ml.online_endpoints.get_keys(name)
     if hasattr(keys, "primary_key"):
-        output.print_json({"primaryKey": keys.primary_key, "secondaryKey": keys.secondary_key})
+        console.print_json({"primaryKey": keys.primary_key, "secondaryKey": keys.secondary_key})
     else:
-        output.print_json(
+        console.print_json(
             {"accessToken": keys.access_token, "expiryTimeUtc": getattr(keys, "expiry_time_utc", None)}
         )
 

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from rollout.cli.common import ResourceGroup, Subscription, Target, Workspace, registry_uri
-from rollout.errors import UserError
+from rollout.core.errors import UserError
 
 
 def init(

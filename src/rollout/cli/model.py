@@ -15,7 +15,7 @@ from rollout.cli.common import (
     registry_uri,
     warn_about_model_code,
 )
-from rollout.errors import UserError
+from rollout.core.errors import UserError
 
 model_app = typer.Typer(help="Train and register models.", no_args_is_help=True)
 
@@ -34,7 +34,8 @@ def train(
     workspace: Workspace = None,
 ) -> None:
     """Train the demo heart-disease classifier, register it, print its version and holdout accuracy."""
-    from rollout import paths, registry
+    from rollout import registry
+    from rollout.core import paths
     from rollout.demo_model.training import check_variant, train_and_register
 
     check_variant(variant)
@@ -71,7 +72,8 @@ def register_command(
     workspace: Workspace = None,
 ) -> None:
     """Register an MLflow model directory as a new version of a model; print that version."""
-    from rollout import paths, registry
+    from rollout import registry
+    from rollout.core import paths
 
     registry.quiet_logs()
     if not (path / "MLmodel").is_file():

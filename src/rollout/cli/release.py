@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from rollout.cli import output
+from rollout.cli import console
 from rollout.cli.common import (
     Json,
     ProjectPath,
@@ -23,7 +23,7 @@ from rollout.cli.common import (
     release_for,
     warn_about_registered_model_code,
 )
-from rollout.errors import UserError
+from rollout.core.errors import UserError
 
 if TYPE_CHECKING:
     from rollout.project.specs import Stage
@@ -81,23 +81,23 @@ def deploy(
     )
     before = rel.status() if rel.exists() else None
     result = rel.deploy(version, force_lock=force_lock)
-    output.github_output(result.to_dict())
+    console.github_output(result.to_dict())
     if result.candidate is None:
-        output.step_summary(f"### Nothing to deploy\n\n{result.model} is already live in {result.live}.\n")
+        console.step_summary(f"### Nothing to deploy\n\n{result.model} is already live in {result.live}.\n")
         if as_json:
-            output.print_json(result.to_dict())
+            console.print_json(result.to_dict())
         else:
             print(f"{result.model} is already live in {result.live}")
         return
     after = rel.status()
-    output.step_summary(
+    console.step_summary(
         f"### Deployed {result.model} into {result.candidate}\n\n"
-        + (output.traffic_table("Traffic before", before.traffic, before.mirror_traffic) if before else "")
+        + (console.traffic_table("Traffic before", before.traffic, before.mirror_traffic) if before else "")
         + "\n"
-        + output.traffic_table("Traffic after", after.traffic, after.mirror_traffic)
+        + console.traffic_table("Traffic after", after.traffic, after.mirror_traffic)
     )
     if as_json:
-        output.print_json(result.to_dict())
+        console.print_json(result.to_dict())
     else:
         print(f"{result.model} deployed in {result.candidate} at 0% (live: {result.live or 'none'})")
 
@@ -172,7 +172,7 @@ def _run_stage(
 
     before = rel.status()
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn(), console=output.console
+        TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn(), console=console.stderr
     ) as bar:
         task = bar.add_task(f"bake {stage}", total=1.0)
 
@@ -192,9 +192,9 @@ def _run_stage(
     verdict = result.verdict
     # the step summary is the stage's report (`rollout report --format markdown --stage NAME`),
     # which the workflow's Summary step writes from the history this stage recorded
-    output.github_output({"live": before.live, "candidate": before.candidate, "verdict": verdict.outcome})
+    console.github_output({"live": before.live, "candidate": before.candidate, "verdict": verdict.outcome})
     if as_json:
-        output.print_json(result.to_dict())
+        console.print_json(result.to_dict())
     else:
         print(f"stage {stage}: {verdict.outcome}" + (" (rolled back)" if result.rolled_back else ""))
         for reason in verdict.reasons:
@@ -218,12 +218,12 @@ def rollback(
     rel = release_for(path, target, subscription, resource_group, workspace)
     result = rel.rollback(delete=delete, force_lock=force_lock)
     after = rel.status()
-    output.github_output({"live": result.live, "candidate": result.candidate, "verdict": "rolled back"})
-    output.step_summary(
-        "### Rolled back\n\n" + output.traffic_table("Traffic now", after.traffic, after.mirror_traffic)
+    console.github_output({"live": result.live, "candidate": result.candidate, "verdict": "rolled back"})
+    console.step_summary(
+        "### Rolled back\n\n" + console.traffic_table("Traffic now", after.traffic, after.mirror_traffic)
     )
     if as_json:
-        output.print_json(result.to_dict())
+        console.print_json(result.to_dict())
     else:
         print(
             f"rolled back: all traffic to {result.live or 'none'}" + (", candidate deleted" if delete else "")
@@ -242,9 +242,9 @@ def retire(
     """Delete the drained old deployment once the candidate has all traffic."""
     rel = release_for(path, target, subscription, resource_group, workspace)
     result = rel.retire(force_lock=force_lock)
-    output.step_summary(f"### Retired {result.retired or 'nothing'}\n\nLive: {result.live}\n")
+    console.step_summary(f"### Retired {result.retired or 'nothing'}\n\nLive: {result.live}\n")
     if as_json:
-        output.print_json(result.to_dict())
+        console.print_json(result.to_dict())
     else:
         print(f"retired {result.retired}; live: {result.live}" if result.retired else "nothing to retire")
 
@@ -265,15 +265,15 @@ def status(
     rel = release_for(path, target, subscription, resource_group, workspace)
     if missing_ok and not rel.exists():
         if as_json:
-            output.print_json({"endpoint": rel.endpoint_name, "exists": False})
+            console.print_json({"endpoint": rel.endpoint_name, "exists": False})
         else:
             typer.echo(f"endpoint {rel.endpoint_name} does not exist yet")
         return
     info = rel.status()
     if as_json:
-        output.print_json(info.to_dict())
+        console.print_json(info.to_dict())
         return
-    output.print_status(info)
+    console.print_status(info)
 
 
 def release(
@@ -291,8 +291,8 @@ def release(
     workspace: Workspace = None,
 ) -> None:
     """The whole release: validate, deploy, acceptance suite, every stage, retire."""
+    from rollout.acceptance.launcher import run_acceptance_suite
     from rollout.project.validation import validate_project
-    from rollout.release.acceptance import run_acceptance_suite
     from rollout.release.run import run_release
 
     problems = validate_project(path).problems
@@ -330,7 +330,7 @@ def release(
         f"released {deployed.model}: {retired.live} is live"
         + (f", {retired.retired} retired" if retired.retired else "")
     )
-    output.print_status(rel.status())
+    console.print_status(rel.status())
 
 
 def _bake_seconds(text: str | None) -> float | None:

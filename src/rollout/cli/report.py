@@ -18,12 +18,12 @@ from rollout.cli.common import (
     project_at,
     release_for,
 )
-from rollout.cli.output import say
-from rollout.errors import UserError
+from rollout.cli.console import say
+from rollout.core.errors import UserError
 
 if TYPE_CHECKING:
     from rollout.release.history import Entry
-    from rollout.release.report import ReleaseReport
+    from rollout.report.model import ReleaseReport
 
 
 class Format(StrEnum):
@@ -66,7 +66,7 @@ def report(
     stage job on another runner) come from the endpoint's `rollout.history` tag.
     """
     from rollout.release import history
-    from rollout.release.report import build_report
+    from rollout.report.model import build_report
 
     project = project_at(path)
     endpoint = project.endpoint_name
@@ -107,9 +107,9 @@ def _from_endpoint(
     except UserError as exc:
         if not have_file:
             raise UserError(
-                f"no release history for endpoint {endpoint}: no history file, and {exc.format_message()}"
+                f"no release history for endpoint {endpoint}: no history file, and {exc}"
             ) from None
-        say(f"note: {exc.format_message()}; reporting the history file alone")
+        say(f"note: {exc}; reporting the history file alone")
         return []
 
 

@@ -7,7 +7,7 @@ import dataclasses
 import typer
 
 from rollout.cli.common import Json, ResourceGroup, Subscription, Target, Workspace, connect
-from rollout.cli.output import print_json
+from rollout.cli.console import print_json
 
 
 def register(app: typer.Typer) -> None:

@@ -18,7 +18,7 @@ from rollout.cli.common import (
     connect,
     project_at,
 )
-from rollout.cli.output import show_split
+from rollout.cli.console import show_split
 
 EndpointName = Annotated[str | None, typer.Option("--endpoint", help="Endpoint name (default: the spec's).")]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from rollout.errors import UserError
+from rollout.core.errors import UserError
 
 
 def validate(
@@ -48,7 +48,8 @@ def schema(
     ),
 ) -> None:
     """Print the JSON Schema of scoring requests for a model, derived from its MLflow signature."""
-    from rollout import paths, registry
+    from rollout import registry
+    from rollout.core import paths
     from rollout.project.schema import load_model_metadata, model_schema
 
     registry.quiet_logs()

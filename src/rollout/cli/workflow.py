@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
-from rollout.cli import output
-from rollout.errors import UserError
+from rollout.cli import console
+from rollout.core.errors import UserError
 from rollout.project.layout import PLAN_FILE
 
 PATH_OPTION = typer.Option(Path("."), "--path", help="Project root.")
@@ -81,7 +81,7 @@ def pin_changed(
         if not isinstance(status, dict):
             raise UserError(f"{served} is not `rollout status --json` output")
     decision = pin_change.decide(path, plan.as_posix(), event, base, head, status)
-    output.github_output(
+    console.github_output(
         {
             "changed": "true" if decision.release else "false",
             "reason": decision.reason,
@@ -100,7 +100,7 @@ def junit_summary(
     from rollout.github import junit_summary
 
     markdown = junit_summary.to_markdown(junit_summary.read_report(report), title)
-    output.step_summary(markdown)
+    console.step_summary(markdown)
     typer.echo(markdown, nl=False)
 
 
@@ -133,8 +133,8 @@ def rehearse(
     import tempfile
     import time
 
-    from rollout.github.rehearsal import pin_to
-    from rollout.release.rehearsal_lab import Rehearsal
+    from rollout.rehearsal.lab import Rehearsal
+    from rollout.rehearsal.repository import pin_to
 
     if target not in ("azure", "local"):
         raise UserError(f"--target is azure or local, not {target!r}")

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rollout import registry
+from rollout.core.errors import UserError
 from rollout.demo_model import data
-from rollout.errors import UserError
 
 if TYPE_CHECKING:
     from mlflow.models import ModelSignature

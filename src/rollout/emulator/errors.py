@@ -124,7 +124,7 @@ class InvalidRequestContent(AzureError):
 # Outcomes of long-running operations -------------------------------------------------------------
 
 
-class UserError(AzureError):
+class ProvisioningUserError(AzureError):
     """A deployment that cannot be provisioned as asked, such as an unknown model version (400)."""
 
     status = 400

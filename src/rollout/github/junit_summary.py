@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rollout.errors import UserError
+from rollout.core.errors import UserError
 
 MAX_LISTED_PROBLEMS = 20
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from rollout.errors import UserError
+from rollout.core.errors import UserError
 
 _NO_COMMIT = re.compile(r"^0*$")
 

@@ -21,7 +21,7 @@ from typing import Any
 import jinja2
 import yaml
 
-from rollout.errors import UserError
+from rollout.core.errors import UserError
 from rollout.project.layout import PLAN_FILE
 from rollout.project.loading import load_release_plan
 from rollout.project.names import name_problems

@@ -20,7 +20,7 @@ from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST
 
 from rollout.azureml import deployments, endpoints
 from rollout.azureml.sdk import sdk_polling_muted
-from rollout.errors import UserError
+from rollout.core.errors import UserError
 from rollout.mlflow_plugin import config_files, location, model_uris, predictions, shapes, specs
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ def _mlflow_errors() -> Iterator[None]:
     try:
         yield
     except UserError as error:
-        raise MlflowException(error.format_message()) from error
+        raise MlflowException(str(error)) from error
 
 
 class RolloutDeploymentClient(BaseDeploymentClient):

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-from rollout import paths
+from rollout.core import paths
 
 if TYPE_CHECKING:
     from rollout.azureml.local_target import LocalTarget

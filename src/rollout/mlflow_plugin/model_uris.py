@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from mlflow.exceptions import MlflowException
 
-from rollout import paths
+from rollout.core import paths
 
 STAGES = ("None", "Staging", "Production", "Archived")
 UNSUPPORTED = "Unsupported model uri provided, or tracking or registry uris are not set to a rollout uri."

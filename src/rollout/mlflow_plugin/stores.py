@@ -108,7 +108,8 @@ class LocalRegistryStore(_Delegating):
         )
 
     def _upload(self, name: str, model_dir: Path, run_id: str | None) -> tuple[str, str]:
-        from rollout import paths, registry
+        from rollout import registry
+        from rollout.core import paths
 
         resolved = self.resolved_uri()
         return registry.upload_model(

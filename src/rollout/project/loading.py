@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rollout.errors import UserError
+from rollout.core.errors import UserError
 from rollout.project.layout import PLAN_FILE
 from rollout.project.plan_rules import check_release_plan
 from rollout.project.problems import Problem

@@ -83,7 +83,7 @@ def drift_problems(
         ]
     from mlflow.exceptions import MlflowException
 
-    from rollout.errors import UserError
+    from rollout.core.errors import UserError
 
     file = display(root / SCHEMA_FILE, root)
     try:

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from rollout.errors import UserError
+from rollout.core.errors import UserError
 from rollout.project.layout import PROBE_FILE, request_files
 
 

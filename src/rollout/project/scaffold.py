@@ -15,10 +15,10 @@ from typing import Any
 
 import yaml
 
-from rollout.errors import UserError
+from rollout.core.errors import UserError
 from rollout.project.layout import PLAN_FILE, SAMPLES_DIR, SCHEMA_FILE
 from rollout.project.names import name_problems
-from rollout.project.output import OutputContract
+from rollout.project.output_contract import OutputContract
 from rollout.project.scaffold_model import ModelFacts
 
 DEFAULT_INSTANCE_TYPE = "Standard_DS3_v2"

@@ -3,7 +3,7 @@ the probe set, and its output contract.
 
 Rows come from a probe file (CSV or Parquet, the signature's columns) or, without one, from the
 model's input example. The output contract starts from the output signature
-(`rollout.project.output.contract_from_signature`); the model is then loaded and asked to predict
+(`rollout.project.output_contract.contract_from_signature`); the model is then loaded and asked to predict
 the probe rows, which names the labels a classifier answers with (and the kind, when the model has
 no output signature).
 """
@@ -18,8 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rollout import registry
-from rollout.errors import UserError
-from rollout.project.output import DEFAULT_TOLERANCE, OutputContract, contract_from_signature, reply_problems
+from rollout.core.errors import UserError
+from rollout.project.output_contract import (
+    DEFAULT_TOLERANCE,
+    OutputContract,
+    contract_from_signature,
+    reply_problems,
+)
 from rollout.project.schema import model_schema
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rollout import registry
-from rollout.errors import UserError
+from rollout.core.errors import UserError
 
 if TYPE_CHECKING:
     from mlflow.models import Model

@@ -23,9 +23,9 @@ from pydantic import (
     model_validator,
 )
 
-from rollout.errors import UserError
+from rollout.core.errors import UserError
 from rollout.project.names import ENVIRONMENT_NAME_PATTERN, MODEL_NAME_PATTERN, STAGE_NAME_PATTERN
-from rollout.project.output import EXACT, OutputContract
+from rollout.project.output_contract import EXACT, OutputContract
 from rollout.project.traffic import MAX_MIRROR_PERCENT
 
 if TYPE_CHECKING:

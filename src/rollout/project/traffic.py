@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from rollout.errors import UserError
+from rollout.core.errors import UserError
 
 MAX_MIRROR_PERCENT = 50
 

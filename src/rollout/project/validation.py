@@ -76,7 +76,7 @@ def validate_project(
     if check_samples and committed_schema is not None:
         result.problems += sample_problems(root, committed_schema)
     if check_drift and committed_schema is not None and checked.plan is not None:
-        from rollout import paths
+        from rollout.core import paths
 
         problems, notes = drift_problems(
             root, committed_schema, checked.plan, registry_uri or paths.registry_uri()

@@ -1,7 +1,7 @@
 """Canary analysis: the candidate against the live deployment over one bake window.
 
 Pure functions over request counts, latency histograms and probe predictions; where the numbers
-come from is `rollout.azureml.metrics`' business (which also counts the deployment's faults).
+come from is `rollout.azureml.metrics_sources`' business (which also counts the deployment's faults).
 
 - Error rate: requests the deployment failed: 5xx, and the 4xx that are the deployment's doing on
   Azure ML (408 timeout, 424 model error, 429 overloaded, in `DEPLOYMENT_FAULTS`); other 4xx are
@@ -11,7 +11,7 @@ come from is `rollout.azureml.metrics`' business (which also counts the deployme
   `max_latency_ratio` x live's p95 when the gap is also more than `LATENCY_NOISE_MS` (a ratio of
   two tiny latencies says nothing).
 - Agreement: the share of probe rows on which both deployments agree, as the plan's output
-  contract counts it (`rollout.project.output`: equal labels, numbers within tolerance, equal arg-max).
+  contract counts it (`rollout.project.output_contract`: equal labels, numbers within tolerance, equal arg-max).
   Only rows both deployments answered count: when one of them failed the probe rows, agreement is
   unmeasured (a note), never a disagreement.
 - Fewer candidate requests than `min_requests`: inconclusive, unless the errors already decide.
@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Literal, Protocol
 
-from rollout.azureml.metrics import WindowStats
+from rollout.azureml.metrics_sources import WindowStats
 
 LATENCY_NOISE_MS = 50.0
 Outcome = Literal["pass", "fail", "inconclusive", "error"]

@@ -24,9 +24,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import ParamSpec
 
-from rollout.azureml.metrics import MetricsSource, MetricsUnavailable, WindowStats
+from rollout.azureml.metrics_sources import MetricsSource, MetricsUnavailable, WindowStats
 from rollout.azureml.scoring import ScoringClient
-from rollout.project.output import OutputContract, agreeing_rows
+from rollout.project.output_contract import OutputContract, agreeing_rows
 from rollout.project.samples import SampleSet
 from rollout.release.analysis import Agreement, Limits, Verdict, errors_decide_fail, judge
 
@@ -149,9 +149,7 @@ def _error_when_metrics_fail(run: Callable[P, Verdict]) -> Callable[P, Verdict]:
         try:
             return run(*args, **kwargs)
         except MetricsUnavailable as exc:
-            return Verdict.error(
-                f"metrics source failed: {exc.format_message()} ({METRICS_ERROR_LIMIT} reads in a row)"
-            )
+            return Verdict.error(f"metrics source failed: {exc} ({METRICS_ERROR_LIMIT} reads in a row)")
 
     return judged
 

@@ -20,9 +20,9 @@ from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
 
-from rollout import paths
-from rollout.azureml.metrics import WindowStats
-from rollout.errors import UserError
+from rollout.azureml.metrics_sources import WindowStats
+from rollout.core import paths
+from rollout.core.errors import UserError
 
 TAG_HISTORY = "rollout.history"
 TAG_VALUE_LIMIT = 256  # Azure: a tag value has at most 256 characters

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from rollout.azureml.endpoints import EndpointBusy, get_endpoint, set_tags, update_endpoint
 from rollout.azureml.sdk import state_name
-from rollout.errors import UserError
+from rollout.core.errors import UserError
 
 if TYPE_CHECKING:
     from azure.ai.ml import MLClient

@@ -21,7 +21,7 @@ from rollout.azureml.endpoints import (
     update_endpoint,
 )
 from rollout.azureml.sdk import Progress, quiet, state_name
-from rollout.errors import UserError
+from rollout.core.errors import UserError
 from rollout.project.layout import SAMPLES_DIR
 from rollout.project.samples import SampleSet
 from rollout.release import history

@@ -1,2 +1,3 @@
-"""Renderings of a release report (`rollout.release.report`): terminal, Markdown with Mermaid charts
-(GitHub draws them in step summaries), and a self-contained HTML page with inline SVG charts."""
+"""The report on a release (`model`: each stage's thresholds, what the next gate does) and its
+renderings: terminal, Markdown with Mermaid charts (GitHub draws them in step summaries), and a
+self-contained HTML page with inline SVG charts."""

@@ -7,7 +7,7 @@ import pytest
 from rollout.azureml.azure_target import AZURE_ENV, AzureTarget
 from rollout.azureml.local_target import LocalTarget
 from rollout.azureml.targets import parse_target
-from rollout.errors import UserError
+from rollout.core.errors import UserError
 
 
 def test_the_local_target_needs_a_running_emulator(tmp_path):

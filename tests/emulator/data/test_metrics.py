@@ -7,7 +7,7 @@ import pytest
 from azure.ai.ml.entities import ManagedOnlineDeployment, ManagedOnlineEndpoint, ProbeSettings
 
 from chaos_support import https_client
-from rollout.azureml.metrics import parse_emulator_metrics
+from rollout.azureml.metrics_sources import parse_emulator_metrics
 from rollout.emulator.data.metrics import LATENCY_BUCKETS_MS, Metrics
 
 

@@ -14,7 +14,7 @@ import pytest
 from rollout.azureml.azure_target import AzureTarget
 from rollout.azureml.cloud import CLOUD_ENV, METADATA_URL_ENV, resolve_cloud
 from rollout.azureml.scoring import tls_verify
-from rollout.errors import UserError
+from rollout.core.errors import UserError
 
 CUSTOM = "ContosoCloud"
 CUSTOM_RM = "https://management.contoso.test:8443/"

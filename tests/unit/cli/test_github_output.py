@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from github_output_format import parse_github_output
-from rollout.cli.output import github_output
+from rollout.cli.console import github_output
 
 
 @pytest.fixture

@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 import typer
 
+from rollout.cli import UserErrorExit
 from rollout.cli.release import _exit_for
-from rollout.errors import UserError
+from rollout.core.errors import UserError
 from rollout.release.analysis import Verdict
 from rollout.release.results import StageResult
 
@@ -28,7 +29,7 @@ def test_an_error_ends_in_one_error_line_and_exit_four(capsys: pytest.CaptureFix
     with pytest.raises(UserError) as ended:
         _exit_for(stage(Verdict.error("metrics source failed: the emulator's metrics: 500")))
     assert ended.value.exit_code == 4
-    ended.value.show()
+    UserErrorExit(ended.value).show()  # what the command line prints for it
     assert capsys.readouterr().err == (
         "error: stage canary could not be judged: metrics source failed: the emulator's metrics: 500; "
         "rolled back: all traffic to the live deployment\n"

@@ -144,7 +144,7 @@ def test_schema_accepts_the_sample_and_rejects_broken_requests() -> None:
 
 
 def test_unknown_model_version_is_a_user_error(demo_registry) -> None:
-    from rollout.errors import UserError
+    from rollout.core.errors import UserError
 
     with pytest.raises(
         UserError, match=r"^model heart-classifier version 9 is not in the registry at sqlite:"

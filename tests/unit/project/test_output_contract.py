@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from mlflow.models import Model, infer_signature
 from pydantic import ValidationError
 
-from rollout.project.output import (
+from rollout.project.output_contract import (
     OutputContract,
     Tolerance,
     agree,

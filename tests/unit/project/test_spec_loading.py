@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from azure.ai.ml.entities import ManagedOnlineDeployment, ManagedOnlineEndpoint
 
-from rollout.errors import UserError
+from rollout.core.errors import UserError
 from rollout.project.loading import load_project, load_release_plan
 from rollout.project.specs import AnalysisLimits, parse_duration
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rollout.errors import UserError
+from rollout.core.errors import UserError
 from rollout.project.traffic import check_split, parse_split
 
 
@@ -26,7 +26,7 @@ def test_pairs_with_spaces_or_commas() -> None:
 def test_malformed_traffic(text: str, message: str) -> None:
     with pytest.raises(UserError) as caught:
         parse_split(text)
-    assert caught.value.format_message() == message
+    assert str(caught.value) == message
 
 
 def test_split_rules() -> None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from rollout.azureml.metrics import WindowStats, quantile
+from rollout.azureml.metrics_sources import WindowStats, quantile
 from rollout.release.analysis import Agreement, error_p_value, judge
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from rollout.azureml.metrics import WindowStats
-from rollout.errors import UserError
+from rollout.azureml.metrics_sources import WindowStats
+from rollout.core.errors import UserError
 from rollout.project.specs import Stage
 from rollout.release.history import (
     TAG_VALUE_LIMIT,
@@ -24,8 +24,8 @@ from rollout.release.history import (
     tag_add,
     tag_start,
 )
-from rollout.release.report import build_report, next_gate, thresholds
 from rollout.report.charts import charts_of
+from rollout.report.model import build_report, next_gate, thresholds
 
 EDGES = (10.0, 100.0, 1000.0, float("inf"))
 

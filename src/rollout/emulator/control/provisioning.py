@@ -22,8 +22,8 @@ from rollout.emulator.errors import (
     Canceled,
     InternalServerError,
     NotFound,
+    ProvisioningUserError,
     ResourceNotReady,
-    UserError,
 )
 from rollout.emulator.resources import Deployment, parse_model_reference
 from rollout.emulator.state import EmulatorState
@@ -139,7 +139,7 @@ class Provisioner:
         try:
             reason = await self._resolve_model(deployment)
             if reason is not None:
-                self._fail(endpoint, name, operation, UserError, reason)
+                self._fail(endpoint, name, operation, ProvisioningUserError, reason)
                 return
             self.pool.start(deployment)
             while True:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
+from rollout.emulator.control.azure_monitor.route import METRICS_SUFFIX, MonitorApi
 from rollout.emulator.control.guard import Guard, Handler
 from rollout.emulator.control.handlers import ArmApi
-from rollout.emulator.control.monitor import METRICS_SUFFIX, MonitorApi
 from rollout.emulator.control.workspace import OPERATIONS_PATH, WORKSPACE_PATH
 
 WS = WORKSPACE_PATH

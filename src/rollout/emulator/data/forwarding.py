@@ -31,8 +31,8 @@ from rollout.emulator.instances.server import ERROR_REASON_HEADER, RUN_MS_HEADER
 from rollout.emulator.resources import Deployment
 
 if TYPE_CHECKING:
-    from rollout.emulator.instances.monitor import Instance
     from rollout.emulator.instances.pool import InstancePool
+    from rollout.emulator.instances.supervisor import Instance
 
 MODEL_ERROR_STATUS_HEADER = "ms-azureml-model-error-statuscode"
 MODEL_ERROR_REASON_HEADER = "ms-azureml-model-error-reason"

@@ -14,7 +14,7 @@ stage judges the candidate on its mirrored copies):
                       "mirrored_latency_ms": {"buckets": [...], "sum": ms, "count": n}}]}
 
 Besides these cumulative counters it keeps a time-stamped history for Azure Monitor
-(`RequestHistory`, read by `rollout.emulator.control.monitor`): every live or mirrored request the
+(`RequestHistory`, read by `rollout.emulator.control.azure_monitor.route`): every live or mirrored request the
 endpoint answered, with its arrival time, deployment, status code, the model's status code and
 latency, in per-minute buckets per endpoint. Memory is bounded: buckets older than 24 hours are
 dropped, and a minute keeps at most `MAX_REQUESTS_PER_MINUTE` requests per endpoint (the rest of

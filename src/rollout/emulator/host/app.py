@@ -27,12 +27,12 @@ from rollout.emulator.control import cloud_metadata, openapi, surface_routes
 from rollout.emulator.control import routes as control_routes
 from rollout.emulator.control.artifact_store import ArtifactStore
 from rollout.emulator.control.artifacts import ArtifactApi, BlobApi
+from rollout.emulator.control.azure_monitor.route import MonitorApi
 from rollout.emulator.control.guard import Guard, error_response
 from rollout.emulator.control.handlers import ArmApi
 from rollout.emulator.control.lro import Operations
 from rollout.emulator.control.mlflow_surface import MlflowSurface
 from rollout.emulator.control.model_registry import ModelRegistry
-from rollout.emulator.control.monitor import MonitorApi
 from rollout.emulator.control.provisioning import Provisioner
 from rollout.emulator.control.workspace import Workspace
 from rollout.emulator.data import metrics as metrics_module

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from rollout import paths
+from rollout.core import paths
 from rollout.emulator.constants import HOST, PORT_TAKEN_MARK
 from rollout.emulator.control.timing import Timing
 from rollout.emulator.credentials import DEFAULT_TOKEN_TTL_SECONDS

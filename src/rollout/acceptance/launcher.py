@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from rollout.errors import UserError
+from rollout.core.errors import UserError
 from rollout.release.results import DeployResult
 from rollout.release.steps import Release
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from rollout.project.loading import load_project
-from rollout.release.rehearsal_lab import lab_project
+from rollout.rehearsal.lab import lab_project
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -36,7 +36,7 @@ def test_plan_changes_replace_top_level_entries_and_the_workflows_follow(tmp_pat
 
 
 def test_repository_changes_set_the_pin_or_leave_it_alone(tmp_path: Path) -> None:
-    from rollout.github.rehearsal import pin_to, touch_plan_comment
+    from rollout.rehearsal.repository import pin_to, touch_plan_comment
 
     project = lab_project(REPO, tmp_path / "copy", "rh-scenario")
     pin_to(7)(project)
@@ -50,7 +50,7 @@ def test_repository_changes_set_the_pin_or_leave_it_alone(tmp_path: Path) -> Non
 
 def test_the_lab_trains_and_registers_the_demo_versions_in_its_own_registry(tmp_path: Path) -> None:
     from rollout import registry
-    from rollout.release.rehearsal_lab import MODEL, Lab
+    from rollout.rehearsal.lab import MODEL, Lab
 
     lab = Lab(tmp_path / "home")
     assert lab.register_demo_versions((2,)) == [1]

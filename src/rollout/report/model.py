@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rollout.errors import UserError
+from rollout.core.errors import UserError
 from rollout.project.specs import Stage
 from rollout.release.analysis import LATENCY_NOISE_MS
 from rollout.release.history import Entry

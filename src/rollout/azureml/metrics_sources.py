@@ -5,7 +5,7 @@ at the start and the end of a bake window. A deployment's stats count every requ
 the mirrored copies it was sent included (a shadow stage's candidate serves only those).
 - Local target: the emulator's `/metrics.json` (requests and mirrored copies, added up).
 - Azure: the endpoint's Azure Monitor metrics, split by the `deployment` dimension
-  (`rollout.azureml.monitor`), which count a deployment's mirrored requests under its name.
+  (`rollout.azureml.azure_monitor`), which count a deployment's mirrored requests under its name.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Protocol
 import httpx
 
 from rollout.azureml.scoring import tls_verify
-from rollout.errors import UserError
+from rollout.core.errors import UserError
 
 # the 4xx that are the deployment's doing on Azure ML: 408 timeout, 424 model error, 429 overloaded
 DEPLOYMENT_FAULTS = frozenset({408, 424, 429})

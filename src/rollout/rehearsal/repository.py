@@ -1,8 +1,8 @@
 """The workflow rehearsal's repository and events: a git copy of the project and the webhook payloads
-`act` (`rollout.github.act`) runs the real `.github/workflows/*.yml` for.
+`act` (`rollout.rehearsal.act`) runs the real `.github/workflows/*.yml` for.
 
 This module knows git and events, not the release engine. What a real repository already has
-is prepared by `rollout.release.rehearsal_lab`: the model versions registered in a
+is prepared by `rollout.rehearsal.lab`: the model versions registered in a
 private MLflow registry, the local emulator running on a private state directory, the endpoint
 created with blue serving the old version. Then a git repository copy of the project is made
 with two commits, before (the old model pin) and after (the new one), and `act` runs the
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rollout.github.act import ACTOR, RehearsalError
+from rollout.rehearsal.act import ACTOR, RehearsalError
 
 REPOSITORY = "acme/heart-models"
 STAND_INS = Path("tools/act/actions")

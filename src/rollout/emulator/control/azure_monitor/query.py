@@ -33,7 +33,7 @@ from typing import Any, Protocol
 
 import isodate
 
-from rollout.emulator.control.metric_definitions import MetricDefinition, Source
+from rollout.emulator.control.azure_monitor.definitions import MetricDefinition, Source
 from rollout.emulator.errors import BadRequest
 
 AGGREGATIONS = {

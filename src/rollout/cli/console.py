@@ -14,12 +14,12 @@ from rich.console import Console
 if TYPE_CHECKING:
     from rollout.release.results import Status
 
-console = Console(stderr=True, highlight=False)
+stderr = Console(stderr=True, highlight=False)
 
 
 def say(message: str) -> None:
     """Progress and notes, on stderr so that stdout stays machine-readable."""
-    console.print(message, markup=False)
+    stderr.print(message, markup=False)
 
 
 def print_json(data: Any) -> None:

@@ -7,8 +7,8 @@ import datetime as dt
 
 import pytest
 
-from rollout.emulator.control.metric_definitions import ENDPOINT_METRICS, ENDPOINT_NAMESPACE
-from rollout.emulator.control.monitor_query import evaluate, parse_filter, parse_query, percentile
+from rollout.emulator.control.azure_monitor.definitions import ENDPOINT_METRICS, ENDPOINT_NAMESPACE
+from rollout.emulator.control.azure_monitor.query import evaluate, parse_filter, parse_query, percentile
 from rollout.emulator.data.metrics import Metrics, RequestHistory
 from rollout.emulator.errors import BadRequest
 

@@ -19,14 +19,14 @@ from collections.abc import Callable, Sequence
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from rollout.emulator.control.metric_definitions import (
+from rollout.emulator.control.azure_monitor.definitions import (
     DEPLOYMENT_METRICS,
     DEPLOYMENT_NAMESPACE,
     ENDPOINT_METRICS,
     ENDPOINT_NAMESPACE,
     MetricDefinition,
 )
-from rollout.emulator.control.monitor_query import History, Query, evaluate, grid, iso, parse_query
+from rollout.emulator.control.azure_monitor.query import History, Query, evaluate, grid, iso, parse_query
 from rollout.emulator.control.workspace import Workspace
 from rollout.emulator.errors import BadRequest, NotFound, ResourceNotFound
 from rollout.emulator.state import EmulatorState

@@ -12,8 +12,8 @@ from azure.core.credentials import AccessToken
 from azure.core.pipeline.transport import HttpTransport
 from azure.core.rest._requests_basic import RestRequestsTransportResponse
 
+from rollout.azureml.azure_monitor import CAVEAT, AzureMonitorMetrics, stats_from_azure_series
 from rollout.azureml.cloud import CloudEndpoints
-from rollout.azureml.monitor import CAVEAT, AzureMonitorMetrics, stats_from_azure_series
 
 ENDPOINT_ID = (
     "/subscriptions/s/resourceGroups/r/providers/Microsoft.MachineLearningServices"

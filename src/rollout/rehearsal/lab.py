@@ -7,7 +7,7 @@ the workspace's too: on the azure target (the default a user gets) the jobs find
 workspace tracking URI, with the emulator presented as an Azure cloud (`rollout emulator env`) in
 the runner's environment and a logged-in stand-in `az` left on PATH by the azure/login stand-in. Each scenario rehearses a copy of the project whose endpoint is renamed to its own and
 whose workflows are rendered for it, so scenarios share one emulator and one registry.
-`rollout.github.rehearsal` (the git copy and events) and `rollout.github.act` then run the real workflows with act against it.
+`rollout.rehearsal.repository` (the git copy and events) and `rollout.rehearsal.act` then run the real workflows with act against it.
 """
 
 from __future__ import annotations
@@ -28,12 +28,12 @@ import yaml
 from rollout.azureml.connection import Connection
 from rollout.azureml.endpoints import set_traffic
 from rollout.azureml.local_target import LocalTarget
-from rollout.github import act, rehearsal
-from rollout.github.act import RunResult
-from rollout.github.rehearsal import Repo
 from rollout.github.workflow import RELEASE_WORKFLOW, ROLLBACK_WORKFLOW, read_plan, write
 from rollout.project.layout import PLAN_FILE
 from rollout.project.loading import load_project
+from rollout.rehearsal import act, repository
+from rollout.rehearsal.act import RunResult
+from rollout.rehearsal.repository import Repo
 from rollout.release.steps import Release
 
 MODEL = "heart-classifier"
@@ -151,7 +151,7 @@ def lab_project(
     """
     if dest.exists():
         shutil.rmtree(dest)
-    for name in rehearsal.project_files(source):
+    for name in repository.project_files(source):
         target = dest / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source / name, target)
@@ -192,10 +192,10 @@ class Scenario:
         job: str | None = None,
     ) -> RunResult:
         """Push `change` on top of a commit pinning `before_pin`, and run release.yml (or one job)."""
-        repo = rehearsal.make_repo(self.project, self.work / label / "repo", before_pin, change)
+        repo = repository.make_repo(self.project, self.work / label / "repo", before_pin, change)
         runner = self.runner(repo, label, variables)
         return runner.run(
-            "push", rehearsal.push_event(repo), RELEASE_WORKFLOW, job=job, timeout=timeout, on_job=on_job
+            "push", repository.push_event(repo), RELEASE_WORKFLOW, job=job, timeout=timeout, on_job=on_job
         )
 
     def dispatch_rollback(
@@ -209,11 +209,11 @@ class Scenario:
         label: str = "rollback",
     ) -> RunResult:
         """Someone runs rollback.yml by hand (a workflow_dispatch event) on a commit pinning `pin`."""
-        repo = rehearsal.make_repo(self.project, self.work / label / "repo", pin, lambda _: None)
+        repo = repository.make_repo(self.project, self.work / label / "repo", pin, lambda _: None)
         runner = self.runner(repo, label, variables)
         return runner.run(
             "workflow_dispatch",
-            rehearsal.dispatch_event(repo, inputs),
+            repository.dispatch_event(repo, inputs),
             ROLLBACK_WORKFLOW,
             timeout=timeout,
             on_job=on_job,
@@ -226,7 +226,7 @@ class Scenario:
             venv=self.rehearsal.venv,
             rollout_home=self.rehearsal.lab.home,
             variables={**self.rehearsal.variables, **(variables or {})},
-            stand_ins=self.rehearsal.source / rehearsal.STAND_INS,
+            stand_ins=self.rehearsal.source / repository.STAND_INS,
             cloud_env=self.rehearsal.runner_env,
         )
 
@@ -284,7 +284,7 @@ class Rehearsal:
             **({} if target == "azure" else {"ROLLOUT_TARGET": target}),
             **({"ROLLOUT_BAKE": bake} if bake else {}),
             "ROLLOUT_PROBE_RPS": f"{probe_rps:g}",
-            **rehearsal.AZURE_VARS,
+            **repository.AZURE_VARS,
             **{name: cloud[name] for name in ids},  # the emulator's scope, as repository variables
         }
         runner_env = {name: value for name, value in cloud.items() if name not in ids}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rollout.github import act, rehearsal
-from rollout.github.act import parse_act_json
+from rollout.rehearsal import act, repository
+from rollout.rehearsal.act import parse_act_json
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -37,7 +37,7 @@ def test_act_json_is_read_into_jobs_steps_outputs_and_summaries() -> None:
 
 
 def test_every_pinned_third_party_action_but_checkout_has_a_stand_in() -> None:
-    substituted = act.local_repositories(REPO / rehearsal.STAND_INS)
+    substituted = act.local_repositories(REPO / repository.STAND_INS)
     assert {value.split("@")[0] for value in substituted} == {
         "actions/setup-python",
         "azure/login",
