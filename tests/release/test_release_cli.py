@@ -72,6 +72,7 @@ def test_bad_input_gives_one_clear_line(
         assert "nothing to retire" in result.stdout
         return
     assert message in one_error_line(result)
+    assert "bake" not in result.stderr  # no progress bar for a stage that never began
 
 
 def test_a_pin_already_live_and_an_endpoint_not_made_yet_are_answers_not_errors(

@@ -166,7 +166,7 @@ def _run_stage(
     rel: Release, stage: str, bake_seconds: float | None, probe_rps: float, force_lock: bool, as_json: bool
 ) -> StageResult:
     """Promote with a progress bar while it bakes; report the verdict (step outputs, stdout)."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
     from rollout.release.bake import BakeProgress
 
@@ -174,11 +174,13 @@ def _run_stage(
     with Progress(
         TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn(), console=console.stderr
     ) as bar:
-        task = bar.add_task(f"bake {stage}", total=1.0)
+        tasks: list[TaskID] = []  # the bar appears when the bake begins, not for a refused stage
 
         def on_bake(p: BakeProgress) -> None:
+            if not tasks:
+                tasks.append(bar.add_task(f"bake {stage}", total=1.0))
             bar.update(
-                task,
+                tasks[0],
                 completed=min(1.0, p.elapsed / p.seconds) if p.seconds else 1.0,
                 description=(
                     f"bake {stage}: candidate {p.candidate.requests} req {p.candidate.errors} failed"
