@@ -62,7 +62,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory, model_cache: ModelCache) -> It
     """The release lab: versions `VERSIONS` of the demo model in a private registry, an emulator."""
     from rollout.emulator.host import process
 
-    lab = Lab.at(tmp_path_factory.mktemp("release-lab"))
+    lab = Lab(tmp_path_factory.mktemp("release-lab"))
     for name, version in VERSIONS.items():
         model_dir = model_cache.faulty(*FAULTY[name]) if name in FAULTY else model_cache.demo(*DEMO[name])
         assert model_cache.register(lab.registry_uri, lab.artifacts_dir, MODEL, model_dir) == version

@@ -17,7 +17,7 @@ MODEL = f"models:/{KIND.name}/2"
 @pytest.fixture(scope="module")
 def registry_lab(tmp_path_factory: pytest.TempPathFactory) -> Lab:
     home = tmp_path_factory.mktemp("init-errors")
-    lab = Lab(home, f"sqlite:///{home / 'mlflow.db'}")
+    lab = Lab(home)
     register_kind(KIND, lab.registry_uri, home / "artifacts")
     return lab
 

@@ -1,8 +1,9 @@
 """The lab every end-to-end test shares: a private ROLLOUT_HOME with its registry and emulator.
 
-`Lab.home` holds the MLflow registry (`mlflow.db`), its artifacts and the emulator's state directory;
-`connection()` starts the emulator on first use. Commands run as a user runs them, either as
-processes (`rollout`) or in this process (`in_process`, the same typer app without a process start).
+It is the product's rehearsal lab: `Lab.home` holds the MLflow registry (`mlflow.db`), its
+artifacts and the emulator's state directory, and `connection()` starts the emulator on first use.
+Commands run as a user runs them, either as processes (`rollout`) or in this process
+(`in_process`, the same typer app without a process start).
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from rollout.azureml.connection import Connection
-from rollout.azureml.local_target import LocalTarget
+from rollout.rehearsal import lab as rehearsal_lab
 
 # the caller's own registry and step outputs must not reach the lab's commands
 _DROPPED = ("MLFLOW_TRACKING_URI", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")
@@ -30,25 +30,8 @@ class Result:
     stderr: str
 
 
-@dataclass(frozen=True)
-class Lab:
-    home: Path
-    registry_uri: str
-
-    @classmethod
-    def at(cls, home: Path) -> Lab:
-        return cls(home, f"sqlite:///{home / 'mlflow.db'}")
-
-    @property
-    def state_dir(self) -> Path:
-        return self.home / "emulator"
-
-    @property
-    def artifacts_dir(self) -> Path:
-        return self.home / "artifacts"
-
-    def connection(self) -> Connection:
-        return Connection(LocalTarget(self.state_dir, start=True, registry_uri=self.registry_uri))
+class Lab(rehearsal_lab.Lab):
+    """The product's lab (`rollout.rehearsal.lab.Lab`) with the ways tests run commands in it."""
 
     def env(self) -> dict[str, str]:
         """Environment for `rollout` commands run as processes against this lab."""

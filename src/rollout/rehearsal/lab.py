@@ -41,13 +41,15 @@ MODEL = "heart-classifier"
 
 @dataclass
 class Lab:
-    """A private registry and emulator (ROLLOUT_HOME: mlflow.db, artifacts/, emulator/)."""
+    """A private emulator and registry (ROLLOUT_HOME: mlflow.db, artifacts/, emulator/);
+    `shared_registry`, another lab's registry URI, in place of its own."""
 
     home: Path
+    shared_registry: str | None = None
 
     @property
     def registry_uri(self) -> str:
-        return f"sqlite:///{self.home / 'mlflow.db'}"
+        return self.shared_registry or f"sqlite:///{self.home / 'mlflow.db'}"
 
     @property
     def state_dir(self) -> Path:

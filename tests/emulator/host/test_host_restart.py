@@ -34,7 +34,7 @@ RELEASE_TAGS = {
 
 def _rollout(*args: str, home: Path) -> Result:
     """`rollout ARGS` with ROLLOUT_HOME=home, run in this process (the command's own code)."""
-    return Lab.at(home).in_process(*args)
+    return Lab(home).in_process(*args)
 
 
 def _status(home: Path) -> tuple[int, dict]:

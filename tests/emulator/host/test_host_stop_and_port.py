@@ -20,7 +20,7 @@ from rollout.emulator.host import process
 
 def _rollout(*args: str, home: Path) -> Result:
     """`rollout ARGS` with ROLLOUT_HOME=home, run in this process (the command's own code)."""
-    return Lab.at(home).in_process(*args)
+    return Lab(home).in_process(*args)
 
 
 @pytest.fixture
