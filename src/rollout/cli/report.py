@@ -122,7 +122,7 @@ def _write(built: ReleaseReport, fmt: Format, output_file: Path | None) -> None:
         if output_file is None:
             print_report(built, Console(highlight=False))
             return
-        with output_file.open("w", encoding="utf-8") as out:
+        with _writable(output_file).open("w", encoding="utf-8") as out:
             print_report(built, Console(file=out, highlight=False, width=110))
         return
     if fmt is Format.markdown:
@@ -136,5 +136,14 @@ def _write(built: ReleaseReport, fmt: Format, output_file: Path | None) -> None:
     if output_file is None:
         sys.stdout.write(text)
     else:
-        output_file.parent.mkdir(parents=True, exist_ok=True)
-        output_file.write_text(text, encoding="utf-8")
+        _writable(output_file).write_text(text, encoding="utf-8")
+
+
+def _writable(path: Path) -> Path:
+    """`path`, its folder made if need be; a UserError when it cannot be written."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+    except OSError as exc:
+        raise UserError(f"cannot write the report to {path} ({exc.strerror}: {exc.filename})") from None
+    return path
