@@ -202,9 +202,9 @@ def test_mlflow_downloads_a_workspace_version_through_the_artifact_service(
         import json, os, pathlib, tempfile
         import mlflow.artifacts
         from mlflow import MlflowClient
-        from rollout import mlflow_azureml
+        from rollout.registry import azureml_artifacts
 
-        mlflow_azureml.install()
+        azureml_artifacts.install()
         uri = "{tracking_uri(emulator.url).replace("/mlflow/v1.0/", "/mlflow/v2.0/")}"
         client = MlflowClient(tracking_uri=uri, registry_uri=uri)
         client.create_registered_model("{name}")

@@ -1,10 +1,10 @@
-"""azureml-mlflow 1.60's artifact repository works under MLflow 3 once `rollout.mlflow_azureml` is installed."""
+"""azureml-mlflow 1.60's artifact repository works under MLflow 3 once `rollout.registry.azureml_artifacts` is installed."""
 
 from __future__ import annotations
 
 import pytest
 
-from rollout import mlflow_azureml
+from rollout.registry import azureml_artifacts
 
 WORKSPACE_URI = (
     "azureml://westeurope.api.azureml.ms/mlflow/v2.0/subscriptions/00000000-0000-0000-0000-000000000000"
@@ -17,16 +17,16 @@ ARTIFACT_URI = "azureml://artifacts/LocalUpload/241130T101500-abcd1234/model"
 def scheme_restored():
     from mlflow.store.artifact.artifact_repository_registry import _artifact_repository_registry as registry
 
-    before = registry._registry.get(mlflow_azureml.SCHEME)
+    before = registry._registry.get(azureml_artifacts.SCHEME)
     yield registry
-    registry._registry[mlflow_azureml.SCHEME] = before
-    mlflow_azureml._installed = False
+    registry._registry[azureml_artifacts.SCHEME] = before
+    azureml_artifacts._installed = False
 
 
 def test_the_installed_builder_fails_under_mlflow_3(scheme_restored) -> None:
-    if not mlflow_azureml.needed():
+    if not azureml_artifacts.needed():
         pytest.skip("the installed azureml-mlflow takes MLflow 3's keywords already")
-    scheme_restored._registry.pop(mlflow_azureml.SCHEME, None)
+    scheme_restored._registry.pop(azureml_artifacts.SCHEME, None)
     scheme_restored.register_entrypoints()
     with pytest.raises(TypeError, match="unexpected keyword argument 'tracking_uri'"):
         scheme_restored.get_artifact_repository(ARTIFACT_URI, tracking_uri=WORKSPACE_URI)
@@ -41,8 +41,8 @@ def test_after_install_the_repository_is_built_in_the_workspace_of_the_tracking_
 
     monkeypatch.setenv("AZUREML_CURRENT_CLOUD", "AzureCloud")  # a known cloud: no metadata to fetch
     global_uri = mlflow.get_tracking_uri()
-    mlflow_azureml.install()
-    mlflow_azureml.install()  # idempotent
+    azureml_artifacts.install()
+    azureml_artifacts.install()  # idempotent
     repository = scheme_restored.get_artifact_repository(ARTIFACT_URI, tracking_uri=WORKSPACE_URI)
     assert isinstance(repository, AzureMLflowArtifactRepository)
     client = repository.artifacts
@@ -63,7 +63,7 @@ def test_a_fixed_builder_is_left_alone(monkeypatch: pytest.MonkeyPatch, scheme_r
         return None
 
     monkeypatch.setattr(loaders, "azureml_artifacts_builder", fixed)
-    assert not mlflow_azureml.needed()
-    before = scheme_restored._registry.get(mlflow_azureml.SCHEME)
-    mlflow_azureml.install()
-    assert scheme_restored._registry.get(mlflow_azureml.SCHEME) is before
+    assert not azureml_artifacts.needed()
+    before = scheme_restored._registry.get(azureml_artifacts.SCHEME)
+    azureml_artifacts.install()
+    assert scheme_restored._registry.get(azureml_artifacts.SCHEME) is before

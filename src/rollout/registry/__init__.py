@@ -31,9 +31,9 @@ def client(tracking_uri: str) -> MlflowClient:
     from mlflow import MlflowClient
 
     if is_workspace_registry(tracking_uri):
-        from rollout import mlflow_azureml
+        from rollout.registry import azureml_artifacts
 
-        mlflow_azureml.install()
+        azureml_artifacts.install()
     return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
 
 
