@@ -40,7 +40,8 @@ def main() -> int:
         print(line, file=sys.stderr)
     if not found:
         print(
-            f"modules: every one within {settings['limit']} lines but {len(settings.get('allow', {}))} allowed"
+            f"modules: every one within {settings['limit']} lines"
+            f" but {len(settings.get('allow', {}))} allowed"
         )
     return 1 if found else 0
 

@@ -38,7 +38,8 @@ def test_shipped_project_validates_with_the_console_command(tmp_path: Path) -> N
     assert (done.returncode, done.stderr) == (0, "")
     registry = f"sqlite:///{home / 'mlflow.db'}"
     assert done.stdout.splitlines() == [
-        f"note: model heart-classifier version 2 is not in the registry at {registry}; schema drift not checked",
+        f"note: model heart-classifier version 2 is not in the registry at {registry};"
+        " schema drift not checked",
         "ok: the specs and samples are valid",
     ]
     assert not home.exists()  # checking for drift created no registry
@@ -56,7 +57,8 @@ def test_broken_project_one_line_per_problem_and_no_traceback(project: Path, tmp
         f"sqlite:///{tmp_path / 'home' / 'mlflow.db'}; schema drift not checked",
         "deployments/blue.yml: name: 'b' must be 3 to 32 characters long (it has 1)",
         "deployments/blue.yml: name: 'b' must equal its slot's name 'blue' in deployments/release.yml",
-        "samples/sample.json: input_data.data[0][12]: 'purple' is not one of ['fixed', 'normal', 'reversible']",
+        "samples/sample.json: input_data.data[0][12]: 'purple' is not one of ['fixed', 'normal', "
+        "'reversible']",
     ]
     assert done.stderr == "error: 3 problems in the specs\n"
 
@@ -109,7 +111,8 @@ def test_user_errors_of_the_model_commands(cli, rollout_home: Path, tmp_path: Pa
     no_registry = cli("schema", "--model", "models:/heart-classifier/1")
     assert no_registry.exit_code == 1
     assert no_registry.stderr == (
-        f"error: model heart-classifier version 1 is not in the registry at sqlite:///{rollout_home / 'mlflow.db'}\n"
+        "error: model heart-classifier version 1 is not in the registry at "
+        f"sqlite:///{rollout_home / 'mlflow.db'}\n"
     )
     assert not rollout_home.exists()
 

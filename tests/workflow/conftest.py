@@ -1,9 +1,9 @@
 """One rehearsal lab for the workflow rehearsals: a registry, an emulator; an endpoint per scenario.
 
-The demo model's versions 1 and 2 are registered once (from the run's model cache). Each scenario creates its own endpoint
-(`rh-<scenario>`) on the shared emulator and rehearses a copy of the project whose endpoint and
-workflows are renamed accordingly, and whose plan has the rehearsal's stages and analysis
-(tests/support/rehearsal_support.py).
+The demo model's versions 1 and 2 are registered once (from the run's model cache). Each scenario
+creates its own endpoint (`rh-<scenario>`) on the shared emulator and rehearses a copy of the
+project whose endpoint and workflows are renamed accordingly, and whose plan has the rehearsal's
+stages and analysis (tests/support/rehearsal_support.py).
 """
 
 from __future__ import annotations

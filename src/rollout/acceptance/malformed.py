@@ -98,4 +98,5 @@ def _replaced(frame: dict[str, Any], column: str, value: object) -> bytes:
 def _oversized(frame: dict[str, Any]) -> bytes:
     row = json.dumps(frame["data"][0])
     count = OVERSIZED_BYTES // (len(row) + 2) + 1
-    return f'{{"input_data": {{"columns": {json.dumps(frame["columns"])}, "data": [{", ".join([row] * count)}]}}}}'.encode()
+    columns = json.dumps(frame["columns"])
+    return f'{{"input_data": {{"columns": {columns}, "data": [{", ".join([row] * count)}]}}}}'.encode()

@@ -35,7 +35,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--project",
         default=".",
-        help="The project's root (holds deployments/release.yml and samples/; default: the working directory).",
+        help="The project's root (holds deployments/release.yml and samples/; "
+        "default: the working directory).",
     )
     group.addoption(
         "--target",

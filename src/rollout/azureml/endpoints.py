@@ -126,7 +126,8 @@ def apply_endpoint(ml: MLClient, spec: OnlineEndpoint, say: Progress = quiet) ->
             raise UserError(f"endpoint {spec.name}: {azure_message(exc)}") from exc
     if current.auth_mode and spec.auth_mode and current.auth_mode.lower() != spec.auth_mode.lower():
         raise UserError(
-            f"endpoint {spec.name}: auth_mode is {current.auth_mode}; the spec's {spec.auth_mode} needs a new endpoint"
+            f"endpoint {spec.name}: auth_mode is {current.auth_mode};"
+            f" the spec's {spec.auth_mode} needs a new endpoint"
         )
     spec_tags = dict(spec.tags or {})
 

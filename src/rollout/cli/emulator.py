@@ -43,7 +43,8 @@ TimeScale = Annotated[
     float | None,
     typer.Option(
         "--time-scale",
-        help="Multiplies the azure timing's durations, e.g. 0.02 (default: $ROLLOUT_EMULATOR_TIME_SCALE, else 1).",
+        help="Multiplies the azure timing's durations, e.g. 0.02 "
+        "(default: $ROLLOUT_EMULATOR_TIME_SCALE, else 1).",
     ),
 ]
 

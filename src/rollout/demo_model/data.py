@@ -92,4 +92,5 @@ def format_request(body: dict[str, Any]) -> str:
     """A request as JSON with one data row per line (readable, diff-friendly)."""
     input_data = body["input_data"]
     rows = ",\n".join(f"    {json.dumps(row)}" for row in input_data["data"])
-    return f'{{"input_data": {{\n  "columns": {json.dumps(input_data["columns"])},\n  "data": [\n{rows}\n  ]\n}}}}\n'
+    columns = json.dumps(input_data["columns"])
+    return f'{{"input_data": {{\n  "columns": {columns},\n  "data": [\n{rows}\n  ]\n}}}}\n'

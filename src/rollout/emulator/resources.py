@@ -147,7 +147,7 @@ def check_endpoint_limit(endpoints: int) -> None:
 
 
 def check_deployment_limits(endpoint: str, siblings: int, deployments: int) -> None:
-    """A new deployment fits the endpoint's (it has `siblings`) and the subscription's (`deployments`) limits."""
+    """A new deployment fits the endpoint's (`siblings`) and the subscription's (`deployments`) limits."""
     if siblings >= MAX_DEPLOYMENTS_PER_ENDPOINT:
         raise OutOfQuota(
             f"Endpoint '{endpoint}' already has {siblings} deployments; the limit is "
@@ -163,12 +163,12 @@ def check_deployment_limits(endpoint: str, siblings: int, deployments: int) -> N
 
 
 def reserved_instances(instance_count: int) -> int:
-    """The instances of quota a deployment holds: Azure reserves 20% more for upgrades (10 need 12, 1 needs 2)."""
+    """The instances of quota a deployment holds: 20% more for upgrades (10 need 12, 1 needs 2)."""
     return instance_count + -(-instance_count // 5)
 
 
 def check_instance_quota(deployment: Deployment, in_use: int, quota: int | None) -> None:
-    """The deployment's reserved instances fit the quota next to the `in_use` ones of the others (None: no quota)."""
+    """The deployment's reserved instances fit the quota beside the others' `in_use` (None: no quota)."""
     needed = reserved_instances(deployment.instance_count)
     if quota is not None and in_use + needed > quota:
         raise OutOfQuota(
@@ -180,7 +180,7 @@ def check_instance_quota(deployment: Deployment, in_use: int, quota: int | None)
 
 
 def parse_model_reference(reference: str) -> tuple[str, str]:
-    """Name and version of a model given as an ARM id, `azureml:<name>:<version>` or `models:/<name>/<version>`."""
+    """Name and version of a model as an ARM id, `azureml:<name>:<version>` or `models:/<name>/<version>`."""
     if reference.startswith("azureml://registries/"):
         raise BadArgument(f"Model '{reference}' is in a registry; the emulator serves workspace models only.")
     for pattern in (_ARM_MODEL_ID, _SHORT_MODEL_ID, _MLFLOW_MODEL_URI):
@@ -220,7 +220,7 @@ def validated_traffic(
 def validated_mirror(
     endpoint: str, mirror: dict[str, int], live: dict[str, int], deployments: dict[str, Deployment]
 ) -> dict[str, int]:
-    """The mirror traffic map: existing deployments, at most one mirrored, at most 50%, none with live traffic."""
+    """The mirror traffic map: existing deployments, one mirrored at most, up to 50%, none live."""
     shares = {name.lower(): _percent(value, "mirror traffic", name) for name, value in mirror.items()}
     for name in shares:
         if name not in deployments:

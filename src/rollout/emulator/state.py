@@ -145,7 +145,7 @@ class EmulatorState:
         return endpoint
 
     def finish_endpoint_change(self, name: str) -> Endpoint:
-        """Apply an endpoint's pending change (checked again: deployments may have gone) and mark it Succeeded."""
+        """Apply an endpoint's pending change (checked again: deployments may be gone); mark it Succeeded."""
         endpoint = self._endpoint(name)
         pending = self._pending.pop(name.lower(), None)
         endpoint.provisioning_state = "Succeeded"
@@ -286,7 +286,7 @@ class EmulatorState:
         return [copy.deepcopy(d) for d in self._deployments.get(endpoint.lower(), {}).values()]
 
     def put_deployment(self, deployment: Deployment) -> tuple[Deployment, bool]:
-        """Create or update a deployment, provisioning state Creating or Updating. Returns it and whether it is new.
+        """Create or update a deployment (provisioning state Creating or Updating); it, and whether it is new.
 
         The caller starts its instances and later reports the outcome with `set_deployment_state`.
         """
@@ -355,7 +355,8 @@ class EmulatorState:
         if owner.mirror_traffic.get(deployment.name, 0) > 0:
             raise Conflict(
                 f"Deployment '{deployment.name}' still receives {owner.mirror_traffic[deployment.name]}% "
-                f"mirrored traffic of endpoint '{owner.name}'. Set its mirror traffic to 0 before deleting it."
+                f"mirrored traffic of endpoint '{owner.name}'."
+                " Set its mirror traffic to 0 before deleting it."
             )
         deployment.provisioning_state = "Deleting"
         self._save_deployment(deployment)
@@ -395,7 +396,7 @@ class EmulatorState:
     # Internals ---------------------------------------------------------------------------------
 
     def _instances_reserved(self, *, but: Deployment | None) -> int:
-        """The instances of quota the deployments hold (upgrade reserve included), but one (being replaced)."""
+        """The instances of quota the deployments hold (upgrade reserve included) but one (being replaced)."""
         return sum(
             reserved_instances(deployment.instance_count)
             for siblings in self._deployments.values()

@@ -1,4 +1,4 @@
-"""A problem in the project's files, located as `file: field: what is wrong`, and reading files into problems."""
+"""A problem in the project's files, located as `file: field: what is wrong`; reading files into problems."""
 
 from __future__ import annotations
 

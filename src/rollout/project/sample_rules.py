@@ -57,7 +57,8 @@ def _error_message(error: Any) -> str:
     extra = [repr(name) for name in given if name not in expected]
     differences = [f"lacks {', '.join(missing)}"] if missing else []
     differences += [f"has unexpected {', '.join(extra)}"] if extra else []
-    return f"must be {', '.join(map(str, expected))}, in this order: {'; '.join(differences) or 'the order differs'}"
+    differs = "; ".join(differences) or "the order differs"
+    return f"must be {', '.join(map(str, expected))}, in this order: {differs}"
 
 
 def sample_problems(root: Path, schema: dict[str, Any]) -> list[Problem]:
@@ -79,7 +80,8 @@ def drift_problems(
     found = registry.find_version(registry_uri, name, version)
     if found is None:
         return [], [
-            f"model {name} version {version} is not in the registry at {registry_uri}; schema drift not checked"
+            f"model {name} version {version} is not in the registry at {registry_uri};"
+            " schema drift not checked"
         ]
     from mlflow.exceptions import MlflowException
 

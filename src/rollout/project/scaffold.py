@@ -103,12 +103,14 @@ def _output_section(contract: OutputContract) -> str:
         "probabilities": "a vector of class probabilities per row; candidate and live agree on a\n"
         "# probe row when their most probable class is the same.",
     }
-    return f"# What each prediction is, from the model's signature and its answers to the probe rows:\n# {notes[contract.kind]}\n{section}"
+    heading = "# What each prediction is, from the model's signature and its answers to the probe rows:"
+    return f"{heading}\n# {notes[contract.kind]}\n{section}"
 
 
 def _plan(endpoint: str, facts: ModelFacts) -> str:
     stages = "".join(
-        f"  - name: {s.name}\n    traffic: {s.traffic}\n    bake: {s.bake}\n    environment: {s.environment}\n"
+        f"  - name: {s.name}\n    traffic: {s.traffic}\n    bake: {s.bake}\n"
+        f"    environment: {s.environment}\n"
         for s in STAGES
     )
     return f"""# Release plan: what to roll out and how. A model-version pull request changes one line:
@@ -149,7 +151,8 @@ def _probe(request: dict[str, Any]) -> str:
     """One row a line: a probe set stays readable and diffs well."""
     data = request["input_data"]
     rows = ",\n".join(f"      {json.dumps(row)}" for row in data["data"])
-    return f'{{\n  "input_data": {{\n    "columns": {json.dumps(data["columns"])},\n    "data": [\n{rows}\n    ]\n  }}\n}}\n'
+    columns = json.dumps(data["columns"])
+    return f'{{\n  "input_data": {{\n    "columns": {columns},\n    "data": [\n{rows}\n    ]\n  }}\n}}\n'
 
 
 def project_paths(endpoint: str) -> list[Path]:

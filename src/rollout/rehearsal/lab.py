@@ -5,9 +5,11 @@ directory, and per scenario an endpoint of its own with a live deployment (or no
 release). The emulator serves that registry as its workspace's MLflow registry, so the versions are
 the workspace's too: on the azure target (the default a user gets) the jobs find them through the
 workspace tracking URI, with the emulator presented as an Azure cloud (`rollout emulator env`) in
-the runner's environment and a logged-in stand-in `az` left on PATH by the azure/login stand-in. Each scenario rehearses a copy of the project whose endpoint is renamed to its own and
-whose workflows are rendered for it, so scenarios share one emulator and one registry.
-`rollout.rehearsal.repository` (the git copy and events) and `rollout.rehearsal.act` then run the real workflows with act against it.
+the runner's environment and a logged-in stand-in `az` left on PATH by the azure/login stand-in.
+Each scenario rehearses a copy of the project whose endpoint is renamed to its own and whose
+workflows are rendered for it, so scenarios share one emulator and one registry.
+`rollout.rehearsal.repository` (the git copy and events) and `rollout.rehearsal.act` then run the
+real workflows with act against it.
 """
 
 from __future__ import annotations

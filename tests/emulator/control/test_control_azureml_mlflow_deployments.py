@@ -36,9 +36,11 @@ def test_the_mlflow_deployments_client_of_azureml_mlflow(emulator, registered_mo
         client.update_endpoint("{endpoint}", config={{"endpoint-config-file": str(traffic)}})
         got = client.get_endpoint("{endpoint}")
         sample = json.loads(pathlib.Path(r"{SAMPLE}").read_text())["input_data"]
-        predictions = client.predict(endpoint="{endpoint}", df=pd.DataFrame(sample["data"], columns=sample["columns"]))
+        frame = pd.DataFrame(sample["data"], columns=sample["columns"])
+        predictions = client.predict(endpoint="{endpoint}", df=frame)
         deployments = [d["name"] for d in client.list_deployments(endpoint="{endpoint}")]
-        client.update_endpoint("{endpoint}", config={{"endpoint-config-file": str(traffic.write_text('{{"traffic": {{}}}}') and traffic)}})
+        traffic.write_text('{{"traffic": {{}}}}')
+        client.update_endpoint("{endpoint}", config={{"endpoint-config-file": str(traffic)}})
         client.delete_deployment("blue", endpoint="{endpoint}")
         client.delete_endpoint("{endpoint}")
         left = [e["name"] for e in client.list_endpoints()]

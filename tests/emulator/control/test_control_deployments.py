@@ -1,4 +1,5 @@
-"""Deployments through the real azure-ai-ml MLClient: lifecycle, provisioning states, logs, failures, limits."""
+"""Deployments through the real azure-ai-ml MLClient: lifecycle, provisioning states, logs, failures,
+limits."""
 
 from __future__ import annotations
 

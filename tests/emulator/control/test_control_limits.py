@@ -102,7 +102,8 @@ def test_the_instance_quota(quota_emulator, registered_models):
     with pytest.raises(HttpResponseError) as raised:
         ml.online_deployments.begin_create_or_update(_deployment("quota", "green", model, instance_count=2))
     assert _out_of_quota(raised) == (
-        "Not enough quota available for Standard_DS3_v2 in SubscriptionId 00000000-0000-0000-0000-000000000000. "
+        "Not enough quota available for Standard_DS3_v2 in SubscriptionId "
+        "00000000-0000-0000-0000-000000000000. "
         "Current usage/limit: 2/4 instances. Additional needed: 3 (instance_count 2 and 20% reserved for "
         "upgrades). Delete unused deployments, lower instance_count or request a quota increase."
     )

@@ -63,7 +63,7 @@ def test_openapi_describes_every_route_it_serves(emulator):
 
 
 def test_every_described_route_is_served(emulator):
-    """No described route is missing from the server: each answers with something other than 404-no-route or 405."""
+    """No described route is missing from the server: each answers other than 404-no-route or 405."""
     with emulator.https() as http:
         document = http.get("/openapi.json").json()
         for path, item in document["paths"].items():

@@ -189,7 +189,7 @@ FUZZED_PREFIXES = ("/subscriptions/", "/online-endpoints/")
 
 @pytest.fixture(scope="module")
 def operations(emulator) -> list[tuple[str, str]]:
-    """The (method, path) pairs the emulator's OpenAPI description lists for endpoints, deployments and scoring."""
+    """The (method, path) pairs the OpenAPI description lists for endpoints, deployments and scoring."""
     with emulator.https() as http:
         document = http.get("/openapi.json").json()
     found = [

@@ -21,7 +21,8 @@ def test_the_azure_target_names_what_is_missing(monkeypatch):
     with pytest.raises(UserError) as raised:
         parse_target("azure", workspace="ws").ml_client()
     assert str(raised.value) == (
-        "target azure needs AZURE_SUBSCRIPTION_ID, AZURE_RESOURCE_GROUP (set the variables or pass the options)"
+        "target azure needs AZURE_SUBSCRIPTION_ID, AZURE_RESOURCE_GROUP (set the variables or pass the "
+        "options)"
     )
     monkeypatch.setenv("AZURE_SUBSCRIPTION_ID", "sub")
     monkeypatch.setenv("AZURE_RESOURCE_GROUP", "rg")

@@ -93,20 +93,20 @@ def test_prometheus_text_names_deployment_status_and_latency():
     metrics.observe("ep", "blue", 200, 0.03, mirrored=True)
     text = metrics.prometheus_text().decode()
     assert (
-        'online_deployment_requests_total{deployment="blue",endpoint="ep",status_class="2xx",status_code="200"} 1.0'
-        in text
+        'online_deployment_requests_total{deployment="blue",endpoint="ep",'
+        'status_class="2xx",status_code="200"} 1.0' in text
     )
     assert (
         'online_deployment_request_duration_seconds_bucket{deployment="blue",endpoint="ep",le="0.02"} 1.0'
         in text
     )
     assert (
-        'online_deployment_mirrored_requests_total{deployment="blue",endpoint="ep",status_class="2xx",status_code="200"} 1.0'
-        in text
+        'online_deployment_mirrored_requests_total{deployment="blue",endpoint="ep",'
+        'status_class="2xx",status_code="200"} 1.0' in text
     )
     assert (
-        'online_deployment_mirrored_request_duration_seconds_bucket{deployment="blue",endpoint="ep",le="0.03"} 1.0'
-        in text
+        'online_deployment_mirrored_request_duration_seconds_bucket{deployment="blue",endpoint="ep",'
+        'le="0.03"} 1.0' in text
     )
 
 
@@ -152,5 +152,6 @@ def test_the_emulator_serves_metrics_of_real_requests(
     assert row["latency_ms"]["buckets"][-1] == ["+Inf", 7]
     assert 0 < row["latency_ms"]["sum"] < 7 * 1000
     assert text.headers["content-type"].startswith("text/plain")
-    line = f'online_deployment_requests_total{{deployment="blue",endpoint="{name}",status_class="2xx",status_code="200"}} 5.0'
+    labels = f'deployment="blue",endpoint="{name}",status_class="2xx",status_code="200"'
+    line = f"online_deployment_requests_total{{{labels}}} 5.0"
     assert line in text.text

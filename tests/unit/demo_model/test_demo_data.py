@@ -20,7 +20,8 @@ def test_kaggle_file_is_read_from_the_installed_package() -> None:
 def test_known_rows_map_to_the_article_coding() -> None:
     kaggle = data.read_kaggle()
     mapped = data.to_article_coding(kaggle.head(3))
-    # 63,1,3,145,233,1,0,150,0,2.3,0,0,1,1 / 37,1,2,130,250,0,1,187,0,3.5,0,0,2,1 / 41,0,1,130,204,0,0,172,0,1.4,2,0,2,1
+    # 63,1,3,145,233,1,0,150,0,2.3,0,0,1,1 / 37,1,2,130,250,0,1,187,0,3.5,0,0,2,1
+    # 41,0,1,130,204,0,0,172,0,1.4,2,0,2,1
     assert mapped.to_dict(orient="records") == [
         {"age": 63, "sex": 1, "cp": 1, "trestbps": 145, "chol": 233, "fbs": 1, "restecg": 2, "thalach": 150,
          "exang": 0, "oldpeak": 2.3, "slope": 3, "ca": 0, "thal": "fixed", "target": 0},

@@ -123,7 +123,8 @@ def test_schema_accepts_the_sample_and_rejects_broken_requests() -> None:
     missing["input_data"]["columns"].remove("chol")
     del missing["input_data"]["data"][0][4]
     assert [str(p) for p in request_problems(missing, derived, "s.json")] == [
-        "s.json: input_data.columns: must be age, sex, cp, trestbps, chol, fbs, restecg, thalach, exang, oldpeak, "
+        "s.json: input_data.columns: must be age, sex, cp, trestbps, chol, fbs, restecg, thalach, exang, "
+        "oldpeak, "
         "slope, ca, thal, in this order: lacks 'chol'",
         "s.json: input_data.data[0]: [48, 0, 3, 130, 0, 0, 139, 0, 0.2, 1, 0, 'normal'] is too short",
         "s.json: input_data.data[0][8]: 0.2 is not of type 'integer'",
@@ -171,7 +172,8 @@ def test_drift_names_the_columns_and_types_that_differ(demo_registry, project: P
         f"{SCHEMA_FILE}: input_data.columns: lacks column 'ca', which {model} takes",
         f"{SCHEMA_FILE}: input_data.columns: has column 'vessels', which {model} does not take",
         f"{SCHEMA_FILE}: columns.oldpeak: type integer differs from {model}'s number",
-        f"{SCHEMA_FILE}: columns.thal: values ['fixed', 'normal'] differ from {model}'s ['fixed', 'normal', 'reversible']",
+        f"{SCHEMA_FILE}: columns.thal: values ['fixed', 'normal'] differ from {model}'s ['fixed', "
+        "'normal', 'reversible']",
     ]
 
 
@@ -195,7 +197,8 @@ def test_pin_not_in_the_registry_is_a_note_not_a_problem(demo_registry, project:
     result = validate_project(project, registry_uri=demo_registry.uri)
     assert result.problems == []
     assert result.notes == [
-        f"model heart-classifier version 5 is not in the registry at {demo_registry.uri}; schema drift not checked"
+        f"model heart-classifier version 5 is not in the registry at {demo_registry.uri}; schema drift not "
+        "checked"
     ]
 
 

@@ -92,8 +92,10 @@ def test_the_instance_quota_counts_reserved_instances_of_every_deployment(tmp_pa
     with pytest.raises(OutOfQuota) as refused:
         state.put_deployment(_deployment("one", "green", instance_count=1))
     assert refused.value.message.startswith(
-        "Not enough quota available for Standard_DS3_v2 in SubscriptionId 00000000-0000-0000-0000-000000000000. "
-        "Current usage/limit: 5/6 instances. Additional needed: 2 (instance_count 1 and 20% reserved for upgrades)."
+        "Not enough quota available for Standard_DS3_v2 in SubscriptionId "
+        "00000000-0000-0000-0000-000000000000. "
+        "Current usage/limit: 5/6 instances. Additional needed: 2 (instance_count 1 and 20% reserved for "
+        "upgrades)."
     )
     # Scaling counts the deployment's new size only, not its old one as well.
     state.put_deployment(_deployment("two", "blue", instance_count=3))  # reserves 4: 6 of 6

@@ -1,4 +1,4 @@
-"""Rules of `EmulatorState` that depend on time or on persistence, checked without HTTP (a clock is injected)."""
+"""Rules of `EmulatorState` that depend on time or persistence, checked without HTTP (a clock is injected)."""
 
 from __future__ import annotations
 

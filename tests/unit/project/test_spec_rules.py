@@ -56,8 +56,8 @@ CASES = [
         "name: heart-classifier",
         "name: heart_classifier",
         [
-            f"{ENDPOINT}: name: 'heart_classifier' must start with a letter, contain only letters, digits and "
-            "dashes, and end with a letter or digit",
+            f"{ENDPOINT}: name: 'heart_classifier' must start with a letter, contain only letters, digits "
+            "and dashes, and end with a letter or digit",
             f"{BLUE}: endpoint_name: 'heart-classifier' {NOT_ENDPOINT}, 'heart_classifier'",
             f"{GREEN}: endpoint_name: 'heart-classifier' {NOT_ENDPOINT}, 'heart_classifier'",
         ],
@@ -143,7 +143,8 @@ CASES = [
         "model: azureml:heart-classifier:1",
         "model: heart-classifier.pkl",
         [
-            f"{GREEN}: model: must reference a registered model as azureml:<name>:<version> (got 'heart-classifier.pkl')"
+            f"{GREEN}: model: must reference a registered model as azureml:<name>:<version> (got "
+            "'heart-classifier.pkl')"
         ],
     ),
     (
@@ -168,7 +169,8 @@ CASES = [
         "traffic-to-unknown-deployment",
         *with_traffic("traffic:\n  blue: 100\n  purple: 0\n"),
         [
-            f"{ENDPOINT}: traffic.purple: 'purple' is not a deployment of this endpoint (its slots: blue, green)"
+            f"{ENDPOINT}: traffic.purple: 'purple' is not a deployment of this endpoint (its slots: blue, "
+            "green)"
         ],
     ),
     (
@@ -180,7 +182,8 @@ CASES = [
         "mirror-to-two-deployments",
         *with_traffic("traffic:\n  blue: 100\nmirror_traffic:\n  green: 10\n  blue: 10\n"),
         [
-            f"{ENDPOINT}: mirror_traffic: at most one deployment may receive mirrored traffic (got 2: green, blue)",
+            f"{ENDPOINT}: mirror_traffic: at most one deployment may receive mirrored traffic (got 2: "
+            "green, blue)",
             f"{ENDPOINT}: mirror_traffic.blue: 'blue' takes live traffic (100%), so it cannot also receive "
             "mirrored traffic",
         ],
@@ -202,7 +205,8 @@ CASES = [
         "mirror-to-unknown-deployment",
         *with_traffic("mirror_traffic:\n  purple: 10\n"),
         [
-            f"{ENDPOINT}: mirror_traffic.purple: 'purple' is not a deployment of this endpoint (its slots: blue, green)"
+            f"{ENDPOINT}: mirror_traffic.purple: 'purple' is not a deployment of this endpoint (its slots: "
+            "blue, green)"
         ],
     ),
     (
@@ -231,7 +235,8 @@ CASES = [
         "name: heart-classifier",
         "name: heart classifier",
         [
-            f"{PLAN}: model.name: 'heart classifier' is not a valid model name: use at most 255 letters, digits, "
+            f"{PLAN}: model.name: 'heart classifier' is not a valid model name: use at most 255 letters, "
+            "digits, "
             "'-', '_' and '.', starting with a letter or digit",
             f"{BLUE}: model: model 'heart-classifier' is not the model {PLAN} pins, 'heart classifier'",
             f"{GREEN}: model: model 'heart-classifier' is not the model {PLAN} pins, 'heart classifier'",
@@ -296,7 +301,8 @@ CASES = [
         "environment: production\n",
         "environment: prod/eu\n",
         [
-            f"{PLAN}: stages[3].environment: 'prod/eu' is not a valid GitHub environment name: use at most 255 "
+            f"{PLAN}: stages[3].environment: 'prod/eu' is not a valid GitHub environment name: use at most "
+            "255 "
             "letters, digits, spaces, '.', '-' and '_', starting with a letter or digit"
         ],
     ),
@@ -462,7 +468,8 @@ CASES = [
         '"chol",',
         "",
         [
-            f"{SAMPLE}: input_data.columns: must be age, sex, cp, trestbps, chol, fbs, restecg, thalach, exang, "
+            f"{SAMPLE}: input_data.columns: must be age, sex, cp, trestbps, chol, fbs, restecg, thalach, "
+            "exang, "
             "oldpeak, slope, ca, thal, in this order: lacks 'chol'"
         ],
     ),

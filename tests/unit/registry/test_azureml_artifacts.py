@@ -1,4 +1,4 @@
-"""azureml-mlflow 1.60's artifact repository works under MLflow 3 once `rollout.registry.azureml_artifacts` is installed."""
+"""azureml-mlflow 1.60's artifact repository works under MLflow 3 once `azureml_artifacts` is installed."""
 
 from __future__ import annotations
 

@@ -20,7 +20,8 @@ def test_act_json_is_read_into_jobs_steps_outputs_and_summaries() -> None:
     lines = [
         "not json",
         '{"jobID": "deploy", "job": "Deploy", "time": "2026-01-01T00:00:00Z", "msg": "start"}',
-        '{"jobID": "deploy", "stepID": ["deploy"], "command": "set-output", "name": "candidate", "arg": "green"}',
+        '{"jobID": "deploy", "stepID": ["deploy"], "command": "set-output", "name": "candidate", "arg": '
+        '"green"}',
         '{"jobID": "deploy", "stepID": ["deploy"], "raw_output": true, "msg": "deployed\\n"}',
         '{"jobID": "deploy", "stepID": ["deploy"], "stage": "Main", "stepResult": "success"}',
         '{"jobID": "deploy", "stepID": ["s"], "command": "summary", "content": "## Deploy\\n"}',

@@ -5,8 +5,10 @@ Artifact service (guarded by the management token, no api-version, errors in Azu
 - `POST {origin}/{container}/batch/metadata` `{"paths": [{"path": ...}]}`: creates empty artifacts;
   answers `{"artifacts": {path: Artifact}, "artifactContentInformation": {path: {contentUri, ...}},
   "errors": {}}`, each `contentUri` a blob URL with a SAS to upload to.
-- `GET {origin}/{container}` (`?path=` prefix): `{"value": [Artifact], "continuationToken": null, "nextLink": null}`.
-- `GET {origin}/{container}/contentinfo?path=`: `{contentUri, origin, container, path}` to download from (404 if absent).
+- `GET {origin}/{container}` (`?path=` prefix):
+  `{"value": [Artifact], "continuationToken": null, "nextLink": null}`.
+- `GET {origin}/{container}/contentinfo?path=`: `{contentUri, origin, container, path}` to download
+  from (404 if absent).
 - `GET {origin}/{container}/metadata?path=`: the Artifact.
 
 Blob storage (authorised by the SAS in the URL, errors as Azure Storage's XML), path-style at

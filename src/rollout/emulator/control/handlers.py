@@ -79,7 +79,9 @@ class ArmApi:
         return JSONResponse(self.shapes.endpoint(self.state.get_endpoint(request.path_params["endpoint"])))
 
     async def put_endpoint(self, request: Request) -> Response:
-        """Create or replace an online endpoint (a full PUT: traffic, mirror traffic, tags, description, auth mode).
+        """Create or replace an online endpoint.
+
+        A full PUT: traffic, mirror traffic, tags, description and auth mode.
 
         201 while the operation runs (a changed endpoint reads Updating, with its old traffic, until
         it completes), 200 when it completed at once (the instant timing profile).
@@ -313,7 +315,10 @@ class ArmApi:
         package = self.state.package_model(version.name, version.version)
         operation = self.operations.start()
         self.operations.succeed(operation)
-        environment_id = f"{self.workspace.id}/environments/{package.environment_name}/versions/{package.environment_version}"
+        environment_id = (
+            f"{self.workspace.id}/environments/{package.environment_name}"
+            f"/versions/{package.environment_version}"
+        )
         body = {
             "id": environment_id,
             "targetEnvironmentId": environment_id,

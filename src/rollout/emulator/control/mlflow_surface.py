@@ -143,7 +143,8 @@ class MlflowSurface:
             if not (directory / "MLmodel").is_file():
                 raise MlflowError(
                     "INVALID_PARAMETER_VALUE",
-                    f"The source {source} is not an MLflow model directory: upload it through the artifact service first.",
+                    f"The source {source} is not an MLflow model directory:"
+                    " upload it through the artifact service first.",
                     400,
                 )
             stored_source, tags = str(directory), {**tags, SOURCE_TAG: source}

@@ -181,7 +181,8 @@ class Provisioner:
         self.pool.note(
             deployment.endpoint,
             deployment.name,
-            f"Model azureml:{name}:{version} resolved to {deployment.model_uri} (artifacts at {found.source}).",
+            f"Model azureml:{name}:{version} resolved to {deployment.model_uri}"
+            f" (artifacts at {found.source}).",
         )
         return None
 

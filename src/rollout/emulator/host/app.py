@@ -49,7 +49,7 @@ log = logging.getLogger("rollout.emulator")
 
 
 def create_app(config: ServerConfig) -> Starlette:
-    """The emulator's app: state restored from the state directory, one instance pool, one metrics registry."""
+    """The emulator's app: state restored from the state directory, an instance pool, a metrics registry."""
     state_dir = ensure_private_dir(config.state_dir)
     store = Store(state_dir)
     state = EmulatorState(store, token_ttl=config.token_ttl, instance_quota=config.instance_quota)
