@@ -16,7 +16,7 @@ import pytest
 
 from model_cache import ModelCache
 from rollout.rehearsal.act import RehearsalError, find_act
-from rollout.rehearsal.lab import Rehearsal
+from rollout.rehearsal.lab import Rehearsal, RunnerSettings
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -33,8 +33,7 @@ def rehearsal(tmp_path_factory: pytest.TempPathFactory, model_cache: ModelCache)
     prepared = Rehearsal.prepare(
         REPO,
         tmp_path_factory.mktemp("rehearsal"),
-        bake=None,
-        probe_rps=PROBE_RPS,
+        RunnerSettings(bake=None, probe_rps=PROBE_RPS),
         model_dirs=[model_cache.demo(1), model_cache.demo(2)],
     )
     try:

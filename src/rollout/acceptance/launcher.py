@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from rollout.core.errors import UserError
@@ -17,23 +18,29 @@ SUITE_PACKAGE = "rollout.acceptance"
 SUITE_PLUGIN = "rollout.acceptance.plugin"  # the suite's options and fixtures
 
 
-def acceptance_command(
-    project: Path,
-    *,
-    target: str,
-    endpoint: str | None = None,
-    deployment: str | None = None,
-    live: str | None = None,
-    extra: Sequence[str] = (),
-) -> list[str]:
-    """The pytest command line that runs the packaged suite against a project's endpoint."""
-    command = [sys.executable, "-m", "pytest", "-p", SUITE_PLUGIN, "--pyargs", SUITE_PACKAGE]
-    command += ["-p", "no:cacheprovider"]
-    command += ["--project", str(Path(project).resolve()), "--target", target]
-    for option, value in (("--endpoint", endpoint), ("--deployment", deployment), ("--live", live)):
-        if value:
-            command += [option, value]
-    return [*command, *extra]
+@dataclass(frozen=True)
+class SuiteSubject:
+    """What the suite tests: a project's endpoint on a target, its candidate and live deployments."""
+
+    project: Path
+    target: str
+    endpoint: str | None = None
+    deployment: str | None = None
+    live: str | None = None
+
+    def command(self, extra: Sequence[str] = ()) -> list[str]:
+        """The pytest command line that runs the packaged suite against this subject."""
+        command = [sys.executable, "-m", "pytest", "-p", SUITE_PLUGIN, "--pyargs", SUITE_PACKAGE]
+        command += ["-p", "no:cacheprovider"]
+        command += ["--project", str(Path(self.project).resolve()), "--target", self.target]
+        for option, value in (
+            ("--endpoint", self.endpoint),
+            ("--deployment", self.deployment),
+            ("--live", self.live),
+        ):
+            if value:
+                command += [option, value]
+        return [*command, *extra]
 
 
 def run_suite(command: list[str], project: Path, env: dict[str, str] | None = None) -> int:
@@ -48,14 +55,9 @@ def run_acceptance_suite(release: Release, deployed: DeployResult) -> None:
         return
     target = release.conn.target
     root = release.project.root
-    command = acceptance_command(
-        root,
-        target=target.name,
-        endpoint=release.endpoint_name,
-        deployment=candidate,
-        live=live,
-        extra=["-q"],
-    )
+    command = SuiteSubject(
+        root, target.name, endpoint=release.endpoint_name, deployment=candidate, live=live
+    ).command(["-q"])
     release.say(f"acceptance suite against {candidate}")
     # the child finds the same workspace: options given as flags travel as environment variables
     if run_suite(command, root, target.child_environment()) != 0:

@@ -7,7 +7,6 @@ workspace (`AzureTarget`). The same `MLClient` code runs against both; nothing o
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from rollout.core.errors import UserError
@@ -68,9 +67,7 @@ def parse_target(
     subscription: str | None = None,
     resource_group: str | None = None,
     workspace: str | None = None,
-    state_dir: Path | str | None = None,
     start: bool = True,
-    registry_uri: str | None = None,
 ) -> Target:
     """The target `--target` names: `local` (the emulator, started when `start`) or `azure` (the
     workspace of the options, or of their environment variables)."""
@@ -80,7 +77,5 @@ def parse_target(
     if name == "azure":
         return AzureTarget(subscription, resource_group, workspace)
     if name == "local":
-        return LocalTarget(
-            Path(state_dir) if state_dir is not None else None, start=start, registry_uri=registry_uri
-        )
+        return LocalTarget(start=start)
     raise UserError(f"unknown target '{name}': choose {' or '.join(TARGET_NAMES)}")

@@ -30,16 +30,15 @@ def acceptance(
 ) -> None:
     """Run the acceptance suite against the candidate; further arguments go to pytest
     (for example --junitxml=reports/acceptance.xml, -n auto, -k latency)."""
-    from rollout.acceptance.launcher import acceptance_command, run_suite
+    from rollout.acceptance.launcher import SuiteSubject, run_suite
     from rollout.azureml.targets import parse_target
 
     project_at(path)  # a missing or broken project ends in one line, before pytest starts
     chosen = parse_target(
         target, subscription=subscription, resource_group=resource_group, workspace=workspace, start=False
     )
-    command = acceptance_command(
-        path, target=target, endpoint=endpoint, deployment=deployment, live=live, extra=ctx.args
-    )
+    subject = SuiteSubject(path, target, endpoint=endpoint, deployment=deployment, live=live)
+    command = subject.command(ctx.args)
     raise typer.Exit(run_suite(command, path, chosen.child_environment()))
 
 

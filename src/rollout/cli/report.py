@@ -66,7 +66,7 @@ def report(
     stage job on another runner) come from the endpoint's `rollout.history` tag.
     """
     from rollout.release import history
-    from rollout.report.model import build_report
+    from rollout.report.model import Recorded, build_report
 
     project = project_at(path)
     endpoint = project.endpoint_name
@@ -77,14 +77,11 @@ def report(
         from_tag = _from_endpoint(
             endpoint, bool(from_file), path, target, subscription, resource_group, workspace
         )
-    built = build_report(endpoint, from_file, from_tag, project.plan.stages, release, stage)
+    recorded = Recorded(endpoint, from_file, from_tag)
+    built = build_report(recorded, project.plan.stages, release, stage)
     _write(built, fmt, output_file)
     if html_file is not None:
-        whole = (
-            built
-            if stage is None
-            else build_report(endpoint, from_file, from_tag, project.plan.stages, release)
-        )
+        whole = built if stage is None else build_report(recorded, project.plan.stages, release)
         _write(whole, Format.html, html_file)
 
 

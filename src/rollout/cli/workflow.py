@@ -133,7 +133,7 @@ def rehearse(
     import tempfile
     import time
 
-    from rollout.rehearsal.lab import Rehearsal
+    from rollout.rehearsal.lab import Rehearsal, RunnerSettings
     from rollout.rehearsal.repository import pin_to
 
     if target not in ("azure", "local"):
@@ -141,14 +141,8 @@ def rehearse(
     folder = work or Path(tempfile.mkdtemp(prefix="rollout-rehearsal-"))
     began = time.monotonic()
     typer.echo(f"preparing the lab in {folder} (registry, emulator, version {before} live, target {target})")
-    rehearsal = Rehearsal.prepare(
-        path,
-        folder,
-        target=target,
-        bake=bake,
-        probe_rps=probe_rps,
-        variants=sorted({1, 2, before, after}),
-    )
+    settings = RunnerSettings(target=target, bake=bake, probe_rps=probe_rps)
+    rehearsal = Rehearsal.prepare(path, folder, settings, variants=sorted({1, 2, before, after}))
     try:
         scenario = rehearsal.scenario("pin-change", live_version=before)
         typer.echo(f"lab ready in {time.monotonic() - began:.0f}s; act runs release.yml for the push")

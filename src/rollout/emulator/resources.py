@@ -104,6 +104,30 @@ class EndpointSettings:
 
 
 @dataclass(frozen=True)
+class EndpointPatch:
+    """What a PATCH changes of an endpoint: None keeps the current value (auth mode is not patchable)."""
+
+    description: str | None = None
+    tags: dict[str, str] | None = None
+    traffic: dict[str, int] | None = None
+    mirror_traffic: dict[str, int] | None = None
+    identity_type: str | None = None
+
+    def onto(self, current: Endpoint) -> EndpointSettings:
+        """The settings `current` has with this patch applied."""
+        return EndpointSettings(
+            auth_mode=current.auth_mode,
+            description=current.description if self.description is None else self.description,
+            tags=dict(current.tags if self.tags is None else self.tags),
+            traffic=dict(current.traffic if self.traffic is None else self.traffic),
+            mirror_traffic=dict(
+                current.mirror_traffic if self.mirror_traffic is None else self.mirror_traffic
+            ),
+            identity_type=current.identity_type if self.identity_type is None else self.identity_type,
+        )
+
+
+@dataclass(frozen=True)
 class AmlToken:
     """A scoring token of an `aml_token` endpoint (times in seconds since the epoch)."""
 

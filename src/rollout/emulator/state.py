@@ -27,6 +27,7 @@ from rollout.emulator.resources import (
     AmlToken,
     Deployment,
     Endpoint,
+    EndpointPatch,
     EndpointSettings,
     ModelPackage,
     check_deployment_limits,
@@ -94,54 +95,19 @@ class EmulatorState:
         return [copy.deepcopy(endpoint) for endpoint in self._endpoints.values()]
 
     def put_endpoint(
-        self,
-        name: str,
-        *,
-        auth_mode: str = "key",
-        description: str | None = None,
-        tags: dict[str, str] | None = None,
-        traffic: dict[str, int] | None = None,
-        mirror_traffic: dict[str, int] | None = None,
-        identity_type: str = "SystemAssigned",
-        deferred: bool = False,
+        self, name: str, settings: EndpointSettings | None = None, *, deferred: bool = False
     ) -> tuple[Endpoint, bool]:
         """Create an endpoint or replace its settings (a full PUT). Returns it and whether it is new.
 
         `deferred` is Azure's asynchronous way: a new endpoint is Creating, a changed one is
         Updating and keeps its old settings (and traffic) until `finish_endpoint_change`.
         """
-        settings = EndpointSettings(
-            auth_mode=auth_mode,
-            description=description,
-            tags=dict(tags or {}),
-            traffic=dict(traffic or {}),
-            mirror_traffic=dict(mirror_traffic or {}),
-            identity_type=identity_type,
-        )
-        return self._change_endpoint(name, settings, deferred=deferred)
+        return self._change_endpoint(name, settings or EndpointSettings(), deferred=deferred)
 
-    def patch_endpoint(
-        self,
-        name: str,
-        *,
-        description: str | None = None,
-        tags: dict[str, str] | None = None,
-        traffic: dict[str, int] | None = None,
-        mirror_traffic: dict[str, int] | None = None,
-        identity_type: str | None = None,
-        deferred: bool = False,
-    ) -> Endpoint:
-        """Change the given settings of an existing endpoint (a PATCH); None keeps the current value."""
+    def patch_endpoint(self, name: str, patch: EndpointPatch, *, deferred: bool = False) -> Endpoint:
+        """Change the settings `patch` gives of an existing endpoint (a PATCH)."""
         current = self._endpoint(name)
-        settings = EndpointSettings(
-            auth_mode=current.auth_mode,
-            description=current.description if description is None else description,
-            tags=dict(current.tags if tags is None else tags),
-            traffic=dict(current.traffic if traffic is None else traffic),
-            mirror_traffic=dict(current.mirror_traffic if mirror_traffic is None else mirror_traffic),
-            identity_type=current.identity_type if identity_type is None else identity_type,
-        )
-        endpoint, _ = self._change_endpoint(current.name, settings, deferred=deferred)
+        endpoint, _ = self._change_endpoint(current.name, patch.onto(current), deferred=deferred)
         return endpoint
 
     def finish_endpoint_change(self, name: str) -> Endpoint:

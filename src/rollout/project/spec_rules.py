@@ -4,6 +4,7 @@ do not check offline (names, `endpoint_name`, traffic and mirror traffic, model 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -172,16 +173,22 @@ def _percent_problems(
     return found
 
 
+@dataclass(frozen=True)
+class DeploymentContext:
+    """What a slot's deployment spec is checked against: the plan and the endpoint spec."""
+
+    root: Path
+    plan_file: str  # the plan, as the problems name it
+    pin_name: Any  # the model the plan pins (anything: the plan may be broken)
+    endpoint_name: Any  # the endpoint spec's name
+    endpoint_path: Path | None
+
+
 def deployment_problems(
-    raw: dict[str, Any],
-    file: str,
-    slot: str,
-    plan_file: str,
-    endpoint_name: Any,
-    endpoint_path: Path | None,
-    root: Path,
-    pin_name: Any,
+    raw: dict[str, Any], file: str, slot: str, context: DeploymentContext
 ) -> list[Problem]:
+    """The problems of the deployment spec `file` of `slot`, alone and against the plan and endpoint."""
+    plan_file, endpoint_name, endpoint_path = context.plan_file, context.endpoint_name, context.endpoint_path
     found = []
     name = raw.get("name")
     if "name" in raw:
@@ -201,7 +208,7 @@ def deployment_problems(
             Problem(
                 file,
                 "endpoint_name",
-                f"{given!r} does not match the name of the endpoint in {display(endpoint_path, root)}, "
+                f"{given!r} does not match the name of the endpoint in {display(endpoint_path, context.root)}, "
                 f"{endpoint_name!r}",
             )
         )
@@ -216,12 +223,12 @@ def deployment_problems(
                     f"must reference a registered model as azureml:<name>:<version> (got {model!r})",
                 )
             )
-        elif isinstance(pin_name, str) and match["name"] != pin_name:
+        elif isinstance(context.pin_name, str) and match["name"] != context.pin_name:
             found.append(
                 Problem(
                     file,
                     "model",
-                    f"model {match['name']!r} is not the model {plan_file} pins, {pin_name!r}",
+                    f"model {match['name']!r} is not the model {plan_file} pins, {context.pin_name!r}",
                 )
             )
     return found

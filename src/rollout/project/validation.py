@@ -22,6 +22,7 @@ from rollout.project.plan_rules import check_release_plan
 from rollout.project.problems import Problem, display, merge, read_yaml_mapping
 from rollout.project.sample_rules import drift_problems, load_schema, sample_problems
 from rollout.project.spec_rules import (
+    DeploymentContext,
     deployment_problems,
     endpoint_problems,
     load_with_sdk,
@@ -67,7 +68,15 @@ def validate_project(
     result.problems += slot_file_problems(raw_plan, endpoint_path, slot_paths, plan_path, root)
 
     endpoint_raw = _check_endpoint(result, endpoint_path, root, list(slot_paths))
-    _check_deployments(result, slot_paths, raw_plan, endpoint_raw, endpoint_path, root)
+    pin = raw_plan.get("model")
+    context = DeploymentContext(
+        root=root,
+        plan_file=display(plan_path, root),
+        pin_name=pin.get("name") if isinstance(pin, dict) else None,
+        endpoint_name=endpoint_raw.get("name") if endpoint_raw else None,
+        endpoint_path=endpoint_path,
+    )
+    _check_deployments(result, slot_paths, context)
 
     committed_schema = None
     if check_samples or check_drift:
@@ -108,20 +117,12 @@ def _check_endpoint(
 
 
 def _check_deployments(
-    result: ProjectValidation,
-    slot_paths: dict[str, Path],
-    raw_plan: dict[str, Any],
-    endpoint_raw: dict[str, Any] | None,
-    endpoint_path: Path | None,
-    root: Path,
+    result: ProjectValidation, slot_paths: dict[str, Path], context: DeploymentContext
 ) -> None:
     """Check and load each slot's deployment spec (a file named by two slots only once)."""
     from azure.ai.ml import load_online_deployment
 
-    plan_file = display(root / PLAN_FILE, root)
-    pin = raw_plan.get("model")
-    pin_name = pin.get("name") if isinstance(pin, dict) else None
-    endpoint_name = endpoint_raw.get("name") if endpoint_raw else None
+    root = context.root
     loaded: set[Path] = set()
     for slot, path in slot_paths.items():
         if not path.is_file() or path in loaded:
@@ -132,7 +133,7 @@ def _check_deployments(
         result.problems += problems
         if raw is None:
             continue
-        ours = deployment_problems(raw, file, slot, plan_file, endpoint_name, endpoint_path, root, pin_name)
+        ours = deployment_problems(raw, file, slot, context)
         deployment, sdk = load_with_sdk(load_online_deployment, path, file)
         result.problems += merge(ours, sdk)
         if deployment is not None:

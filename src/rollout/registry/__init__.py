@@ -75,7 +75,6 @@ def register_model(
     *,
     artifacts_dir: Path,
     run_id: str | None = None,
-    tags: dict[str, str] | None = None,
 ) -> int:
     """Upload an MLflow model directory as a run's `model` artifact and register it; the new version.
 
@@ -87,11 +86,10 @@ def register_model(
     if not (model_dir / "MLmodel").is_file():
         raise UserError(f"{model_dir} is not an MLflow model directory (it has no MLmodel file)")
     if is_workspace_registry(mlflow_client.tracking_uri):
-        recorded = {**(tags or {}), **({"run_id": run_id} if run_id else {})}
-        return register_directory(mlflow_client, name, model_dir, recorded)
+        return register_directory(mlflow_client, name, model_dir, {"run_id": run_id} if run_id else None)
     run_id, source = upload_model(mlflow_client, name, model_dir, artifacts_dir=artifacts_dir, run_id=run_id)
     ensure_registered_model(mlflow_client, name)
-    version = mlflow_client.create_model_version(name, source=source, run_id=run_id, tags=tags)
+    version = mlflow_client.create_model_version(name, source=source, run_id=run_id)
     return int(version.version)
 
 

@@ -39,6 +39,8 @@ from rollout.rehearsal.repository import Repo
 from rollout.release.steps import Release
 
 MODEL = "heart-classifier"
+RELEASE_TIMEOUT = 900  # seconds act may take for release.yml
+ROLLBACK_TIMEOUT = 600
 
 
 @dataclass
@@ -189,17 +191,14 @@ class Scenario:
         before_pin: int,
         change: Callable[[Path], None],
         *,
-        timeout: float = 900,
         on_job: Callable[[str, str], None] | None = None,
         variables: dict[str, str] | None = None,
-        label: str = "push",
-        job: str | None = None,
     ) -> RunResult:
-        """Push `change` on top of a commit pinning `before_pin`, and run release.yml (or one job)."""
-        repo = repository.make_repo(self.project, self.work / label / "repo", before_pin, change)
-        runner = self.runner(repo, label, variables)
+        """Push `change` on top of a commit pinning `before_pin`, and run release.yml."""
+        repo = repository.make_repo(self.project, self.work / "push" / "repo", before_pin, change)
+        runner = self.runner(repo, "push", variables)
         return runner.run(
-            "push", repository.push_event(repo), RELEASE_WORKFLOW, job=job, timeout=timeout, on_job=on_job
+            "push", repository.push_event(repo), RELEASE_WORKFLOW, timeout=RELEASE_TIMEOUT, on_job=on_job
         )
 
     def dispatch_rollback(
@@ -207,19 +206,17 @@ class Scenario:
         pin: int,
         *,
         inputs: dict[str, str] | None = None,
-        timeout: float = 600,
         on_job: Callable[[str, str], None] | None = None,
         variables: dict[str, str] | None = None,
-        label: str = "rollback",
     ) -> RunResult:
         """Someone runs rollback.yml by hand (a workflow_dispatch event) on a commit pinning `pin`."""
-        repo = repository.make_repo(self.project, self.work / label / "repo", pin, lambda _: None)
-        runner = self.runner(repo, label, variables)
+        repo = repository.make_repo(self.project, self.work / "rollback" / "repo", pin, lambda _: None)
+        runner = self.runner(repo, "rollback", variables)
         return runner.run(
             "workflow_dispatch",
             repository.dispatch_event(repo, inputs),
             ROLLBACK_WORKFLOW,
-            timeout=timeout,
+            timeout=ROLLBACK_TIMEOUT,
             on_job=on_job,
         )
 
@@ -241,6 +238,27 @@ class Scenario:
         return self.rehearsal.lab.status(self.project)
 
 
+@dataclass(frozen=True)
+class RunnerSettings:
+    """The repository variables a rehearsal's workflows run with.
+
+    `target` "azure" (what a user gets) leaves ROLLOUT_TARGET unset, so the workflows' default
+    applies; any other value sets it. `bake` and `probe_rps` are ROLLOUT_BAKE (None: each stage
+    bakes as the plan says) and ROLLOUT_PROBE_RPS.
+    """
+
+    target: str = "azure"
+    bake: str | None = "10s"
+    probe_rps: float = 25
+
+    def variables(self) -> dict[str, str]:
+        return {
+            **({} if self.target == "azure" else {"ROLLOUT_TARGET": self.target}),
+            **({"ROLLOUT_BAKE": self.bake} if self.bake else {}),
+            "ROLLOUT_PROBE_RPS": f"{self.probe_rps:g}",
+        }
+
+
 @dataclass
 class Rehearsal:
     """One prepared lab and a working folder; each scenario gets an endpoint and runs act."""
@@ -257,22 +275,17 @@ class Rehearsal:
         cls,
         source: Path,
         work: Path,
+        settings: RunnerSettings = RunnerSettings(),
         *,
-        target: str = "azure",
-        bake: str | None = "10s",
-        probe_rps: float = 25,
         variants: Iterable[int] = (1, 2),
         model_dirs: Sequence[Path] | None = None,
     ) -> Rehearsal:
         """Register the versions and start the emulator (scenarios then create their endpoints).
 
-        `target` "azure" (what a user gets) leaves the repository variable ROLLOUT_TARGET unset, so
-        the workflows' default applies; any other value sets it. Either way the runner's
-        environment holds the emulator presented as an Azure cloud and the repository variables
-        hold its subscription, resource group and workspace. `bake` and `probe_rps` are the
-        repository variables ROLLOUT_BAKE (None: each stage bakes as the plan says) and
-        ROLLOUT_PROBE_RPS. `model_dirs` (MLflow model directories) are registered as versions 1,
-        2, ... instead of training the demo model's `variants`.
+        The runner's environment holds the emulator presented as an Azure cloud and the repository
+        variables hold `settings`' and the emulator's subscription, resource group and workspace.
+        `model_dirs` (MLflow model directories) are registered as versions 1, 2, ... instead of
+        training the demo model's `variants`.
         """
         work.mkdir(parents=True, exist_ok=True)
         act.find_act()
@@ -285,9 +298,7 @@ class Rehearsal:
         cloud = lab.cloud_env()
         ids = ("AZURE_SUBSCRIPTION_ID", "AZURE_RESOURCE_GROUP", "AZUREML_WORKSPACE")
         variables = {
-            **({} if target == "azure" else {"ROLLOUT_TARGET": target}),
-            **({"ROLLOUT_BAKE": bake} if bake else {}),
-            "ROLLOUT_PROBE_RPS": f"{probe_rps:g}",
+            **settings.variables(),
             **repository.AZURE_VARS,
             **{name: cloud[name] for name in ids},  # the emulator's scope, as repository variables
         }

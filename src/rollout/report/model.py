@@ -4,7 +4,7 @@ measured, and what approving the next gate does. Renderers (`rollout.report`) on
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rollout.core.errors import UserError
 from rollout.project.specs import Stage
@@ -42,19 +42,24 @@ class ReleaseReport:
         return f"Release {self.release} on {self.endpoint}"
 
 
-def build_report(
-    endpoint: str,
-    from_file: list[Entry],
-    from_tag: list[Entry],
-    plan_stages: Sequence[Stage],
-    release: str | None = None,
-    stage: str | None = None,
-) -> ReleaseReport:
-    """The report on `release` (default: the latest one recorded), every stage or only `stage`.
+@dataclass(frozen=True)
+class Recorded:
+    """An endpoint's release history from its two sources: this machine's file and the endpoint's tag.
 
     The file has the details; the tag lists steps recorded on other machines (a stage job on
     another runner): those the file lacks are taken from it.
     """
+
+    endpoint: str
+    from_file: list[Entry]
+    from_tag: list[Entry] = field(default_factory=list)
+
+
+def build_report(
+    recorded: Recorded, plan_stages: Sequence[Stage], release: str | None = None, stage: str | None = None
+) -> ReleaseReport:
+    """The report on `release` (default: the latest one recorded), every stage or only `stage`."""
+    endpoint, from_file, from_tag = recorded.endpoint, recorded.from_file, recorded.from_tag
     entries = _merge(from_file, from_tag)
     if not entries:
         raise UserError(f"no release history for endpoint {endpoint}: run `rollout deploy` first")

@@ -12,7 +12,7 @@ from rollout.core.errors import UserError
 
 def test_the_local_target_needs_a_running_emulator(tmp_path):
     with pytest.raises(UserError, match=r"the local emulator is not running .*rollout emulator start"):
-        parse_target("local", state_dir=tmp_path / "nothing-here", start=False).ml_client()
+        LocalTarget(tmp_path / "nothing-here", start=False).ml_client()
 
 
 def test_the_azure_target_names_what_is_missing(monkeypatch):

@@ -8,7 +8,7 @@ from azure.ai.ml.entities import ManagedOnlineDeployment, ManagedOnlineEndpoint,
 
 from chaos_support import https_client
 from rollout.azureml.metrics_sources import parse_emulator_metrics
-from rollout.emulator.data.metrics import LATENCY_BUCKETS_MS, Metrics
+from rollout.emulator.data.metrics import LATENCY_BUCKETS_MS, Answer, Metrics
 
 
 def _row(snapshot: dict, endpoint: str, deployment: str) -> dict:
@@ -27,8 +27,8 @@ def test_requests_count_by_status_class_with_a_latency_histogram():
         (424, 0.03),
         (503, 0.0005),
     ]:
-        metrics.observe("ep", "blue", status, seconds, mirrored=False)
-    metrics.observe("ep", "green", 200, 0.002, mirrored=False)
+        metrics.observe("ep", "blue", Answer(status, seconds))
+    metrics.observe("ep", "green", Answer(200, 0.002))
 
     blue = _row(metrics.snapshot(), "ep", "blue")
     assert blue["requests"] == {"2xx": 3, "4xx": 2, "5xx": 1}
@@ -47,8 +47,8 @@ def test_requests_count_by_status_class_with_a_latency_histogram():
 
 def test_mirrored_requests_count_apart_from_requests():
     metrics = Metrics()
-    metrics.observe("ep", "green", 200, 0.01, mirrored=True)
-    metrics.observe("ep", "green", 429, 0.0, mirrored=True)
+    metrics.observe("ep", "green", Answer(200, 0.01, mirrored=True))
+    metrics.observe("ep", "green", Answer(429, 0.0, mirrored=True))
     green = _row(metrics.snapshot(), "ep", "green")
     assert green["mirrored"] == 2
     assert green["mirrored_status_codes"] == {"200": 1, "429": 1}
@@ -63,10 +63,10 @@ def test_the_release_tool_counts_a_deployments_mirrored_copies_with_its_requests
     """As Azure Monitor does: a shadow deployment's numbers are the copies it answered."""
     metrics = Metrics()
     for _ in range(4):
-        metrics.observe("ep", "green", 200, 0.004, mirrored=True)
-    metrics.observe("ep", "green", 424, 0.3, mirrored=True)  # a copy the model failed
-    metrics.observe("ep", "green", 200, 0.004, mirrored=False)  # a probe by header
-    metrics.observe("ep", "blue", 200, 0.004, mirrored=False)
+        metrics.observe("ep", "green", Answer(200, 0.004, mirrored=True))
+    metrics.observe("ep", "green", Answer(424, 0.3, mirrored=True))  # a copy the model failed
+    metrics.observe("ep", "green", Answer(200, 0.004))  # a probe by header
+    metrics.observe("ep", "blue", Answer(200, 0.004))
     stats = parse_emulator_metrics(metrics.snapshot(), "ep")
     green = stats["green"]
     assert (green.ok, green.client_errors, green.errors) == (5, 0, 1)
@@ -78,10 +78,10 @@ def test_the_release_tool_counts_a_deployments_mirrored_copies_with_its_requests
 def test_the_release_tool_reads_the_json_form():
     metrics = Metrics()
     for _ in range(3):
-        metrics.observe("ep", "blue", 200, 0.02, mirrored=False)
-    metrics.observe("ep", "blue", 502, 0.02, mirrored=False)
-    metrics.observe("ep", "blue", 424, 0.02, mirrored=False)  # the model failed: the deployment's fault
-    metrics.observe("ep", "blue", 400, 0.02, mirrored=False)  # the caller's fault
+        metrics.observe("ep", "blue", Answer(200, 0.02))
+    metrics.observe("ep", "blue", Answer(502, 0.02))
+    metrics.observe("ep", "blue", Answer(424, 0.02))  # the model failed: the deployment's fault
+    metrics.observe("ep", "blue", Answer(400, 0.02))  # the caller's fault
     stats = parse_emulator_metrics(metrics.snapshot(), "ep")["blue"]
     assert (stats.ok, stats.client_errors, stats.errors) == (3, 1, 2)
     assert stats.latency_buckets[-1] == (float("inf"), 6)
@@ -89,8 +89,8 @@ def test_the_release_tool_reads_the_json_form():
 
 def test_prometheus_text_names_deployment_status_and_latency():
     metrics = Metrics()
-    metrics.observe("ep", "blue", 200, 0.02, mirrored=False)
-    metrics.observe("ep", "blue", 200, 0.03, mirrored=True)
+    metrics.observe("ep", "blue", Answer(200, 0.02))
+    metrics.observe("ep", "blue", Answer(200, 0.03, mirrored=True))
     text = metrics.prometheus_text().decode()
     assert (
         'online_deployment_requests_total{deployment="blue",endpoint="ep",'

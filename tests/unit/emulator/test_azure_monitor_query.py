@@ -9,7 +9,7 @@ import pytest
 
 from rollout.emulator.control.azure_monitor.definitions import ENDPOINT_METRICS, ENDPOINT_NAMESPACE
 from rollout.emulator.control.azure_monitor.query import evaluate, parse_filter, parse_query, percentile
-from rollout.emulator.data.metrics import Metrics, RequestHistory
+from rollout.emulator.data.metrics import Answer, Metrics, RequestHistory
 from rollout.emulator.errors import BadRequest
 
 T0 = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC).timestamp()  # a whole minute
@@ -252,8 +252,8 @@ def test_history_is_bounded_in_time_and_per_minute():
 
 def test_metrics_record_history_with_the_model_status():
     metrics = Metrics()
-    metrics.observe("ep", "blue", 424, 0.01, mirrored=False, model_status=500)
-    metrics.observe("ep", "green", 200, 0.01, mirrored=True, model_status=200)
+    metrics.observe("ep", "blue", Answer(424, 0.01, mirrored=False, model_status=500))
+    metrics.observe("ep", "green", Answer(200, 0.01, mirrored=True, model_status=200))
     recorded = metrics.history.requests("ep", 0, 2e10)
     assert [(r.deployment, r.status, r.model_status) for r in recorded] == [
         ("blue", 424, "500"),

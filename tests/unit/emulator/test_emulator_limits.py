@@ -13,7 +13,7 @@ import pytest
 
 from rollout.emulator import resources
 from rollout.emulator.errors import BadArgument, OutOfQuota
-from rollout.emulator.resources import Deployment, reserved_instances
+from rollout.emulator.resources import Deployment, EndpointSettings, reserved_instances
 from rollout.emulator.state import EmulatorState
 from rollout.emulator.store import Store
 
@@ -47,7 +47,9 @@ def test_the_101st_endpoint_is_out_of_quota_until_one_is_deleted():
         state.put_endpoint(f"ep-{index:03d}")
     with pytest.raises(OutOfQuota, match=r"already has 100 online endpoints in local; the limit is 100\."):
         state.put_endpoint("ep-100")
-    state.put_endpoint("ep-000", description="an update of an existing endpoint is no new endpoint")
+    state.put_endpoint(
+        "ep-000", EndpointSettings(description="an update of an existing endpoint, no new one")
+    )
     state.remove_endpoint("ep-042")
     state.put_endpoint("ep-100")
 

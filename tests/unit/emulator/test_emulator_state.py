@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rollout.emulator.errors import AzureError, NotFound
-from rollout.emulator.resources import Deployment, parse_model_reference
+from rollout.emulator.resources import Deployment, EndpointSettings, parse_model_reference
 from rollout.emulator.state import EmulatorState
 from rollout.emulator.store import Store
 
@@ -21,7 +21,7 @@ class Clock:
 def test_aml_tokens_expire():
     clock = Clock()
     state = EmulatorState(token_ttl=60, clock=clock)
-    state.put_endpoint("scoring", auth_mode="aml_token")
+    state.put_endpoint("scoring", EndpointSettings(auth_mode="aml_token"))
     token = state.issue_token("scoring")
     assert token.expiry_time_utc == int(clock.now + 60)
     assert state.check_credential("scoring", token.access_token)
@@ -34,8 +34,8 @@ def test_aml_tokens_expire():
 
 def test_tokens_and_keys_survive_a_restart_but_not_a_new_signing_key(tmp_path):
     first = EmulatorState(Store(tmp_path / "state"))
-    first.put_endpoint("by-token", auth_mode="aml_token")
-    endpoint, _ = first.put_endpoint("by-key", auth_mode="key")
+    first.put_endpoint("by-token", EndpointSettings(auth_mode="aml_token"))
+    endpoint, _ = first.put_endpoint("by-key", EndpointSettings(auth_mode="key"))
     token = first.issue_token("by-token").access_token
 
     restored = EmulatorState(Store(tmp_path / "state"))
@@ -44,7 +44,7 @@ def test_tokens_and_keys_survive_a_restart_but_not_a_new_signing_key(tmp_path):
     assert restored.check_credential("by-key", endpoint.secondary_key)
 
     elsewhere = EmulatorState(Store(tmp_path / "other"))
-    elsewhere.put_endpoint("by-token", auth_mode="aml_token")
+    elsewhere.put_endpoint("by-token", EndpointSettings(auth_mode="aml_token"))
     assert not elsewhere.check_credential("by-token", token)
 
 

@@ -25,7 +25,7 @@ from rollout.release.history import (
     tag_start,
 )
 from rollout.report.charts import charts_of
-from rollout.report.model import build_report, next_gate, thresholds
+from rollout.report.model import Recorded, build_report, next_gate, thresholds
 
 EDGES = (10.0, 100.0, 1000.0, float("inf"))
 
@@ -129,13 +129,13 @@ def test_the_file_round_trips_and_a_report_takes_earlier_steps_from_the_tag(
     tag = tag_add(tag_start("m:2", "green", "blue"), "deploy", "done", "0", "2026-11-30T14:59:00+00:00")
     # the stage's own summary on the tag, a second earlier than the file's entry says
     tag = tag_add(tag, "canary", "pass", "10", "2026-11-30T14:59:59+00:00")
-    report = build_report("ep", read("ep"), from_tag(tag, "ep"), STAGES)
+    report = build_report(Recorded("ep", read("ep"), from_tag(tag, "ep")), STAGES)
     assert [(e.name, e.from_tag) for e in report.steps] == [("deploy", True), ("canary", False)]
     assert [s.entry for s in report.stages] == [canary]
     with pytest.raises(UserError, match="stage full of release m:2@green was not recorded"):
-        build_report("ep", read("ep"), [], STAGES, stage="full")
+        build_report(Recorded("ep", read("ep")), STAGES, stage="full")
     with pytest.raises(UserError, match="no release other@x in the history of ep"):
-        build_report("ep", read("ep"), [], STAGES, release="other@x")
+        build_report(Recorded("ep", read("ep")), STAGES, release="other@x")
     (rollout_home / "history" / "ep.jsonl").write_text('{"release": 1}\n')
     with pytest.raises(UserError, match="is not a release history"):
         read("ep")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
@@ -32,6 +33,7 @@ from rollout.emulator.control.shapes import Shapes
 from rollout.emulator.control.timing import Change
 from rollout.emulator.control.workspace import Workspace
 from rollout.emulator.errors import BadArgument, NotFound
+from rollout.emulator.resources import EndpointPatch, EndpointSettings
 from rollout.emulator.state import EmulatorState
 
 log = logging.getLogger("rollout.emulator")
@@ -39,28 +41,22 @@ log = logging.getLogger("rollout.emulator")
 OPERATION_API_VERSION = "2023-04-01-preview"
 
 
+@dataclass(kw_only=True)
 class ArmApi:
     """Handlers of the ARM routes, bound to one emulator's state."""
 
-    def __init__(
-        self,
-        *,
-        state: EmulatorState,
-        provisioner: Provisioner,
-        registry: ModelRegistry,
-        operations: Operations,
-        workspace: Workspace,
-        base_url: str,
-        poll_interval_ms: int = 200,
-    ) -> None:
-        self.state = state
-        self.provisioner = provisioner
-        self.registry = registry
-        self.operations = operations
-        self.workspace = workspace
-        self.base_url = base_url.rstrip("/")
-        self.shapes = Shapes(workspace, self.base_url)
-        self._poll_interval_ms = poll_interval_ms
+    state: EmulatorState
+    provisioner: Provisioner
+    registry: ModelRegistry
+    operations: Operations
+    workspace: Workspace
+    base_url: str
+    poll_interval_ms: int = 200
+    shapes: Shapes = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.base_url = self.base_url.rstrip("/")
+        self.shapes = Shapes(self.workspace, self.base_url)
 
     # Workspace ---------------------------------------------------------------------------------
 
@@ -102,16 +98,15 @@ class ArmApi:
         exists = self.state.has_endpoint(name)
         change: Change = "endpoint_update" if exists else "endpoint_create"
         seconds = self.provisioner.seconds(change)
-        endpoint, created = self.state.put_endpoint(
-            name,
+        settings = EndpointSettings(
             auth_mode=auth_mode,
             description=properties.get("description"),
-            tags=string_map(body.get("tags"), "tags"),
-            traffic=json_object(properties.get("traffic"), "traffic"),
-            mirror_traffic=json_object(properties.get("mirrorTraffic"), "mirrorTraffic"),
+            tags=dict(string_map(body.get("tags"), "tags")),
+            traffic=dict(json_object(properties.get("traffic"), "traffic")),
+            mirror_traffic=dict(json_object(properties.get("mirrorTraffic"), "mirrorTraffic")),
             identity_type=identity_type(body.get("identity")) or "SystemAssigned",
-            deferred=seconds > 0,
         )
+        endpoint, created = self.state.put_endpoint(name, settings, deferred=seconds > 0)
         operation = self._endpoint_operation(endpoint.name, "Creating" if created else "Updating", change)
         log.info("endpoint %s %s", endpoint.name, "created" if created else "updated")
         return JSONResponse(
@@ -130,15 +125,14 @@ class ArmApi:
         body = await json_body(request)
         properties = json_object(body.get("properties"), "properties")
         seconds = self.provisioner.seconds("endpoint_update")
-        endpoint = self.state.patch_endpoint(
-            name,
+        patch = EndpointPatch(
             description=properties.get("description"),
             tags=string_map(body["tags"], "tags") if body.get("tags") is not None else None,
             traffic=_optional_map(properties, "traffic"),
             mirror_traffic=_optional_map(properties, "mirrorTraffic"),
             identity_type=identity_type(body.get("identity")),
-            deferred=seconds > 0,
         )
+        endpoint = self.state.patch_endpoint(name, patch, deferred=seconds > 0)
         operation = self._endpoint_operation(endpoint.name, "Updating", "endpoint_update")
         log.info("endpoint %s patched", endpoint.name)
         if operation.done:
@@ -388,7 +382,7 @@ class ArmApi:
 
     def _retry_headers(self) -> dict[str, str]:
         # azure-core honours retry-after-ms, so clients poll at the emulator's pace rather than every 5 s.
-        return {"Retry-After-ms": str(self._poll_interval_ms)}
+        return {"Retry-After-ms": str(self.poll_interval_ms)}
 
 
 def _optional_map(properties: dict[str, Any], key: str) -> dict[str, Any] | None:

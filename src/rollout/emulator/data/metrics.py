@@ -32,7 +32,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
@@ -55,6 +55,15 @@ log = logging.getLogger("rollout.emulator")
 
 def status_class(status: int) -> str:
     return f"{status // 100}xx"
+
+
+class Answer(NamedTuple):
+    """How a deployment answered one request (or a mirrored copy of one)."""
+
+    status: int
+    seconds: float
+    mirrored: bool = False
+    model_status: int | None = None  # what the model's instance answered; None: never reached it
 
 
 class Metrics:
@@ -92,28 +101,18 @@ class Metrics:
         self._children: dict[tuple[Any, ...], Any] = {}
         self._lock = threading.Lock()
 
-    def observe(
-        self,
-        endpoint: str,
-        deployment: str,
-        status: int,
-        seconds: float,
-        mirrored: bool,
-        *,
-        model_status: int | None = None,
-    ) -> None:
+    def observe(self, endpoint: str, deployment: str, answer: Answer) -> None:
         """Count one request the deployment answered (or a mirrored copy of one).
 
-        `model_status` is the status the model's instance answered with (None when the request never
-        reached it); the history records the request as arriving `seconds` before now."""
-        self.history.record(endpoint, deployment, status, model_status, seconds)
-        key = (endpoint, deployment, status, mirrored)
+        The history records the request as arriving `answer.seconds` before now."""
+        self.history.record(endpoint, deployment, answer.status, answer.model_status, answer.seconds)
+        key = (endpoint, deployment, answer.status, answer.mirrored)
         children = self._children.get(key)
         if children is None:
             children = self._create_children(*key)
         counter, histogram = children
         counter.inc()
-        histogram.observe(seconds)
+        histogram.observe(answer.seconds)
 
     def _create_children(
         self, endpoint: str, deployment: str, status: int, mirrored: bool

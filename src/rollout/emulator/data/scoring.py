@@ -31,6 +31,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from rollout.emulator.data.forwarding import MODEL_ERROR_STATUS_HEADER, Forwarder
+from rollout.emulator.data.metrics import Answer, Metrics
 from rollout.emulator.data.routing import TrafficRouter
 from rollout.emulator.errors import (
     AzureError,
@@ -47,7 +48,6 @@ from rollout.emulator.resources import Deployment, Endpoint
 from rollout.emulator.state import EmulatorState
 
 if TYPE_CHECKING:
-    from rollout.emulator.data.metrics import Metrics
     from rollout.emulator.instances.pool import InstancePool
 
 # Azure documents no request size limit for managed online endpoints; 10 MiB keeps a runaway
@@ -209,9 +209,8 @@ class ScoringRoute:
         self, deployment: Deployment, status: int, started: float, *, mirrored: bool, model_status: int | None
     ) -> None:
         seconds = time.perf_counter() - started
-        self.metrics.observe(
-            deployment.endpoint, deployment.name, status, seconds, mirrored, model_status=model_status
-        )
+        answer = Answer(status, seconds, mirrored, model_status)
+        self.metrics.observe(deployment.endpoint, deployment.name, answer)
 
 
 async def _drain(request: Request) -> None:
