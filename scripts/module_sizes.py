@@ -41,9 +41,8 @@ def main() -> int:
     for line in found:
         print(line, file=sys.stderr)
     if not found:
-        print(
-            f"modules: every one within {settings['limit']} lines but {len(settings.get('allow', {}))} allowed"
-        )
+        allowed = len(settings.get("allow", {}))
+        print(f"modules: every one within {settings['limit']} lines but {allowed} allowed")
     return 1 if found else 0
 
 
