@@ -24,16 +24,17 @@ demo: $(STAMP)
 	bash scripts/demo.sh
 
 # scoring latency and throughput side by side with mlflow models serve; writes benchmarks/RESULTS.md
+# (BENCH_ARGS=--quick, or --no-demo, shortens it)
 bench: $(STAMP)
-	$(BIN)/python scripts/bench_scoring.py
+	$(BIN)/python -m benchmarks.scoring $(BENCH_ARGS)
 
 # release.yml executed offline by act against the emulator (a pin change 1 -> 2), job by job
 rehearse: $(STAMP)
 	$(BIN)/rollout workflow rehearse
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests scripts examples
-	$(BIN)/ruff format --check src tests scripts examples
+	$(BIN)/ruff check src tests scripts examples benchmarks
+	$(BIN)/ruff format --check src tests scripts examples benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/python scripts/module_sizes.py

@@ -22,9 +22,12 @@ from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+import psutil
+
 from rollout.azureml.endpoints import EndpointBusy, get_endpoint, set_tags, update_endpoint
 from rollout.azureml.sdk import state_name
 from rollout.core.errors import UserError
+from rollout.core.waiting import wait_until
 
 if TYPE_CHECKING:
     from azure.ai.ml import MLClient
@@ -144,11 +147,10 @@ def _claim(ml: MLClient, endpoint: str, me: Holder, force: bool) -> None:
 
 
 def _wait_while_busy(ml: MLClient, endpoint: str) -> None:
-    deadline = time.monotonic() + BUSY_WAIT_SECONDS
-    while state_name(get_endpoint(ml, endpoint).provisioning_state) in ("Creating", "Updating"):
-        if time.monotonic() > deadline:
-            return
-        time.sleep(SETTLE_SECONDS)
+    def idle() -> bool:
+        return state_name(get_endpoint(ml, endpoint).provisioning_state) not in ("Creating", "Updating")
+
+    wait_until(idle, BUSY_WAIT_SECONDS, interval=SETTLE_SECONDS)
 
 
 class LockLost(UserError):
@@ -201,10 +203,4 @@ def _check(current: OnlineEndpoint, me: Holder, doing: str) -> None:
 
 
 def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return psutil.pid_exists(pid)

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from rollout.emulator.control.azure_monitor.definitions import ENDPOINT_METRICS, ENDPOINT_NAMESPACE
-from rollout.emulator.control.azure_monitor.query import evaluate, parse_filter, parse_query, percentile
+from rollout.emulator.control.azure_monitor.query import evaluate, parse_filter, parse_query
 from rollout.emulator.data.metrics import Answer, Metrics, RequestHistory
 from rollout.emulator.errors import BadRequest
 
@@ -231,11 +231,6 @@ def test_filter_parsing():
     assert parse_filter("deployment eq '*' and statusCode eq '*'") == {"deployment": None, "statusCode": None}
     assert parse_filter("(deployment eq 'a' or deployment eq 'b')") == {"deployment": ("a", "b")}
     assert parse_filter("") == {}
-
-
-def test_percentile_interpolates():
-    assert percentile([1.0], 95) == 1.0
-    assert percentile([0.0, 100.0], 95) == pytest.approx(95.0)
 
 
 def test_history_is_bounded_in_time_and_per_minute():

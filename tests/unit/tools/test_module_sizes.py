@@ -12,9 +12,9 @@ module_sizes = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module_sizes)
 
 
-def tree(root: Path, sizes: dict[str, int]) -> Path:
+def tree(root: Path, sizes: dict[str, int], folder: str = "src/rollout") -> Path:
     for name, lines in sizes.items():
-        path = root / "src" / "rollout" / name
+        path = root / folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("x = 1\n" * lines)
     return root
@@ -30,6 +30,13 @@ def test_a_long_module_fails_unless_allowed_and_a_stale_allowance_fails(tmp_path
     ]
     assert module_sizes.problems(root, 20, {"src/rollout/allowed.py": "why"}) == [
         "src/rollout/allowed.py: 20 lines, within 20: take it off the allowlist"
+    ]
+
+
+def test_the_benchmarks_are_checked_too(tmp_path: Path) -> None:
+    root = tree(tree(tmp_path, {"short.py": 10}), {"scoring/long.py": 12}, folder="benchmarks")
+    assert module_sizes.problems(root, 11, {}) == [
+        "benchmarks/scoring/long.py: 12 lines, over 11: split it (or allow it, with a reason)"
     ]
 
 

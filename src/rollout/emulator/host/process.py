@@ -22,13 +22,15 @@ import socket
 import ssl
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from rollout.core import paths
+from rollout.core.waiting import wait_until
 from rollout.emulator.constants import HOST, PORT_TAKEN_MARK
 from rollout.emulator.control.timing import Timing
 from rollout.emulator.credentials import DEFAULT_TOKEN_TTL_SECONDS
@@ -39,6 +41,7 @@ STATUS_FILE = "emulator.json"
 LOG_FILE = "emulator.log"
 START_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 30.0
+POLL_INTERVAL_MS = 200  # the Retry-After-ms the server asks of clients polling its long-running operations
 _PORT_ATTEMPTS = 3
 
 # Servers this process started, so their exit can be reaped (no zombies while we wait).
@@ -63,11 +66,21 @@ class EmulatorStatus:
     ca_file: str
     state_dir: str
     registry_uri: str
-    started_at: int | None = None  # the process's start time (clock ticks after boot), None if unknown
+    started_at: float | None = None  # the process's creation time (seconds since the epoch), None if unknown
     running: bool = True
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class _Launch:
+    """How `start` runs a server, whatever port it tries."""
+
+    state_dir: Path
+    registry_uri: str
+    ca_file: str
+    timing: Timing | None
 
 
 @dataclass(frozen=True)
@@ -87,7 +100,7 @@ def log_path(state_dir: Path) -> Path:
 
 
 def status(state_dir: Path) -> EmulatorStatus | None:
-    """The emulator recorded in `state_dir`, with `running` saying whether it answers; None if never started."""
+    """The emulator recorded in `state_dir`, `running` saying whether it answers; None if never started."""
     path = status_path(state_dir)
     try:
         recorded: dict[str, Any] = json.loads(path.read_text())
@@ -103,13 +116,11 @@ def start(
     registry_uri: str | None = None,
     port: int | None = None,
     *,
-    timeout: float = START_TIMEOUT_SECONDS,
-    poll_interval_ms: int = 200,
-    token_ttl: float = DEFAULT_TOKEN_TTL_SECONDS,
     timing: Timing | None = None,
     notify: Callable[[str], None] | None = None,
 ) -> tuple[EmulatorStatus, bool]:
-    """Start the emulator of `state_dir` unless it runs already. Returns its status and whether it was started now.
+    """Start the emulator of `state_dir` unless it runs already. Returns its status and whether it
+    was started now.
 
     Without `registry_uri` it serves the registry it served last time, or else the local default.
     Without `port` it serves on the port it served last time when that is free (`notify` hears
@@ -122,7 +133,7 @@ def start(
         return current, False
     if registry_uri is None:
         registry_uri = current.registry_uri if current is not None else paths.registry_uri()
-    tls = ensure_certificates(state_dir)
+    launch = _Launch(state_dir, registry_uri, str(ensure_certificates(state_dir).ca_file), timing)
     chosen_by_caller = port is not None
     if port is None and current is not None:
         port = _recorded_port(state_dir, current.port, notify)
@@ -130,16 +141,7 @@ def start(
     for attempt in range(1, attempts + 1):
         chosen = port if port and attempt == 1 else free_port()
         try:
-            started = _spawn(
-                state_dir,
-                registry_uri,
-                chosen,
-                timeout,
-                poll_interval_ms,
-                token_ttl,
-                str(tls.ca_file),
-                timing,
-            )
+            started = _spawn(launch, chosen)
         except _PortTaken as error:
             if attempt == attempts:
                 raise EmulatorError(str(error)) from None
@@ -227,34 +229,25 @@ def _recorded_port(state_dir: Path, port: int, notify: Callable[[str], None] | N
     return None
 
 
-def _spawn(
-    state_dir: Path,
-    registry_uri: str,
-    port: int,
-    timeout: float,
-    poll_interval_ms: int,
-    token_ttl: float,
-    ca_file: str,
-    timing: Timing | None = None,
-) -> EmulatorStatus:
+def _spawn(launch: _Launch, port: int) -> EmulatorStatus:
     command = [
         sys.executable,
         "-m",
         "rollout.emulator",
         "--state-dir",
-        str(state_dir),
+        str(launch.state_dir),
         "--registry-uri",
-        registry_uri,
+        launch.registry_uri,
         "--port",
         str(port),
         "--poll-interval-ms",
-        str(poll_interval_ms),
+        str(POLL_INTERVAL_MS),
         "--token-ttl",
-        str(token_ttl),
+        str(DEFAULT_TOKEN_TTL_SECONDS),
     ]
-    if timing is not None:
-        command += ["--timing", timing.profile, "--time-scale", repr(timing.scale)]
-    log_fd = os.open(log_path(state_dir), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    if launch.timing is not None:
+        command += ["--timing", launch.timing.profile, "--time-scale", repr(launch.timing.scale)]
+    log_fd = os.open(log_path(launch.state_dir), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     log_start = os.fstat(log_fd).st_size
     try:
         child = subprocess.Popen(
@@ -272,25 +265,26 @@ def _spawn(
         pid=child.pid,
         url=f"https://{HOST}:{port}",
         port=port,
-        ca_file=ca_file,
-        state_dir=str(state_dir),
-        registry_uri=registry_uri,
+        ca_file=launch.ca_file,
+        state_dir=str(launch.state_dir),
+        registry_uri=launch.registry_uri,
         started_at=_started_at(child.pid),
     )
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def answers() -> bool:
         if child.poll() is not None:
             _children.pop(child.pid, None)
-            output = _log_since(state_dir, log_start)
+            output = _log_since(launch.state_dir, log_start)
             if PORT_TAKEN_MARK in output:
                 raise _PortTaken(output.strip().splitlines()[-1].removeprefix("error: "))
             raise EmulatorError(f"the emulator exited during start-up:\n{output}")
-        if _healthy(candidate):
-            return candidate
-        time.sleep(0.1)
+        return _healthy(candidate)
+
+    if wait_until(answers, START_TIMEOUT_SECONDS, interval=0.1):
+        return candidate
     _terminate(child.pid, STOP_TIMEOUT_SECONDS)
-    output = _log_since(state_dir, log_start)
-    raise EmulatorError(f"the emulator did not answer within {timeout:.0f} s:\n{output}")
+    output = _log_since(launch.state_dir, log_start)
+    raise EmulatorError(f"the emulator did not answer within {START_TIMEOUT_SECONDS:.0f} s:\n{output}")
 
 
 def _healthy(candidate: EmulatorStatus) -> bool:
@@ -306,27 +300,28 @@ def _healthy(candidate: EmulatorStatus) -> bool:
 
 def _is_recorded_emulator(recorded: EmulatorStatus) -> bool:
     """Whether the live process `recorded.pid` is the emulator the record names, not a later process
-    that got the same pid: this process spawned it, its start time matches, or (where start times
-    cannot be read) it answers `/healthz` over HTTPS with that pid."""
+    that got the same pid: this process spawned it, its creation time matches, or (where that cannot
+    be read, or the record is older and counted clock ticks) it answers `/healthz` over HTTPS with
+    that pid."""
     assert recorded.pid is not None
     if recorded.pid in _children:
         return True
     started_at = _started_at(recorded.pid)
-    if started_at is not None and recorded.started_at is not None:
+    if started_at is not None and isinstance(recorded.started_at, float):
         return started_at == recorded.started_at
     return _healthy(recorded)
 
 
-def _started_at(pid: int) -> int | None:
-    """When process `pid` started (clock ticks after boot, /proc/<pid>/stat field 22); None if unknown."""
+def _started_at(pid: int) -> float | None:
+    """When process `pid` was created (seconds since the epoch); None if unknown."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return int(stat.rsplit(")", 1)[1].split()[19])
-    except (OSError, IndexError, ValueError):
+        return float(psutil.Process(pid).create_time())
+    except psutil.Error:
         return None
 
 
 def _alive(pid: int) -> bool:
+    """Whether process `pid` runs: a zombie (exited, not yet collected by its parent) does not."""
     child = _children.get(pid)
     if child is not None:
         if child.poll() is not None:
@@ -334,25 +329,18 @@ def _alive(pid: int) -> bool:
             return False
         return True
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
-        return True
-    try:  # a zombie has exited; only its parent has not collected it yet
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
+    except psutil.AccessDenied:
         return True
 
 
 def _terminate(pid: int, timeout: float) -> None:
     """SIGTERM the server, wait for it, then SIGKILL whatever is left of its process group."""
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while _alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    with contextlib.suppress(psutil.NoSuchProcess):
+        psutil.Process(pid).terminate()
+    wait_until(lambda: not _alive(pid), timeout)  # not psutil's wait, which waits out a zombie
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
     child = _children.pop(pid, None)

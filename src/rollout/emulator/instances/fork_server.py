@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from rollout.core.waiting import wait_until
 from rollout.emulator.instances.orphans import die_with_parent
 
 PRELOAD = (
@@ -155,10 +156,12 @@ class ForkServer:
     def stop_all(self) -> None:
         for pid in list(self.children):
             _kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_GRACE_SECONDS
-        while self.children and time.monotonic() < deadline:
+
+        def all_exited() -> bool:
             self.reap()
-            time.sleep(0.05)
+            return not self.children
+
+        wait_until(all_exited, STOP_GRACE_SECONDS)
         for pid in list(self.children):
             _kill(pid, signal.SIGKILL)
         while self.children:

@@ -10,9 +10,9 @@ Routes (for the emulator's router and the pool's probes, never for clients):
 Score replies carry `RUN_MS_HEADER`, the time the model's predict took (Azure's
 `x-ms-run-fn-exec-ms`).
 
-An instance is started by the fork server (`rollout.emulator.instances.fork_server`), which has imported the heavy
-libraries already, so `serve` only loads the model. A model that cannot be loaded ends the process
-with `LOAD_FAILED_EXIT_CODE` after writing the reason to `failure_path`.
+An instance is started by the fork server (`rollout.emulator.instances.fork_server`), which has
+imported the heavy libraries already, so `serve` only loads the model. A model that cannot be
+loaded ends the process with `LOAD_FAILED_EXIT_CODE` after writing the reason to `failure_path`.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from rollout.core.waiting import wait_until
 from rollout.emulator.errors import (
     AzureError,
     BadRequest,
@@ -333,10 +334,12 @@ def _stop_workers(workers: list[int]) -> None:
 
 
 def _join_workers(workers: list[int], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while workers and time.monotonic() < deadline:
-        if _ended_worker(workers) is None:
-            time.sleep(0.05)
+    def all_ended() -> bool:
+        while _ended_worker(workers):
+            pass  # collect every worker that has ended by now
+        return not workers
+
+    wait_until(all_ended, timeout)
     for pid in workers:  # past the grace period; they die with this process anyway
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)

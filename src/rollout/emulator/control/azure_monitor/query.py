@@ -33,6 +33,7 @@ from typing import Any, Protocol
 
 import isodate
 
+from rollout.core.stats import percentile
 from rollout.emulator.control.azure_monitor.definitions import MetricDefinition, Source
 from rollout.emulator.errors import BadRequest
 
@@ -256,20 +257,10 @@ def _samples(metric: MetricDefinition, requests: Sequence[Recorded]) -> list[flo
         return [float(len(minute)) for _, minute in sorted(per_minute.items())]
     if metric.source is Source.LATENCY_PERCENTILE:
         return [
-            percentile(sorted(r.latency_ms for r in minute), metric.percentile)
+            percentile((r.latency_ms for r in minute), metric.percentile)
             for _, minute in sorted(per_minute.items())
         ]
     return []
-
-
-def percentile(ordered: Sequence[float], p: float) -> float:
-    """The p-th percentile of sorted values, interpolated linearly between the closest ranks."""
-    if len(ordered) == 1:
-        return ordered[0]
-    rank = (len(ordered) - 1) * p / 100
-    low = math.floor(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 def _dimension_values(request: Recorded) -> dict[str, str]:

@@ -6,7 +6,7 @@ both answer samples/sample.json alike. The emulator is measured warm (its fork s
 running, which is the case for every deployment but the first) and cold (including the fork
 server's start-up).
 
-    .venv/bin/python scripts/bench_worker_start.py [--runs 3] [--registry-uri URI --model NAME/VERSION]
+    .venv/bin/python -m benchmarks.worker_start [--runs 3] [--registry-uri URI --model NAME/VERSION]
 
 Without `--registry-uri`, the demo heart classifier is trained into a temporary registry.
 """
@@ -14,46 +14,28 @@ Without `--registry-uri`, the demo heart classifier is trained into a temporary 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "samples" / "sample.json"
-READY_TIMEOUT_SECONDS = 120.0
+from benchmarks.common import SAMPLE_FILE, answers, demo_model, sample, wait_ready
+from rollout.emulator.host.process import free_port
+
+if TYPE_CHECKING:
+    from rollout.emulator.instances.pool import InstancePool
+
+DESCRIPTION = "Time to a ready model server: `mlflow models serve` against an emulator instance."
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until(check, timeout: float = READY_TIMEOUT_SECONDS) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise SystemExit(f"error: not ready within {timeout:.0f} s")
-        time.sleep(0.01)
-
-
-def answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1.0).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-def mlflow_serve(model_uri: str, registry_uri: str, log_dir: Path) -> tuple[float, list]:
+def mlflow_serve(model_uri: str, registry_uri: str, log_dir: Path) -> tuple[float, list[Any]]:
     """Seconds until `mlflow models serve` answers /ping, and its answer to the sample."""
     port = free_port()
     env = dict(os.environ, MLFLOW_TRACKING_URI=registry_uri, MLFLOW_REGISTRY_URI=registry_uri)
@@ -71,20 +53,21 @@ def mlflow_serve(model_uri: str, registry_uri: str, log_dir: Path) -> tuple[floa
         return answers(f"http://127.0.0.1:{port}/ping")
 
     try:
-        wait_until(ready)
+        wait_ready(ready)
         elapsed = time.perf_counter() - started
-        sample = json.loads(SAMPLE.read_text())["input_data"]
         reply = httpx.post(
-            f"http://127.0.0.1:{port}/invocations", json={"dataframe_split": sample}, timeout=30
+            f"http://127.0.0.1:{port}/invocations", json={"dataframe_split": sample()}, timeout=30
         )
-        return elapsed, reply.json()["predictions"]
+        return elapsed, list(reply.json()["predictions"])
     finally:
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(30)
 
 
-def emulator_instance(pool, model_uri: str, name: str, since: float | None = None) -> tuple[float, list]:
+def emulator_instance(
+    pool: InstancePool, model_uri: str, name: str, since: float | None = None
+) -> tuple[float, list[Any]]:
     """Seconds from `InstancePool.start` (or `since`) until the instance is ready, and its answer."""
     from rollout.emulator.resources import Deployment, Probe
 
@@ -99,64 +82,50 @@ def emulator_instance(pool, model_uri: str, name: str, since: float | None = Non
     )
     started = time.perf_counter() if since is None else since
     pool.start(deployment)
-    wait_until(lambda: pool.readiness("bench", name).state != "starting")
+    wait_ready(lambda: pool.readiness("bench", name).state != "starting")
     elapsed = time.perf_counter() - started
     readiness = pool.readiness("bench", name)
     if readiness.state != "ready":
         raise SystemExit(f"error: the emulator instance failed: {readiness.reason}")
     instance = pool.ready_instances("bench", name)[0]
-    reply = httpx.post(f"{instance.url}/score", content=SAMPLE.read_bytes(), timeout=30)
+    reply = httpx.post(f"{instance.url}/score", content=SAMPLE_FILE.read_bytes(), timeout=30)
     pool.stop("bench", name)
-    return elapsed, reply.json()
+    return elapsed, list(reply.json())
 
 
-def train_demo_model(root: Path) -> tuple[str, str]:
-    from rollout import registry
-    from rollout.demo_model.training import train_and_register
+def timed_run(root: Path, run: int, registry_uri: str, model_uri: str) -> tuple[float, float, float]:
+    """Seconds to ready of `mlflow models serve`, a warm emulator instance and a cold one."""
+    from rollout.emulator.instances.pool import InstancePool
 
-    registry.quiet_logs()
-    registry_uri = f"sqlite:///{root / 'mlflow.db'}"
-    registered = train_and_register(
-        "heart-classifier", variant=1, seed=0, tracking_uri=registry_uri, artifacts_dir=root / "artifacts"
+    cold_started = time.perf_counter()
+    pool = InstancePool(root / f"logs-{run}", registry_uri)
+    try:
+        cold, cold_answer = emulator_instance(pool, model_uri, "cold", since=cold_started)
+        warm, warm_answer = emulator_instance(pool, model_uri, "warm")
+    finally:
+        pool.close()
+    serve, serve_answer = mlflow_serve(model_uri, registry_uri, root)
+    if not serve_answer == warm_answer == cold_answer:
+        raise SystemExit(f"error: different answers: {serve_answer} {warm_answer} {cold_answer}")
+    print(
+        f"run {run}: mlflow models serve {serve:6.2f} s | emulator warm {warm * 1000:6.0f} ms"
+        f" | emulator cold {cold:5.2f} s | answer {warm_answer}",
+        flush=True,
     )
-    return registry_uri, f"models:/heart-classifier/{registered.version}"
+    return serve, warm, cold
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.worker_start", description=DESCRIPTION)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--registry-uri", help="an MLflow registry holding the model (default: train one)")
     parser.add_argument("--model", default="heart-classifier/1", help="NAME/VERSION in that registry")
     args = parser.parse_args()
 
-    from rollout.emulator.instances.pool import InstancePool
-
     with tempfile.TemporaryDirectory(prefix="rollout-bench-") as scratch:
         root = Path(scratch)
-        if args.registry_uri:
-            registry_uri, model_uri = args.registry_uri, f"models:/{args.model}"
-        else:
-            print("training the demo heart classifier into a temporary registry ...", flush=True)
-            registry_uri, model_uri = train_demo_model(root)
-
-        rows = []
-        for run in range(1, args.runs + 1):
-            cold_started = time.perf_counter()
-            pool = InstancePool(root / f"logs-{run}", registry_uri)
-            try:
-                cold, cold_answer = emulator_instance(pool, model_uri, "cold", since=cold_started)
-                warm, warm_answer = emulator_instance(pool, model_uri, "warm")
-            finally:
-                pool.close()
-            serve, serve_answer = mlflow_serve(model_uri, registry_uri, root)
-            if not serve_answer == warm_answer == cold_answer:
-                raise SystemExit(f"error: different answers: {serve_answer} {warm_answer} {cold_answer}")
-            rows.append((serve, warm, cold))
-            print(
-                f"run {run}: mlflow models serve {serve:6.2f} s | emulator warm {warm * 1000:6.0f} ms"
-                f" | emulator cold {cold:5.2f} s | answer {warm_answer}",
-                flush=True,
-            )
+        registry_uri, model_uri = demo_model(root, args.registry_uri, args.model)
+        rows = [timed_run(root, run, registry_uri, model_uri) for run in range(1, args.runs + 1)]
 
     serve, warm, cold = (statistics.median(column) for column in zip(*rows, strict=True))
     print()
