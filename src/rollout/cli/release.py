@@ -147,7 +147,7 @@ def promote(
 
 def _exit_for(result: StageResult) -> None:
     """A stage's exit: 0 pass, 1 fail, 3 inconclusive; an error ends in one `error:` line (exit 4)."""
-    from rollout.release.steps import EXIT_ERROR, EXIT_FAIL, EXIT_INCONCLUSIVE
+    from rollout.release.promote import EXIT_ERROR, EXIT_FAIL, EXIT_INCONCLUSIVE
 
     outcome = result.verdict.outcome
     if outcome == "error":

@@ -154,62 +154,66 @@ def _error_when_metrics_fail(run: Callable[P, Verdict]) -> Callable[P, Verdict]:
     return judged
 
 
-@_error_when_metrics_fail
-def bake(
-    *,
-    endpoint: str,
-    candidate: str,
-    live: str | None,
-    seconds: float,
-    limits: Limits,
-    metrics: MetricsSource,
-    client: ScoringClient,
-    samples: SampleSet,
-    output: OutputContract,
-    probe_rps: float = 0.0,
-    mirrored: bool = False,
-    on_progress: Callable[[BakeProgress], None] | None = None,
-    still_allowed: Callable[[], None] | None = None,
-) -> Verdict:
-    """Run the bake window and return the verdict (`error` when the metrics source failed;
-    `mirrored`: the candidate serves mirrored copies of live requests, so the probe load goes to
-    the endpoint).
+@dataclass(frozen=True)
+class BakeRequest:
+    """What a bake watches and how it judges: the endpoint's `candidate` and `live` deployments for
+    `seconds`, under `limits` and the output contract. `mirrored`: the candidate serves mirrored
+    copies of live requests, so the probe load goes to the endpoint.
 
     `still_allowed` is called every few seconds and at the end of the window; it raises to stop
     the bake (the release lock was taken over), and the exception propagates.
     """
-    reader = _Reader(metrics, endpoint)
+
+    endpoint: str
+    candidate: str
+    live: str | None
+    seconds: float
+    limits: Limits
+    metrics: MetricsSource
+    client: ScoringClient
+    samples: SampleSet
+    output: OutputContract
+    probe_rps: float = 0.0
+    mirrored: bool = False
+    on_progress: Callable[[BakeProgress], None] | None = None
+    still_allowed: Callable[[], None] | None = None
+
+
+@_error_when_metrics_fail
+def bake(r: BakeRequest) -> Verdict:
+    """Run the bake window and return the verdict (`error` when the metrics source failed)."""
+    reader = _Reader(r.metrics, r.endpoint)
     start = reader.read_until_limit()
     began = time.monotonic()
     empty = WindowStats()
 
     def window(now: dict[str, WindowStats]) -> tuple[WindowStats, WindowStats]:
-        c = now.get(candidate, empty).minus(start.get(candidate, empty))
-        lv = now.get(live, empty).minus(start.get(live, empty)) if live else empty
+        c = now.get(r.candidate, empty).minus(start.get(r.candidate, empty))
+        lv = now.get(r.live, empty).minus(start.get(r.live, empty)) if r.live else empty
         return c, lv
 
-    targets: list[str | None] = [None] if mirrored else [candidate, live] if live else [candidate]
-    interim_alpha = (1.0 - limits.confidence) * INTERIM_ALPHA_SHARE
+    targets: list[str | None] = [None] if r.mirrored else [r.candidate, r.live] if r.live else [r.candidate]
+    interim_alpha = (1.0 - r.limits.confidence) * INTERIM_ALPHA_SHARE
     last_allowed = began
-    with ProbeLoad(client, samples, targets, probe_rps) as load:
-        while (elapsed := time.monotonic() - began) < seconds:
-            time.sleep(min(CHECK_EVERY_SECONDS, seconds - elapsed))
-            if still_allowed and time.monotonic() - last_allowed >= LOCK_CHECK_EVERY_SECONDS:
-                still_allowed()
+    with ProbeLoad(r.client, r.samples, targets, r.probe_rps) as load:
+        while (elapsed := time.monotonic() - began) < r.seconds:
+            time.sleep(min(CHECK_EVERY_SECONDS, r.seconds - elapsed))
+            if r.still_allowed and time.monotonic() - last_allowed >= LOCK_CHECK_EVERY_SECONDS:
+                r.still_allowed()
                 last_allowed = time.monotonic()
             now = reader.read()
             if now is None:
                 continue  # tried again at the next look
             c, lv = window(now)
-            if on_progress:
-                on_progress(BakeProgress(time.monotonic() - began, seconds, c, lv, load.sent))
-            if c.requests >= INTERIM_MIN_REQUESTS and errors_decide_fail(c, lv, limits, interim_alpha):
+            if r.on_progress:
+                r.on_progress(BakeProgress(time.monotonic() - began, r.seconds, c, lv, load.sent))
+            if c.requests >= INTERIM_MIN_REQUESTS and errors_decide_fail(c, lv, r.limits, interim_alpha):
                 break
-    if still_allowed:
-        still_allowed()
-    agreement = measure_agreement(client, samples, candidate, live, output) if live else None
+    if r.still_allowed:
+        r.still_allowed()
+    agreement = measure_agreement(r.client, r.samples, r.candidate, r.live, r.output) if r.live else None
     c, lv = window(reader.read_until_limit())
-    verdict = judge(c, lv, agreement, limits)
-    if metrics.caveat:
-        verdict.notes.append(metrics.caveat)
+    verdict = judge(c, lv, agreement, r.limits)
+    if r.metrics.caveat:
+        verdict.notes.append(r.metrics.caveat)
     return verdict

@@ -8,7 +8,7 @@ mirrored as well), and turns mirroring off when the bake ends, however it ends: 
 error, a lost lock or Ctrl-C. Nothing moves live traffic, so a failure has nothing to roll back:
 it is recorded and the release stops there. With no live deployment (a first release) there is
 nothing to mirror and the stage is skipped, recorded as passed so that the traffic stages follow.
-`Release._run_shadow_stage` (`rollout.release.steps`) runs the stage; this module holds its parts.
+The stage runner in `rollout.release.promote` runs the stage; this module holds its parts.
 """
 
 from __future__ import annotations

@@ -1,0 +1,50 @@
+"""Status: the endpoint, its deployments with their traffic and role (candidate, live or idle), and
+the release its tags record. Reads only."""
+
+from __future__ import annotations
+
+from rollout.azureml.endpoints import live_traffic, mirror_traffic
+from rollout.azureml.sdk import state_name
+from rollout.release.context import ReleaseContext
+from rollout.release.results import DeploymentStatus, Status
+from rollout.release.roles import TAG_VERDICT, model_of, read_roles
+
+
+def status(ctx: ReleaseContext) -> Status:
+    endpoint = ctx.endpoint()
+    deployments = ctx.deployments()
+    roles = read_roles(endpoint, set(deployments))
+    live_now, mirror = live_traffic(endpoint), mirror_traffic(endpoint)
+
+    def role(name: str) -> str:
+        if name == roles.candidate:
+            return "candidate"
+        if name == roles.live:
+            return "live"
+        return "idle"
+
+    return Status(
+        endpoint=endpoint.name or ctx.endpoint_name,
+        state=state_name(endpoint.provisioning_state),
+        scoring_uri=endpoint.scoring_uri,
+        traffic=live_now,
+        mirror_traffic=mirror,
+        live=roles.live,
+        candidate=roles.candidate,
+        release=roles.model,
+        stage=roles.stage,
+        verdict=(endpoint.tags or {}).get(TAG_VERDICT),
+        deployments=[
+            DeploymentStatus(
+                name=name,
+                model=model_of(d),
+                state=state_name(d.provisioning_state),
+                instance_type=d.instance_type,
+                instance_count=d.instance_count,
+                traffic=live_now.get(name, 0),
+                mirror=mirror.get(name, 0),
+                role=role(name),
+            )
+            for name, d in sorted(deployments.items())
+        ],
+    )
