@@ -1,12 +1,9 @@
-"""Fixtures for the GitHub side: the fake REST API, the environments script, the workflow CLI."""
+"""Fixtures for the GitHub side: the fake REST API, `rollout workflow` and `rollout github`."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from typer.testing import CliRunner, Result
@@ -27,27 +24,25 @@ def github_api() -> Iterator[FakeGitHub]:
         fake.stop()
 
 
-@pytest.fixture(scope="session")
-def configure_environments() -> ModuleType:
-    """scripts/configure_environments.py, imported as a module."""
-    spec = importlib.util.spec_from_file_location(
-        "configure_environments", REPO / "scripts" / "configure_environments.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="session")
-def workflow_cli() -> Callable[..., Result]:
-    """Invoke `rollout workflow ...` through the `rollout` app and return the result."""
+def _group(name: str) -> Callable[..., Result]:
+    """Invoke `rollout NAME ...` through the `rollout` app, in this process, and return the result."""
     from rollout.cli import app
 
     runner = CliRunner()
 
     def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
-        return runner.invoke(app, ["workflow", *args], env=env)
+        return runner.invoke(app, [name, *args], env=env)
 
     return invoke
+
+
+@pytest.fixture(scope="session")
+def workflow_cli() -> Callable[..., Result]:
+    """`rollout workflow ...`"""
+    return _group("workflow")
+
+
+@pytest.fixture(scope="session")
+def github_cli() -> Callable[..., Result]:
+    """`rollout github ...`"""
+    return _group("github")

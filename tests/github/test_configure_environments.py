@@ -1,14 +1,16 @@
-"""scripts/configure_environments.py against a local stand-in for GitHub's REST API."""
+"""`rollout github configure` against a local stand-in for GitHub's REST API, which checks every
+request it receives."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from typer.testing import Result
 
 from fake_github import API_VERSION, FakeGitHub
 
@@ -89,14 +91,12 @@ def api(github_api: FakeGitHub) -> FakeGitHub:
     return github_api
 
 
-def run(
-    module: ModuleType, api: FakeGitHub, config: Path, *extra: str, capsys: pytest.CaptureFixture[str]
-) -> tuple[int, str, str]:
-    argv = ["--repo", f"{api.owner}/{api.repo}", "--config", str(config), "--api-url", api.url]
+def run(cli: Callable[..., Result], api: FakeGitHub, config: Path, *extra: str) -> tuple[int, str, str]:
+    """`rollout github configure` for the fake's repository with `config` and the CODEOWNERS beside it."""
+    argv = ["configure", "--repo", f"{api.owner}/{api.repo}", "--config", str(config), "--api-url", api.url]
     argv += ["--codeowners", str(config.parent / "CODEOWNERS"), *extra]
-    code = module.main(argv)
-    out, err = capsys.readouterr()
-    return code, out, err
+    result = cli(*argv)
+    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture(autouse=True)
@@ -104,8 +104,8 @@ def token(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GITHUB_TOKEN", "test-token")
 
 
-def test_dry_run_prints_the_changes_and_sends_no_writes(configure_environments, api, config, capsys):
-    code, out, err = run(configure_environments, api, config, capsys=capsys)
+def test_dry_run_prints_the_changes_and_sends_no_writes(github_cli, api, config):
+    code, out, err = run(github_cli, api, config)
 
     assert (code, err) == (0, "")
     assert api.writes == []
@@ -128,19 +128,19 @@ def test_dry_run_prints_the_changes_and_sends_no_writes(configure_environments, 
     assert api.violations == []
 
 
-def test_every_request_carries_githubs_headers(configure_environments, api, config, capsys):
-    run(configure_environments, api, config, "--apply", capsys=capsys)
+def test_every_request_carries_githubs_headers(github_cli, api, config):
+    run(github_cli, api, config, "--apply")
 
     assert api.requests
     for request in api.requests:
-        assert request.headers["Authorization"] == "Bearer test-token"
+        assert request.headers["Authorization"] == "token test-token"
         assert request.headers["Accept"] == "application/vnd.github+json"
         assert request.headers["X-GitHub-Api-Version"] == API_VERSION
     assert api.violations == []
 
 
-def test_apply_sends_exact_bodies_and_creates_branch_policies(configure_environments, api, config, capsys):
-    code, out, _ = run(configure_environments, api, config, "--apply", capsys=capsys)
+def test_apply_sends_exact_bodies_and_creates_branch_policies(github_cli, api, config):
+    code, out, _ = run(github_cli, api, config, "--apply")
 
     assert code == 0
     assert "acme/models: applied changes to 3 environment(s) and 1 branch(es)" in out
@@ -187,11 +187,11 @@ def test_apply_sends_exact_bodies_and_creates_branch_policies(configure_environm
     assert api.violations == []
 
 
-def test_second_apply_sends_no_writes(configure_environments, api, config, capsys):
-    run(configure_environments, api, config, "--apply", capsys=capsys)
+def test_second_apply_sends_no_writes(github_cli, api, config):
+    run(github_cli, api, config, "--apply")
     first = len(api.requests)
 
-    code, out, _ = run(configure_environments, api, config, "--apply", capsys=capsys)
+    code, out, _ = run(github_cli, api, config, "--apply")
 
     assert code == 0
     assert [r for r in api.requests[first:] if r.method != "GET"] == []
@@ -201,10 +201,8 @@ def test_second_apply_sends_no_writes(configure_environments, api, config, capsy
     assert api.violations == []
 
 
-def test_drift_is_shown_then_corrected_with_extra_policies_deleted(
-    configure_environments, api, config, capsys
-):
-    run(configure_environments, api, config, "--apply", capsys=capsys)
+def test_drift_is_shown_then_corrected_with_extra_policies_deleted(github_cli, api, config):
+    run(github_cli, api, config, "--apply")
     canary = api.environments["canary"]
     canary.wait_timer = 30
     canary.reviewers = [("User", api.users["octocat"])]
@@ -214,7 +212,7 @@ def test_drift_is_shown_then_corrected_with_extra_policies_deleted(
         p for p in api.environments["release"].policies if p["name"] != "main"
     ]
 
-    code, out, _ = run(configure_environments, api, config, capsys=capsys)
+    code, out, _ = run(github_cli, api, config)
     assert code == 0
     assert "environment canary: update" in out
     assert "  wait_timer: 30 min -> 0 min" in out
@@ -226,7 +224,7 @@ def test_drift_is_shown_then_corrected_with_extra_policies_deleted(
     assert "dry run: 2 environment(s) and 0 branch(es) would change" in out
     before_apply = len(api.requests)
 
-    run(configure_environments, api, config, "--apply", capsys=capsys)
+    run(github_cli, api, config, "--apply")
 
     writes = [(r.method, r.path) for r in api.requests[before_apply:] if r.method != "GET"]
     base = "/repos/acme/models/environments"
@@ -241,11 +239,11 @@ def test_drift_is_shown_then_corrected_with_extra_policies_deleted(
     assert api.violations == []
 
 
-def test_policies_are_read_across_pages(configure_environments, api, config, capsys):
-    run(configure_environments, api, config, "--apply", capsys=capsys)
+def test_policies_are_read_across_pages(github_cli, api, config):
+    run(github_cli, api, config, "--apply")
     extra = [api.add_policy("release", f"feature/{n}") for n in range(120)]
 
-    code, _, _ = run(configure_environments, api, config, "--apply", capsys=capsys)
+    code, _, _ = run(github_cli, api, config, "--apply")
 
     assert code == 0
     pages = [
@@ -255,12 +253,13 @@ def test_policies_are_read_across_pages(configure_environments, api, config, cap
     deleted = {int(r.path.rsplit("/", 1)[1]) for r in api.requests if r.method == "DELETE"}
     assert deleted == set(extra)
     assert [p["name"] for p in api.environments["release"].policies] == ["main"]
+    assert api.violations == []  # the next pages too carry GitHub's headers
 
 
-def test_missing_token_is_one_line_and_no_request(configure_environments, api, config, capsys, monkeypatch):
+def test_missing_token_is_one_line_and_no_request(github_cli, api, config, monkeypatch):
     monkeypatch.delenv("GITHUB_TOKEN")
 
-    code, _, err = run(configure_environments, api, config, capsys=capsys)
+    code, _, err = run(github_cli, api, config)
 
     assert code == 1
     assert (
@@ -269,10 +268,10 @@ def test_missing_token_is_one_line_and_no_request(configure_environments, api, c
     assert api.requests == []
 
 
-def test_bad_token_reports_githubs_401_message(configure_environments, api, config, capsys, monkeypatch):
+def test_bad_token_reports_githubs_401_message(github_cli, api, config, monkeypatch):
     monkeypatch.setenv("GITHUB_TOKEN", "wrong")
 
-    code, _, err = run(configure_environments, api, config, capsys=capsys)
+    code, _, err = run(github_cli, api, config)
 
     assert code == 1
     assert (
@@ -280,13 +279,13 @@ def test_bad_token_reports_githubs_401_message(configure_environments, api, conf
     )
 
 
-def test_forbidden_write_reports_githubs_403_message(configure_environments, api, config, capsys):
+def test_forbidden_write_reports_githubs_403_message(github_cli, api, config):
     api.forced[("PUT", "/repos/acme/models/environments/release")] = (
         403,
         "Resource not accessible by integration",
     )
 
-    code, _, err = run(configure_environments, api, config, "--apply", capsys=capsys)
+    code, _, err = run(github_cli, api, config, "--apply")
 
     assert code == 1
     assert err == (
@@ -296,28 +295,28 @@ def test_forbidden_write_reports_githubs_403_message(configure_environments, api
     assert api.writes[-1].method == "PUT"
 
 
-def test_unknown_repository_reports_404(configure_environments, api, config, capsys):
+def test_unknown_repository_reports_404(github_cli, api, config):
     api.forced[("GET", "/repos/acme/models/environments/release")] = (404, "Not Found")
     api.forced[("PUT", "/repos/acme/models/environments/release")] = (404, "Not Found")
 
-    code, _, err = run(configure_environments, api, config, "--apply", capsys=capsys)
+    code, _, err = run(github_cli, api, config, "--apply")
 
     assert code == 1
     assert err == "error: GitHub answered 404 to PUT /repos/acme/models/environments/release: Not Found\n"
 
 
-def test_unknown_reviewer_is_named(configure_environments, github_api, config, capsys):
+def test_unknown_reviewer_is_named(github_cli, github_api, config):
     github_api.add_team("approvers")
 
-    code, _, err = run(configure_environments, github_api, config, capsys=capsys)
+    code, _, err = run(github_cli, github_api, config)
 
     assert code == 1
     assert err == "error: reviewer user 'octocat' not found on GitHub (GET /users/octocat: 404)\n"
     assert github_api.writes == []
 
 
-def test_each_environment_gets_its_own_client_id_variable(configure_environments, api, config, capsys):
-    run(configure_environments, api, config, "--apply", capsys=capsys)
+def test_each_environment_gets_its_own_client_id_variable(github_cli, api, config):
+    run(github_cli, api, config, "--apply")
 
     assert {name: env.variables for name, env in api.environments.items()} == {
         "release": {"AZURE_CLIENT_ID": RELEASE_ID},
@@ -330,16 +329,16 @@ def test_each_environment_gets_its_own_client_id_variable(configure_environments
     assert api.violations == []
 
 
-def test_a_changed_client_id_is_shown_then_patched(configure_environments, api, config, capsys):
-    run(configure_environments, api, config, "--apply", capsys=capsys)
+def test_a_changed_client_id_is_shown_then_patched(github_cli, api, config):
+    run(github_cli, api, config, "--apply")
     api.environments["canary"].variables["AZURE_CLIENT_ID"] = PRODUCTION_ID  # production's identity
     before = len(api.requests)
 
-    code, out, _ = run(configure_environments, api, config, capsys=capsys)
+    code, out, _ = run(github_cli, api, config)
     assert code == 0
     assert f"environment canary: update\n  AZURE_CLIENT_ID: {PRODUCTION_ID} -> {CANARY_ID}\n" in out
     assert "dry run: 1 environment(s) and 0 branch(es) would change" in out
-    run(configure_environments, api, config, "--apply", capsys=capsys)
+    run(github_cli, api, config, "--apply")
 
     writes = [(r.method, r.path, r.body) for r in api.requests[before:] if r.method != "GET"]
     assert writes == [
@@ -353,8 +352,8 @@ def test_a_changed_client_id_is_shown_then_patched(configure_environments, api, 
     assert api.violations == []
 
 
-def test_branch_protection_is_put_whole_then_drift_is_corrected(configure_environments, api, config, capsys):
-    run(configure_environments, api, config, "--apply", capsys=capsys)
+def test_branch_protection_is_put_whole_then_drift_is_corrected(github_cli, api, config):
+    run(github_cli, api, config, "--apply")
     puts = [r.body for r in api.writes if r.path == "/repos/acme/models/branches/main/protection"]
     assert puts == [MAIN_PROTECTION]
     # Someone turns off code owners' reviews and lets admins push past the rules.
@@ -366,23 +365,23 @@ def test_branch_protection_is_put_whole_then_drift_is_corrected(configure_enviro
     api.branches["main"] = drifted
     before = len(api.requests)
 
-    code, out, _ = run(configure_environments, api, config, capsys=capsys)
+    code, out, _ = run(github_cli, api, config)
     assert code == 0
     assert (
         "branch main: update\n  require_code_owner_reviews: false -> true\n  enforce_admins: false -> true\n"
         in out
     )
     assert [r for r in api.requests[before:] if r.method != "GET"] == []
-    run(configure_environments, api, config, "--apply", capsys=capsys)
+    run(github_cli, api, config, "--apply")
 
     assert api.branches["main"] == MAIN_PROTECTION
     assert api.violations == []
 
 
-def test_a_branch_github_does_not_have_is_githubs_404(configure_environments, api, config, capsys):
+def test_a_branch_github_does_not_have_is_githubs_404(github_cli, api, config):
     del api.branches["main"]
 
-    code, _, err = run(configure_environments, api, config, "--apply", capsys=capsys)
+    code, _, err = run(github_cli, api, config, "--apply")
 
     assert code == 1
     assert (
@@ -404,7 +403,7 @@ def test_a_branch_github_does_not_have_is_githubs_404(configure_environments, ap
     ],
 )
 def test_codeowners_out_of_step_with_the_file_stops_before_any_request(
-    configure_environments, api, config, capsys, codeowners, message
+    github_cli, api, config, codeowners, message
 ):
     path = config.parent / "CODEOWNERS"
     if codeowners is None:
@@ -412,7 +411,7 @@ def test_codeowners_out_of_step_with_the_file_stops_before_any_request(
     else:
         path.write_text(codeowners)
 
-    code, _, err = run(configure_environments, api, config, "--apply", capsys=capsys)
+    code, _, err = run(github_cli, api, config, "--apply")
 
     assert code == 1
     assert err.startswith(f"error: {path}: ") and err.count("\n") == 1
@@ -420,11 +419,11 @@ def test_codeowners_out_of_step_with_the_file_stops_before_any_request(
     assert api.requests == []
 
 
-def test_an_unknown_code_owner_is_named(configure_environments, github_api, config, capsys):
+def test_an_unknown_code_owner_is_named(github_cli, github_api, config):
     github_api.add_user("octocat")
     github_api.add_team("oncall", org="partners")
 
-    code, _, err = run(configure_environments, github_api, config, capsys=capsys)
+    code, _, err = run(github_cli, github_api, config)
 
     assert code == 1
     assert (
@@ -465,11 +464,11 @@ IDENTITY = f"environments:\n  canary:\n    identity: {{client_id: {CANARY_ID}}}\
         ("environments: [\n", "is not valid YAML"),
     ],
 )
-def test_invalid_config_is_one_line(configure_environments, api, tmp_path, capsys, text, message):
+def test_invalid_config_is_one_line(github_cli, api, tmp_path, text, message):
     path = tmp_path / "environments.yml"
     path.write_text(text)
 
-    code, _, err = run(configure_environments, api, path, capsys=capsys)
+    code, _, err = run(github_cli, api, path)
 
     assert code == 1
     assert err.startswith("error: ") and err.count("\n") == 1
@@ -477,44 +476,58 @@ def test_invalid_config_is_one_line(configure_environments, api, tmp_path, capsy
     assert api.requests == []
 
 
-def test_missing_repository_name(configure_environments, config, capsys, monkeypatch):
+@pytest.mark.parametrize("repo", [None, "acme", "acme/models/extra", "/models"])
+def test_missing_or_malformed_repository_name(github_cli, config, monkeypatch, repo):
     monkeypatch.delenv("GITHUB_REPOSITORY", raising=False)
 
-    code = configure_environments.main(["--config", str(config)])
+    result = github_cli("configure", "--config", str(config), *(["--repo", repo] if repo else []))
 
-    assert code == 1
-    assert (
-        capsys.readouterr().err
-        == "error: name the repository as --repo OWNER/REPO (or set GITHUB_REPOSITORY)\n"
-    )
+    assert result.exit_code == 1
+    assert result.stderr == "error: name the repository as --repo OWNER/REPO (or set GITHUB_REPOSITORY)\n"
 
 
-def test_unreachable_api_is_one_line(configure_environments, config, capsys):
+def test_the_repository_defaults_to_github_repository(github_cli, api, config, monkeypatch):
+    monkeypatch.setenv("GITHUB_REPOSITORY", "acme/models")
     codeowners = str(config.parent / "CODEOWNERS")
-    code = configure_environments.main(
-        [
-            "--repo",
-            "acme/models",
-            "--config",
-            str(config),
-            "--codeowners",
-            codeowners,
-            "--api-url",
-            "http://127.0.0.1:9",
-        ]
+
+    result = github_cli(
+        "configure", "--config", str(config), "--codeowners", codeowners, "--api-url", api.url
     )
 
-    assert code == 1
-    assert capsys.readouterr().err.startswith("error: cannot reach GitHub at http://127.0.0.1:9")
+    assert result.exit_code == 0, result.output
+    assert "dry run: 3 environment(s) and 1 branch(es) would change" in result.stdout
+    assert {r.path for r in api.requests} >= {"/repos/acme/models/environments/release"}
+
+
+def test_unreachable_api_is_one_line(github_cli, config):
+    codeowners = str(config.parent / "CODEOWNERS")
+    result = github_cli(
+        "configure",
+        "--repo",
+        "acme/models",
+        "--config",
+        str(config),
+        "--codeowners",
+        codeowners,
+        "--api-url",
+        "http://127.0.0.1:9",
+    )
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: cannot reach GitHub at http://127.0.0.1:9: ")
+    assert result.stderr.count("\n") == 1
 
 
 def test_the_projects_environments_file_applies_as_a_process(api, tmp_path):
-    """The real script, as a process, on the repository's own .github/environments.yml."""
+    """`rollout github configure`, as a process, on the repository's own .github/environments.yml."""
     api.add_team("ml-release-approvers")
     api.add_team("ml-platform-oncall")
     command = [
         sys.executable,
-        str(REPO / "scripts" / "configure_environments.py"),
+        "-m",
+        "rollout",
+        "github",
+        "configure",
         "--repo",
         "acme/models",
         "--api-url",
@@ -543,16 +556,14 @@ def test_the_projects_environments_file_applies_as_a_process(api, tmp_path):
     assert api.violations == []
 
 
-def test_a_scaffolded_file_is_refused_until_its_identities_are_filled_in(
-    configure_environments, api, tmp_path, capsys
-):
-    from rollout.github.environments import starter_config
+def test_a_scaffolded_file_is_refused_until_its_identities_are_filled_in(github_cli, api, tmp_path):
+    from rollout.github.environments_config import starter_config
 
     path = tmp_path / "environments.yml"
     path.write_text(starter_config("release", "release-dispatch", ["canary", "production"]))
     (tmp_path / "CODEOWNERS").write_text("")
 
-    code, _, err = run(configure_environments, api, path, capsys=capsys)
+    code, _, err = run(github_cli, api, path)
     assert code == 1
     assert "environments.release.identity" in err
     assert "replace the placeholder with the client ID" in err
@@ -562,7 +573,7 @@ def test_a_scaffolded_file_is_refused_until_its_identities_are_filled_in(
     for client_id in (RELEASE_ID, CANARY_ID, PRODUCTION_ID, "44444444-4444-4444-8444-444444444444"):
         text = text.replace("00000000-0000-0000-0000-000000000000", client_id, 1)
     path.write_text(text)
-    code, out, _ = run(configure_environments, api, path, "--apply", capsys=capsys)
+    code, out, _ = run(github_cli, api, path, "--apply")
     assert code == 0, out
     assert set(api.environments) == {"release", "release-dispatch", "canary", "production"}
     assert api.violations == []

@@ -1,9 +1,10 @@
-"""A local stand-in for the parts of GitHub's REST API that configure_environments.py uses.
+"""A local stand-in for the parts of GitHub's REST API that `rollout github configure` uses.
 
 It runs on a free loopback port in a thread, keeps environments, users, teams, deployment
-branch policies, environment variables and branch protection in memory, answers in GitHub's shapes, and checks every request: the headers
-GitHub expects and each body against the JSON schema of what the API accepts. A request that
-breaks a rule is answered the way GitHub would (401, 404, 422) and recorded in `violations`.
+branch policies, environment variables and branch protection in memory, answers in GitHub's
+shapes (a listing by pages, the next one named in a `Link` header), and checks every request: the
+headers GitHub expects and each body against the JSON schema of what the API accepts. A request
+that breaks a rule is answered the way GitHub would (401, 404, 422) and recorded in `violations`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import jsonschema
 
@@ -112,6 +113,14 @@ _ENV = r"/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)/environments/(?P<env>[^/]+)"
 
 
 @dataclass
+class Page:
+    """One page of a listing, and the URL of the next one (GitHub's `Link: <URL>; rel="next"`)."""
+
+    body: Any
+    next_url: str | None
+
+
+@dataclass
 class Recorded:
     method: str
     path: str  # decoded, without the query
@@ -188,8 +197,13 @@ class FakeGitHub:
 
             def _handle(self) -> None:
                 status, body = fake.handle(self)
+                next_url = None
+                if isinstance(body, Page):
+                    body, next_url = body.body, body.next_url
                 data = b"" if body is None else json.dumps(body).encode()
                 self.send_response(status)
+                if next_url:
+                    self.send_header("Link", f'<{next_url}>; rel="next"')
                 if data:
                     self.send_header("Content-Type", "application/json; charset=utf-8")
                 self.send_header("Content-Length", str(len(data)))
@@ -231,7 +245,8 @@ class FakeGitHub:
         return status, {"message": message, "documentation_url": "https://docs.github.com/rest"}
 
     def _route(self, r: Recorded, raw: bytes) -> tuple[int, Any]:
-        if r.headers.get("Authorization") != f"Bearer {self.token}":
+        # GitHub takes a token as `Bearer TOKEN` or `token TOKEN`.
+        if r.headers.get("Authorization") not in (f"Bearer {self.token}", f"token {self.token}"):
             return 401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}
         if r.headers.get("Accept") != ACCEPT:
             return self._violation(415, f"{r.method} {r.path}: Accept is {r.headers.get('Accept')!r}")
@@ -316,7 +331,12 @@ class FakeGitHub:
         per_page = min(int(query.get("per_page", ["30"])[0]), 100)
         page = int(query.get("page", ["1"])[0])
         chunk = environment.policies[(page - 1) * per_page : page * per_page]
-        return 200, {"total_count": len(environment.policies), "branch_policies": chunk}
+        body = {"total_count": len(environment.policies), "branch_policies": chunk}
+        if page * per_page >= len(environment.policies):
+            return 200, Page(body, None)
+        environment_url = f"{self.url}/repos/{self.owner}/{self.repo}/environments/{quote(name, safe='')}"
+        next_page = f"deployment-branch-policies?per_page={per_page}&page={page + 1}"
+        return 200, Page(body, f"{environment_url}/{next_page}")
 
     def _create_policy(self, name: str, body: Any) -> tuple[int, Any]:
         try:

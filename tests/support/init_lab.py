@@ -141,6 +141,9 @@ def release_journey(
             line.removeprefix("wrote ") for line in init.stdout.splitlines() if line.startswith("wrote ")
         }
         assert written == {path.format(endpoint=endpoint) for path in WRITTEN}
+        # the environments file and the next steps name the command that applies it
+        assert "rollout github configure --repo OWNER/REPO" in init.stdout
+        assert "rollout github configure" in (project / ".github/environments.yml").read_text()
         assert ("agreement needs real rows" in init.stderr) != probe, init.stderr
         # the scaffolded workflows install what the project names: the rollout that scaffolded it
         requirements = (project / "release-requirements.txt").read_text().splitlines()

@@ -21,6 +21,7 @@ from rollout.cli import (
     deployment,
     emulator,
     endpoint,
+    github,
     init,
     model,
     release,
@@ -97,6 +98,7 @@ for _module in (
     acceptance,
     target,
     workflow,
+    github,
 ):
     _module.register(app)
 

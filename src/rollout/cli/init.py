@@ -36,7 +36,7 @@ def init(
     """Write a release project for a registered model: endpoint and slot specs, the release plan,
     samples, the GitHub workflows and environments. The acceptance suite ships with rollout."""
     from rollout import registry
-    from rollout.github import environments, install, workflow
+    from rollout.github import defaults, environments_config, install, workflow
     from rollout.project import scaffold
     from rollout.project.layout import PLAN_FILE
     from rollout.project.scaffold_model import learn
@@ -50,7 +50,7 @@ def init(
     github_files = [
         workflow.RELEASE_WORKFLOW,
         workflow.ROLLBACK_WORKFLOW,
-        environments.DEFAULT_CONFIG,
+        defaults.ENVIRONMENTS_FILE,
         install.RELEASE_REQUIREMENTS,
     ]
     if not force:  # before the model is read: a refusal should be quick
@@ -63,7 +63,7 @@ def init(
         scaffold.write(Path(scratch), files)  # the plan's bakes, as the renderer reads them
         plan = workflow.read_plan(Path(scratch), PLAN_FILE)
         files.update(workflow.rendered(plan))
-        files[environments.DEFAULT_CONFIG] = environments.starter_config(
+        files[defaults.ENVIRONMENTS_FILE] = environments_config.starter_config(
             workflow.RELEASE_ENVIRONMENT,
             workflow.DISPATCH_ENVIRONMENT,
             [stage.environment for stage in scaffold.STAGES],
@@ -82,7 +82,9 @@ def init(
     typer.echo(
         f"{facts.name}:{facts.version} on endpoint {endpoint}; output: {facts.output.describe()}\n"
         f"next: rollout validate --path {path}, then rollout release --path {path}; before releasing "
-        f"from GitHub, compile the workflows' hashed lock: {install.LOCK_COMMAND}"
+        f"from GitHub, compile the workflows' hashed lock: {install.LOCK_COMMAND}, and put the "
+        f"identities in {defaults.ENVIRONMENTS_FILE}, then apply it: "
+        "rollout github configure --repo OWNER/REPO"
     )
 
 

@@ -80,7 +80,7 @@ def pin_changed(
             raise UserError(f"cannot read what the endpoint serves from {served}: {error}") from None
         if not isinstance(status, dict):
             raise UserError(f"{served} is not `rollout status --json` output")
-    decision = pin_change.decide(path, plan.as_posix(), event, base, head, status)
+    decision = pin_change.decide(path, plan.as_posix(), pin_change.Push(event, base, head), status)
     console.github_output(
         {
             "changed": "true" if decision.release else "false",

@@ -5,25 +5,25 @@ so it is sent only when something differs)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any
 
-from rollout.github.environments import (
-    BranchProtectionSpec,
-    ConfigError,
-    EnvironmentsFile,
-    GitHub,
-    Reviewer,
-)
+from rollout.core.errors import UserError
+from rollout.github.api import GitHubApi, Repository, segment
+from rollout.github.environments_config import BranchProtectionSpec, EnvironmentsFile, Reviewer
 
-DEFAULT_CODEOWNERS = Path(".github/CODEOWNERS")
+if TYPE_CHECKING:
+    from githubkit_schemas.v2022_11_28.types import (
+        BranchProtectionTypeForResponse,
+        ReposOwnerRepoBranchesBranchProtectionPutBodyType,
+    )
 
 
 @dataclass(frozen=True)
 class Protection:
-    """What the script manages of a branch's protection, comparable between GitHub and the file."""
+    """What `rollout github configure` manages of a protection, comparable between GitHub and the file."""
 
     required_approving_review_count: int
     require_code_owner_reviews: bool
@@ -42,8 +42,9 @@ class Protection:
         return cls(**values)
 
     @classmethod
-    def from_github(cls, body: dict[str, Any]) -> Protection:
+    def from_github(cls, answer: BranchProtectionTypeForResponse) -> Protection:
         """Read GET .../branches/{branch}/protection's answer."""
+        body: Mapping[str, Any] = answer
         reviews = body.get("required_pull_request_reviews") or {}
         checks = body.get("required_status_checks") or {}
         contexts = checks.get("contexts") or []
@@ -54,12 +55,12 @@ class Protection:
             require_last_push_approval=bool(reviews.get("require_last_push_approval", False)),
             required_status_checks=tuple(sorted(set(contexts))),
             strict=bool(checks.get("strict", False)),
-            enforce_admins=bool((body.get("enforce_admins") or {}).get("enabled", False)),
-            allow_force_pushes=bool((body.get("allow_force_pushes") or {}).get("enabled", False)),
-            allow_deletions=bool((body.get("allow_deletions") or {}).get("enabled", False)),
+            enforce_admins=_enabled(body, "enforce_admins"),
+            allow_force_pushes=_enabled(body, "allow_force_pushes"),
+            allow_deletions=_enabled(body, "allow_deletions"),
         )
 
-    def body(self) -> dict[str, Any]:
+    def body(self) -> ReposOwnerRepoBranchesBranchProtectionPutBodyType:
         """The request body of PUT /repos/{owner}/{repo}/branches/{branch}/protection."""
         return {
             "required_status_checks": {
@@ -111,14 +112,18 @@ def _show(value: Any) -> str:
     return str(value)
 
 
-def _path(repo: str, branch: str) -> str:
-    return f"/repos/{repo}/branches/{quote(branch, safe='')}/protection"
+def _enabled(body: Mapping[str, Any], setting: str) -> bool:
+    return bool((body.get(setting) or {}).get("enabled", False))
 
 
-def plan_branches(github: GitHub, repo: str, config: EnvironmentsFile) -> list[BranchChange]:
+def plan_branches(api: GitHubApi, repo: Repository, config: EnvironmentsFile) -> list[BranchChange]:
+    """Each protected branch of the file against its protection on GitHub (404: unprotected)."""
+    repos = api.rest.repos
     changes = []
     for branch, spec in config.branch_protection.items():
-        current = github.request("GET", _path(repo, branch), allow_404=True)
+        current = api.find(
+            repos.get_branch_protection, owner=repo.owner, repo=repo.name, branch=segment(branch)
+        )
         changes.append(
             BranchChange(
                 branch, Protection.from_spec(spec), Protection.from_github(current) if current else None
@@ -127,8 +132,11 @@ def plan_branches(github: GitHub, repo: str, config: EnvironmentsFile) -> list[B
     return changes
 
 
-def apply_branch(github: GitHub, repo: str, change: BranchChange) -> None:
-    github.request("PUT", _path(repo, change.branch), json=change.protection.body())
+def apply_branch(api: GitHubApi, repo: Repository, change: BranchChange) -> None:
+    with api.answers():
+        api.rest.repos.update_branch_protection(
+            owner=repo.owner, repo=repo.name, branch=segment(change.branch), data=change.protection.body()
+        )
 
 
 # --- CODEOWNERS -------------------------------------------------------------------------------
@@ -165,8 +173,9 @@ def codeowners_problems(config: EnvironmentsFile, text: str | None, org: str) ->
 
 
 def check_codeowners(config: EnvironmentsFile, path: Path, org: str) -> None:
-    """Raise a one-line ConfigError unless CODEOWNERS gives every declared pattern its owners."""
+    """Raise a one-line UserError unless CODEOWNERS gives every declared pattern its owners."""
     text = path.read_text() if path.is_file() else None
     problems = codeowners_problems(config, text, org)
     if problems:
-        raise ConfigError(f"{path}: {'; '.join(problems)} (code owners reviews need it in the repository)")
+        problem = "; ".join(problems)
+        raise UserError(f"{path}: {problem} (code owners reviews need it in the repository)")

@@ -34,6 +34,16 @@ class PinAtCommit:
 
 
 @dataclass(frozen=True)
+class Push:
+    """What triggered the run: the event (github.event_name), the commit before the push
+    (github.event.before) and the pushed commit."""
+
+    event: str
+    base: str
+    head: str
+
+
+@dataclass(frozen=True)
 class PinDecision:
     """Whether to release, why, and the pin before and after the push."""
 
@@ -126,13 +136,12 @@ def against_served(served: dict[str, Any], after: PinAtCommit, before: PinAtComm
     )
 
 
-def decide(
-    root: Path, plan_path: str, event: str, base: str, head: str, served: dict[str, Any] | None = None
-) -> PinDecision:
+def decide(root: Path, plan_path: str, push: Push, served: dict[str, Any] | None = None) -> PinDecision:
     """Decide whether the run releases; `plan_path` is relative to the repository root.
 
     `served` is what the endpoint serves (`rollout status --json`); it decides when given.
     """
+    event, base, head = push.event, push.base, push.head
     head_text = _plan_at(root, head, plan_path)
     if head_text is None:
         raise UserError(f"the release plan {plan_path} is not in commit {head!r}")

@@ -22,6 +22,7 @@ import jinja2
 import yaml
 
 from rollout.core.errors import UserError
+from rollout.github.yaml_file import read_yaml
 from rollout.project.layout import PLAN_FILE
 from rollout.project.loading import load_release_plan
 from rollout.project.names import name_problems
@@ -94,12 +95,7 @@ class WorkflowPlan:
 
 
 def _endpoint_name(spec: Path) -> str:
-    try:
-        data = yaml.safe_load(spec.read_text())
-    except FileNotFoundError:
-        raise UserError(f"endpoint spec not found: {spec}") from None
-    except yaml.YAMLError as exc:
-        raise UserError(f"endpoint spec {spec} is not valid YAML: {exc}".replace("\n", " ")) from None
+    data = read_yaml(spec, f"endpoint spec {spec}")
     name = data.get("name") if isinstance(data, dict) else None
     if not isinstance(name, str) or name_problems(name):
         raise UserError(
