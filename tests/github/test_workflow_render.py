@@ -60,7 +60,8 @@ def test_stages_out_of_order_are_named_then_fixed_by_render(workflow_cli, projec
     assert check.exit_code == 1
     assert check.stderr.splitlines()[-1].startswith(
         "error: the workflows are out of step with deployments/release.yml: .github/workflows/release.yml: "
-        "stages run in the order shadow -> canary -> half -> full; the plan says shadow -> half -> canary -> full"
+        "stages run in the order shadow -> canary -> half -> full;"
+        " the plan says shadow -> half -> canary -> full"
     )
     assert "job 'stage-half' (stage 'half') does not need 'stage-shadow'" in check.stderr
 

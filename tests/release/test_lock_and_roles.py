@@ -65,6 +65,9 @@ def test_release_tags_name_live_and_candidate() -> None:
 
 
 def test_model_of_reads_arm_ids_and_short_references() -> None:
-    arm = "/subscriptions/s/resourceGroups/r/providers/Microsoft.MachineLearningServices/workspaces/w/models/heart/versions/3"
+    arm = (
+        "/subscriptions/s/resourceGroups/r/providers/Microsoft.MachineLearningServices"
+        "/workspaces/w/models/heart/versions/3"
+    )
     assert model_of(SimpleNamespace(model=arm)) == "heart:3"
     assert model_of(SimpleNamespace(model="azureml:heart:2")) == "heart:2"

@@ -61,7 +61,7 @@ def test_the_stand_ins_check_login_inputs_and_copy_artifacts(tmp_path: Path) -> 
         variables={"AZURE_CLIENT_ID": "client", "AZURE_SUBSCRIPTION_ID": "sub"},  # no tenant
         stand_ins=REPO / repository.STAND_INS,
     )
-    result = run.run("push", repository.push_event(repo), workflow=workflow, timeout=120)
+    result = run.run(act.Event("push", repository.push_event(repo)), workflow=workflow, timeout=120)
     assert result.jobs["login"].result == "failure", explain(result)
     assert "tenant-id missing" in "\n".join(result.jobs["login"].log)
     # upload: the first artifact is copied, the second (no file, if-no-files-found: error) fails
@@ -69,7 +69,9 @@ def test_the_stand_ins_check_login_inputs_and_copy_artifacts(tmp_path: Path) -> 
     assert result.jobs["upload"].result == "failure"
     assert not result.artifact("nothing").exists()
     run.variables["AZURE_TENANT_ID"] = "tenant"
-    result = run.run("push", repository.push_event(repo), workflow=workflow, job="login", timeout=120)
+    result = run.run(
+        act.Event("push", repository.push_event(repo)), workflow=workflow, job="login", timeout=120
+    )
     assert result.jobs["login"].result == "success", explain(result)
     assert result.logins() == [
         {

@@ -78,7 +78,7 @@ class LocalRegistryStore(_Delegating):
         resolved = self.resolved_uri()
         return _cached(("registry", resolved), lambda: _get_store(resolved, resolved))
 
-    def create_model_version(
+    def create_model_version(  # noqa: PLR0913 (MLflow's AbstractStore signature)
         self,
         name: str,
         source: str,

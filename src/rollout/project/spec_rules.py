@@ -208,7 +208,8 @@ def deployment_problems(
             Problem(
                 file,
                 "endpoint_name",
-                f"{given!r} does not match the name of the endpoint in {display(endpoint_path, context.root)}, "
+                f"{given!r} does not match the name of the endpoint in"
+                f" {display(endpoint_path, context.root)}, "
                 f"{endpoint_name!r}",
             )
         )

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -56,6 +56,13 @@ class RehearsalError(UserError):
 
 
 # -- act's results ---------------------------------------------------------------------------------
+
+
+class Event(NamedTuple):
+    """A GitHub event: its name (`github.event_name`) and its webhook payload."""
+
+    name: str
+    payload: dict[str, Any]
 
 
 @dataclass
@@ -269,8 +276,7 @@ class ActRun:
 
     def run(
         self,
-        event_name: str,
-        event: dict[str, Any],
+        event: Event,
         workflow: Path = RELEASE_WORKFLOW,
         job: str | None = None,
         timeout: float = 900,
@@ -283,9 +289,9 @@ class ActRun:
             shutil.rmtree(out)
         out.mkdir()
         event_path = self.work / "event.json"
-        event_path.write_text(json.dumps(event, indent=2))
+        event_path.write_text(json.dumps(event.payload, indent=2))
         spec = yaml.safe_load((self.repo / workflow).read_text())
-        command = self.command(event_name, event_path, workflow, job)
+        command = self.command(event.name, event_path, workflow, job)
         began = time.monotonic()
         lines: list[str] = []
         process = subprocess.Popen(

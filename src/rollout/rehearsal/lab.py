@@ -198,7 +198,10 @@ class Scenario:
         repo = repository.make_repo(self.project, self.work / "push" / "repo", before_pin, change)
         runner = self.runner(repo, "push", variables)
         return runner.run(
-            "push", repository.push_event(repo), RELEASE_WORKFLOW, timeout=RELEASE_TIMEOUT, on_job=on_job
+            act.Event("push", repository.push_event(repo)),
+            RELEASE_WORKFLOW,
+            timeout=RELEASE_TIMEOUT,
+            on_job=on_job,
         )
 
     def dispatch_rollback(
@@ -213,8 +216,7 @@ class Scenario:
         repo = repository.make_repo(self.project, self.work / "rollback" / "repo", pin, lambda _: None)
         runner = self.runner(repo, "rollback", variables)
         return runner.run(
-            "workflow_dispatch",
-            repository.dispatch_event(repo, inputs),
+            act.Event("workflow_dispatch", repository.dispatch_event(repo, inputs)),
             ROLLBACK_WORKFLOW,
             timeout=ROLLBACK_TIMEOUT,
             on_job=on_job,

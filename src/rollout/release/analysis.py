@@ -11,7 +11,8 @@ come from is `rollout.azureml.metrics_sources`' business (which also counts the 
   `max_latency_ratio` x live's p95 when the gap is also more than `LATENCY_NOISE_MS` (a ratio of
   two tiny latencies says nothing).
 - Agreement: the share of probe rows on which both deployments agree, as the plan's output
-  contract counts it (`rollout.project.output_contract`: equal labels, numbers within tolerance, equal arg-max).
+  contract counts it (`rollout.project.output_contract`: equal labels, numbers within tolerance,
+  equal arg-max).
   Only rows both deployments answered count: when one of them failed the probe rows, agreement is
   unmeasured (a note), never a disagreement.
 - Fewer candidate requests than `min_requests`: inconclusive, unless the errors already decide.
