@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from benchmarks.scoring.servers import Emulator
-from benchmarks.scoring.targets import CLIENTS, SPLIT_ENDPOINT, HttpTarget, Target, bodies
+from benchmarks.scoring.subjects import CLIENTS, SPLIT_ENDPOINT, HttpTarget, Target, bodies
 from rollout.core.waiting import wait_until
 
 MIRROR_WAIT_SECONDS = 30.0  # for the mirrored copies, which finish in the background

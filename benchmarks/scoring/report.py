@@ -10,7 +10,7 @@ from pathlib import Path
 
 from benchmarks.scoring.demo import DEMO_RELEASE_STEP, Demo
 from benchmarks.scoring.load import Split
-from benchmarks.scoring.targets import CLIENTS, ENDPOINT_TARGET, INSTANCE_TARGET, SERVE_TARGET
+from benchmarks.scoring.subjects import CLIENTS, ENDPOINT_TARGET, INSTANCE_TARGET, SERVE_TARGET
 from rollout.core.stats import percentile
 
 NOTES_MARK = "\n## Where the time goes\n"

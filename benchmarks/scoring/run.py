@@ -16,7 +16,7 @@ from benchmarks.scoring.demo import Demo, demo_seconds
 from benchmarks.scoring.load import Split, latencies, split_exactness, throughput
 from benchmarks.scoring.report import Report, machine
 from benchmarks.scoring.servers import Emulator, deploy, emulator, instance_port, mlflow_serve, wait_for_ping
-from benchmarks.scoring.targets import (
+from benchmarks.scoring.subjects import (
     CLIENTS,
     ENDPOINT,
     ENDPOINT_TARGET,

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from benchmarks.common import answers, wait_ready
-from benchmarks.scoring.targets import CLIENTS, ENDPOINT, SPLIT_ENDPOINT
+from benchmarks.scoring.subjects import CLIENTS, ENDPOINT, SPLIT_ENDPOINT
 from rollout.emulator.host.process import free_port
 
 if TYPE_CHECKING:

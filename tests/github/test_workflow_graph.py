@@ -332,7 +332,7 @@ def test_main_needs_a_review_and_code_owners_for_the_plan_and_the_workflows():
 
 
 def test_a_failed_rehearsal_uploads_the_emulators_logs_and_never_its_secrets(tmp_path):
-    from rollout.emulator.host.access import TOKEN_FILE
+    from rollout.emulator.host.management_token import TOKEN_FILE
     from rollout.emulator.host.process import LOG_FILE, STATUS_FILE
     from rollout.emulator.host.tls import tls_files
     from rollout.emulator.instances.logs import STORAGE_INITIALIZER

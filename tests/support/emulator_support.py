@@ -17,7 +17,7 @@ import httpx
 
 from rollout.emulator.constants import RESOURCE_GROUP, SUBSCRIPTION_ID, WORKSPACE
 from rollout.emulator.host import process
-from rollout.emulator.host.access import read_management_token
+from rollout.emulator.host.management_token import read_management_token
 
 if TYPE_CHECKING:
     from azure.ai.ml import MLClient

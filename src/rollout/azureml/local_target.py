@@ -145,6 +145,6 @@ class LocalTarget:
 
     @staticmethod
     def _credential(running: EmulatorStatus) -> LocalTokenCredential:
-        from rollout.emulator.host.access import read_management_token
+        from rollout.emulator.host.management_token import read_management_token
 
         return LocalTokenCredential(read_management_token(Path(running.state_dir)))

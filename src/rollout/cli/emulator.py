@@ -212,7 +212,7 @@ def env(
         WORKSPACE,
     )
     from rollout.emulator.host import process
-    from rollout.emulator.host.access import token_path
+    from rollout.emulator.host.management_token import token_path
 
     directory = _state_dir(state_dir)
     current = process.status(directory)

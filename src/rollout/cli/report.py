@@ -23,7 +23,7 @@ from rollout.core.errors import UserError
 
 if TYPE_CHECKING:
     from rollout.release.history import Entry
-    from rollout.report.model import ReleaseReport
+    from rollout.report.contents import ReleaseReport
 
 
 class Format(StrEnum):
@@ -66,7 +66,7 @@ def report(
     stage job on another runner) come from the endpoint's `rollout.history` tag.
     """
     from rollout.release import history
-    from rollout.report.model import Recorded, build_report
+    from rollout.report.contents import Recorded, build_report
 
     project = project_at(path)
     endpoint = project.endpoint_name

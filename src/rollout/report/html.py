@@ -10,7 +10,7 @@ from markupsafe import Markup
 
 from rollout.release.history import Entry
 from rollout.report.charts import charts_of
-from rollout.report.model import ReleaseReport, StageReport, Threshold
+from rollout.report.contents import ReleaseReport, StageReport, Threshold
 from rollout.report.svg import to_svg
 from rollout.report.text import split_text, step_rows, when_text, who_text
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from rollout.report.charts import Chart, charts_of
-from rollout.report.model import ReleaseReport, StageReport, Threshold
+from rollout.report.contents import ReleaseReport, StageReport, Threshold
 from rollout.report.text import MARK, split_text, step_rows, when_text, who_text
 
 

@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rollout.report.charts import Chart, charts_of
-from rollout.report.model import ReleaseReport, StageReport
+from rollout.report.contents import ReleaseReport, StageReport
 from rollout.report.text import MARK, split_text, step_rows, when_text, who_text
 
 BARS = "▁▂▃▄▅▆▇█"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from rollout.release.history import Entry, Split
-from rollout.report.model import ReleaseReport
+from rollout.report.contents import ReleaseReport
 
 MARK = {True: "✅", False: "❌", None: "-"}  # a threshold met, missed, not judged
 APPROVER_UNKNOWN = "approver not recorded (the run's page on GitHub shows who approved)"

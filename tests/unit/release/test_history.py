@@ -25,7 +25,7 @@ from rollout.release.history import (
     tag_start,
 )
 from rollout.report.charts import charts_of
-from rollout.report.model import Recorded, build_report, next_gate, thresholds
+from rollout.report.contents import Recorded, build_report, next_gate, thresholds
 
 EDGES = (10.0, 100.0, 1000.0, float("inf"))
 

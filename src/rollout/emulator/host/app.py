@@ -38,8 +38,8 @@ from rollout.emulator.control.workspace import Workspace
 from rollout.emulator.data import metrics as metrics_module
 from rollout.emulator.data import scoring
 from rollout.emulator.errors import MethodNotAllowed, NotFound
-from rollout.emulator.host.access import ensure_management_token
 from rollout.emulator.host.config import ServerConfig
+from rollout.emulator.host.management_token import ensure_management_token
 from rollout.emulator.instances.pool import InstancePool
 from rollout.emulator.private_dir import ensure_private_dir
 from rollout.emulator.state import EmulatorState
