@@ -41,3 +41,11 @@ def artifacts_dir() -> Path:
 def emulator_dir() -> Path:
     """Default state directory of the local emulator."""
     return home() / "emulator"
+
+
+def environments_dir() -> Path:
+    """Where the emulator's deployment environments are built and kept: `$ROLLOUT_ENVIRONMENTS_DIR`,
+    else `environments/` in the local state directory (beside, not inside, an emulator's state, so
+    every emulator, endpoint and deployment of this state directory shares it)."""
+    configured = os.environ.get("ROLLOUT_ENVIRONMENTS_DIR")
+    return Path(configured).resolve() if configured else home() / "environments"
