@@ -70,7 +70,7 @@ def report(
 
     project = project_at(path)
     endpoint = project.endpoint_name
-    from_file = history.read(endpoint)
+    from_file = history.read(endpoint, on_torn=lambda where: say(f"warning: {where}"))
     from_tag: list[Entry] = []
     latest = from_file[-1].release if from_file else None
     if not any(e.step == "deploy" and e.release == latest for e in from_file):  # began elsewhere

@@ -11,9 +11,11 @@ Two copies are kept:
 
 from __future__ import annotations
 
+import fcntl
 import getpass
 import json
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -175,26 +177,49 @@ def history_file(endpoint: str) -> Path:
 
 
 def append(entry: Entry) -> Path:
-    """Add an entry to its endpoint's history file."""
+    """Add an entry to its endpoint's history file, on a line of its own, under an exclusive lock.
+
+    A line left torn by an append cut short stays where it is (`read` sets it aside); the new entry
+    starts on the next line."""
     path = history_file(entry.endpoint)
     paths.ensure_home()
     path.parent.mkdir(exist_ok=True)
-    with path.open("a", encoding="utf-8") as out:
-        out.write(json.dumps(asdict(entry), separators=(",", ":")) + "\n")
+    line = json.dumps(asdict(entry), separators=(",", ":")) + "\n"
+    with path.open("a+b") as out:
+        fcntl.flock(out, fcntl.LOCK_EX)  # another process's append waits; released on close
+        if out.seek(0, os.SEEK_END) > 0:
+            out.seek(-1, os.SEEK_END)
+            if out.read(1) != b"\n":
+                line = "\n" + line
+        out.write(line.encode("utf-8"))
+        out.flush()
+        os.fsync(out.fileno())
     return path
 
 
-def read(endpoint: str) -> list[Entry]:
-    """The endpoint's history, oldest first; empty when there is no file."""
+def read(endpoint: str, on_torn: Callable[[str], None] | None = None) -> list[Entry]:
+    """The endpoint's history, oldest first; empty when there is no file.
+
+    A torn line (not JSON: an append cut short) is set aside, and `on_torn` hears which it is; a
+    line of JSON that is not an entry means the file is not a release history."""
     path = history_file(endpoint)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
         return []
-    try:
-        return [_ENTRY.validate_json(line) for line in lines if line.strip()]
-    except ValidationError as exc:
-        raise UserError(f"{path} is not a release history: {exc.errors()[0]['msg']}") from None
+    entries = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            entries.append(_ENTRY.validate_json(line))
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            if error["type"] != "json_invalid":
+                raise UserError(f"{path} is not a release history: {error['msg']}") from None
+            if on_torn is not None:
+                on_torn(f"{path}: line {number} is torn (an append cut short), set aside: {line[:60]!r}")
+    return entries
 
 
 # -- the tag ---------------------------------------------------------------------------------------

@@ -162,3 +162,21 @@ def test_a_stage_with_nothing_live_shows_the_candidate_alone() -> None:
     charts = charts_of(entry)
     assert [chart.key for chart in charts] == ["error-rate", "p95", "requests"]
     assert all([series.key for series in chart.series] == ["candidate"] for chart in charts)
+
+
+def test_a_torn_line_is_set_aside_and_named_and_the_next_entry_starts_a_line_of_its_own(
+    rollout_home: Path,
+) -> None:
+    canary, full = stage_entry("canary", "pass"), stage_entry("full", "pass")
+    path = append(canary)
+    whole = path.read_text()
+    with path.open("a") as out:  # an append cut short: half an entry, no newline
+        out.write(whole[: len(whole) // 2])
+    heard: list[str] = []
+    assert read("ep", on_torn=heard.append) == [canary]
+    assert heard == [f"{path}: line 2 is torn (an append cut short), set aside: {whole[:60]!r}"]
+    append(full)
+    assert path.read_text().endswith("\n" + whole.replace("canary", "full"))
+    heard.clear()
+    assert read("ep", on_torn=heard.append) == [canary, full]
+    assert len(heard) == 1 and heard[0].startswith(f"{path}: line 2 is torn")
