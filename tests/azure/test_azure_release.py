@@ -138,6 +138,7 @@ def test_a_release_on_the_azure_target_runs_end_to_end(
     assert monitor["green"].requests == numbers["live_requests"]
     served = [line for line in cloud_lab.emulator_log().splitlines() if MONITOR_ROUTE in line]
     assert served and all(" 200" in line for line in served)
+    assert "sig=" not in cloud_lab.emulator_log()  # the model's blob URLs were logged without their SAS
 
     # every token came from the Azure CLI, for the cloud's resource manager
     calls = cloud_lab.az_calls()

@@ -142,8 +142,9 @@ def test_cli_lifecycle_and_restart_persistence(home, emulator_registry, register
 
     # Modes: the state directory is private, and so is every file holding a secret.
     assert _mode(state_dir) == 0o700
-    for private in ("state.db", "arm-token", "emulator.json", "tls/ca-key.pem", "tls/server-key.pem"):
+    for private in ("state.db", "arm-token", "emulator.json", "tls/server-key.pem"):
         assert _mode(state_dir / private) == 0o600, private
+    assert not (state_dir / "tls" / "ca-key.pem").exists()  # the CA's key signed one certificate
     assert _mode(state_dir / "logs") == 0o700
     # Keys and tokens never reach a log.
     logs = [state_dir / "emulator.log", *sorted((state_dir / "logs").rglob("*.log"))]

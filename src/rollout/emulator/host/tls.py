@@ -2,7 +2,10 @@
 
 azure-core refuses bearer tokens over plain HTTP, so the emulator serves HTTPS. On first start it
 creates a CA and a server certificate for 127.0.0.1 and localhost in the state directory; clients
-trust `ca.pem`. Private keys are written with mode 0600.
+trust `ca.pem`. A CA that clients trust must not be able to vouch for any other host: its name
+constraints permit loopback names only, and its key signs the one server certificate and is never
+written (a certificate near expiry is replaced with a new CA and certificate; clients read `ca.pem`
+when they start). The server's key is written with mode 0600.
 """
 
 from __future__ import annotations
@@ -18,8 +21,16 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-CA_VALIDITY = dt.timedelta(days=3650)
 SERVER_VALIDITY = dt.timedelta(days=825)
+CA_VALIDITY = SERVER_VALIDITY  # the CA signs one server certificate
+LOOPBACK = x509.NameConstraints(
+    permitted_subtrees=[
+        x509.DNSName("localhost"),
+        x509.IPAddress(ipaddress.IPv4Network("127.0.0.0/8")),
+        x509.IPAddress(ipaddress.IPv6Network("::1/128")),
+    ],
+    excluded_subtrees=None,
+)
 RENEW_BEFORE = dt.timedelta(days=30)
 
 
@@ -41,29 +52,23 @@ def tls_files(state_dir: Path) -> TlsFiles:
 def ensure_certificates(state_dir: Path) -> TlsFiles:
     """Return the CA and server certificate of `state_dir`, creating them on first use.
 
-    A server certificate close to expiry is re-issued by the same CA, so clients keep trusting it.
+    They are replaced when the server certificate is close to expiry, or when the CA is one of an
+    earlier version (no name constraints; its key kept in `ca-key.pem`, which is deleted).
     """
     files = tls_files(state_dir)
     tls_dir = files.ca_file.parent
     tls_dir.mkdir(parents=True, exist_ok=True)
     tls_dir.chmod(0o700)
-    ca_key_file = tls_dir / "ca-key.pem"
-    if files.ca_file.exists() and ca_key_file.exists():
-        ca_cert = x509.load_pem_x509_certificate(files.ca_file.read_bytes())
-        loaded = serialization.load_pem_private_key(ca_key_file.read_bytes(), password=None)
-        if not isinstance(loaded, ec.EllipticCurvePrivateKey):
-            raise ValueError(f"{ca_key_file} does not hold the emulator's EC key; delete the tls folder")
-        ca_key = loaded
-    else:
-        ca_key = ec.generate_private_key(ec.SECP256R1())
-        ca_cert = _issue_ca(ca_key)
-        _write_private(ca_key_file, _key_pem(ca_key))
-        files.ca_file.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
-    if not _server_cert_usable(files, ca_cert):
-        server_key = ec.generate_private_key(ec.SECP256R1())
-        server_cert = _issue_server(server_key, ca_cert, ca_key)
-        _write_private(files.key_file, _key_pem(server_key))
-        files.cert_file.write_bytes(server_cert.public_bytes(serialization.Encoding.PEM))
+    (tls_dir / "ca-key.pem").unlink(missing_ok=True)
+    if _usable(files):
+        return files
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_cert = _issue_ca(ca_key)
+    server_key = ec.generate_private_key(ec.SECP256R1())
+    server_cert = _issue_server(server_key, ca_cert, ca_key)
+    _write_private(files.key_file, _key_pem(server_key))
+    files.cert_file.write_bytes(server_cert.public_bytes(serialization.Encoding.PEM))
+    files.ca_file.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
     return files
 
 
@@ -79,6 +84,7 @@ def _issue_ca(key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + CA_VALIDITY)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(LOOPBACK, critical=True)
         .add_extension(
             x509.KeyUsage(
                 digital_signature=True,
@@ -130,12 +136,21 @@ def _issue_server(
     )
 
 
-def _server_cert_usable(files: TlsFiles, ca_cert: x509.Certificate) -> bool:
-    if not (files.cert_file.exists() and files.key_file.exists()):
+def _usable(files: TlsFiles) -> bool:
+    """The files hold a name-constrained CA and a server certificate it issued, not near expiry."""
+    if not (files.ca_file.exists() and files.cert_file.exists() and files.key_file.exists()):
         return False
-    cert = x509.load_pem_x509_certificate(files.cert_file.read_bytes())
+    try:
+        ca_cert = x509.load_pem_x509_certificate(files.ca_file.read_bytes())
+        cert = x509.load_pem_x509_certificate(files.cert_file.read_bytes())
+    except ValueError:  # unreadable: made anew
+        return False
+    try:
+        constrained = ca_cert.extensions.get_extension_for_class(x509.NameConstraints).value == LOOPBACK
+    except x509.ExtensionNotFound:
+        constrained = False
     fresh = cert.not_valid_after_utc - dt.datetime.now(dt.UTC) > RENEW_BEFORE
-    return fresh and cert.issuer == ca_cert.subject
+    return constrained and fresh and cert.issuer == ca_cert.subject
 
 
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
