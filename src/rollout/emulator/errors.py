@@ -221,6 +221,20 @@ class PayloadTooLarge(AzureError):
     code = "PayloadTooLarge"
 
 
+class RequestContentTooLarge(AzureError):
+    """A request body over Azure Resource Manager's 4 MB (413)."""
+
+    status = 413
+    code = "RequestContentTooLarge"
+
+
+class RequestBodyTooLarge(AzureError):
+    """A request body over Azure Storage's limit for one call (413)."""
+
+    status = 413
+    code = "RequestBodyTooLarge"
+
+
 class UnsupportedMediaType(AzureError):
     """A request body that is not JSON (415)."""
 

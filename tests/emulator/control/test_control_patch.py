@@ -211,3 +211,21 @@ def test_scoring_replies_carry_the_models_run_time(emulator, endpoint, sample_re
     assert float(reply.headers["x-ms-run-fn-exec-ms"]) >= 0
     assert reply.headers["x-request-id"]
     assert reply.headers["azureml-model-deployment"] == "blue"
+
+
+def test_a_body_over_arms_4_mb_is_refused_declared_or_chunked(emulator, endpoint):
+    path = emulator.endpoint_path(endpoint)
+    padding = {"tags": {"pad": "x" * (4 * 1024 * 1024)}}
+    chunks = (b'{"tags": {"pad": "' + b"x" * 1024 * 1024 for _ in range(5))
+    with emulator.arm() as arm:
+        declared = arm.patch(path, params=API, json=padding)
+        chunked = arm.patch(path, params=API, content=chunks, headers={"content-type": "application/json"})
+        after = arm.get(path, params=API)
+    for refused in (declared, chunked):
+        assert refused.status_code == 413
+        assert refused.json()["error"] == {
+            "code": "RequestContentTooLarge",
+            "message": "The request content size exceeds the maximum size of 4 MB.",
+            "details": [],
+        }
+    assert "pad" not in after.json()["tags"]

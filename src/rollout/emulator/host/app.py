@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -38,6 +39,7 @@ from rollout.emulator.control.workspace import Workspace
 from rollout.emulator.data import metrics as metrics_module
 from rollout.emulator.data import scoring
 from rollout.emulator.errors import MethodNotAllowed, NotFound
+from rollout.emulator.host.body_limit import BodyLimit
 from rollout.emulator.host.config import ServerConfig
 from rollout.emulator.host.management_token import ensure_management_token
 from rollout.emulator.instances.pool import InstancePool
@@ -127,6 +129,7 @@ def create_app(config: ServerConfig) -> Starlette:
 
     app = Starlette(
         routes=routes,
+        middleware=[Middleware(BodyLimit)],
         lifespan=lifespan,
         exception_handlers={404: unknown_route, 405: unsupported_method},
     )
