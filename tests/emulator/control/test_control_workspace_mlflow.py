@@ -133,6 +133,10 @@ def test_mlflow_errors_and_authentication(emulator):
             f"{base}/model-versions/create",
             json={"name": "x", "source": "azureml://artifacts/LocalUpload/c/none"},
         )
+        local_sources = [
+            arm.post(f"{base}/model-versions/create", json={"name": "x", "source": source})
+            for source in (str(emulator.state_dir), emulator.state_dir.as_uri(), "C:\\models\\x")
+        ]
     with emulator.https() as anonymous:
         unauthenticated = anonymous.get(f"{base}/registered-models/get", params={"name": "x"})
     assert missing.status_code == 404
@@ -140,6 +144,9 @@ def test_mlflow_errors_and_authentication(emulator):
     assert missing_version.status_code == 404
     assert unknown.status_code == 404 and unknown.json()["error_code"] == "ENDPOINT_NOT_FOUND"
     assert bad_source.status_code == 400 and bad_source.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    for refused in local_sources:  # the caller's disk is no source: nothing of the emulator's gets served
+        assert refused.status_code == 400, refused.text
+        assert "a path on the caller's disk" in refused.json()["message"]
     assert unauthenticated.status_code == 401
     assert unauthenticated.json()["error_code"] == "AuthenticationFailed"
 

@@ -22,6 +22,7 @@ import json
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlparse
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -151,7 +152,16 @@ class MlflowSurface:
         elif source.startswith("azureml://"):
             raise MlflowError(
                 "INVALID_PARAMETER_VALUE",
-                f"The source {source} is not served by the emulator; use azureml://artifacts/<origin>/<container>/<path>.",
+                f"The source {source} is not served by the emulator;"
+                " use azureml://artifacts/<origin>/<container>/<path>.",
+                400,
+            )
+        elif _is_local_path(source):
+            raise MlflowError(
+                "INVALID_PARAMETER_VALUE",
+                f"The source {source} is a path on the caller's disk, which the workspace cannot read:"
+                " upload the model through the artifact service first (azureml-mlflow does so when"
+                " given a local directory).",
                 400,
             )
         version = client.create_model_version(
@@ -269,3 +279,9 @@ def _page(key: str, items: list[dict[str, Any]], token: str | None) -> dict[str,
 
 def _quote(name: str) -> str:
     return name.replace("'", "\\'")
+
+
+def _is_local_path(source: str) -> bool:
+    """A `file:` URI or a bare path: a place on some disk, never a source a workspace registers."""
+    scheme = urlparse(source).scheme
+    return scheme in ("", "file") or len(scheme) == 1  # a Windows drive letter reads as a scheme
