@@ -8,6 +8,7 @@ it and writes every change through.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import secrets
 import time
@@ -177,10 +178,11 @@ class EmulatorState:
         """Mark an endpoint and all its deployments Deleting (Azure deletes them together)."""
         endpoint = self._endpoint(name)
         endpoint.provisioning_state = "Deleting"
-        self._save_endpoint(endpoint)
-        for deployment in self._deployments.get(name.lower(), {}).values():
-            deployment.provisioning_state = "Deleting"
-            self._save_deployment(deployment)
+        with self._transaction():
+            self._save_endpoint(endpoint)
+            for deployment in self._deployments.get(name.lower(), {}).values():
+                deployment.provisioning_state = "Deleting"
+                self._save_deployment(deployment)
         return copy.deepcopy(endpoint)
 
     def remove_endpoint(self, name: str) -> None:
@@ -333,12 +335,13 @@ class EmulatorState:
         owner = self._endpoints.get(endpoint.lower())
         siblings = self._deployments.get(endpoint.lower(), {})
         removed = siblings.pop(name.lower(), None)
-        if owner is not None:
-            owner.traffic.pop(name.lower(), None)
-            owner.mirror_traffic.pop(name.lower(), None)
-            self._save_endpoint(owner)
-        if removed is not None and self._store is not None:
-            self._store.delete_deployment(removed.endpoint, removed.name)
+        with self._transaction():
+            if owner is not None:
+                owner.traffic.pop(name.lower(), None)
+                owner.mirror_traffic.pop(name.lower(), None)
+                self._save_endpoint(owner)
+            if removed is not None and self._store is not None:
+                self._store.delete_deployment(removed.endpoint, removed.name)
 
     # Packaged models ---------------------------------------------------------------------------
 
@@ -382,6 +385,10 @@ class EmulatorState:
         if deployment is None:
             raise NotFound(f"Deployment '{name}' does not exist in online endpoint '{owner.name}'.")
         return deployment
+
+    def _transaction(self) -> contextlib.AbstractContextManager[None]:
+        """The store's writes inside as one change (nothing to group without a store)."""
+        return self._store.transaction() if self._store is not None else contextlib.nullcontext()
 
     def _save_endpoint(self, endpoint: Endpoint) -> None:
         if self._store is not None:

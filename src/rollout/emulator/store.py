@@ -8,11 +8,13 @@ The store rebuilds `resources` dataclasses; `state.EmulatorState` reads and writ
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
 import sqlite3
 import threading
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -44,13 +46,25 @@ class Store:
         if not self.path.exists():
             os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
         self.path.chmod(0o600)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # a transaction's writes take it again
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.executescript(_SCHEMA)
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """The writes inside are one change: all of them are kept, or (an error, a crash) none."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     # Endpoints and deployments -----------------------------------------------------------------
 
@@ -69,11 +83,9 @@ class Store:
         )
 
     def delete_endpoint(self, name: str) -> None:
-        with self._lock:
-            self._db.execute("BEGIN")
-            self._db.execute("DELETE FROM deployments WHERE endpoint = ?", (name.lower(),))
-            self._db.execute("DELETE FROM endpoints WHERE name = ?", (name.lower(),))
-            self._db.execute("COMMIT")
+        with self.transaction():
+            self._execute("DELETE FROM deployments WHERE endpoint = ?", (name.lower(),))
+            self._execute("DELETE FROM endpoints WHERE name = ?", (name.lower(),))
 
     def save_deployment(self, deployment: Deployment) -> None:
         self._execute(

@@ -83,6 +83,32 @@ def test_deleting_an_endpoint_forgets_its_deployments():
         state.list_deployments("gone")
 
 
+def test_a_crash_half_way_through_a_change_of_several_rows_leaves_none_of_it(tmp_path, monkeypatch):
+    state = EmulatorState(Store(tmp_path / "state"))
+    state.put_endpoint("half")
+    for slot in ("blue", "green"):
+        state.put_deployment(
+            Deployment(endpoint="half", name=slot, model="azureml:m:1", model_uri="models:/m/1")
+        )
+    before = {d.name: d.provisioning_state for d in state.list_deployments("half")}
+    saved: list[str] = []
+    save = Store.save_deployment
+
+    def crash_on_the_second(store: Store, deployment: Deployment) -> None:
+        saved.append(deployment.name)
+        if len(saved) == 2:
+            raise KeyboardInterrupt  # the process dies between two writes of one change
+        save(store, deployment)
+
+    monkeypatch.setattr(Store, "save_deployment", crash_on_the_second)
+    with pytest.raises(KeyboardInterrupt):
+        state.begin_delete_endpoint("half")
+    monkeypatch.undo()
+    restored = EmulatorState(Store(tmp_path / "state"))  # the restart
+    assert restored.get_endpoint("half").provisioning_state == "Succeeded"
+    assert {d.name: d.provisioning_state for d in restored.list_deployments("half")} == before
+
+
 @pytest.mark.parametrize(
     ("reference", "expected"),
     [

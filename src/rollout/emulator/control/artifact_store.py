@@ -15,13 +15,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
-import tempfile
 import time
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
+from rollout.core.files import write_atomically
 from rollout.emulator.constants import STORAGE_ACCOUNT, STORAGE_SUFFIX
 
 BLOB_CONTAINER = "azureml"
@@ -123,13 +122,10 @@ class ArtifactStore:
         return permission in permissions and expires > time.time()
 
     def write_blob(self, container: str, blob: str, content: bytes) -> Path:
-        """Store a block blob (atomically); its file."""
+        """Store a block blob (atomically, durably); its file."""
         path = self.blob_path(container, blob)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, scratch = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-        os.replace(scratch, path)
+        write_atomically(path, content)
         return path
 
     def _signature(self, container: str, blob: str, permissions: str, expiry: str) -> str:

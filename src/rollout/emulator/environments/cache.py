@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rollout.core import paths
+from rollout.core.files import sync_directory
 from rollout.emulator.environments import requirements
 from rollout.emulator.environments.build import BuildOptions, build_into, counted, environment_python
 from rollout.emulator.environments.interpreters import Choice, Interpreter, choose, discover
@@ -142,6 +143,7 @@ class EnvironmentCache:
             }
             (staging / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n")
             staging.rename(final)
+            sync_directory(self.root)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise

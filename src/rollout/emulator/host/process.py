@@ -30,6 +30,7 @@ from typing import Any
 import psutil
 
 from rollout.core import paths
+from rollout.core.files import write_atomically
 from rollout.core.waiting import wait_until
 from rollout.emulator.constants import HOST, PORT_TAKEN_MARK
 from rollout.emulator.control.timing import Timing
@@ -349,12 +350,7 @@ def _terminate(pid: int, timeout: float) -> None:
 
 
 def _write_status(state_dir: Path, current: EmulatorStatus) -> None:
-    path = status_path(state_dir)
-    partial = path.with_suffix(".tmp")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(current.to_json(), handle, indent=2)
-    partial.replace(path)
+    write_atomically(status_path(state_dir), json.dumps(current.to_json(), indent=2).encode())
 
 
 def _log_since(state_dir: Path, offset: int, lines: int = 30) -> str:
