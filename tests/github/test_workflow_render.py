@@ -96,6 +96,18 @@ def test_a_new_stage_gets_a_job_in_its_environment(workflow_cli, project):
     assert "stage-quarter" in jobs["rollback"]["needs"]
 
 
+def test_retire_after_puts_the_retire_job_in_an_environment_whose_wait_timer_holds_it(workflow_cli, project):
+    edit_plan(project, lambda plan: plan.update(retire_after="1h"))
+
+    assert workflow_cli("render", "--check", "--path", str(project)).exit_code == 1
+    assert workflow_cli("render", "--path", str(project)).exit_code == 0
+    text = (project / ".github/workflows/release.yml").read_text()
+    retire = yaml.safe_load(text)["jobs"]["retire"]
+    assert retire["environment"] == {"name": workflow.RETIRE_ENVIRONMENT}
+    assert "its wait timer (60 min, the plan's retire_after)" in text
+    assert not any("sleep" in step.get("run", "") for step in retire["steps"])
+
+
 def test_a_changed_environment_and_endpoint_are_named(workflow_cli, project):
     edit_plan(project, lambda plan: plan["stages"][3].update(environment="prod"))
     spec = project / "endpoints" / "heart-classifier.yml"

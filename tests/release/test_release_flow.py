@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import asdict, replace
 
@@ -54,7 +55,15 @@ def test_a_whole_release_under_load_loses_no_request_and_frees_a_slot_for_the_ne
 
     assert rel.deploy(version=VERSIONS["v3"]).candidate == "blue"
     walk_all_stages(rel)
-    rel.retire()
+    # with the plan's retire_after, green stays at 0% that long after the last stage: no retire yet
+    kept = dataclasses.replace(
+        rel.project, plan=rel.project.plan.model_copy(update={"retire_after_seconds": 3600})
+    )
+    rel.project = kept
+    with pytest.raises(UserError, match=r"stays at 0% until .* UTC \(the plan's retire_after, 60 min after"):
+        rel.retire()
+    assert {d.name for d in rel.status().deployments} == {"blue", "green"}
+    rel.retire(now=True)
     status = rel.status()
     assert status.traffic == {"blue": 100}
     assert [(d.name, d.model) for d in status.deployments] == [("blue", "heart-classifier:3")]

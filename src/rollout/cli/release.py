@@ -233,6 +233,9 @@ def rollback(
 
 
 def retire(
+    now: bool = typer.Option(
+        False, "--now", help="Retire within the plan's retire_after too (no rollback by traffic after it)."
+    ),
     force_lock: ForceLock = False,
     path: ProjectPath = Path("."),
     target: Target = "local",
@@ -241,9 +244,10 @@ def retire(
     workspace: Workspace = None,
     as_json: Json = False,
 ) -> None:
-    """Delete the drained old deployment once the candidate has all traffic."""
+    """Delete the drained old deployment once the candidate has all traffic and the plan's
+    retire_after has passed since the last stage."""
     rel = release_for(path, target, subscription, resource_group, workspace)
-    result = rel.retire(force_lock=force_lock)
+    result = rel.retire(force_lock=force_lock, now=now)
     console.step_summary(f"### Retired {result.retired or 'nothing'}\n\nLive: {result.live}\n")
     if as_json:
         console.print_json(result.to_dict())

@@ -37,6 +37,9 @@ RELEASE_ENVIRONMENT = "release"
 # merged pull request was reviewed, a dispatched run was not, so its reviewers approve it before any
 # job logs in to Azure (every later job needs that one).
 DISPATCH_ENVIRONMENT = "release-dispatch"
+# The environment of the retire job when the plan keeps the old deployment for a while
+# (`retire_after`): its wait timer, of that many minutes, holds the job; no job sleeps.
+RETIRE_ENVIRONMENT = "retire"
 
 # Every third-party action, pinned to the full commit of a release (the tag in the comment).
 ACTION_PINS: dict[str, tuple[str, str, str]] = {
@@ -87,6 +90,12 @@ class WorkflowPlan:
     plan_path: str  # relative to the project root, POSIX separators
     endpoint: str
     stages: tuple[StageJob, ...]
+    retire_after_minutes: int = 0
+
+    @property
+    def retire_environment(self) -> str:
+        """The retire job's environment: one whose wait timer is the plan's `retire_after`, if any."""
+        return RETIRE_ENVIRONMENT if self.retire_after_minutes else RELEASE_ENVIRONMENT
 
     @property
     def rollback_environment(self) -> str:
@@ -119,7 +128,12 @@ def read_plan(root: Path, plan: Path = PLAN_FILE) -> WorkflowPlan:
         StageJob(stage.name, stage.share, math.ceil(stage.bake_seconds), stage.environment)
         for stage in release_plan.stages
     )
-    return WorkflowPlan(plan_path=plan_path, endpoint=_endpoint_name(release_plan.endpoint), stages=stages)
+    return WorkflowPlan(
+        plan_path=plan_path,
+        endpoint=_endpoint_name(release_plan.endpoint),
+        stages=stages,
+        retire_after_minutes=int(release_plan.retire_after_seconds // 60),
+    )
 
 
 @functools.cache

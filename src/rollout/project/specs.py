@@ -61,6 +61,9 @@ def _duration_message(value: Any) -> str:
     return f"{value!r} is not a duration: use seconds or number-unit parts, such as 90, 30s, 5m or 1h30m"
 
 
+MAX_RETIRE_AFTER_MINUTES = 43_200  # 30 days
+
+
 class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -181,6 +184,22 @@ class ReleasePlan(_Spec):
     stages: Annotated[list[Stage], Field(min_length=1)]
     analysis: AnalysisLimits = AnalysisLimits()
     output: OutputContract | None = None  # without it: the model's output signature, else equality
+    # how long the old deployment stays at 0% after the last stage, so that a rollback is one
+    # traffic change; in the release workflow, the wait timer of the retire job's environment
+    retire_after_seconds: float = Field(0.0, alias="retire_after")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("retire_after_seconds", mode="before")
+    @classmethod
+    def _parse_retire_after(cls, value: Any) -> float:
+        seconds = parse_duration(value)
+        if seconds % 60 or seconds > MAX_RETIRE_AFTER_MINUTES * 60:
+            raise ValueError(
+                f"must be whole minutes, at most {MAX_RETIRE_AFTER_MINUTES // 60}h (GitHub's longest "
+                f"environment wait timer, which holds the retire job): got {value!r}"
+            )
+        return seconds
 
     @field_validator("endpoint", mode="after")
     @classmethod

@@ -1,20 +1,53 @@
 """Retire: once the candidate takes all traffic, delete the drained old deployment and close the
-release (its tags cleared; the history keeps it)."""
+release (its tags cleared; the history keeps it).
+
+With the plan's `retire_after`, the old deployment stays at 0% that long after the last stage
+passed, so that a rollback in that time is one traffic change rather than a new deployment; a
+retire before then is refused unless asked for at once.
+"""
 
 from __future__ import annotations
+
+from datetime import datetime, timedelta
 
 from rollout.azureml.deployments import delete_deployment
 from rollout.azureml.endpoints import live_traffic, mirror_traffic, set_tags
 from rollout.core.errors import UserError
 from rollout.release.context import PROVISION_LOCK_SECONDS, ReleaseContext, split_of
-from rollout.release.history import DONE, TAG_HISTORY
+from rollout.release.history import DONE, TAG_HISTORY, from_tag
 from rollout.release.lock import release_lock
 from rollout.release.results import RetireResult
 from rollout.release.roles import RELEASE_TAGS
 
 
-def retire(ctx: ReleaseContext, force_lock: bool) -> RetireResult:
-    """Delete the drained old deployment and close the release."""
+def grace_ends(ctx: ReleaseContext) -> datetime | None:
+    """When the plan's `retire_after` ends, counted from the release's last stage that passed;
+    None without a grace period or a stage recorded on the endpoint."""
+    seconds = ctx.project.plan.retire_after_seconds
+    if not seconds:
+        return None
+    entries = from_tag((ctx.endpoint().tags or {}).get(TAG_HISTORY), ctx.endpoint_name)
+    passed = [entry for entry in entries if entry.step == "stage" and entry.outcome == "pass"]
+    return datetime.fromisoformat(passed[-1].ended) + timedelta(seconds=seconds) if passed else None
+
+
+def in_grace(ctx: ReleaseContext) -> str | None:
+    """What keeps the old deployment now (its grace period and when it ends), or None."""
+    ends = grace_ends(ctx)
+    if ends is None or ends <= datetime.now(ends.tzinfo):
+        return None
+    after = ctx.project.plan.retire_after_seconds / 60
+    return (
+        f"the old deployment stays at 0% until {ends:%Y-%m-%d %H:%M} UTC (the plan's retire_after,"
+        f" {after:g} min after the last stage passed): until then `rollout rollback` is one traffic change"
+    )
+
+
+def retire(ctx: ReleaseContext, force_lock: bool, now: bool = False) -> RetireResult:
+    """Delete the drained old deployment and close the release (not in its grace period unless `now`)."""
+    keeping = None if now else in_grace(ctx)
+    if keeping is not None:
+        raise UserError(f"{keeping}; `rollout retire --now` retires it at once")
     with release_lock(ctx.conn.ml, ctx.endpoint_name, PROVISION_LOCK_SECONDS, force=force_lock):
         roles = ctx.roles()
         candidate = roles.candidate

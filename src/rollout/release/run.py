@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from rollout.project.specs import Stage
 from rollout.release.results import DeployResult, RetireResult, StageResult
+from rollout.release.retire import in_grace
 from rollout.release.steps import Release
 
 Confirm = Callable[[str], bool]
@@ -68,6 +69,11 @@ def run_release(
             say(f"stage {stage.name} was inconclusive; re-run `rollout promote --stage {stage.name}`")
         if result.verdict.outcome != "pass":
             return run
+    keeping = in_grace(release)
+    if keeping is not None:
+        say(f"{keeping}; then `rollout retire`")
+        run.stopped_before = "retire"
+        return run
     if not confirm(f"Retire {run.deployed.live or 'nothing'}?"):
         run.stopped_before = "retire"
         return run

@@ -35,9 +35,9 @@ class Release(ReleaseContext):
         """All traffic back to the deployment that was live before the release; mirror off."""
         return rollback.rollback(self, delete, force_lock)
 
-    def retire(self, force_lock: bool = False) -> RetireResult:
-        """Delete the drained old deployment and close the release."""
-        return retire.retire(self, force_lock)
+    def retire(self, force_lock: bool = False, now: bool = False) -> RetireResult:
+        """Delete the drained old deployment and close the release (`now`: in its grace period too)."""
+        return retire.retire(self, force_lock, now)
 
     def status(self) -> Status:
         return status.status(self)

@@ -296,6 +296,16 @@ CASES = [
         ],
     ),
     (
+        "retire-after-not-whole-minutes",
+        PLAN,
+        "# Canary analysis:",
+        "retire_after: 90s\n# Canary analysis:",
+        [
+            f"{PLAN}: retire_after: must be whole minutes, at most 720h (GitHub's longest environment "
+            "wait timer, which holds the retire job): got '90s'"
+        ],
+    ),
+    (
         "stage-environment-name",
         PLAN,
         "environment: production\n",
