@@ -7,6 +7,7 @@ from typing import Any
 
 import isodate
 
+from rollout.emulator.assets import CodeVersion, EnvironmentVersion
 from rollout.emulator.control.lro import Operation
 from rollout.emulator.control.model_registry import RegisteredModel, RegisteredVersion
 from rollout.emulator.control.workspace import PROVIDER, Workspace
@@ -113,14 +114,18 @@ class Shapes:
         settings = deployment.request_settings
         properties: dict[str, Any] = {
             "endpointComputeType": "Managed",
-            "codeConfiguration": None,  # MLflow models deploy without a scoring script
+            "codeConfiguration": (
+                {"codeId": deployment.code_id, "scoringScript": deployment.scoring_script}
+                if deployment.code_id
+                else None  # MLflow models deploy without a scoring script
+            ),
             "modelMountPath": None,
-            "model": None if deployment.package_model else deployment.model,
+            "model": None if deployment.package_model else deployment.model or None,
             "environmentId": deployment.environment,
             "instanceType": deployment.instance_type,
             "description": deployment.description,
             "properties": {
-                "modelUri": deployment.model_uri,
+                **({"modelUri": deployment.model_uri} if deployment.model_uri else {}),
                 "packageModel": str(deployment.package_model).lower(),
             },
             "environmentVariables": deployment.environment_variables,
@@ -206,6 +211,42 @@ class Shapes:
             "systemData": system_data(version.created_ms / 1000, version.modified_ms / 1000),
         }
 
+    def code_version(self, code: CodeVersion) -> dict[str, Any]:
+        return {
+            "id": f"{self._workspace.id}/codes/{code.name}/versions/{code.version}",
+            "name": code.version,
+            "type": f"{PROVIDER}/workspaces/codes/versions",
+            "properties": {
+                **_asset_base(code),
+                "codeUri": code.code_uri,
+                "provisioningState": "Succeeded",
+            },
+            "systemData": system_data(code.created_at, code.modified_at),
+        }
+
+    def environment_version(self, environment: EnvironmentVersion) -> dict[str, Any]:
+        properties: dict[str, Any] = {
+            **_asset_base(environment),
+            "autoRebuild": "Disabled",
+            "condaFile": environment.conda_file,
+            "environmentType": "UserCreated",
+            "image": environment.image,
+            "osType": environment.os_type,
+            "provisioningState": "Succeeded",
+            "stage": "Development",
+        }
+        if environment.build is not None:
+            properties["build"] = environment.build
+        if environment.inference_config is not None:
+            properties["inferenceConfig"] = environment.inference_config
+        return {
+            "id": f"{self._workspace.id}/environments/{environment.name}/versions/{environment.version}",
+            "name": environment.version,
+            "type": f"{PROVIDER}/workspaces/environments/versions",
+            "properties": properties,
+            "systemData": system_data(environment.created_at, environment.modified_at),
+        }
+
     def asset_uri(self, kind: str, name: str, version: str) -> str:
         """Azure's location-scoped asset URI: azureml://locations/<l>/workspaces/<id>/<kind>/<name>/versions/<v>."""
         ws = self._workspace
@@ -268,6 +309,17 @@ def system_data(created: float, modified: float) -> dict[str, Any]:
         "lastModifiedBy": "rollout-emulator",
         "lastModifiedByType": "Application",
         "lastModifiedAt": iso(modified or created),
+    }
+
+
+def _asset_base(asset: CodeVersion | EnvironmentVersion) -> dict[str, Any]:
+    """The properties every asset version has (Azure's AssetBase)."""
+    return {
+        "description": asset.description,
+        "tags": asset.tags,
+        "properties": asset.properties,
+        "isAnonymous": asset.is_anonymous,
+        "isArchived": asset.is_archived,
     }
 
 
