@@ -184,3 +184,20 @@ def test_a_deployment_naming_missing_code_or_environment_versions_is_refused(
         ).result()
     with pytest.raises(ResourceNotFoundError):
         ml_client.online_deployments.get("ghost", endpoint)
+
+
+def test_rollout_deployment_create_ends_in_one_clear_line(lab, endpoint, project):
+    spec = project / "scripted.yml"
+    spec.write_text(
+        f"name: cli\nendpoint_name: {endpoint}\n"
+        "code_configuration:\n  code: ./src\n  scoring_script: score.py\n"
+        f"environment:\n  conda_file: ./conda.yaml\n  image: {IMAGE}\n"
+        "instance_type: Standard_DS3_v2\ninstance_count: 1\n"
+    )
+    result = lab.in_process("deployment", "create", "-f", str(spec))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, result.stderr
+    assert errors[0].startswith(f"error: deployment cli failed: Deployment 'cli' of endpoint '{endpoint}'")
+    assert REFUSAL in errors[0]
