@@ -51,24 +51,29 @@ SKU = {
 }
 
 
-def tracked(properties: dict[str, Any], kind: str) -> dict[str, Any]:
-    """A tracked ARM resource (id, name, type, location, tags, systemData) with these properties."""
+def proxy(properties: dict[str, Any], kind: str) -> dict[str, Any]:
+    """A proxy ARM resource (id, name, type, systemData; no location) with these properties."""
     return {
         "type": "object",
-        "required": ["id", "name", "type", "location", "properties"],
+        "required": ["id", "name", "type", "properties"],
         "properties": {
             "id": {"type": "string", "pattern": "^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/"},
             "name": STRING,
             "type": {"const": f"Microsoft.MachineLearningServices/workspaces/{kind}"},
-            "location": STRING,
-            "tags": STRING_MAP,
-            "kind": STRING,
-            "identity": IDENTITY,
-            "sku": SKU,
             "systemData": SYSTEM_DATA,
             "properties": properties,
         },
     }
+
+
+def tracked(properties: dict[str, Any], kind: str) -> dict[str, Any]:
+    """A tracked ARM resource (a proxy one with location, tags, kind, identity, sku) with these properties."""
+    schema = proxy(properties, kind)
+    schema["required"] = [*schema["required"], "location"]
+    schema["properties"].update(
+        {"location": STRING, "tags": STRING_MAP, "kind": STRING, "identity": IDENTITY, "sku": SKU}
+    )
+    return schema
 
 
 ENDPOINT = tracked(
@@ -146,21 +151,6 @@ DEPLOYMENT = tracked(
     },
     "onlineEndpoints/deployments",
 )
-
-
-def proxy(properties: dict[str, Any], kind: str) -> dict[str, Any]:
-    """A proxy ARM resource (id, name, type, systemData; no location) with these properties."""
-    return {
-        "type": "object",
-        "required": ["id", "name", "type", "properties"],
-        "properties": {
-            "id": {"type": "string", "pattern": "^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/"},
-            "name": STRING,
-            "type": {"const": f"Microsoft.MachineLearningServices/workspaces/{kind}"},
-            "systemData": SYSTEM_DATA,
-            "properties": properties,
-        },
-    }
 
 
 ASSET_PROVISIONING_STATES = ["Succeeded", "Failed", "Canceled", "Creating", "Updating", "Deleting"]

@@ -14,6 +14,7 @@ from typing import TypeVar
 from rollout.emulator.assets import (
     CODES,
     ENVIRONMENTS,
+    AssetVersion,
     CodeVersion,
     EnvironmentVersion,
     asset_reference,
@@ -26,7 +27,8 @@ from rollout.emulator.errors import NotFound, ResourceNotFound
 from rollout.emulator.resources import Deployment
 from rollout.emulator.store import Store
 
-Asset = TypeVar("Asset", CodeVersion, EnvironmentVersion)
+Asset = TypeVar("Asset", bound=AssetVersion)
+Key = tuple[str, str]  # an asset version's name and version
 
 
 class AssetState:
@@ -35,8 +37,8 @@ class AssetState:
     def __init__(self, store: Store | None = None, *, clock: Callable[[], float] = time.time) -> None:
         self._store = store
         self._clock = clock
-        self._codes: dict[tuple[str, str], CodeVersion] = {}
-        self._environments: dict[tuple[str, str], EnvironmentVersion] = {}
+        self._codes: dict[Key, CodeVersion] = {}
+        self._environments: dict[Key, EnvironmentVersion] = {}
         if store is not None:
             self._codes = {(c.name, c.version): c for c in store.load_code_versions()}
             self._environments = {(e.name, e.version): e for e in store.load_environment_versions()}
@@ -47,24 +49,14 @@ class AssetState:
         """Register a code version, or change an existing one's description, tags or archiving.
         Returns it and whether it is new."""
         validate_asset_name(CODES, code.name, code.version)
-        existing = self._codes.get((code.name, code.version))
-        if existing is not None:
-            check_code_change(existing, code)
-        stored = self._stamped(code, existing)
-        self._codes[(code.name, code.version)] = stored
-        self._save(stored)
-        return copy.deepcopy(stored), existing is None
+        return self._put(self._codes, code, check_code_change)
 
     def get_code(self, name: str, version: str) -> CodeVersion:
-        found = self._codes.get((name, version))
-        if found is None:
-            raise NotFound(f"Code version {name}:{version} does not exist in this workspace.")
-        return copy.deepcopy(found)
+        return self._get(self._codes, name, version, "Code")
 
     def list_codes(self, name: str) -> list[CodeVersion]:
         """The versions of one code asset, newest first."""
-        found = [c for (owner, _), c in self._codes.items() if owner == name]
-        return [copy.deepcopy(c) for c in sorted(found, key=lambda c: c.created_at, reverse=True)]
+        return _newest_first(self._codes, name)
 
     def find_codes(self, content_hash: str, hash_version: str | None = None) -> list[CodeVersion]:
         """The code versions of any name whose folder has this content hash (azure-ai-ml's reuse
@@ -84,70 +76,64 @@ class AssetState:
         Returns it and whether it is new."""
         validate_asset_name(ENVIRONMENTS, environment.name, environment.version)
         validate_environment(environment)
-        existing = self._environments.get((environment.name, environment.version))
-        if existing is not None:
-            check_environment_change(existing, environment)
-        stored = self._stamped(environment, existing)
-        self._environments[(environment.name, environment.version)] = stored
-        self._save(stored)
-        return copy.deepcopy(stored), existing is None
+        return self._put(self._environments, environment, check_environment_change)
 
     def get_environment(self, name: str, version: str) -> EnvironmentVersion:
-        found = self._environments.get((name, version))
-        if found is None:
-            raise NotFound(f"Environment version {name}:{version} does not exist in this workspace.")
-        return copy.deepcopy(found)
+        return self._get(self._environments, name, version, "Environment")
 
     def list_environments(self, name: str) -> list[EnvironmentVersion]:
         """The versions of one environment, newest first."""
-        found = [e for (owner, _), e in self._environments.items() if owner == name]
-        return [copy.deepcopy(e) for e in sorted(found, key=lambda e: e.created_at, reverse=True)]
+        return _newest_first(self._environments, name)
 
     # What deployments name ---------------------------------------------------------------------
 
     def check_deployment(self, deployment: Deployment, workspace: str) -> None:
         """The code and environment versions a deployment names exist (404 ResourceNotFound if not);
         a packaged model's environment is the package's, not a registered one."""
+        named: list[tuple[str, str, str, str]] = []
         if deployment.code_id is not None:
-            self.referenced_code(deployment.code_id, workspace)
+            advice = "Register the code folder first (azure-ai-ml uploads a local code_configuration.code)."
+            named.append((CODES, deployment.code_id, "codeConfiguration.codeId", advice))
         if deployment.environment and not deployment.package_model:
-            self.referenced_environment(deployment.environment, workspace)
-
-    def referenced_code(self, code_id: str, workspace: str) -> CodeVersion:
-        """The code version a deployment's `codeConfiguration.codeId` names (404 ResourceNotFound if none)."""
-        name, version = asset_reference(CODES, code_id, workspace)
-        found = self._codes.get((name, version))
-        if found is None:
-            raise ResourceNotFound(
-                f"The code version {name}:{version} that codeConfiguration.codeId '{code_id}' names was not "
-                "found in this workspace. Register the code folder first (azure-ai-ml uploads it when "
-                "code_configuration.code is a local folder)."
-            )
-        return copy.deepcopy(found)
-
-    def referenced_environment(self, environment_id: str, workspace: str) -> EnvironmentVersion:
-        """The environment version a deployment's `environmentId` names (404 ResourceNotFound if none)."""
-        name, version = asset_reference(ENVIRONMENTS, environment_id, workspace)
-        found = self._environments.get((name, version))
-        if found is None:
-            raise ResourceNotFound(
-                f"The environment version {name}:{version} that environmentId '{environment_id}' names was "
-                "not found in this workspace. Register the environment first (azure-ai-ml registers an "
-                "inline environment as an anonymous one)."
-            )
-        return copy.deepcopy(found)
+            advice = "Register the environment first (azure-ai-ml registers an inline one as anonymous)."
+            named.append((ENVIRONMENTS, deployment.environment, "environmentId", advice))
+        for kind, reference, field, advice in named:
+            name, version = asset_reference(kind, reference, workspace)
+            known = self._codes if kind == CODES else self._environments
+            if (name, version) not in known:
+                what = "code" if kind == CODES else "environment"
+                raise ResourceNotFound(
+                    f"The {what} version {name}:{version} that {field} '{reference}' names was not found "
+                    f"in this workspace. {advice}"
+                )
 
     # Internals ---------------------------------------------------------------------------------
 
-    def _stamped(self, asset: Asset, existing: Asset | None) -> Asset:
+    def _put(
+        self, table: dict[Key, Asset], asset: Asset, check_change: Callable[[Asset, Asset], None]
+    ) -> tuple[Asset, bool]:
+        existing = table.get((asset.name, asset.version))
+        if existing is not None:
+            check_change(existing, asset)
         stored = copy.deepcopy(asset)
         now = self._clock()
         stored.created_at = existing.created_at if existing is not None else now
         stored.modified_at = now
         if existing is not None:
             stored.is_anonymous = existing.is_anonymous  # set at creation only
-        return stored
-
-    def _save(self, asset: CodeVersion | EnvironmentVersion) -> None:
+        table[(asset.name, asset.version)] = stored
         if self._store is not None:
-            self._store.save_asset(asset)
+            self._store.save_asset(stored)
+        return copy.deepcopy(stored), existing is None
+
+    @staticmethod
+    def _get(table: dict[Key, Asset], name: str, version: str, kind: str) -> Asset:
+        found = table.get((name, version))
+        if found is None:
+            raise NotFound(f"{kind} version {name}:{version} does not exist in this workspace.")
+        return copy.deepcopy(found)
+
+
+def _newest_first(table: dict[Key, Asset], name: str) -> list[Asset]:
+    found = [asset for (owner, _), asset in table.items() if owner == name]
+    return [copy.deepcopy(asset) for asset in sorted(found, key=lambda a: a.created_at, reverse=True)]

@@ -40,15 +40,13 @@ _ARM_ID = re.compile(
 _SHORT_ID = re.compile(r"^azureml:(?P<name>[^:/@]+):(?P<version>[^:/@]+)$")
 
 
-@dataclass
-class CodeVersion:
-    """A code version: a folder of the emulator's blob storage (`container`, under `prefix`)."""
+@dataclass(kw_only=True)
+class AssetVersion:
+    """What every asset version has (Azure's AssetBase): a name and version, a description, tags,
+    properties, whether the name and version were generated (anonymous) and whether it is archived."""
 
     name: str
     version: str
-    code_uri: str
-    container: str
-    prefix: str
     description: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
     properties: dict[str, str] = field(default_factory=dict)
@@ -56,6 +54,15 @@ class CodeVersion:
     is_archived: bool = False
     created_at: float = 0.0
     modified_at: float = 0.0
+
+
+@dataclass(kw_only=True)
+class CodeVersion(AssetVersion):
+    """A code version: a folder of the emulator's blob storage (`container`, under `prefix`)."""
+
+    code_uri: str
+    container: str
+    prefix: str
 
     @property
     def content_hash(self) -> tuple[str, str] | None:
@@ -64,24 +71,15 @@ class CodeVersion:
         return (found, self.properties.get(HASH_VERSION_PROPERTY, "")) if found else None
 
 
-@dataclass
-class EnvironmentVersion:
+@dataclass(kw_only=True)
+class EnvironmentVersion(AssetVersion):
     """An environment version: a base image and a conda file (or a Docker build context)."""
 
-    name: str
-    version: str
     image: str | None = None
     conda_file: str | None = None
     build: dict[str, Any] | None = None
     os_type: str = "Linux"
     inference_config: dict[str, Any] | None = None
-    description: str | None = None
-    tags: dict[str, str] = field(default_factory=dict)
-    properties: dict[str, str] = field(default_factory=dict)
-    is_anonymous: bool = False
-    is_archived: bool = False
-    created_at: float = 0.0
-    modified_at: float = 0.0
 
 
 def validate_asset_name(kind: str, name: str, version: str) -> None:

@@ -18,7 +18,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from rollout.emulator.assets import CODES, ENVIRONMENTS, CodeVersion, EnvironmentVersion
+from rollout.emulator.assets import CODES, ENVIRONMENTS, AssetVersion, CodeVersion, EnvironmentVersion
 from rollout.emulator.private_dir import ensure_private_dir
 from rollout.emulator.resources import Deployment, Endpoint, ModelPackage, Probe, RequestSettings
 
@@ -100,8 +100,9 @@ class Store:
     def load_environment_versions(self) -> list[EnvironmentVersion]:
         return [EnvironmentVersion(**_known(EnvironmentVersion, body)) for body in self._assets(ENVIRONMENTS)]
 
-    def save_asset(self, asset: CodeVersion | EnvironmentVersion) -> None:
-        kind = CODES if isinstance(asset, CodeVersion) else ENVIRONMENTS
+    def save_asset(self, asset: AssetVersion) -> None:
+        """Keep a code or environment version."""
+        kind = {CodeVersion: CODES, EnvironmentVersion: ENVIRONMENTS}[type(asset)]
         self._execute(
             "INSERT OR REPLACE INTO assets (kind, name, version, body) VALUES (?, ?, ?, ?)",
             (kind, asset.name, asset.version, json.dumps(asdict(asset))),

@@ -17,11 +17,10 @@ from azure.ai.ml.entities import (
     CodeConfiguration,
     Environment,
     ManagedOnlineDeployment,
-    ManagedOnlineEndpoint,
 )
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
-from arm_schemas import CODE_VERSION, DEPLOYMENT, ENVIRONMENT_VERSION, ERROR, paginated
+from arm_schemas import CODE_VERSION, DEPLOYMENT, ENVIRONMENT_VERSION, paginated
 
 IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04:latest"
 REFUSAL = (
@@ -41,14 +40,6 @@ dependencies:
 
 def conforms(body: object, schema: dict) -> None:
     jsonschema.validate(body, schema, format_checker=jsonschema.FormatChecker())
-
-
-@pytest.fixture
-def endpoint(ml_client, unique_name):
-    name = unique_name("scripted")
-    ml_client.online_endpoints.begin_create_or_update(ManagedOnlineEndpoint(name=name)).result()
-    yield name
-    ml_client.online_endpoints.begin_delete(name).result()
 
 
 @pytest.fixture
@@ -148,40 +139,23 @@ def test_a_scoring_script_deployment_registers_its_code_and_environment_then_is_
 def test_a_deployment_naming_missing_code_or_environment_versions_is_refused(
     ml_client, emulator, registered_models, endpoint, project
 ):
+    model = f"azureml:{registered_models.heart}:1"
     missing_code = f"{emulator.workspace_path}/codes/{uuid.uuid4()}/versions/1"
-    body = {
-        "location": "local",
-        "sku": {"name": "Default", "capacity": 1},
-        "properties": {
-            "endpointComputeType": "Managed",
-            "model": f"azureml:{registered_models.heart}:1",
-            "instanceType": "Standard_DS3_v2",
-            "codeConfiguration": {"codeId": missing_code, "scoringScript": "score.py"},
-            "environmentId": f"{emulator.workspace_path}/environments/nothing/versions/1",
-        },
-    }
-    with emulator.arm() as arm:
-        refused = arm.put(emulator.deployment_path(endpoint, "ghost"), json=body)
-        assert refused.status_code == 404
-        conforms(refused.json(), ERROR)
-        assert refused.json()["error"]["code"] == "ResourceNotFound"
-        assert "codeConfiguration.codeId" in refused.json()["error"]["message"]
-        del body["properties"]["codeConfiguration"]
-        refused = arm.put(emulator.deployment_path(endpoint, "ghost"), json=body)
-        assert (refused.status_code, refused.json()["error"]["code"]) == (404, "ResourceNotFound")
-        assert "environment version nothing:1" in refused.json()["error"]["message"]
-        assert arm.get(emulator.deployment_path(endpoint, "ghost")).status_code == 404
-
-    # Through MLClient alike: the deployment is refused, nothing is created.
-    with pytest.raises(ResourceNotFoundError):
-        ml_client.online_deployments.begin_create_or_update(
-            _deployment(
-                endpoint,
-                "ghost",
-                project,
-                code_configuration=CodeConfiguration(code=missing_code, scoring_script="score.py"),
-            )
-        ).result()
+    missing_environment = f"{emulator.workspace_path}/environments/nothing/versions/1"
+    cases = [
+        (CodeConfiguration(code=missing_code, scoring_script="score.py"), "codeConfiguration.codeId"),
+        (None, "The environment version nothing:1 that environmentId"),  # the folder is uploaded
+    ]
+    for code, message in cases:
+        overrides: dict[str, object] = {"model": model, "environment": missing_environment}
+        if code is not None:
+            overrides["code_configuration"] = code
+        with pytest.raises(ResourceNotFoundError) as raised:
+            ml_client.online_deployments.begin_create_or_update(
+                _deployment(endpoint, "ghost", project, **overrides)
+            ).result()
+        assert (raised.value.status_code, raised.value.error.code) == (404, "ResourceNotFound")
+        assert message in raised.value.error.message
     with pytest.raises(ResourceNotFoundError):
         ml_client.online_deployments.get("ghost", endpoint)
 

@@ -116,30 +116,27 @@ class ArtifactStore:
 
     def container_url(self, container: str, permissions: str) -> str:
         """The URL of a blob container with a container SAS granting `permissions` on all its blobs."""
-        expiry = _expiry()
-        query = {
-            "sv": SAS_VERSION,
-            "sr": "c",
-            "sp": permissions,
-            "se": expiry,
-            "sig": self._signature(container, "", permissions, expiry),
-        }
-        return f"{self._blob_base}/{urllib.parse.quote(container)}?{urllib.parse.urlencode(query)}"
+        return self._signed_url(container, "", permissions)
 
     def container_base(self, container: str) -> str:
         """The URL of a blob container, without a SAS."""
         return f"{self._blob_base}/{urllib.parse.quote(container)}"
 
     def blob_url(self, container: str, blob: str, permissions: str) -> str:
-        expiry = _expiry()
+        """The URL of a blob with a SAS granting `permissions` on it."""
+        return self._signed_url(container, blob, permissions)
+
+    def _signed_url(self, container: str, blob: str, permissions: str) -> str:
+        """A blob's URL with its SAS, or (no `blob`) its container's URL with a container SAS."""
+        expiry = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + SAS_LIFETIME_SECONDS))
         query = {
             "sv": SAS_VERSION,
-            "sr": "b",
+            "sr": "b" if blob else "c",
             "sp": permissions,
             "se": expiry,
             "sig": self._signature(container, blob, permissions, expiry),
         }
-        quoted = urllib.parse.quote(f"{container}/{blob}")
+        quoted = urllib.parse.quote(f"{container}/{blob}" if blob else container)
         return f"{self._blob_base}/{quoted}?{urllib.parse.urlencode(query)}"
 
     def sas_allows(self, container: str, blob: str, query: dict[str, str], permission: str) -> bool:
@@ -191,10 +188,6 @@ class ArtifactStore:
         resource = f"{container}/{blob}" if blob else container
         message = f"{STORAGE_ACCOUNT}\n{resource}\n{permissions}\n{expiry}".encode()
         return base64.b64encode(hmac.new(self._key, message, hashlib.sha256).digest()).decode()
-
-
-def _expiry() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + SAS_LIFETIME_SECONDS))
 
 
 def _write_atomically(path: Path, content: bytes) -> None:

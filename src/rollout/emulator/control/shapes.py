@@ -7,7 +7,7 @@ from typing import Any
 
 import isodate
 
-from rollout.emulator.assets import CodeVersion, EnvironmentVersion
+from rollout.emulator.assets import AssetVersion, CodeVersion, EnvironmentVersion
 from rollout.emulator.control.lro import Operation
 from rollout.emulator.control.model_registry import RegisteredModel, RegisteredVersion
 from rollout.emulator.control.workspace import PROVIDER, Workspace
@@ -212,39 +212,40 @@ class Shapes:
         }
 
     def code_version(self, code: CodeVersion) -> dict[str, Any]:
-        return {
-            "id": f"{self._workspace.id}/codes/{code.name}/versions/{code.version}",
-            "name": code.version,
-            "type": f"{PROVIDER}/workspaces/codes/versions",
-            "properties": {
-                **_asset_base(code),
-                "codeUri": code.code_uri,
-                "provisioningState": "Succeeded",
-            },
-            "systemData": system_data(code.created_at, code.modified_at),
-        }
+        properties = {"codeUri": code.code_uri}
+        return self._asset_version("codes", code, properties)
 
     def environment_version(self, environment: EnvironmentVersion) -> dict[str, Any]:
         properties: dict[str, Any] = {
-            **_asset_base(environment),
             "autoRebuild": "Disabled",
             "condaFile": environment.conda_file,
             "environmentType": "UserCreated",
             "image": environment.image,
             "osType": environment.os_type,
-            "provisioningState": "Succeeded",
             "stage": "Development",
         }
         if environment.build is not None:
             properties["build"] = environment.build
         if environment.inference_config is not None:
             properties["inferenceConfig"] = environment.inference_config
+        return self._asset_version("environments", environment, properties)
+
+    def _asset_version(self, kind: str, asset: AssetVersion, properties: dict[str, Any]) -> dict[str, Any]:
+        """A code or environment version: Azure's AssetBase properties and the kind's own."""
         return {
-            "id": f"{self._workspace.id}/environments/{environment.name}/versions/{environment.version}",
-            "name": environment.version,
-            "type": f"{PROVIDER}/workspaces/environments/versions",
-            "properties": properties,
-            "systemData": system_data(environment.created_at, environment.modified_at),
+            "id": f"{self._workspace.id}/{kind}/{asset.name}/versions/{asset.version}",
+            "name": asset.version,
+            "type": f"{PROVIDER}/workspaces/{kind}/versions",
+            "properties": {
+                "description": asset.description,
+                "tags": asset.tags,
+                "properties": asset.properties,
+                "isAnonymous": asset.is_anonymous,
+                "isArchived": asset.is_archived,
+                "provisioningState": "Succeeded",
+                **properties,
+            },
+            "systemData": system_data(asset.created_at, asset.modified_at),
         }
 
     def asset_uri(self, kind: str, name: str, version: str) -> str:
@@ -309,17 +310,6 @@ def system_data(created: float, modified: float) -> dict[str, Any]:
         "lastModifiedBy": "rollout-emulator",
         "lastModifiedByType": "Application",
         "lastModifiedAt": iso(modified or created),
-    }
-
-
-def _asset_base(asset: CodeVersion | EnvironmentVersion) -> dict[str, Any]:
-    """The properties every asset version has (Azure's AssetBase)."""
-    return {
-        "description": asset.description,
-        "tags": asset.tags,
-        "properties": asset.properties,
-        "isAnonymous": asset.is_anonymous,
-        "isArchived": asset.is_archived,
     }
 
 
