@@ -7,7 +7,7 @@ its own (`start_emulator`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -69,6 +69,20 @@ def unique_name() -> Callable[[str], str]:
 @pytest.fixture(scope="session")
 def ml_client(emulator: EmulatorHandle) -> MLClient:
     return emulator.ml_client()
+
+
+@pytest.fixture
+def endpoint(
+    ml_client: MLClient, unique_name: Callable[[str], str], request: pytest.FixtureRequest
+) -> Iterator[str]:
+    """A managed endpoint of the test's own, named after its module (`test_control_limits` gives
+    `limits-<hex>`) and deleted with its deployments after the test; a module may define its own."""
+    from azure.ai.ml.entities import ManagedOnlineEndpoint
+
+    name = unique_name(request.module.__name__.rsplit("_", 1)[-1])
+    ml_client.online_endpoints.begin_create_or_update(ManagedOnlineEndpoint(name=name)).result()
+    yield name
+    ml_client.online_endpoints.begin_delete(name).result()
 
 
 @pytest.fixture(scope="session")

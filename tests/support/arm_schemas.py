@@ -1,7 +1,8 @@
-"""JSON Schemas of Azure's online endpoints and deployments replies, written for these tests from
-the published REST specification (Microsoft.MachineLearningServices, api-version 2025-12-01):
-field names, types, enums, required fields. Fields the service sets (read-only in the specification)
-are listed in READ_ONLY: a client cannot set them, so the emulator must ignore them in requests.
+"""JSON Schemas of Azure's replies for online endpoints and deployments and for code and environment
+versions, written for these tests from the published REST specification
+(Microsoft.MachineLearningServices, api-version 2025-12-01): field names, types, enums, required
+fields. Fields the service sets (read-only in the specification) are listed in READ_ONLY: a client
+cannot set them, so the emulator must ignore them in requests.
 """
 
 from __future__ import annotations
@@ -50,24 +51,29 @@ SKU = {
 }
 
 
-def tracked(properties: dict[str, Any], kind: str) -> dict[str, Any]:
-    """A tracked ARM resource (id, name, type, location, tags, systemData) with these properties."""
+def proxy(properties: dict[str, Any], kind: str) -> dict[str, Any]:
+    """A proxy ARM resource (id, name, type, systemData; no location) with these properties."""
     return {
         "type": "object",
-        "required": ["id", "name", "type", "location", "properties"],
+        "required": ["id", "name", "type", "properties"],
         "properties": {
             "id": {"type": "string", "pattern": "^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/"},
             "name": STRING,
             "type": {"const": f"Microsoft.MachineLearningServices/workspaces/{kind}"},
-            "location": STRING,
-            "tags": STRING_MAP,
-            "kind": STRING,
-            "identity": IDENTITY,
-            "sku": SKU,
             "systemData": SYSTEM_DATA,
             "properties": properties,
         },
     }
+
+
+def tracked(properties: dict[str, Any], kind: str) -> dict[str, Any]:
+    """A tracked ARM resource (a proxy one with location, tags, kind, identity, sku) with these properties."""
+    schema = proxy(properties, kind)
+    schema["required"] = [*schema["required"], "location"]
+    schema["properties"].update(
+        {"location": STRING, "tags": STRING_MAP, "kind": STRING, "identity": IDENTITY, "sku": SKU}
+    )
+    return schema
 
 
 ENDPOINT = tracked(
@@ -145,6 +151,81 @@ DEPLOYMENT = tracked(
     },
     "onlineEndpoints/deployments",
 )
+
+
+ASSET_PROVISIONING_STATES = ["Succeeded", "Failed", "Canceled", "Creating", "Updating", "Deleting"]
+ASSET_BASE = {  # AssetBase: ResourceBase (description, properties, tags) and anonymity, archiving
+    "description": NULLABLE_STRING,
+    "properties": STRING_MAP,
+    "tags": STRING_MAP,
+    "isAnonymous": {"type": "boolean"},
+    "isArchived": {"type": "boolean"},
+}
+
+CODE_VERSION = proxy(
+    {
+        "type": "object",
+        "properties": {
+            **ASSET_BASE,
+            "codeUri": {"type": ["string", "null"], "format": "uri"},
+            "provisioningState": {"enum": ASSET_PROVISIONING_STATES},
+        },
+    },
+    "codes/versions",
+)
+
+ENVIRONMENT_VERSION = proxy(
+    {
+        "type": "object",
+        "properties": {
+            **ASSET_BASE,
+            "autoRebuild": {"enum": ["Disabled", "OnBaseImageUpdate"]},
+            "build": {
+                "type": "object",
+                "required": ["contextUri"],
+                "properties": {"contextUri": STRING, "dockerfilePath": STRING},
+            },
+            "condaFile": NULLABLE_STRING,
+            "environmentType": {"enum": ["Curated", "UserCreated"]},
+            "image": NULLABLE_STRING,
+            "inferenceConfig": {
+                "type": "object",
+                "properties": {
+                    "livenessRoute": {"type": "object"},
+                    "readinessRoute": {"type": "object"},
+                    "scoringRoute": {"type": "object"},
+                },
+            },
+            "osType": {"enum": ["Linux", "Windows"]},
+            "provisioningState": {"enum": ASSET_PROVISIONING_STATES},
+            "stage": NULLABLE_STRING,
+        },
+    },
+    "environments/versions",
+)
+
+PENDING_UPLOAD = {
+    "type": "object",
+    "properties": {
+        "blobReferenceForConsumption": {
+            "type": "object",
+            "properties": {
+                "blobUri": {"type": "string", "format": "uri"},
+                "storageAccountArmId": STRING,
+                "credential": {
+                    "type": "object",
+                    "required": ["credentialType"],
+                    "properties": {
+                        "credentialType": {"enum": ["SAS"]},
+                        "sasUri": {"type": "string", "format": "uri"},
+                    },
+                },
+            },
+        },
+        "pendingUploadId": STRING,
+        "pendingUploadType": {"enum": ["None", "TemporaryBlobReference"]},
+    },
+}
 
 
 def paginated(item: dict[str, Any]) -> dict[str, Any]:

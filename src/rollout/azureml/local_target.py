@@ -1,13 +1,20 @@
 """The local target: the emulator, reached by the same `MLClient` as Azure.
 
 The client is built with a custom cloud whose resource-manager URL is the emulator, a static token
-credential (the emulator's management token) and the emulator's CA trusted for that client only
-(azure-core's `connection_verify`; nothing process-wide such as REQUESTS_CA_BUNDLE is changed).
+credential (the emulator's management token) and the emulator's CA trusted for that client
+(azure-core's `connection_verify`). One exception: azure-ai-ml uploads a deployment's code folder
+with blob clients of its own, which take no connection options and verify TLS with requests' bundle.
+For those, `REQUESTS_CA_BUNDLE` is pointed at a copy of the bundle in force (the variable's, else
+certifi's) with the emulator's CA added, a temporary file of the process: every other host is
+verified exactly as before.
 This module and `rollout.cli.emulator` are the only client-side code that imports the emulator.
 """
 
 from __future__ import annotations
 
+import atexit
+import os
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +32,7 @@ if TYPE_CHECKING:
     from rollout.emulator.host.process import EmulatorStatus
 
 TOKEN_LIFETIME_SECONDS = 3600
+_UPLOAD_BUNDLES: list[Path] = []  # the bundles `trust_for_uploads` wrote, removed at exit
 
 
 class LocalTokenCredential:
@@ -69,6 +77,7 @@ class LocalTarget:
         from rollout.emulator.constants import RESOURCE_GROUP, SUBSCRIPTION_ID, WORKSPACE
 
         running = self.emulator(start=self.start)
+        trust_for_uploads(running.ca_file)
         url = running.url.rstrip("/") + "/"
         return MLClient(
             self._credential(running),
@@ -148,3 +157,29 @@ class LocalTarget:
         from rollout.emulator.host.management_token import read_management_token
 
         return LocalTokenCredential(read_management_token(Path(running.state_dir)))
+
+
+def trust_for_uploads(ca_file: str) -> None:
+    """Add the emulator's CA to the bundle requests verifies with (azure-ai-ml's blob uploads use it),
+    keeping every certificate already trusted; nothing changes when the bundle has it already. The
+    new bundle is a private temporary file, removed when the process exits."""
+    import certifi
+
+    current = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or certifi.where()
+    ca = Path(ca_file).read_text().strip()
+    base = Path(current) if Path(current).is_file() else Path(certifi.where())
+    trusted = base.read_text()
+    if ca in trusted:
+        return
+    fd, name = tempfile.mkstemp(prefix="rollout-ca-bundle-", suffix=".pem")
+    with os.fdopen(fd, "w") as handle:
+        handle.write(trusted.rstrip() + "\n" + ca + "\n")
+    if not _UPLOAD_BUNDLES:
+        atexit.register(_remove_upload_bundles)
+    _UPLOAD_BUNDLES.append(Path(name))
+    os.environ["REQUESTS_CA_BUNDLE"] = name
+
+
+def _remove_upload_bundles() -> None:
+    for bundle in _UPLOAD_BUNDLES:
+        bundle.unlink(missing_ok=True)

@@ -94,7 +94,8 @@ class SubscriptionNotFound(AzureError):
 
 
 class ResourceNotFound(AzureError):
-    """A resource id that names no resource, such as the metrics of an unknown endpoint (404)."""
+    """A resource id that names no resource, such as the metrics of an unknown endpoint or the code
+    or environment version a deployment names (404)."""
 
     status = 404
     code = "ResourceNotFound"
@@ -125,7 +126,8 @@ class InvalidRequestContent(AzureError):
 
 
 class ProvisioningUserError(AzureError):
-    """A deployment that cannot be provisioned as asked, such as an unknown model version (400)."""
+    """A request Azure ML refuses as the user's mistake (400): a deployment that cannot be provisioned
+    as asked, such as an unknown model version, or a code version whose path would change."""
 
     status = 400
     code = "UserError"
@@ -160,6 +162,13 @@ class BlobAlreadyExists(AzureError):
 
     status = 409
     code = "BlobAlreadyExists"
+
+
+class Md5Mismatch(AzureError):
+    """An upload whose Content-MD5 does not match its content (400)."""
+
+    status = 400
+    code = "Md5Mismatch"
 
 
 class InvalidRange(AzureError):

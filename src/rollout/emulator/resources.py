@@ -57,8 +57,8 @@ class Probe:
 class Deployment:
     endpoint: str
     name: str
-    model: str  # as given by the client: an ARM id or azureml:<name>:<version>
-    model_uri: str  # the MLflow URI it resolves to: models:/<name>/<version>
+    model: str  # as given by the client: an ARM id or azureml:<name>:<version> ("" for a script without one)
+    model_uri: str  # the MLflow URI it resolves to: models:/<name>/<version> ("" without a model)
     instance_type: str = "Standard_DS3_v2"
     instance_count: int = 1
     request_settings: RequestSettings = field(default_factory=RequestSettings)
@@ -70,7 +70,9 @@ class Deployment:
     package_model: bool = False
     provisioning_state: str = "Creating"
     failure_reason: str | None = None
-    environment: str | None = None  # the environment id sent by the client (a packaged model's)
+    environment: str | None = None  # the environment id the client sent (a packaged model's or a script's)
+    code_id: str | None = None  # codeConfiguration.codeId: the code version holding the scoring script
+    scoring_script: str | None = None  # codeConfiguration.scoringScript, relative to that folder
     created_at: float = 0.0
     modified_at: float = 0.0
 
@@ -287,7 +289,8 @@ def validated_settings(
 
 
 def validate_deployment_settings(deployment: Deployment) -> None:
-    """Request settings, instance count and probes within Azure's limits, and a model named."""
+    """Request settings, instance count and probes within Azure's limits, and a model named (or a
+    scoring script with its environment)."""
     timeout = deployment.request_settings.request_timeout_ms
     if not 0 < timeout <= MAX_REQUEST_TIMEOUT_MS:
         raise BadArgument(
@@ -315,7 +318,12 @@ def validate_deployment_settings(deployment: Deployment) -> None:
                 f"The {kind} probe of deployment '{deployment.name}' needs period, timeout and "
                 "failure_threshold of at least 1 and a non-negative initial_delay."
             )
-    if not deployment.model_uri:
+    if deployment.code_id is not None and not deployment.environment:
+        raise BadArgument(
+            f"Deployment '{deployment.name}' has a code_configuration but no environment: a scoring script "
+            "runs in the environment the deployment names."
+        )
+    if not deployment.model_uri and deployment.code_id is None:
         raise BadArgument(f"Deployment '{deployment.name}' names no model.")
 
 

@@ -1,9 +1,10 @@
 """SQLite persistence of the emulator's state: endpoints (with keys, traffic, mirror), deployments,
-packaged models and secrets.
+packaged models, code and environment versions, and secrets.
 
 The state directory is kept at mode 0700 and the database at 0600 (SQLite gives its journal the
 database's mode), since it holds endpoint keys and the token signing key. Nothing here logs.
-The store rebuilds `resources` dataclasses; `state.EmulatorState` reads and writes through it.
+The store rebuilds `resources` and `assets` dataclasses; `state.EmulatorState` and
+`asset_state.AssetState` read and write through it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from rollout.emulator.assets import CODES, ENVIRONMENTS, AssetVersion, CodeVersion, EnvironmentVersion
 from rollout.emulator.private_dir import ensure_private_dir
 from rollout.emulator.resources import Deployment, Endpoint, ModelPackage, Probe, RequestSettings
 
@@ -32,6 +34,10 @@ CREATE TABLE IF NOT EXISTS deployments (
 CREATE TABLE IF NOT EXISTS packages (
     environment_name TEXT NOT NULL, environment_version TEXT NOT NULL, model_uri TEXT NOT NULL,
     PRIMARY KEY (environment_name, environment_version)
+);
+CREATE TABLE IF NOT EXISTS assets (
+    kind TEXT NOT NULL, name TEXT NOT NULL, version TEXT NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (kind, name, version)
 );
 CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
@@ -98,6 +104,26 @@ class Store:
             "DELETE FROM deployments WHERE endpoint = ? AND name = ?", (endpoint.lower(), name.lower())
         )
 
+    # Code and environment versions -------------------------------------------------------------
+
+    def load_code_versions(self) -> list[CodeVersion]:
+        return [CodeVersion(**_known(CodeVersion, body)) for body in self._assets(CODES)]
+
+    def load_environment_versions(self) -> list[EnvironmentVersion]:
+        return [EnvironmentVersion(**_known(EnvironmentVersion, body)) for body in self._assets(ENVIRONMENTS)]
+
+    def save_asset(self, asset: AssetVersion) -> None:
+        """Keep a code or environment version."""
+        kind = {CodeVersion: CODES, EnvironmentVersion: ENVIRONMENTS}[type(asset)]
+        self._execute(
+            "INSERT OR REPLACE INTO assets (kind, name, version, body) VALUES (?, ?, ?, ?)",
+            (kind, asset.name, asset.version, json.dumps(asdict(asset))),
+        )
+
+    def _assets(self, kind: str) -> list[dict[str, Any]]:
+        rows = self._query("SELECT body FROM assets WHERE kind = ? ORDER BY name, version", (kind,))
+        return [json.loads(body) for (body,) in rows]
+
     # Packages and secrets ----------------------------------------------------------------------
 
     def load_packages(self) -> list[ModelPackage]:
@@ -126,14 +152,18 @@ class Store:
             self._db.execute(sql, params)
 
 
+def _known(kind: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """The fields of `data` the dataclass `kind` has (a later version may have written others)."""
+    known = kind.__dataclass_fields__
+    return {key: value for key, value in data.items() if key in known}
+
+
 def endpoint_from_dict(data: dict[str, Any]) -> Endpoint:
-    known = Endpoint.__dataclass_fields__
-    return Endpoint(**{key: value for key, value in data.items() if key in known})
+    return Endpoint(**_known(Endpoint, data))
 
 
 def deployment_from_dict(data: dict[str, Any]) -> Deployment:
-    known = Deployment.__dataclass_fields__
-    fields = {key: value for key, value in data.items() if key in known}
+    fields = _known(Deployment, data)
     fields["request_settings"] = RequestSettings(**fields.get("request_settings", {}))
     fields["liveness_probe"] = Probe(**fields.get("liveness_probe", {}))
     fields["readiness_probe"] = Probe(**fields.get("readiness_probe", {}))

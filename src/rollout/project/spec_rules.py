@@ -1,5 +1,6 @@
 """The endpoint's and the slots' `az ml` specs: azure-ai-ml's offline loaders, and the rules they
-do not check offline (names, `endpoint_name`, traffic and mirror traffic, model references, slot files)."""
+do not check offline (names, `endpoint_name`, traffic and mirror traffic, model references, slot files,
+a scoring script's folder and file)."""
 
 from __future__ import annotations
 
@@ -232,4 +233,20 @@ def deployment_problems(
                     f"model {match['name']!r} is not the model {plan_file} pins, {context.pin_name!r}",
                 )
             )
-    return found
+    return found + code_problems(raw.get("code_configuration"), context.root / file, file)
+
+
+def code_problems(value: Any, spec_path: Path, file: str) -> list[Problem]:
+    """A `code_configuration`'s local folder and scoring script exist (azure-ai-ml looks only when it
+    deploys); a registered code asset (`azureml:`) or a URL is not checked offline."""
+    if not isinstance(value, dict):
+        return []  # the loader reports a wrong shape
+    code, script = value.get("code"), value.get("scoring_script")
+    if not isinstance(code, str) or code.startswith("azureml:") or "://" in code:
+        return []
+    folder = (spec_path.parent / code).resolve()
+    if not folder.is_dir():
+        return [Problem(file, "code_configuration.code", f"{code} is not a folder (relative to the spec)")]
+    if isinstance(script, str) and not (folder / script).is_file():
+        return [Problem(file, "code_configuration.scoring_script", f"{script} is not a file in {code}")]
+    return []

@@ -4,7 +4,8 @@
 
 - each spec loads with azure-ai-ml's offline loaders (their errors become problems);
 - the rules those loaders do not check offline: endpoint and deployment names, each deployment's
-  `endpoint_name`, the endpoint's `traffic` and `mirror_traffic`, the slots' model references;
+  `endpoint_name`, the endpoint's `traffic` and `mirror_traffic`, the slots' model references, a
+  scoring script's folder and file (a slot with one gets a note: the local emulator refuses it);
 - the release plan: the model pin, slots (exactly the deployment files), stages, analysis limits;
 - `samples/*.json` against `samples/sample.schema.json`;
 - schema drift: when the pinned model version is in the registry, the schema derived from its
@@ -31,6 +32,11 @@ from rollout.project.spec_rules import (
     slot_paths_of,
 )
 from rollout.project.specs import ReleasePlan
+
+SCRIPTS_NOT_EMULATED = (
+    "code_configuration: Azure runs this scoring script; the local emulator refuses deployments with one "
+    "(its instances serve MLflow models without a scoring script, for now)"
+)
 
 if TYPE_CHECKING:
     from azure.ai.ml.entities import ManagedOnlineDeployment, ManagedOnlineEndpoint
@@ -134,6 +140,8 @@ def _check_deployments(
         if raw is None:
             continue
         ours = deployment_problems(raw, file, slot, context)
+        if raw.get("code_configuration"):
+            result.notes.append(f"{file}: {SCRIPTS_NOT_EMULATED}")
         deployment, sdk = load_with_sdk(load_online_deployment, path, file)
         result.problems += merge(ours, sdk)
         if deployment is not None:

@@ -8,7 +8,6 @@ import time
 import pytest
 from azure.ai.ml.entities import (
     ManagedOnlineDeployment,
-    ManagedOnlineEndpoint,
     OnlineRequestSettings,
     ProbeSettings,
 )
@@ -27,14 +26,6 @@ def _deployment(endpoint: str, name: str, model: str, **overrides) -> ManagedOnl
         **overrides,
     }
     return ManagedOnlineDeployment(name=name, endpoint_name=endpoint, model=model, **settings)
-
-
-@pytest.fixture
-def endpoint(ml_client, unique_name):
-    name = unique_name("deploy")
-    ml_client.online_endpoints.begin_create_or_update(ManagedOnlineEndpoint(name=name)).result()
-    yield name
-    ml_client.online_endpoints.begin_delete(name).result()
 
 
 def test_deployment_lifecycle(ml_client, registered_models, endpoint):

@@ -45,14 +45,6 @@ def _out_of_quota(raised: pytest.ExceptionInfo[HttpResponseError]) -> str:
     return str(raised.value.error.message)
 
 
-@pytest.fixture
-def endpoint(ml_client, unique_name) -> Iterator[str]:
-    name = unique_name("limits")
-    ml_client.online_endpoints.begin_create_or_update(ManagedOnlineEndpoint(name=name)).result()
-    yield name
-    ml_client.online_endpoints.begin_delete(name).result()
-
-
 def test_the_21st_deployment_of_an_endpoint(emulator, ml_client, registered_models, endpoint):
     with emulator.arm() as arm:
         for index in range(20):

@@ -162,7 +162,11 @@ def test_bad_request_bodies_are_refused_in_azures_shape(emulator, endpoint):
         body["properties"]["codeConfiguration"] = {"codeId": "x", "scoringScript": "score.py"}
         scripted = arm.put(emulator.deployment_path(endpoint, "blue"), json=body)
         assert scripted.status_code == 400
-        assert "Scoring scripts (code_configuration) are not supported" in scripted.json()["error"]["message"]
+        assert "The code id 'x' is not of the form" in scripted.json()["error"]["message"]
+        body["properties"]["codeConfiguration"] = {"codeId": "azureml:nothing:1"}
+        unscripted = arm.put(emulator.deployment_path(endpoint, "blue"), json=body)
+        assert unscripted.status_code == 400
+        assert "'codeConfiguration.scoringScript' is required" in unscripted.json()["error"]["message"]
         body = _deployment_body("azureml:heart-classifier:1")
         body["properties"]["endpointComputeType"] = "Kubernetes"
         kubernetes = arm.put(emulator.deployment_path(endpoint, "blue"), json=body)

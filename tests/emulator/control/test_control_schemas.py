@@ -1,10 +1,14 @@
-"""Every online endpoints and deployments reply checked against Azure's published schema (arm_schemas),
-read-only fields ignored in requests, and a property-based fuzz of the emulator's own OpenAPI
-description: whatever it is sent, it never answers 5xx and never leaves an operation running."""
+"""Every online endpoints, deployments, code and environment versions reply checked against Azure's
+published schema (arm_schemas), read-only fields ignored in requests, and a property-based fuzz of the
+emulator's own OpenAPI description: whatever it is sent, it never answers 5xx and never leaves an
+operation running."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import time
+import uuid
 from collections.abc import Iterator
 from urllib.parse import quote
 
@@ -15,12 +19,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from arm_schemas import (
+    CODE_VERSION,
     DEPLOYMENT,
     ENDPOINT,
+    ENVIRONMENT_VERSION,
     ERROR,
     KEYS,
     LOGS,
     OPERATION_STATUS,
+    PENDING_UPLOAD,
     SKU_RESOURCE,
     TOKEN,
     paginated,
@@ -137,6 +144,81 @@ def test_token_and_error_replies_conform(emulator, unique_name):
         arm.delete(emulator.endpoint_path(name), params=API)
 
 
+def test_code_and_environment_version_replies_conform(emulator):
+    name = str(uuid.uuid4())
+    code = f"{emulator.workspace_path}/codes/{name}/versions/1"
+    content_hash = hashlib.sha256(name.encode()).hexdigest()
+    with emulator.arm() as arm, emulator.https() as http:
+        started = arm.post(f"{code}/startPendingUpload", params=API, json={"pendingUploadType": None})
+        conforms(started.json(), PENDING_UPLOAD)
+        reference = started.json()["blobReferenceForConsumption"]
+        container, _, sas = reference["credential"]["sasUri"].partition("?")
+        script = f"{container}/src/score.py?{sas}"
+        content = b"def init():\n    pass\n"
+        md5 = base64.b64encode(hashlib.md5(content).digest()).decode()
+        upload = {"x-ms-blob-type": "BlockBlob", "x-ms-meta-name": name}
+        wrong = http.put(script, content=content, headers={**upload, "Content-MD5": md5[::-1]})
+        assert (wrong.status_code, wrong.headers["x-ms-error-code"]) == (400, "Md5Mismatch")
+        assert http.put(script, content=content, headers={**upload, "Content-MD5": md5}).status_code == 201
+        assert http.head(script).headers["x-ms-meta-name"] == name
+        confirmed = http.put(f"{script}&comp=metadata", headers={"x-ms-meta-upload_status": "completed"})
+        assert confirmed.status_code == 200
+        assert http.head(script).headers["x-ms-meta-upload_status"] == "completed"
+        assert "x-ms-meta-name" not in http.head(script).headers
+
+        body = {
+            "properties": {
+                "codeUri": reference["blobUri"] + "/src",
+                "isAnonymous": True,
+                "properties": {"hash_sha256": content_hash, "hash_version": "202208"},
+                "provisioningState": "Failed",  # read-only: ignored
+            }
+        }
+        created = arm.put(code, params=API, json=body)
+        assert created.status_code == 201
+        conforms(created.json(), CODE_VERSION)
+        assert created.json()["properties"]["provisioningState"] == "Succeeded"
+        assert arm.put(code, params=API, json=body).status_code == 200
+        conforms(arm.get(code, params=API).json(), CODE_VERSION)
+        found = arm.get(
+            f"{emulator.workspace_path}/codes/any-name/versions",
+            params={**API, "hash": content_hash, "hashVersion": "202208"},
+        ).json()
+        conforms(found, paginated(CODE_VERSION))
+        assert [version["id"] for version in found["value"]] == [created.json()["id"]]
+        other = f"{container}/other/score.py?{sas}"
+        assert http.put(other, content=content, headers=upload).status_code == 201
+        body["properties"]["codeUri"] = reference["blobUri"] + "/other"
+        moved = arm.put(code, params=API, json=body)
+        assert (moved.status_code, moved.json()["error"]["code"]) == (400, "UserError")
+        assert moved.json()["error"]["message"] == "Asset paths cannot be updated."
+
+        environment = f"{emulator.workspace_path}/environments/{name}/versions/1"
+        spec = {"properties": {"image": "python:3.11-slim", "condaFile": "name: x\ndependencies: [pip]\n"}}
+        registered = arm.put(environment, params=API, json={"properties": {**spec["properties"]}})
+        assert registered.status_code == 201
+        conforms(registered.json(), ENVIRONMENT_VERSION)
+        assert registered.json()["properties"]["environmentType"] == "UserCreated"
+        conforms(arm.get(environment, params=API).json(), ENVIRONMENT_VERSION)
+        listed = arm.get(f"{emulator.workspace_path}/environments/{name}/versions", params=API).json()
+        conforms(listed, paginated(ENVIRONMENT_VERSION))
+        spec["properties"]["image"] = "python:3.12-slim"
+        changed = arm.put(environment, params=API, json=spec)
+        assert (changed.status_code, changed.json()["error"]["code"]) == (409, "Conflict")
+        for reply in (
+            changed,
+            arm.get(f"{emulator.workspace_path}/codes/{name}/versions/2", params=API),
+            arm.put(f"{environment}9", params=API, json={"properties": {"condaFile": "name: x\n"}}),
+            arm.put(f"{environment}9", params=API, json={"properties": {"image": "x", "condaFile": "[1"}}),
+            arm.put(
+                code.replace("/1", "/2"), params=API, json={"properties": {"codeUri": "https://elsewhere/x"}}
+            ),
+            arm.post(f"{code}/startPendingUpload", params=API, json={"pendingUploadId": "azureml"}),
+        ):
+            assert 400 <= reply.status_code < 500
+            conforms(reply.json(), ERROR)
+
+
 # The fuzz ------------------------------------------------------------------------------------------
 
 NAMES = st.one_of(
@@ -173,6 +255,12 @@ ARM_BODIES = st.one_of(
                         "keyType",
                         "tail",
                         "containerType",
+                        "codeConfiguration",
+                        "environmentId",
+                        "codeUri",
+                        "condaFile",
+                        "image",
+                        "build",
                     ]
                 ),
                 JSON_VALUES,
@@ -185,20 +273,22 @@ ARM_BODIES = st.one_of(
     JSON_VALUES,
 )
 FUZZED_PREFIXES = ("/subscriptions/", "/online-endpoints/")
+FUZZED_RESOURCES = ("onlineEndpoints", "online-endpoints", "/codes/", "/environments/")
 
 
 @pytest.fixture(scope="module")
 def operations(emulator) -> list[tuple[str, str]]:
-    """The (method, path) pairs the OpenAPI description lists for endpoints, deployments and scoring."""
+    """The (method, path) pairs the OpenAPI description lists for endpoints, deployments, scoring, code
+    and environment versions."""
     with emulator.https() as http:
         document = http.get("/openapi.json").json()
     found = [
         (method.upper(), path)
         for path, item in document["paths"].items()
         for method in item
-        if path.startswith(FUZZED_PREFIXES) and ("onlineEndpoints" in path or "online-endpoints" in path)
+        if path.startswith(FUZZED_PREFIXES) and any(part in path for part in FUZZED_RESOURCES)
     ]
-    assert len(found) >= 15
+    assert len(found) >= 22
     return found
 
 
@@ -219,7 +309,7 @@ def test_the_openapi_description_never_gets_a_5xx(emulator, operations, fuzz_cli
     def fuzz(data: st.DataObject) -> None:
         method, template = data.draw(st.sampled_from(operations))
         path = template
-        for param in ("endpoint", "deployment", "version", "model", "operation", "subscription"):
+        for param in ("endpoint", "deployment", "version", "model", "operation", "subscription", "name"):
             if "{" + param + "}" in path:
                 path = path.replace("{" + param + "}", quote(data.draw(NAMES), safe=""))
         body = data.draw(ARM_BODIES)

@@ -578,3 +578,31 @@ def test_every_sample_file_is_checked(project: Path) -> None:
 def test_full_traffic_with_mirror_to_the_idle_slot_is_valid(project: Path) -> None:
     edit(project, *with_traffic("traffic:\n  blue: 100\n  green: 0\nmirror_traffic:\n  green: 50\n"))
     assert problems_of(project) == []
+
+
+SCRIPTED = (
+    "code_configuration:\n  code: ../scoring\n  scoring_script: score.py\n"
+    "environment:\n  conda_file: ../scoring/conda.yaml\n"
+    "  image: mcr.microsoft.com/azureml/minimal-ubuntu22.04-py311-cpu-inference:latest\n"
+)
+
+
+def test_a_scoring_script_slot_needs_its_folder_and_script_and_is_noted(project: Path) -> None:
+    edit(project, BLUE, "instance_count: 1\n", f"instance_count: 1\n{SCRIPTED}")
+    scoring = project / "scoring"
+    scoring.mkdir()
+    (scoring / "conda.yaml").write_text("name: scoring\ndependencies: [python=3.11]\n")
+    assert problems_of(project) == [
+        f"{BLUE}: code_configuration.scoring_script: score.py is not a file in ../scoring"
+    ]
+    (scoring / "score.py").write_text("def init():\n    pass\n\n\ndef run(data):\n    return data\n")
+    validation = validate_project(project, check_drift=False)
+    assert validation.problems == []
+    assert validation.notes == [
+        f"{BLUE}: code_configuration: Azure runs this scoring script; the local emulator refuses "
+        "deployments with one (its instances serve MLflow models without a scoring script, for now)"
+    ]
+    edit(project, BLUE, "code: ../scoring", "code: ../nowhere")
+    assert problems_of(project) == [
+        f"{BLUE}: code_configuration.code: ../nowhere is not a folder (relative to the spec)"
+    ]

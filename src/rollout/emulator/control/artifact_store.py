@@ -6,8 +6,10 @@ An artifact is `(origin, container, path)`, such as `("LocalUpload", "261130T090
 `STORAGE_ACCOUNT`, a file under `<state dir>/blobs/`. Blob URLs are path-style on the emulator's
 host, `https://127.0.0.1:<port>/<account>.blob.<storage suffix>/<container>/<blob>?<sas>`, so that
 they match the blob URL azureml-mlflow expects of the cloud (`https://*.blob.<suffix>/*/*?*`) and
-azure-storage-blob sends them to the emulator. A SAS is an HMAC of the blob's name and permissions
-under the emulator's management token: without a valid one, blob requests are refused.
+azure-storage-blob sends them to the emulator. A SAS is an HMAC of the blob's name (or, for a
+container SAS, `sr=c`, of the container's) and permissions under the emulator's management token:
+without a valid one, blob requests are refused. A blob's metadata (`x-ms-meta-*`) is kept beside the
+blobs, under `<state dir>/blobs/.metadata/`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import time
 import urllib.parse
 from dataclasses import dataclass
@@ -26,6 +29,7 @@ from rollout.emulator.constants import STORAGE_ACCOUNT, STORAGE_SUFFIX
 BLOB_CONTAINER = "azureml"
 SAS_VERSION = "2021-08-06"
 SAS_LIFETIME_SECONDS = 24 * 3600
+METADATA_DIR = ".metadata"
 
 
 @dataclass(frozen=True)
@@ -97,22 +101,49 @@ class ArtifactStore:
             raise ValueError(f"invalid blob name {container}/{blob}")
         return path
 
+    def blob_location(self, url: str) -> tuple[str, str] | None:
+        """The container and blob (or blob prefix) a blob URL of this storage account names, else None."""
+        parsed = urllib.parse.urlsplit(url)
+        base = urllib.parse.urlsplit(self._blob_base)
+        if (parsed.scheme, parsed.netloc) != (base.scheme, base.netloc):
+            return None
+        path = urllib.parse.unquote(parsed.path)
+        if not path.startswith(base.path + "/"):
+            return None
+        container, _, blob = path[len(base.path) + 1 :].partition("/")
+        return (container, blob.strip("/")) if container and blob.strip("/") else None
+
+    def container_url(self, container: str, permissions: str) -> str:
+        """The URL of a blob container with a container SAS granting `permissions` on all its blobs."""
+        return self._signed_url(container, "", permissions)
+
+    def container_base(self, container: str) -> str:
+        """The URL of a blob container, without a SAS."""
+        return f"{self._blob_base}/{urllib.parse.quote(container)}"
+
     def blob_url(self, container: str, blob: str, permissions: str) -> str:
+        """The URL of a blob with a SAS granting `permissions` on it."""
+        return self._signed_url(container, blob, permissions)
+
+    def _signed_url(self, container: str, blob: str, permissions: str) -> str:
+        """A blob's URL with its SAS, or (no `blob`) its container's URL with a container SAS."""
         expiry = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + SAS_LIFETIME_SECONDS))
         query = {
             "sv": SAS_VERSION,
-            "sr": "b",
+            "sr": "b" if blob else "c",
             "sp": permissions,
             "se": expiry,
             "sig": self._signature(container, blob, permissions, expiry),
         }
-        quoted = urllib.parse.quote(f"{container}/{blob}")
+        quoted = urllib.parse.quote(f"{container}/{blob}" if blob else container)
         return f"{self._blob_base}/{quoted}?{urllib.parse.urlencode(query)}"
 
     def sas_allows(self, container: str, blob: str, query: dict[str, str], permission: str) -> bool:
-        """Whether the SAS in a blob request's query grants `permission` (r, c, w) and has not expired."""
+        """Whether the SAS in a blob request's query (a blob's, or its container's: `sr=c`) grants
+        `permission` (r, c, w) and has not expired."""
         permissions, expiry, signature = query.get("sp", ""), query.get("se", ""), query.get("sig", "")
-        expected = self._signature(container, blob, permissions, expiry)
+        signed = "" if query.get("sr") == "c" else blob
+        expected = self._signature(container, signed, permissions, expiry)
         if not hmac.compare_digest(signature.encode(), expected.encode()):
             return False
         try:
@@ -121,16 +152,47 @@ class ArtifactStore:
             return False
         return permission in permissions and expires > time.time()
 
-    def write_blob(self, container: str, blob: str, content: bytes) -> Path:
-        """Store a block blob (atomically, durably); its file."""
+    def write_blob(
+        self, container: str, blob: str, content: bytes, metadata: dict[str, str] | None = None
+    ) -> Path:
+        """Store a block blob (atomically, durably) with its metadata (a new blob's replaces the old's);
+        its file."""
         path = self.blob_path(container, blob)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(path, content)
+        _write_atomically(path, content)
+        self.set_metadata(container, blob, metadata or {})
         return path
 
+    def metadata(self, container: str, blob: str) -> dict[str, str]:
+        """A blob's metadata ({} when it has none)."""
+        path = self._metadata_path(container, blob)
+        return dict(json.loads(path.read_text())) if path.is_file() else {}
+
+    def set_metadata(self, container: str, blob: str, metadata: dict[str, str]) -> None:
+        """Replace a blob's metadata."""
+        path = self._metadata_path(container, blob)
+        if metadata:
+            _write_atomically(path, json.dumps(metadata).encode())
+        else:
+            path.unlink(missing_ok=True)
+
+    def blob_directory(self, container: str, prefix: str) -> Path:
+        """The directory holding the blobs of a container under a prefix (a folder uploaded there)."""
+        return self.blob_path(container, prefix)
+
+    def _metadata_path(self, container: str, blob: str) -> Path:
+        path = self.blob_path(container, blob)
+        relative = path.relative_to(self.root.resolve())
+        return self.root.resolve() / METADATA_DIR / relative.parent / f"{relative.name}.json"
+
     def _signature(self, container: str, blob: str, permissions: str, expiry: str) -> str:
-        message = f"{STORAGE_ACCOUNT}\n{container}/{blob}\n{permissions}\n{expiry}".encode()
+        resource = f"{container}/{blob}" if blob else container
+        message = f"{STORAGE_ACCOUNT}\n{resource}\n{permissions}\n{expiry}".encode()
         return base64.b64encode(hmac.new(self._key, message, hashlib.sha256).digest()).decode()
+
+
+def _write_atomically(path: Path, content: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, content)
 
 
 def etag(path: Path) -> str:

@@ -11,9 +11,11 @@ Artifact service (guarded by the management token, no api-version, errors in Azu
   from (404 if absent).
 - `GET {origin}/{container}/metadata?path=`: the Artifact.
 
-Blob storage (authorised by the SAS in the URL, errors as Azure Storage's XML), path-style at
-`/{account}.blob.{suffix}/{container}/{blob}`: `PUT` of a block blob (201; `If-None-Match: *` on an
-existing blob: 409), `GET` (200, or 206 for `Range`/`x-ms-range`) and `HEAD`.
+Blob storage (authorised by the SAS in the URL, a blob's or its container's, errors as Azure
+Storage's XML), path-style at `/{account}.blob.{suffix}/{container}/{blob}`: `PUT` of a block blob
+(201; `If-None-Match: *` on an existing blob: 409; a `Content-MD5` that does not match: 400), `PUT
+?comp=metadata` (200), `GET` (200, or 206 for `Range`/`x-ms-range`) and `HEAD`; metadata travels as
+`x-ms-meta-*` headers, as azure-ai-ml's upload confirmation does.
 """
 
 from __future__ import annotations
@@ -39,12 +41,14 @@ from rollout.emulator.errors import (
     BlobAlreadyExists,
     BlobNotFound,
     InvalidRange,
+    Md5Mismatch,
     MissingRequiredHeader,
     NotFound,
 )
 
 STORAGE_VERSION = "2021-08-06"
 _RANGE = re.compile(r"^bytes=(\d+)-(\d*)$")
+META_PREFIX = "x-ms-meta-"
 
 
 class ArtifactApi:
@@ -112,24 +116,39 @@ class BlobApi:
         self.store = store
 
     async def put_blob(self, request: Request) -> Response:
-        """Upload a block blob (201)."""
+        """Upload a block blob (201), or set its metadata (`comp=metadata`, 200)."""
         try:
             container, blob = self._authorised(request, "w")
+            metadata = _metadata(request)
+            if request.query_params.get("comp") == "metadata":
+                return await self._set_metadata(container, blob, metadata)
             if request.headers.get("x-ms-blob-type", "").lower() != "blockblob":
                 raise MissingRequiredHeader("An upload needs the header x-ms-blob-type: BlockBlob.")
             content = await request.body()
+            digest = base64.b64encode(hashlib.md5(content).digest()).decode()
+            sent = request.headers.get("content-md5")
+            if sent and sent != digest:
+                raise Md5Mismatch(
+                    "The MD5 value specified in the request did not match with the MD5 value calculated "
+                    "by the server."
+                )
             path = self.store.blob_path(container, blob)
             if request.headers.get("if-none-match") == "*" and path.exists():
                 raise BlobAlreadyExists("The specified blob already exists.")
-            path = await asyncio.to_thread(self.store.write_blob, container, blob, content)
+            path = await asyncio.to_thread(self.store.write_blob, container, blob, content, metadata)
         except AzureError as error:
             return storage_error(error)
-        headers = {
-            **_common_headers(path),
-            "Content-MD5": base64.b64encode(hashlib.md5(content).digest()).decode(),
-            "x-ms-request-server-encrypted": "true",
-        }
+        headers = {**_common_headers(path), "Content-MD5": digest, "x-ms-request-server-encrypted": "true"}
         return Response(status_code=201, headers=headers)
+
+    async def _set_metadata(self, container: str, blob: str, metadata: dict[str, str]) -> Response:
+        path = self.store.blob_path(container, blob)
+        if not path.is_file():
+            raise BlobNotFound("The specified blob does not exist.")
+        await asyncio.to_thread(self.store.set_metadata, container, blob, metadata)
+        return Response(
+            status_code=200, headers={**_common_headers(path), "x-ms-request-server-encrypted": "true"}
+        )
 
     async def get_blob(self, request: Request) -> Response:
         """Download a blob, or a range of it (206)."""
@@ -139,7 +158,12 @@ class BlobApi:
             if not path.is_file():
                 raise BlobNotFound("The specified blob does not exist.")
             content = await asyncio.to_thread(path.read_bytes)
-            headers = {**_common_headers(path), "x-ms-blob-type": "BlockBlob", "Accept-Ranges": "bytes"}
+            headers = {
+                **_common_headers(path),
+                **{META_PREFIX + key: value for key, value in self.store.metadata(container, blob).items()},
+                "x-ms-blob-type": "BlockBlob",
+                "Accept-Ranges": "bytes",
+            }
             wanted = request.headers.get("x-ms-range") or request.headers.get("range")
             if not wanted:
                 body = b"" if request.method == "HEAD" else content
@@ -178,6 +202,15 @@ def storage_error(error: AzureError) -> Response:
         **error.headers,
     }
     return Response(body, status, headers=headers, media_type="application/xml")
+
+
+def _metadata(request: Request) -> dict[str, str]:
+    """The blob metadata a request sets (its `x-ms-meta-<name>` headers)."""
+    return {
+        key[len(META_PREFIX) :]: value
+        for key, value in request.headers.items()
+        if key.lower().startswith(META_PREFIX) and len(key) > len(META_PREFIX)
+    }
 
 
 def _range(text: str, size: int) -> tuple[int, int]:

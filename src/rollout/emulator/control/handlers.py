@@ -16,6 +16,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from rollout.emulator.asset_state import AssetState
 from rollout.emulator.control.lro import FAILED, Operation, Operations
 from rollout.emulator.control.model_registry import ModelRegistry, RegisteredVersion
 from rollout.emulator.control.parsing import (
@@ -46,6 +47,7 @@ class ArmApi:
     """Handlers of the ARM routes, bound to one emulator's state."""
 
     state: EmulatorState
+    assets: AssetState
     provisioner: Provisioner
     registry: ModelRegistry
     operations: Operations
@@ -198,6 +200,7 @@ class ArmApi:
         deployment = deployment_from_body(
             params["endpoint"], params["deployment"], body, self.state.packaged_model
         )
+        self.assets.check_deployment(deployment, self.workspace.name)
         stored, created = self.state.put_deployment(deployment)
         change: Change = "deployment_create" if created else "deployment_update"
         operation = self.operations.start(stored.provisioning_state, self.provisioner.seconds(change))
@@ -207,7 +210,7 @@ class ArmApi:
             stored.endpoint,
             stored.name,
             stored.provisioning_state,
-            stored.model_uri,
+            stored.model_uri or stored.scoring_script,
         )
         return JSONResponse(
             self.shapes.deployment(stored, operation_uri=self._status_uri(request, operation)),

@@ -141,22 +141,18 @@ def deployment_from_body(
         raise BadArgument(
             f"Endpoint compute type '{compute_type}' is not emulated; use a managed deployment."
         )
-    if properties.get("codeConfiguration"):
-        raise BadArgument(
-            "Scoring scripts (code_configuration) are not supported by the emulator: it serves MLflow "
-            "models without a scoring script."
-        )
+    code_id, scoring_script = _code_configuration(properties.get("codeConfiguration"))
     instance_type = properties.get("instanceType")
     if not instance_type:
         raise BadArgument(f"Deployment '{name}' has no instance_type.")
     sku = json_object(body.get("sku"), "sku")
-    reference, environment, packaged = _model_of(properties, find_package)
-    model_name, model_version = parse_model_reference(reference)
+    reference, environment, packaged = _model_of(properties, find_package, scripted=code_id is not None)
+    uri = model_uri(*parse_model_reference(reference)) if reference else ""
     return Deployment(
         endpoint=endpoint,
         name=name,
         model=reference,
-        model_uri=model_uri(model_name, model_version),
+        model_uri=uri,
         instance_type=str(instance_type),
         instance_count=integer(sku.get("capacity", 1), "sku.capacity"),
         request_settings=_request_settings(properties.get("requestSettings")),
@@ -167,12 +163,32 @@ def deployment_from_body(
         description=properties.get("description"),
         package_model=packaged,
         environment=environment,
+        code_id=code_id,
+        scoring_script=scoring_script,
     )
 
 
-def _model_of(properties: dict[str, Any], find_package: PackageLookup) -> tuple[str, str | None, bool]:
-    """The deployment's model reference, its environment id and whether the model was packaged."""
+def _code_configuration(value: Any) -> tuple[str | None, str | None]:
+    """The code version id and scoring script of a `codeConfiguration` (None, None without one)."""
+    code = json_object(value, "codeConfiguration")
+    if not code:
+        return None, None
+    code_id, script = code.get("codeId"), code.get("scoringScript")
+    if not isinstance(script, str) or not script.strip():
+        raise BadArgument("'codeConfiguration.scoringScript' is required: the script's path in the code.")
+    if not isinstance(code_id, str) or not code_id.strip():
+        raise BadArgument("'codeConfiguration.codeId' is required: the code version holding the script.")
+    return code_id, script
+
+
+def _model_of(
+    properties: dict[str, Any], find_package: PackageLookup, *, scripted: bool
+) -> tuple[str, str | None, bool]:
+    """The deployment's model reference ("" for a scoring script without a model), its environment id
+    and whether the model was packaged."""
     environment = properties.get("environmentId")
+    if environment is not None and not isinstance(environment, str):
+        raise BadArgument("'environmentId' must be a string.")
     reference = properties.get("model")
     if reference:
         return str(reference), environment, False
@@ -182,4 +198,6 @@ def _model_of(properties: dict[str, Any], find_package: PackageLookup) -> tuple[
             package = find_package(parts[-3], parts[-1])
             if package is not None:
                 return package.model_uri, str(environment), True
+    if scripted:
+        return "", environment, False
     raise BadArgument("The deployment names no model: set model to azureml:<name>:<version>.")

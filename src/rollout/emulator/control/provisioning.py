@@ -2,8 +2,10 @@
 
 A deployment PUT is Creating/Updating until its model version resolves in the registry and its
 instances report ready (Succeeded), or until either fails (Failed, the reason noted in the
-deployment's logs). Deletes stop the instances, then forget the resource. Each change reports its
-outcome to its long-running operation, so SDK polling sees the truth.
+deployment's logs). A deployment with a scoring script (`code_configuration`) fails at once:
+instances serve MLflow models only, so it is refused rather than served without its script.
+Deletes stop the instances, then forget the resource. Each change reports its outcome to its
+long-running operation, so SDK polling sees the truth.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import Coroutine
 from typing import Any, Protocol
 
@@ -19,6 +22,7 @@ from rollout.emulator.control.model_registry import ModelRegistry
 from rollout.emulator.control.timing import Change, Timing
 from rollout.emulator.errors import (
     AzureError,
+    BadArgument,
     Canceled,
     InternalServerError,
     NotFound,
@@ -31,6 +35,11 @@ from rollout.emulator.state import EmulatorState
 log = logging.getLogger("rollout.emulator")
 
 READINESS_POLL_SECONDS = 0.05
+_ASSET_ID = re.compile(r"^/subscriptions/.*/(?:codes|environments|models)/([^/]+)/versions/([^/]+)$")
+SCRIPTS_NOT_EMULATED = (
+    "deployments with code_configuration are not emulated yet: instances serve MLflow models without a "
+    "scoring script"
+)
 
 
 class Readiness(Protocol):
@@ -137,6 +146,9 @@ class Provisioner:
         )
         done_at = asyncio.get_running_loop().time() + (self.timing.seconds(change) if operation else 0.0)
         try:
+            if deployment.code_id is not None:
+                self._fail(endpoint, name, operation, BadArgument, self._refusal(deployment))
+                return
             reason = await self._resolve_model(deployment)
             if reason is not None:
                 self._fail(endpoint, name, operation, ProvisioningUserError, reason)
@@ -166,6 +178,17 @@ class Provisioner:
         except Exception as error:  # a bug or an unexpected registry error must not leave it Creating
             log.exception("provisioning %s/%s failed", endpoint, name)
             self._fail(endpoint, name, operation, InternalServerError, f"Provisioning failed: {error}")
+
+    def _refusal(self, deployment: Deployment) -> str:
+        """Why a deployment with a scoring script is not provisioned (with what it would have run)."""
+        model = f", model {_short(deployment.model)}" if deployment.model else ""
+        self.pool.note(
+            deployment.endpoint,
+            deployment.name,
+            f"Scoring script {deployment.scoring_script} of code {_short(deployment.code_id or '')}, "
+            f"environment {_short(deployment.environment or '')}{model}.",
+        )
+        return f"{SCRIPTS_NOT_EMULATED} ({deployment.scoring_script})."
 
     async def _resolve_model(self, deployment: Deployment) -> str | None:
         """None when the deployment's model version exists; otherwise why it does not."""
@@ -259,6 +282,11 @@ async def _sleep_until(deadline: float) -> None:
     remaining = deadline - asyncio.get_running_loop().time()
     if remaining > 0:
         await asyncio.sleep(remaining)
+
+
+def _short(asset_id: str) -> str:
+    """`azureml:<name>:<version>` for the ARM id of a workspace asset version (other ids as they are)."""
+    return _ASSET_ID.sub(r"azureml:\1:\2", asset_id)
 
 
 def _key(endpoint: str, name: str) -> tuple[str, str]:

@@ -7,6 +7,7 @@ from typing import Any
 
 import isodate
 
+from rollout.emulator.assets import AssetVersion, CodeVersion, EnvironmentVersion
 from rollout.emulator.control.lro import Operation
 from rollout.emulator.control.model_registry import RegisteredModel, RegisteredVersion
 from rollout.emulator.control.workspace import PROVIDER, Workspace
@@ -113,14 +114,18 @@ class Shapes:
         settings = deployment.request_settings
         properties: dict[str, Any] = {
             "endpointComputeType": "Managed",
-            "codeConfiguration": None,  # MLflow models deploy without a scoring script
+            "codeConfiguration": (
+                {"codeId": deployment.code_id, "scoringScript": deployment.scoring_script}
+                if deployment.code_id
+                else None  # MLflow models deploy without a scoring script
+            ),
             "modelMountPath": None,
-            "model": None if deployment.package_model else deployment.model,
+            "model": None if deployment.package_model else deployment.model or None,
             "environmentId": deployment.environment,
             "instanceType": deployment.instance_type,
             "description": deployment.description,
             "properties": {
-                "modelUri": deployment.model_uri,
+                **({"modelUri": deployment.model_uri} if deployment.model_uri else {}),
                 "packageModel": str(deployment.package_model).lower(),
             },
             "environmentVariables": deployment.environment_variables,
@@ -204,6 +209,43 @@ class Shapes:
                 "stage": "Development",
             },
             "systemData": system_data(version.created_ms / 1000, version.modified_ms / 1000),
+        }
+
+    def code_version(self, code: CodeVersion) -> dict[str, Any]:
+        properties = {"codeUri": code.code_uri}
+        return self._asset_version("codes", code, properties)
+
+    def environment_version(self, environment: EnvironmentVersion) -> dict[str, Any]:
+        properties: dict[str, Any] = {
+            "autoRebuild": "Disabled",
+            "condaFile": environment.conda_file,
+            "environmentType": "UserCreated",
+            "image": environment.image,
+            "osType": environment.os_type,
+            "stage": "Development",
+        }
+        if environment.build is not None:
+            properties["build"] = environment.build
+        if environment.inference_config is not None:
+            properties["inferenceConfig"] = environment.inference_config
+        return self._asset_version("environments", environment, properties)
+
+    def _asset_version(self, kind: str, asset: AssetVersion, properties: dict[str, Any]) -> dict[str, Any]:
+        """A code or environment version: Azure's AssetBase properties and the kind's own."""
+        return {
+            "id": f"{self._workspace.id}/{kind}/{asset.name}/versions/{asset.version}",
+            "name": asset.version,
+            "type": f"{PROVIDER}/workspaces/{kind}/versions",
+            "properties": {
+                "description": asset.description,
+                "tags": asset.tags,
+                "properties": asset.properties,
+                "isAnonymous": asset.is_anonymous,
+                "isArchived": asset.is_archived,
+                "provisioningState": "Succeeded",
+                **properties,
+            },
+            "systemData": system_data(asset.created_at, asset.modified_at),
         }
 
     def asset_uri(self, kind: str, name: str, version: str) -> str:

@@ -23,11 +23,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from rollout import __version__
+from rollout.emulator.asset_state import AssetState
 from rollout.emulator.constants import LOCATION, RESOURCE_GROUP, SUBSCRIPTION_ID, WORKSPACE
+from rollout.emulator.control import assets as asset_routes
 from rollout.emulator.control import cloud_metadata, openapi, surface_routes
 from rollout.emulator.control import routes as control_routes
 from rollout.emulator.control.artifact_store import ArtifactStore
 from rollout.emulator.control.artifacts import ArtifactApi, BlobApi
+from rollout.emulator.control.assets import AssetApi
 from rollout.emulator.control.azure_monitor.route import MonitorApi
 from rollout.emulator.control.guard import Guard, error_response
 from rollout.emulator.control.handlers import ArmApi
@@ -55,6 +58,7 @@ def create_app(config: ServerConfig) -> Starlette:
     state_dir = ensure_private_dir(config.state_dir)
     store = Store(state_dir)
     state = EmulatorState(store, token_ttl=config.token_ttl, instance_quota=config.instance_quota)
+    assets = AssetState(store)
     pool = InstancePool(log_dir=ensure_private_dir(state_dir / "logs"), registry_uri=config.registry_uri)
     metrics = metrics_module.Metrics()
     registry = ModelRegistry(config.registry_uri)
@@ -70,6 +74,7 @@ def create_app(config: ServerConfig) -> Starlette:
     )
     arm = ArmApi(
         state=state,
+        assets=assets,
         provisioner=provisioner,
         registry=registry,
         operations=operations,
@@ -96,6 +101,9 @@ def create_app(config: ServerConfig) -> Starlette:
         Route("/openapi.json", openapi_json, methods=["GET"], name="openapi"),
         *cloud_metadata.routes(config.url),
         *control_routes.routes(arm, MonitorApi(state, workspace, metrics.history), guard),
+        *asset_routes.routes(
+            AssetApi(assets=assets, blobs=artifact_store, shapes=arm.shapes, workspace=workspace), guard
+        ),
         *surface_routes.routes(
             MlflowSurface(registry, artifact_store),
             ArtifactApi(artifact_store),
