@@ -13,7 +13,8 @@ Artifact service (guarded by the management token, no api-version, errors in Azu
 
 Blob storage (authorised by the SAS in the URL, errors as Azure Storage's XML), path-style at
 `/{account}.blob.{suffix}/{container}/{blob}`: `PUT` of a block blob (201; `If-None-Match: *` on an
-existing blob: 409), `GET` (200, or 206 for `Range`/`x-ms-range`) and `HEAD`.
+existing blob: 409), `GET` (200, or 206 for `Range`/`x-ms-range`) and `HEAD`, each checked against
+the blob's lease (`x-ms-lease-id`; rules in blob_leases); Lease Blob and `DELETE` in blob_lease_api.
 """
 
 from __future__ import annotations
@@ -22,15 +23,19 @@ import asyncio
 import base64
 import datetime as dt
 import email.utils
+import functools
 import hashlib
 import re
 import uuid
+from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from rollout.emulator.control.artifact_store import Artifact, ArtifactStore, etag
+from rollout.emulator.control.blob_leases import lease_id_header
+from rollout.emulator.control.lease_table import LeaseTable
 from rollout.emulator.control.parsing import json_body
 from rollout.emulator.errors import (
     AuthenticationFailed,
@@ -106,10 +111,11 @@ class ArtifactApi:
 
 
 class BlobApi:
-    """Block blobs of the emulator's storage account, authorised by SAS."""
+    """Block blobs of the emulator's storage account, authorised by SAS, guarded by their leases."""
 
-    def __init__(self, store: ArtifactStore) -> None:
+    def __init__(self, store: ArtifactStore, leases: LeaseTable) -> None:
         self.store = store
+        self.leases = leases
 
     async def put_blob(self, request: Request) -> Response:
         """Upload a block blob (201)."""
@@ -121,7 +127,9 @@ class BlobApi:
             path = self.store.blob_path(container, blob)
             if request.headers.get("if-none-match") == "*" and path.exists():
                 raise BlobAlreadyExists("The specified blob already exists.")
-            path = await asyncio.to_thread(self.store.write_blob, container, blob, content)
+            write = functools.partial(self.store.write_blob, container, blob, content)
+            lease_id = lease_id_header(request.headers.get("x-ms-lease-id"))
+            path = await asyncio.to_thread(self.leases.write, container, blob, lease_id, write)
         except AzureError as error:
             return storage_error(error)
         headers = {
@@ -134,12 +142,16 @@ class BlobApi:
     async def get_blob(self, request: Request) -> Response:
         """Download a blob, or a range of it (206)."""
         try:
-            container, blob = self._authorised(request, "r")
-            path = self.store.blob_path(container, blob)
-            if not path.is_file():
-                raise BlobNotFound("The specified blob does not exist.")
+            container, blob, path = self._existing(request, "r")
+            lease_id = lease_id_header(request.headers.get("x-ms-lease-id"))
+            lease = (await asyncio.to_thread(self.leases.read, container, blob, lease_id)).headers()
             content = await asyncio.to_thread(path.read_bytes)
-            headers = {**_common_headers(path), "x-ms-blob-type": "BlockBlob", "Accept-Ranges": "bytes"}
+            headers = {
+                **_common_headers(path),
+                **lease,
+                "x-ms-blob-type": "BlockBlob",
+                "Accept-Ranges": "bytes",
+            }
             wanted = request.headers.get("x-ms-range") or request.headers.get("range")
             if not wanted:
                 body = b"" if request.method == "HEAD" else content
@@ -151,13 +163,23 @@ class BlobApi:
         headers["Content-Range"] = f"bytes {start}-{end}/{len(content)}"
         return Response(b"" if request.method == "HEAD" else part, 206, headers=headers)
 
+    def _existing(self, request: Request, permission: str) -> tuple[str, str, Path]:
+        """The container, name and file of an existing blob whose SAS grants `permission`."""
+        container, blob = self._authorised(request, permission)
+        path = self.store.blob_path(container, blob)
+        if not path.is_file():
+            raise BlobNotFound("The specified blob does not exist.")
+        return container, blob, path
+
     def _authorised(self, request: Request, permission: str) -> tuple[str, str]:
+        """The container and blob of a request whose SAS grants one of `permission` (r, w, d, ...)."""
         container, blob = request.path_params["container"], request.path_params["blob"]
         try:
             self.store.blob_path(container, blob)
         except ValueError:
             raise BlobNotFound("The specified blob does not exist.") from None
-        if not self.store.sas_allows(container, blob, dict(request.query_params), permission):
+        query = dict(request.query_params)
+        if not any(self.store.sas_allows(container, blob, query, one) for one in permission):
             raise AuthenticationFailed(
                 "Server failed to authenticate the request: the SAS is missing, invalid or expired."
             )
@@ -167,9 +189,12 @@ class BlobApi:
 def storage_error(error: AzureError) -> Response:
     """Azure Storage's XML error reply (an authentication failure is a 403 there)."""
     status = 403 if isinstance(error, AuthenticationFailed) else error.status
+    details = "".join(
+        f"<{name}>{_xml(value)}</{name}>" for name, value in getattr(error, "details", {}).items()
+    )
     body = (
         '<?xml version="1.0" encoding="utf-8"?>'
-        f"<Error><Code>{error.code}</Code><Message>{_xml(error.message)}</Message></Error>"
+        f"<Error><Code>{error.code}</Code><Message>{_xml(error.message)}</Message>{details}</Error>"
     )
     headers = {
         "x-ms-error-code": error.code,
@@ -205,8 +230,6 @@ def _common_headers(path: Any) -> dict[str, str]:
         "x-ms-creation-time": email.utils.format_datetime(modified, usegmt=True),
         "x-ms-request-id": str(uuid.uuid4()),
         "x-ms-version": STORAGE_VERSION,
-        "x-ms-lease-state": "available",
-        "x-ms-lease-status": "unlocked",
         "x-ms-server-encrypted": "true",
     }
 
