@@ -185,6 +185,84 @@ class MissingRequiredHeader(AzureError):
     code = "MissingRequiredHeader"
 
 
+# Blob leases (Azure Storage's "Lease Blob"; rules in control/blob_leases.py) ---------------------
+
+
+class InvalidHeaderValue(AzureError):
+    """A header out of its range or form, such as a lease duration outside 15 to 60 and not -1 (400);
+    Azure Storage names the header and its value in the reply (`details`)."""
+
+    status = 400
+    code = "InvalidHeaderValue"
+
+    def __init__(self, header: str, value: str) -> None:
+        super().__init__("The value for one of the HTTP headers is not in the correct format.")
+        self.details = {"HeaderName": header, "HeaderValue": value}
+
+
+class LeaseAlreadyPresent(AzureError):
+    """An acquire while another lease (or a lease under another id) holds the blob (409)."""
+
+    status = 409
+    code = "LeaseAlreadyPresent"
+
+
+class LeaseIdMismatchWithLeaseOperation(AzureError):
+    """A renew, change or release naming a lease id the blob's lease does not have (409)."""
+
+    status = 409
+    code = "LeaseIdMismatchWithLeaseOperation"
+
+
+class LeaseNotPresentWithLeaseOperation(AzureError):
+    """A change or break of a blob with no lease to act on (409)."""
+
+    status = 409
+    code = "LeaseNotPresentWithLeaseOperation"
+
+
+class LeaseIsBrokenAndCannotBeRenewed(AzureError):
+    """A renew of a lease that was broken, or is breaking (409)."""
+
+    status = 409
+    code = "LeaseIsBrokenAndCannotBeRenewed"
+
+
+class LeaseIsBreakingAndCannotBeAcquired(AzureError):
+    """An acquire, under the breaking lease's own id, before the break period ends (409)."""
+
+    status = 409
+    code = "LeaseIsBreakingAndCannotBeAcquired"
+
+
+class LeaseIsBreakingAndCannotBeChanged(AzureError):
+    """A change of a lease that is breaking (409)."""
+
+    status = 409
+    code = "LeaseIsBreakingAndCannotBeChanged"
+
+
+class LeaseIdMissing(AzureError):
+    """A write or delete of a leased blob without its lease id (412)."""
+
+    status = 412
+    code = "LeaseIdMissing"
+
+
+class LeaseIdMismatchWithBlobOperation(AzureError):
+    """A read, write or delete of a leased blob naming another lease id (412)."""
+
+    status = 412
+    code = "LeaseIdMismatchWithBlobOperation"
+
+
+class LeaseNotPresentWithBlobOperation(AzureError):
+    """A read, write or delete naming a lease id when the blob has no active lease (412)."""
+
+    status = 412
+    code = "LeaseNotPresentWithBlobOperation"
+
+
 # The data plane (scoring) ------------------------------------------------------------------------
 
 

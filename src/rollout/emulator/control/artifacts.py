@@ -14,8 +14,9 @@ Artifact service (guarded by the management token, no api-version, errors in Azu
 Blob storage (authorised by the SAS in the URL, a blob's or its container's, errors as Azure
 Storage's XML), path-style at `/{account}.blob.{suffix}/{container}/{blob}`: `PUT` of a block blob
 (201; `If-None-Match: *` on an existing blob: 409; a `Content-MD5` that does not match: 400), `PUT
-?comp=metadata` (200), `GET` (200, or 206 for `Range`/`x-ms-range`) and `HEAD`; metadata travels as
-`x-ms-meta-*` headers, as azure-ai-ml's upload confirmation does.
+?comp=metadata` (200), `GET` (200, or 206 for `Range`/`x-ms-range`) and `HEAD`, each checked against
+the blob's lease (`x-ms-lease-id`; rules in blob_leases); metadata travels as `x-ms-meta-*` headers,
+as azure-ai-ml's upload confirmation does. Lease Blob and `DELETE` are in blob_lease_api.
 """
 
 from __future__ import annotations
@@ -24,15 +25,19 @@ import asyncio
 import base64
 import datetime as dt
 import email.utils
+import functools
 import hashlib
 import re
 import uuid
+from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from rollout.emulator.control.artifact_store import Artifact, ArtifactStore, etag
+from rollout.emulator.control.blob_leases import lease_id_header
+from rollout.emulator.control.lease_table import LeaseTable
 from rollout.emulator.control.parsing import json_body
 from rollout.emulator.errors import (
     AuthenticationFailed,
@@ -110,18 +115,20 @@ class ArtifactApi:
 
 
 class BlobApi:
-    """Block blobs of the emulator's storage account, authorised by SAS."""
+    """Block blobs of the emulator's storage account, authorised by SAS, guarded by their leases."""
 
-    def __init__(self, store: ArtifactStore) -> None:
+    def __init__(self, store: ArtifactStore, leases: LeaseTable) -> None:
         self.store = store
+        self.leases = leases
 
     async def put_blob(self, request: Request) -> Response:
         """Upload a block blob (201), or set its metadata (`comp=metadata`, 200)."""
         try:
             container, blob = self._authorised(request, "w")
             metadata = _metadata(request)
+            lease_id = lease_id_header(request.headers.get("x-ms-lease-id"))
             if request.query_params.get("comp") == "metadata":
-                return await self._set_metadata(container, blob, metadata)
+                return await self._set_metadata(container, blob, metadata, lease_id)
             if request.headers.get("x-ms-blob-type", "").lower() != "blockblob":
                 raise MissingRequiredHeader("An upload needs the header x-ms-blob-type: BlockBlob.")
             content = await request.body()
@@ -135,17 +142,22 @@ class BlobApi:
             path = self.store.blob_path(container, blob)
             if request.headers.get("if-none-match") == "*" and path.exists():
                 raise BlobAlreadyExists("The specified blob already exists.")
-            path = await asyncio.to_thread(self.store.write_blob, container, blob, content, metadata)
+            write = functools.partial(self.store.write_blob, container, blob, content, metadata)
+            path = await asyncio.to_thread(self.leases.write, container, blob, lease_id, write)
         except AzureError as error:
             return storage_error(error)
         headers = {**_common_headers(path), "Content-MD5": digest, "x-ms-request-server-encrypted": "true"}
         return Response(status_code=201, headers=headers)
 
-    async def _set_metadata(self, container: str, blob: str, metadata: dict[str, str]) -> Response:
+    async def _set_metadata(
+        self, container: str, blob: str, metadata: dict[str, str], lease_id: str | None
+    ) -> Response:
+        """Set Blob Metadata: a write of the blob, so its lease guards it as an upload."""
         path = self.store.blob_path(container, blob)
         if not path.is_file():
             raise BlobNotFound("The specified blob does not exist.")
-        await asyncio.to_thread(self.store.set_metadata, container, blob, metadata)
+        write = functools.partial(self.store.set_metadata, container, blob, metadata)
+        await asyncio.to_thread(self.leases.write, container, blob, lease_id, write)
         return Response(
             status_code=200, headers={**_common_headers(path), "x-ms-request-server-encrypted": "true"}
         )
@@ -153,14 +165,14 @@ class BlobApi:
     async def get_blob(self, request: Request) -> Response:
         """Download a blob, or a range of it (206)."""
         try:
-            container, blob = self._authorised(request, "r")
-            path = self.store.blob_path(container, blob)
-            if not path.is_file():
-                raise BlobNotFound("The specified blob does not exist.")
+            container, blob, path = self._existing(request, "r")
+            lease_id = lease_id_header(request.headers.get("x-ms-lease-id"))
+            lease = (await asyncio.to_thread(self.leases.read, container, blob, lease_id)).headers()
             content = await asyncio.to_thread(path.read_bytes)
             headers = {
                 **_common_headers(path),
                 **{META_PREFIX + key: value for key, value in self.store.metadata(container, blob).items()},
+                **lease,
                 "x-ms-blob-type": "BlockBlob",
                 "Accept-Ranges": "bytes",
             }
@@ -175,13 +187,23 @@ class BlobApi:
         headers["Content-Range"] = f"bytes {start}-{end}/{len(content)}"
         return Response(b"" if request.method == "HEAD" else part, 206, headers=headers)
 
+    def _existing(self, request: Request, permission: str) -> tuple[str, str, Path]:
+        """The container, name and file of an existing blob whose SAS grants `permission`."""
+        container, blob = self._authorised(request, permission)
+        path = self.store.blob_path(container, blob)
+        if not path.is_file():
+            raise BlobNotFound("The specified blob does not exist.")
+        return container, blob, path
+
     def _authorised(self, request: Request, permission: str) -> tuple[str, str]:
+        """The container and blob of a request whose SAS grants one of `permission` (r, w, d, ...)."""
         container, blob = request.path_params["container"], request.path_params["blob"]
         try:
             self.store.blob_path(container, blob)
         except ValueError:
             raise BlobNotFound("The specified blob does not exist.") from None
-        if not self.store.sas_allows(container, blob, dict(request.query_params), permission):
+        query = dict(request.query_params)
+        if not any(self.store.sas_allows(container, blob, query, one) for one in permission):
             raise AuthenticationFailed(
                 "Server failed to authenticate the request: the SAS is missing, invalid or expired."
             )
@@ -191,9 +213,12 @@ class BlobApi:
 def storage_error(error: AzureError) -> Response:
     """Azure Storage's XML error reply (an authentication failure is a 403 there)."""
     status = 403 if isinstance(error, AuthenticationFailed) else error.status
+    details = "".join(
+        f"<{name}>{_xml(value)}</{name}>" for name, value in getattr(error, "details", {}).items()
+    )
     body = (
         '<?xml version="1.0" encoding="utf-8"?>'
-        f"<Error><Code>{error.code}</Code><Message>{_xml(error.message)}</Message></Error>"
+        f"<Error><Code>{error.code}</Code><Message>{_xml(error.message)}</Message>{details}</Error>"
     )
     headers = {
         "x-ms-error-code": error.code,
@@ -238,8 +263,6 @@ def _common_headers(path: Any) -> dict[str, str]:
         "x-ms-creation-time": email.utils.format_datetime(modified, usegmt=True),
         "x-ms-request-id": str(uuid.uuid4()),
         "x-ms-version": STORAGE_VERSION,
-        "x-ms-lease-state": "available",
-        "x-ms-lease-status": "unlocked",
         "x-ms-server-encrypted": "true",
     }
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from rollout.emulator.constants import STORAGE_ACCOUNT, STORAGE_SUFFIX
-from rollout.emulator.control.artifacts import ArtifactApi, BlobApi
+from rollout.emulator.control.artifacts import ArtifactApi
+from rollout.emulator.control.blob_lease_api import BlobLeaseApi
 from rollout.emulator.control.guard import Guard, Handler
 from rollout.emulator.control.mlflow_surface import MlflowSurface, mlflow_error
 from rollout.emulator.control.workspace import WORKSPACE_PATH
@@ -15,7 +16,7 @@ ARTIFACTS = "/artifact/v2.0" + WORKSPACE_PATH + "/artifacts/{origin}/{container}
 BLOB = f"/{STORAGE_ACCOUNT}.blob.{STORAGE_SUFFIX}" + "/{container}/{blob:path}"
 
 
-def routes(mlflow: MlflowSurface, artifacts: ArtifactApi, blobs: BlobApi, guard: Guard) -> list[Route]:
+def routes(mlflow: MlflowSurface, artifacts: ArtifactApi, blobs: BlobLeaseApi, guard: Guard) -> list[Route]:
     """MLflow (guarded, MLflow's errors), the artifact service (guarded, no api-version) and blobs (SAS)."""
     guarded: list[tuple[str, str, Handler]] = [
         ("POST", ARTIFACTS + "/batch/metadata", artifacts.create_empty_artifacts),
@@ -41,5 +42,6 @@ def routes(mlflow: MlflowSurface, artifacts: ArtifactApi, blobs: BlobApi, guard:
         ),
         Route(BLOB, blobs.put_blob, methods=["PUT"], name="blob.put"),
         Route(BLOB, blobs.get_blob, methods=["GET", "HEAD"], name="blob.get"),
+        Route(BLOB, blobs.delete_blob, methods=["DELETE"], name="blob.delete"),
     ]
     return table

@@ -29,11 +29,13 @@ from rollout.emulator.control import assets as asset_routes
 from rollout.emulator.control import cloud_metadata, openapi, surface_routes
 from rollout.emulator.control import routes as control_routes
 from rollout.emulator.control.artifact_store import ArtifactStore
-from rollout.emulator.control.artifacts import ArtifactApi, BlobApi
+from rollout.emulator.control.artifacts import ArtifactApi
 from rollout.emulator.control.assets import AssetApi
 from rollout.emulator.control.azure_monitor.route import MonitorApi
+from rollout.emulator.control.blob_lease_api import BlobLeaseApi
 from rollout.emulator.control.guard import Guard, error_response
 from rollout.emulator.control.handlers import ArmApi
+from rollout.emulator.control.lease_table import LeaseTable
 from rollout.emulator.control.lro import Operations
 from rollout.emulator.control.mlflow_surface import MlflowSurface
 from rollout.emulator.control.model_registry import ModelRegistry
@@ -107,7 +109,7 @@ def create_app(config: ServerConfig) -> Starlette:
         *surface_routes.routes(
             MlflowSurface(registry, artifact_store),
             ArtifactApi(artifact_store),
-            BlobApi(artifact_store),
+            BlobLeaseApi(artifact_store, LeaseTable(artifact_store.root / "leases.json")),
             guard,
         ),
         *scoring.routes(state, pool, metrics),
