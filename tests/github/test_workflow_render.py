@@ -107,6 +107,24 @@ def test_retire_after_puts_the_retire_job_in_an_environment_whose_wait_timer_hol
     assert "its wait timer (60 min, the plan's retire_after)" in text
     assert not any("sleep" in step.get("run", "") for step in retire["steps"])
 
+    # environments as code: the retire environment's wait timer must hold the job that long
+    environments = project / ".github" / "environments.yml"
+    shutil.copy(REPO / ".github" / "environments.yml", environments)
+    missing = workflow_cli("render", "--check", "--path", str(project))
+    assert missing.exit_code == 1
+    assert "has no `retire` environment, which the plan's retire_after (60 min) needs" in missing.stderr
+    config = yaml.safe_load(environments.read_text())
+    retire_environment = {"identity": {"client_id": "6f1c0e2a-0000-4000-8000-0000000000ff"}, "wait_timer": 30}
+    config["environments"]["retire"] = retire_environment
+    environments.write_text(yaml.safe_dump(config))
+    short = workflow_cli("render", "--check", "--path", str(project))
+    assert "`retire` waits 30 min, less than the plan's retire_after (60 min): set its wait_timer to 60" in (
+        short.stderr
+    )
+    retire_environment["wait_timer"] = 60
+    environments.write_text(yaml.safe_dump(config))
+    assert workflow_cli("render", "--check", "--path", str(project)).exit_code == 0
+
 
 def test_a_changed_environment_and_endpoint_are_named(workflow_cli, project):
     edit_plan(project, lambda plan: plan["stages"][3].update(environment="prod"))

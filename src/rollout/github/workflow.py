@@ -22,6 +22,8 @@ import jinja2
 import yaml
 
 from rollout.core.errors import UserError
+from rollout.github.defaults import ENVIRONMENTS_FILE
+from rollout.github.environments_config import load_config
 from rollout.github.yaml_file import read_yaml
 from rollout.project.layout import PLAN_FILE
 from rollout.project.loading import load_release_plan
@@ -280,7 +282,26 @@ def check(root: Path, plan: WorkflowPlan) -> list[str]:
         if relative == RELEASE_WORKFLOW:
             problems += [f"{relative}: {problem}" for problem in stage_differences(plan, actual)]
         problems.append(_first_text_difference(relative, expected, actual))
-    return problems
+    return problems + retire_timer_problems(root, plan)
+
+
+def retire_timer_problems(root: Path, plan: WorkflowPlan) -> list[str]:
+    """The plan's `retire_after` needs the retire environment's wait timer to be at least as long
+    (else the retire job starts early and `rollout retire` refuses); checked when the repository
+    keeps its environments as code."""
+    path = root / ENVIRONMENTS_FILE
+    if not plan.retire_after_minutes or not path.is_file():
+        return []
+    environment = load_config(path).environments.get(RETIRE_ENVIRONMENT)
+    needs = f"the plan's retire_after ({plan.retire_after_minutes} min)"
+    if environment is None:
+        return [f"{ENVIRONMENTS_FILE} has no `{RETIRE_ENVIRONMENT}` environment, which {needs} needs"]
+    if environment.wait_timer < plan.retire_after_minutes:
+        return [
+            f"{ENVIRONMENTS_FILE}: `{RETIRE_ENVIRONMENT}` waits {environment.wait_timer} min,"
+            f" less than {needs}: set its wait_timer to {plan.retire_after_minutes}"
+        ]
+    return []
 
 
 def unified_diff(root: Path, plan: WorkflowPlan) -> str:
