@@ -14,6 +14,7 @@ from release_lab import PROBE_RPS, SLOW_SECONDS, VERSIONS, assert_live_lost_noth
 from rollout.azureml.endpoints import apply_endpoint, set_tags
 from rollout.core.errors import UserError
 from rollout.release.lock import LOCK_TAG, Holder
+from rollout.release.run import run_release
 from rollout.release.steps import Release
 
 
@@ -62,6 +63,8 @@ def test_a_whole_release_under_load_loses_no_request_and_frees_a_slot_for_the_ne
     rel.project = kept
     with pytest.raises(UserError, match=r"stays at 0% until .* UTC \(the plan's retire_after, 60 min after"):
         rel.retire()
+    resumed = run_release(rel, version=VERSIONS["v3"], confirm=lambda question: True, acceptance=None)
+    assert (resumed.stages, resumed.stopped_before, resumed.retired) == ([], "retire", None)
     assert {d.name for d in rel.status().deployments} == {"blue", "green"}
     rel.retire(now=True)
     status = rel.status()
