@@ -1,5 +1,5 @@
-"""JSON Schemas of Azure's replies for online endpoints and deployments and for code and environment
-versions, written for these tests from the published REST specification
+"""JSON Schemas of Azure's replies for online endpoints and deployments, code and environment
+versions and datastores, written for these tests from the published REST specification
 (Microsoft.MachineLearningServices, api-version 2025-12-01): field names, types, enums, required
 fields. Fields the service sets (read-only in the specification) are listed in READ_ONLY: a client
 cannot set them, so the emulator must ignore them in requests.
@@ -226,6 +226,40 @@ PENDING_UPLOAD = {
         "pendingUploadType": {"enum": ["None", "TemporaryBlobReference"]},
     },
 }
+
+
+DATASTORE = proxy(  # DatastoreResource with AzureBlobDatastore properties (credentials: None here)
+    {
+        "type": "object",
+        "required": ["credentials", "datastoreType"],
+        "properties": {
+            "description": NULLABLE_STRING,  # ResourceBase
+            "properties": STRING_MAP,
+            "tags": STRING_MAP,
+            "isDefault": {"type": "boolean"},
+            "credentials": {
+                "type": "object",
+                "required": ["credentialsType"],
+                "properties": {
+                    "credentialsType": {
+                        "enum": ["AccountKey", "Certificate", "None", "Sas", "ServicePrincipal"]
+                    }
+                },
+            },
+            "datastoreType": {"enum": ["AzureBlob", "AzureDataLakeGen1", "AzureDataLakeGen2", "AzureFile"]},
+            "accountName": STRING,
+            "containerName": STRING,
+            "endpoint": STRING,
+            "protocol": STRING,
+            "serviceDataAccessAuthIdentity": {
+                "enum": ["None", "WorkspaceSystemAssignedIdentity", "WorkspaceUserAssignedIdentity"]
+            },
+            "subscriptionId": STRING,
+            "resourceGroup": STRING,
+        },
+    },
+    "datastores",
+)
 
 
 def paginated(item: dict[str, Any]) -> dict[str, Any]:

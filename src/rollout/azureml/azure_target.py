@@ -106,6 +106,9 @@ class AzureTarget:
 
         return AzureMonitorMetrics(ml.online_endpoints.get(endpoint).id, self.credential(), self.endpoints)
 
+    def blob_account_url(self, account: str, suffix: str) -> str:
+        return f"https://{account}.blob.{suffix}"
+
     def child_environment(self) -> dict[str, str]:
         given = {AZURE_ENV[key]: value for key, value in self.given().items() if value}
         return given | ({CLOUD_ENV: self.cloud} if self.cloud else {})

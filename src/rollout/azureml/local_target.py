@@ -125,6 +125,10 @@ class LocalTarget:
 
         return EmulatorMetrics(self.url(), self.ca_file() or True)
 
+    def blob_account_url(self, account: str, suffix: str) -> str:
+        """Path-style on the emulator's host, as the blob URLs it hands out are."""
+        return f"{self.emulator(start=self.start).url.rstrip('/')}/{account}.blob.{suffix}"
+
     def child_environment(self) -> dict[str, str]:
         return {}
 

@@ -56,6 +56,10 @@ class Target(Protocol):
         """Where canary analysis reads the endpoint's per-deployment numbers."""
         ...
 
+    def blob_account_url(self, account: str, suffix: str) -> str:
+        """The URL of a storage account's blob service (`account`, the cloud's storage `suffix`)."""
+        ...
+
     def child_environment(self) -> dict[str, str]:
         """Environment variables that let a child process (`--target <name>`) reach this same target."""
         ...

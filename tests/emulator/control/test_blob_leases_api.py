@@ -1,7 +1,8 @@
 """Blob leases on the emulator's blob service, driven by azure-storage-blob's own `BlobClient` and
 `BlobLeaseClient` (as the release lock will be): acquire, renew, change, release, break (at once
 and after a period), each refusal as the `HttpResponseError` Azure Storage's code and status make,
-writes and deletes with and without the lease, and clients racing for one lease."""
+writes and deletes with and without the lease, clients racing for one lease, and an Entra ID bearer
+token in place of the SAS."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ import uuid
 
 import pytest
 from azure.core.exceptions import HttpResponseError
-from azure.storage.blob import BlobClient, BlobLeaseClient
+from azure.storage.blob import BlobClient, BlobLeaseClient, BlobServiceClient
 
 from chaos_support import https_client
 from races import race
+from rollout.emulator.constants import STORAGE_ACCOUNT, STORAGE_SUFFIX
 from rollout.emulator.control.artifact_store import BLOB_CONTAINER, ArtifactStore
 
 
@@ -169,3 +171,29 @@ def test_of_clients_racing_for_the_lease_exactly_one_wins(blob, emulator):
         return "won"
 
     assert sorted(race(acquire, 4)) == ["refused"] * 3 + ["won"]
+
+
+def test_an_entra_id_bearer_token_instead_of_a_sas(emulator):
+    """azure-storage-blob with a token credential (as for an identity with a data role on the
+    container) sends `Authorization: Bearer`: the management token is accepted, another is not."""
+    from rollout.azureml.local_target import LocalTarget, LocalTokenCredential
+
+    target = LocalTarget(emulator.state_dir)
+    account_url = target.blob_account_url(STORAGE_ACCOUNT, STORAGE_SUFFIX)
+    name = f"locks/{uuid.uuid4().hex[:8]}/bearer.lock"
+    credential, verify = target.credential(), emulator.ca_file
+    blob = BlobServiceClient(account_url, credential=credential, connection_verify=verify).get_blob_client(
+        BLOB_CONTAINER, name
+    )
+    blob.upload_blob(b"", overwrite=False)
+    lease = BlobLeaseClient(blob)
+    lease.acquire(lease_duration=15)
+    blob.set_blob_metadata({"holder": "bearer"}, lease=lease)
+    assert blob.get_blob_properties().metadata == {"holder": "bearer"}
+    lease.release()
+
+    wrong = BlobServiceClient(
+        account_url, credential=LocalTokenCredential("not-the-token"), connection_verify=emulator.ca_file
+    ).get_blob_client(BLOB_CONTAINER, name)
+    refused(wrong.get_blob_properties, 403, "AuthenticationFailed")
+    refused(lambda: BlobLeaseClient(wrong).acquire(lease_duration=15), 403, "AuthenticationFailed")

@@ -11,8 +11,10 @@ Artifact service (guarded by the management token, no api-version, errors in Azu
   from (404 if absent).
 - `GET {origin}/{container}/metadata?path=`: the Artifact.
 
-Blob storage (authorised by the SAS in the URL, a blob's or its container's, errors as Azure
-Storage's XML), path-style at `/{account}.blob.{suffix}/{container}/{blob}`: `PUT` of a block blob
+Blob storage (authorised by the SAS in the URL, a blob's or its container's, or by an Entra ID
+bearer token, `Authorization: Bearer <the management token>`, with every data permission, as a
+Storage Blob Data Contributor has; a wrong token or SAS is 403 `AuthenticationFailed`; errors as
+Azure Storage's XML), path-style at `/{account}.blob.{suffix}/{container}/{blob}`: `PUT` of a block blob
 (201; `If-None-Match: *` on an existing blob: 409; a `Content-MD5` that does not match: 400), `PUT
 ?comp=metadata` (200), `GET` (200, or 206 for `Range`/`x-ms-range`) and `HEAD`, each checked against
 the blob's lease (`x-ms-lease-id`; rules in blob_leases); metadata travels as `x-ms-meta-*` headers,
@@ -196,12 +198,21 @@ class BlobApi:
         return container, blob, path
 
     def _authorised(self, request: Request, permission: str) -> tuple[str, str]:
-        """The container and blob of a request whose SAS grants one of `permission` (r, w, d, ...)."""
+        """The container and blob of a request whose SAS grants one of `permission` (r, w, d, ...), or
+        that carries the management token as a bearer (which grants them all)."""
         container, blob = request.path_params["container"], request.path_params["blob"]
         try:
             self.store.blob_path(container, blob)
         except ValueError:
             raise BlobNotFound("The specified blob does not exist.") from None
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer":
+            if not self.store.token_allows(token.strip()):
+                raise AuthenticationFailed(
+                    "Server failed to authenticate the request: the bearer token is not one the storage "
+                    "account accepts (the emulator's management token)."
+                )
+            return container, blob
         query = dict(request.query_params)
         if not any(self.store.sas_allows(container, blob, query, one) for one in permission):
             raise AuthenticationFailed(

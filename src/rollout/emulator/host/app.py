@@ -27,12 +27,14 @@ from rollout.emulator.asset_state import AssetState
 from rollout.emulator.constants import LOCATION, RESOURCE_GROUP, SUBSCRIPTION_ID, WORKSPACE
 from rollout.emulator.control import assets as asset_routes
 from rollout.emulator.control import cloud_metadata, openapi, surface_routes
+from rollout.emulator.control import datastores as datastore_routes
 from rollout.emulator.control import routes as control_routes
 from rollout.emulator.control.artifact_store import ArtifactStore
 from rollout.emulator.control.artifacts import ArtifactApi
 from rollout.emulator.control.assets import AssetApi
 from rollout.emulator.control.azure_monitor.route import MonitorApi
 from rollout.emulator.control.blob_lease_api import BlobLeaseApi
+from rollout.emulator.control.datastores import DatastoreApi
 from rollout.emulator.control.guard import Guard, error_response
 from rollout.emulator.control.handlers import ArmApi
 from rollout.emulator.control.lease_table import LeaseTable
@@ -105,6 +107,9 @@ def create_app(config: ServerConfig) -> Starlette:
         *control_routes.routes(arm, MonitorApi(state, workspace, metrics.history), guard),
         *asset_routes.routes(
             AssetApi(assets=assets, blobs=artifact_store, shapes=arm.shapes, workspace=workspace), guard
+        ),
+        *datastore_routes.routes(
+            DatastoreApi(workspace=workspace, created=artifact_store.root.stat().st_mtime), guard
         ),
         *surface_routes.routes(
             MlflowSurface(registry, artifact_store),
