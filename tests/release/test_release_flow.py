@@ -25,7 +25,7 @@ def walk_all_stages(rel: Release) -> None:
 
 
 def test_a_whole_release_under_load_loses_no_request_and_frees_a_slot_for_the_next(
-    live_on_v1: Release,
+    lab: Lab, live_on_v1: Release
 ) -> None:
     rel = live_on_v1
     with SteadyLoad(rel, threads=2) as load:
@@ -65,6 +65,14 @@ def test_a_whole_release_under_load_loses_no_request_and_frees_a_slot_for_the_ne
         rel.retire()
     resumed = run_release(rel, version=VERSIONS["v3"], confirm=lambda question: True, acceptance=None)
     assert (resumed.stages, resumed.stopped_before, resumed.retired) == ([], "retire", None)
+    plan_file = rel.project.root / "deployments" / "release.yml"
+    plan_file.write_text(plan_file.read_text() + "\nretire_after: 60m\n")
+    again = lab.in_process("release", "--yes", "--version", str(VERSIONS["v3"]), cwd=rel.project.root)
+    assert again.returncode == 0, again.stderr
+    assert "the old deployment stays at 0% until" in again.stderr
+    assert (
+        "released heart-classifier:3: blue is live, green kept at 0% until `rollout retire`" in again.stdout
+    )
     assert {d.name for d in rel.status().deployments} == {"blue", "green"}
     rel.retire(now=True)
     status = rel.status()

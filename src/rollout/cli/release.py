@@ -329,6 +329,13 @@ def release(
         return
     if run.stages:
         _exit_for(run.stages[-1])
+    if run.stopped_before == "retire":  # every stage passed; the old deployment is kept at 0%
+        print(
+            f"released {deployed.model}: {deployed.candidate} is live, {deployed.live or 'nothing'}"
+            " kept at 0% until `rollout retire`"
+        )
+        console.print_status(rel.status())
+        return
     if run.retired is None:
         return
     retired = run.retired
