@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import re
@@ -119,11 +120,9 @@ class Report:
 
 def machine() -> str:
     cpu = platform.processor() or "unknown CPU"
-    try:
+    with contextlib.suppress(OSError):  # no /proc: the platform's name stands
         names = re.findall(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
         cpu = names[0] if names else cpu
-    except OSError:
-        pass
     return (
         f"{os.cpu_count()} cores, {cpu}; Python {platform.python_version()}; "
         f"{platform.system()} {platform.release()} ({platform.machine()}); load average "

@@ -77,5 +77,5 @@ def run_release(
     if not confirm(f"Retire {run.deployed.live or 'nothing'}?"):
         run.stopped_before = "retire"
         return run
-    run.retired = release.retire()
+    run.retired = release.retire(now=True)  # its grace period was checked above, and only ends
     return run

@@ -87,11 +87,9 @@ def test_a_built_key_is_reused_without_uv(cache, progress, monkeypatch):
         raise AssertionError("uv ran for a cached environment")
 
     monkeypatch.setattr(build_module, "run_uv", no_uv)
-    started = time.monotonic()
     again = EnvironmentCache(cache.root, interpreters=cache.interpreters()).build(
         SIX, BuildOptions(progress=progress.append)
     )
-    assert time.monotonic() - started < 0.2
     assert (again.path, again.resolved, again.cached) == (first.path, first.resolved, True)
     assert progress == [f"environment {first.key}: cached (1 package)"]
 

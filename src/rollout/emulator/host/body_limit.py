@@ -19,21 +19,26 @@ from rollout.emulator.errors import RequestBodyTooLarge, RequestContentTooLarge
 ARM_BODY_BYTES = 4 * 1024 * 1024
 BLOB_BODY_BYTES = 256 * 1024 * 1024
 BLOB_PREFIX = f"/{STORAGE_ACCOUNT}.blob.{STORAGE_SUFFIX}/"
-SCORING_SUFFIXES = ("/score",)
 
 
-def refusal(path: str) -> tuple[int, Response] | None:
-    """The cap on a body sent to `path` and the reply past it; None: the route keeps its own cap."""
-    if path.startswith("/online-endpoints/") and path.endswith(SCORING_SUFFIXES):
+def cap(path: str) -> int | None:
+    """The most bytes a body sent to `path` may hold; None: the route keeps its own cap (scoring)."""
+    if path.startswith("/online-endpoints/") and path.endswith("/score"):
         return None
+    return BLOB_BODY_BYTES if path.startswith(BLOB_PREFIX) else ARM_BODY_BYTES
+
+
+def too_large(path: str) -> Response:
+    """The service's own 413 for a body over the cap of `path`."""
     if path.startswith(BLOB_PREFIX):
         error = RequestBodyTooLarge(
             "The request body is too large and exceeds the maximum permissible limit.",
             headers={"x-ms-max-limit": str(BLOB_BODY_BYTES)},
         )
-        return BLOB_BODY_BYTES, storage_error(error)
-    too_large = RequestContentTooLarge("The request content size exceeds the maximum size of 4 MB.")
-    return ARM_BODY_BYTES, error_response(too_large)
+        return storage_error(error)
+    return error_response(
+        RequestContentTooLarge("The request content size exceeds the maximum size of 4 MB.")
+    )
 
 
 class _TooLarge(Exception):
@@ -47,14 +52,13 @@ class BodyLimit:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        capped = refusal(scope["path"]) if scope["type"] == "http" else None
-        if capped is None:
+        limit = cap(scope["path"]) if scope["type"] == "http" else None
+        if limit is None:
             await self.app(scope, receive, send)
             return
-        limit, reply = capped
         declared = dict(scope["headers"]).get(b"content-length", b"0")
         if declared.isdigit() and int(declared) > limit:
-            await reply(scope, receive, send)
+            await too_large(scope["path"])(scope, receive, send)
             return
         received = 0
         started = False
@@ -77,4 +81,4 @@ class BodyLimit:
         except _TooLarge:
             if started:
                 raise
-            await reply(scope, receive, send)
+            await too_large(scope["path"])(scope, receive, send)
