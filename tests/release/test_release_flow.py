@@ -69,7 +69,7 @@ def test_a_whole_release_under_load_loses_no_request_and_frees_a_slot_for_the_ne
     plan_file.write_text(plan_file.read_text() + "\nretire_after: 60m\n")
     again = lab.in_process("release", "--yes", "--version", str(VERSIONS["v3"]), cwd=rel.project.root)
     assert again.returncode == 0, again.stderr
-    assert "the old deployment stays at 0% until" in again.stderr
+    assert "the old deployment green stays at 0% until" in again.stderr
     assert (
         "released heart-classifier:3: blue is live, green kept at 0% until `rollout retire`" in again.stdout
     )

@@ -20,26 +20,24 @@ from rollout.release.results import RetireResult
 from rollout.release.roles import RELEASE_TAGS
 
 
-def grace_ends(ctx: ReleaseContext) -> datetime | None:
-    """When the plan's `retire_after` ends, counted from the release's last stage that passed;
-    None without a grace period or a stage recorded on the endpoint."""
+def in_grace(ctx: ReleaseContext) -> str | None:
+    """What keeps the old deployment now: the plan's `retire_after`, counted from the release's last
+    stage that passed, and when it ends. None without a grace period, a recorded stage or an old
+    deployment (a first release)."""
     seconds = ctx.project.plan.retire_after_seconds
     if not seconds:
         return None
     entries = from_tag((ctx.endpoint().tags or {}).get(TAG_HISTORY), ctx.endpoint_name)
     passed = [entry for entry in entries if entry.step == "stage" and entry.outcome == "pass"]
-    return datetime.fromisoformat(passed[-1].ended) + timedelta(seconds=seconds) if passed else None
-
-
-def in_grace(ctx: ReleaseContext) -> str | None:
-    """What keeps the old deployment now (its grace period and when it ends), or None."""
-    ends = grace_ends(ctx)
-    if ends is None or ends <= datetime.now(ends.tzinfo):
+    if not passed or passed[-1].live is None:
         return None
-    after = ctx.project.plan.retire_after_seconds / 60
+    ends = datetime.fromisoformat(passed[-1].ended) + timedelta(seconds=seconds)
+    if ends <= datetime.now(ends.tzinfo):
+        return None
     return (
-        f"the old deployment stays at 0% until {ends:%Y-%m-%d %H:%M} UTC (the plan's retire_after,"
-        f" {after:g} min after the last stage passed): until then `rollout rollback` is one traffic change"
+        f"the old deployment {passed[-1].live} stays at 0% until {ends:%Y-%m-%d %H:%M} UTC (the plan's"
+        f" retire_after, {seconds / 60:g} min after the last stage passed): until then `rollout rollback`"
+        " is one traffic change"
     )
 
 
