@@ -1,43 +1,29 @@
-"""The release lock's staleness rules and how slots get their roles."""
+"""Whether a release lock's holder runs on this host, and how slots get their roles."""
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
 import sys
-from dataclasses import asdict, replace
+from dataclasses import replace
 from types import SimpleNamespace
 
-from rollout.release.lock import Holder, read_holder
+from rollout.azureml.lease_lock import Holder
 from rollout.release.roles import idle_slot, model_of, read_roles
 
 
-def test_fresh_lock_of_a_running_process_is_not_stale() -> None:
-    assert not Holder.me(ttl_seconds=60).is_stale()
-
-
-def test_expired_lock_is_stale() -> None:
-    assert replace(Holder.me(60), expires="2000-01-01T00:00:00+00:00").is_stale()
-
-
-def test_lock_of_a_dead_process_on_this_host_is_stale() -> None:
+def test_a_holder_of_this_host_runs_here_until_its_process_ends() -> None:
     dead = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
     )
-    holder = replace(Holder.me(600), pid=int(dead.stdout))
-    assert holder.host == socket.gethostname()
-    assert holder.is_stale()
-    assert not replace(holder, host="another-host").is_stale()
-
-
-def test_lock_tag_round_trip_and_garbage() -> None:
-    me = Holder.me(60)
-    assert read_holder({"rollout.lock": json.dumps(asdict(me))}) == me
-    assert read_holder({"rollout.lock": "not json"}) is None
-    assert read_holder(None) is None
-    assert me.pid == os.getpid()
+    me = Holder("me", host=socket.gethostname(), pid=os.getpid())
+    assert me.runs_here() and not me.gone_from_here()
+    gone = replace(me, pid=int(dead.stdout))
+    assert gone.gone_from_here() and not gone.runs_here()
+    elsewhere = replace(gone, host="another-host")
+    assert not elsewhere.runs_here() and not elsewhere.gone_from_here()  # only its lease tells
+    assert not Holder("written by an older rollout").gone_from_here()
 
 
 def endpoint(traffic: dict[str, int], tags: dict[str, str] | None = None) -> SimpleNamespace:

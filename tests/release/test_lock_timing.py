@@ -3,31 +3,31 @@ profile, scaled so that an endpoint update (40 s on Azure) takes about a second.
 
 - Two promotes at once: exactly one holds the lock and runs; the other is refused; the endpoint's
   traffic and tags agree with the one verdict written.
-- A rival whose claim lands right after ours (it read the lock free while ours was being written)
-  is seen: the settle time is longer than a write.
+- A forced rollback taking the lock while the stage's traffic change is still pending: the
+  rollback's split holds, the stage stops (one schedule of tests/unit/release/test_lock_schedules.py,
+  end to end).
 - A stage that works longer than its lock's lease renews it: a rival finds the lock held after the
-  first expiry has passed, and the stage ends normally.
+  first lease would have run out, and the stage ends normally.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from labs import Lab
-from release_lab import PROBE_RPS, REPO, VERSIONS, make_project
+from release_lab import PROBE_RPS, REPO, VERSIONS, lock_holder, make_project
 from rollout.azureml.endpoints import get_endpoint, live_traffic, set_tags, set_traffic
+from rollout.azureml.sdk import state_name
 from rollout.core.errors import UserError
 from rollout.emulator.control.timing import Timing
 from rollout.project.loading import load_project
-from rollout.release.lock import LOCK_TAG, Holder, read_holder, release_lock
+from rollout.release.lock import LockLost
 from rollout.release.roles import TAG_STAGE, TAG_VERDICT
 from rollout.release.steps import Release
 
@@ -105,48 +105,52 @@ def test_two_promotes_at_once_one_wins_and_the_state_agrees(paced: Lab, releasin
     refused = [o for o in outcomes if isinstance(o, UserError)]
     ran = [o for o in outcomes if not isinstance(o, UserError)]
     assert len(refused) == 1 and len(ran) == 1, outcomes
-    assert "is held by another release" in str(refused[0])
+    assert "is held by" in str(refused[0])
     verdict = ran[0].verdict.outcome
     endpoint = get_endpoint(release(paced, releasing).conn.ml, "ep-lock-timing")
     tags = endpoint.tags or {}
     assert tags.get(TAG_VERDICT) == f"canary: {verdict}"
-    assert not tags.get(LOCK_TAG)
+    assert lock_holder(release(paced, releasing)) is None
     expected = {"blue": 100} if ran[0].rolled_back else {"blue": 90, "green": 10}
     assert live_traffic(endpoint) == expected
     assert tags.get(TAG_STAGE) == ("canary" if verdict == "pass" else None)
 
 
-def test_a_rival_claim_landing_right_after_ours_is_seen(paced: Lab, releasing: Path) -> None:
+def test_a_forced_rollback_while_the_stages_write_is_pending_wins(paced: Lab, releasing: Path) -> None:
+    """One schedule of a stage S and a forced rollback R end to end, at Azure's pace: R takes the
+    lock while S's traffic change is still an operation pending on the endpoint. R waits out what
+    S had sent and the pending operation, then applies its split; S stops at its next check."""
     rel = release(paced, releasing)
     ml, endpoint = rel.conn.ml, rel.endpoint_name
     outcome: dict[str, Any] = {}
 
-    def take() -> None:
+    def promote() -> None:
         try:
-            with release_lock(release(paced, releasing).conn.ml, endpoint, 60):
-                outcome["held"] = True
+            outcome["result"] = release(paced, releasing).promote("canary", bake_seconds=30, probe_rps=5)
         except UserError as error:
-            outcome["refused"] = error
+            outcome["error"] = error
 
-    thread = threading.Thread(target=take)
-    thread.start()
-    # the rival read the lock free while our claim was being written; it writes its own claim as
-    # soon as ours has landed, and that write takes as long as ours did
+    stage = threading.Thread(target=promote)
+    stage.start()
     began = time.monotonic()
-    while read_holder(get_endpoint(ml, endpoint).tags) is None:
-        assert time.monotonic() - began < 30 and thread.is_alive(), outcome
+    while state_name(get_endpoint(ml, endpoint).provisioning_state) != "Updating":
+        assert time.monotonic() - began < 60 and stage.is_alive(), outcome
         time.sleep(0.02)
-    rival = replace(Holder.me(60), owner="rival", host="another-runner", pid=1)
-    set_tags(ml, endpoint, {LOCK_TAG: json.dumps(asdict(rival))})
-    thread.join(timeout=60)
-    set_tags(ml, endpoint, {LOCK_TAG: None})
-    assert "refused" in outcome, "both held the lock: the re-read came before the rival's claim landed"
-    assert "held by another release: rival (another-runner pid 1)" in str(outcome["refused"])
+    rolled_back = release(paced, releasing).rollback(force_lock=True)
+    stage.join(timeout=60)
+
+    assert isinstance(outcome.get("error"), LockLost), outcome
+    assert (rolled_back.live, rolled_back.candidate) == ("blue", "green")
+    after = get_endpoint(ml, endpoint)
+    assert live_traffic(after) == {"blue": 100}
+    assert (after.tags or {}).get(TAG_VERDICT) == "rolled back"
+    assert lock_holder(rel) is None
+    rel.deploy(version=VERSIONS["v2"])  # the next test starts from green deployed at 0%
 
 
 def test_a_stage_longer_than_its_lease_renews_the_lock(paced: Lab, releasing: Path) -> None:
     rel = release(paced, releasing)
-    rel.lock_lease_seconds = 16  # renewed once less than 8 s are left; the lock is checked every 3 s
+    assert rel.project.plan.lock.lease_seconds == 15  # renewed every 5 s; the bake checks every 3 s
     outcome: dict[str, Any] = {}
 
     def promote() -> None:
@@ -157,19 +161,18 @@ def test_a_stage_longer_than_its_lease_renews_the_lock(paced: Lab, releasing: Pa
 
     thread = threading.Thread(target=promote)
     thread.start()
-    ml, endpoint = rel.conn.ml, rel.endpoint_name
     began = time.monotonic()
-    while (first := read_holder(get_endpoint(ml, endpoint).tags)) is None:
+    while (first := lock_holder(rel)) is None:
         assert time.monotonic() - began < 30 and thread.is_alive(), outcome
         time.sleep(0.05)
-    time.sleep(max(0.0, first.seconds_left()) + 2)  # the first lease has run out
+    time.sleep(17)  # the first lease would have run out
 
     assert thread.is_alive(), f"the stage ended before its first lease did: {outcome}"
-    now = read_holder(get_endpoint(ml, endpoint).tags)
-    assert now is not None and now.token == first.token and now.expires > first.expires
-    with pytest.raises(UserError, match="is held by another release"):
+    now = lock_holder(rel)
+    assert now is not None and now.pid == first.pid and (now.until or "") > (first.until or "")
+    with pytest.raises(UserError, match="is held by"):
         release(paced, releasing).rollback()
     thread.join(timeout=90)
     assert "error" not in outcome, outcome["error"]  # the stage kept its lock to the end
     assert "result" in outcome
-    assert not (get_endpoint(ml, endpoint).tags or {}).get(LOCK_TAG)
+    assert lock_holder(rel) is None

@@ -16,7 +16,7 @@ import pytest
 
 from github_output_format import parse_github_output
 from labs import Lab, Result
-from release_lab import PROBE_RPS, VERSIONS, make_project, serving_v1
+from release_lab import PROBE_RPS, VERSIONS, lock_holder, make_project, serving_v1
 from rollout.release.steps import Release
 
 
@@ -154,7 +154,8 @@ def test_a_stage_killed_half_way_finishes_when_run_again(lab: Lab, live_on_v1: R
         time.sleep(0.2)
     killed.send_signal(signal.SIGKILL)
     killed.wait(timeout=10)
-    assert rel.endpoint().tags.get("rollout.lock")  # the killed run left its lock behind
+    left = lock_holder(rel)  # the killed run left its lease behind, to run out
+    assert left is not None and left.pid == killed.pid and left.gone_from_here()
 
     rerun = lab.in_process(
         "promote", "--stage", "canary", "--probe-rps", str(PROBE_RPS), cwd=rel.project.root
@@ -166,7 +167,9 @@ def test_a_stage_killed_half_way_finishes_when_run_again(lab: Lab, live_on_v1: R
         "canary",
         "canary: pass",
     )
-    assert "rollout.lock" not in rel.endpoint().tags
+    said = " ".join(rerun.stderr.split())
+    assert f"(pid {killed.pid}), whose process no longer runs: waiting for its lease to run out" in said
+    assert lock_holder(rel) is None
 
 
 def test_json_outputs_for_automation(lab: Lab, live_on_v1: Release, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
-import json
-from dataclasses import asdict, replace
 
 import pytest
 
 from labs import Lab
 from load_support import SteadyLoad
-from release_lab import PROBE_RPS, SLOW_SECONDS, VERSIONS, assert_live_lost_nothing, user_traffic
-from rollout.azureml.endpoints import apply_endpoint, set_tags
+from release_lab import (
+    PROBE_RPS,
+    SLOW_SECONDS,
+    VERSIONS,
+    assert_live_lost_nothing,
+    lock_holder,
+    user_traffic,
+)
+from rollout.azureml.endpoints import apply_endpoint
+from rollout.azureml.lease_lock import LeaseLock
 from rollout.core.errors import UserError
-from rollout.release.lock import LOCK_TAG, Holder
 from rollout.release.run import run_release
 from rollout.release.steps import Release
 
@@ -169,18 +174,16 @@ def test_promote_without_a_release_is_refused(lab: Lab, live_on_v1: Release) -> 
         live_on_v1.promote("canary")
 
 
-def test_the_release_lock_refuses_a_live_holder_and_takes_over_a_stale_one(live_on_v1: Release) -> None:
+def test_the_release_lock_refuses_a_running_holder_and_force_lock_takes_it_over(live_on_v1: Release) -> None:
     rel = live_on_v1
     rel.deploy(version=VERSIONS["v2"])
-    elsewhere = replace(Holder.me(600), owner="github run 7", host="runner-elsewhere", pid=1)
-
-    def hold(holder: Holder) -> None:
-        set_tags(rel.conn.ml, rel.endpoint_name, {LOCK_TAG: json.dumps(asdict(holder))})
-
-    hold(elsewhere)
-    with pytest.raises(UserError, match=r"held by another release: github run 7 \(runner-elsewhere pid 1\)"):
+    other = LeaseLock.open(rel.conn.target, rel.endpoint_name, "github run 7")
+    other.acquire(15)
+    with pytest.raises(UserError, match=r"is held by github run 7 until .*; `--force-lock` takes it over"):
         rel.rollback()
-    rel.rollback(force_lock=True)
-    hold(replace(elsewhere, expires="2000-01-01T00:00:00+00:00"))
-    rel.rollback()  # an expired lock is taken over
-    assert LOCK_TAG not in rel.endpoint().tags
+    said: list[str] = []
+    Release(rel.conn, rel.project, progress=said.append).rollback(force_lock=True)
+    assert any(line.startswith("took the release lock over from github run 7: waiting") for line in said)
+    with pytest.raises(UserError, match="no longer holds it"):
+        other.renew()  # the old holder learns it at its next renewal, and writes nothing more
+    assert lock_holder(rel) is None

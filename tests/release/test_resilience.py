@@ -18,11 +18,10 @@ import pytest
 
 from labs import Lab
 from load_support import ConnectionWithMetrics, FailingMetricsProxy, SteadyLoad, instance_pid
-from release_lab import PROBE_RPS, VERSIONS
+from release_lab import PROBE_RPS, VERSIONS, lock_holder
 from rollout.azureml.endpoints import get_endpoint, live_traffic
 from rollout.project.loading import load_project
 from rollout.release.bake import METRICS_ERROR_LIMIT
-from rollout.release.lock import LOCK_TAG
 from rollout.release.results import StageResult
 from rollout.release.roles import TAG_STAGE, TAG_VERDICT
 from rollout.release.steps import Release
@@ -63,7 +62,7 @@ def assert_back_on_live_with_verdict(rel: Release, verdict: str) -> None:
     tags = endpoint.tags or {}
     assert tags.get(TAG_VERDICT) == verdict
     assert not tags.get(TAG_STAGE)
-    assert not tags.get(LOCK_TAG), "the lock was not released"
+    assert lock_holder(rel) is None, "the lock was not released"
 
 
 @pytest.mark.parametrize("failure", ["500", "unreachable"])

@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from labs import Lab
+from rollout.azureml.lease_lock import Holder, LeaseLock
 from rollout.release.steps import Release
 
 REPO = Path(__file__).resolve().parents[2]
@@ -31,6 +32,8 @@ FAULTY = {"broken": ("broken",), "flaky": ("flaky",), "slow": ("slow", SLOW_SECO
 # tests/unit/release). At PROBE_RPS each deployment gets some 20 requests a bake.
 PROBE_RPS = 20
 FAST_PLAN = {
+    # the shortest lease Azure Storage gives: a killed holder's lock runs out in 15 s
+    "lock": {"lease": "15s"},
     "stages": [
         {"name": "canary", "traffic": 10, "bake": "2s", "environment": "canary"},
         {"name": "half", "traffic": 50, "bake": "2s", "environment": "production-half"},
@@ -75,6 +78,11 @@ def make_project(root: Path, endpoint: str, plan: dict | None = None) -> Path:
     release_plan.update(plan or FAST_PLAN)
     plan_file.write_text(yaml.safe_dump(release_plan, sort_keys=False))
     return root
+
+
+def lock_holder(rel: Release) -> Holder | None:
+    """Who holds the release lock of the release's endpoint (None: it is free)."""
+    return LeaseLock.open(rel.conn.target, rel.endpoint_name).holder()
 
 
 def serving_v1(lab: Lab, project: Path) -> Release:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from rollout.azureml import write_fence
 from rollout.azureml.cloud import CLOUD_ENV, CloudEndpoints, resolve_cloud
 from rollout.core.errors import UserError
 
@@ -73,6 +74,7 @@ class AzureTarget:
             scope["resource_group"],
             scope["workspace"],
             cloud=self.endpoints.name,
+            raw_request_hook=write_fence.request_hook,
         )
 
     @cached_property

@@ -7,11 +7,10 @@ and break are Azure Storage's own atomic lease actions, sent by azure-storage-bl
 the identity needs a data role such as Storage Blob Data Contributor on the container). A lease is
 finite (15 to 60 s) and renewed while it is needed, so a dead holder's lock frees itself.
 
-Who holds the lock is blob metadata (`holder`, `until`) written with the lease id, so only the
-holder can write it. A forced takeover breaks the lease at once (break period 0) and acquires it:
-the old holder's next renew or release is refused, and it learns it no longer holds the lock.
-
-Not yet what the release steps use: they keep the endpoint-tag lock of `rollout.release.lock`.
+Who holds the lock is blob metadata (`holder`, `until`, `host`, `pid`) written with the lease id,
+so only the holder can write it. A forced takeover breaks the lease at once (break period 0) and
+acquires it: the old holder's next renew or release is refused, and it learns it no longer holds
+the lock. `rollout.release.lock` holds this lock for the release steps.
 """
 
 from __future__ import annotations
@@ -25,7 +24,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceNotFoundError
+import psutil
+from azure.core.exceptions import (
+    AzureError,
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceNotFoundError,
+)
 from azure.storage.blob import BlobClient, BlobLeaseClient, BlobServiceClient
 
 from rollout.core.errors import UserError
@@ -38,6 +43,8 @@ if TYPE_CHECKING:
 LOCK_FOLDER = "locks"
 HOLDER_KEY = "holder"
 UNTIL_KEY = "until"
+HOST_KEY = "host"
+PID_KEY = "pid"
 MIN_SECONDS, MAX_SECONDS = 15, 60
 HELD_STATES = ("leased", "breaking")
 # Azure Storage's codes for a lease this client no longer holds
@@ -54,10 +61,38 @@ _EXISTS = {"BlobAlreadyExists", "LeaseIdMissing"}  # an empty lock blob created 
 
 @dataclass(frozen=True)
 class Holder:
-    """Who holds a lock, and until when their lease runs unless renewed (ISO 8601, UTC)."""
+    """Who holds a lock, until when their lease runs unless renewed (ISO 8601, UTC), and the host
+    and process that hold it."""
 
     name: str
     until: str | None = None
+    host: str | None = None
+    pid: int | None = None
+
+    def runs_here(self) -> bool:
+        """Whether the holder is a process of this host that is still running."""
+        return self.host == socket.gethostname() and self.pid is not None and psutil.pid_exists(self.pid)
+
+    def gone_from_here(self) -> bool:
+        """Whether the holder was a process of this host that no longer runs (its lease only
+        waits to run out)."""
+        return self.host == socket.gethostname() and self.pid is not None and not psutil.pid_exists(self.pid)
+
+
+class LeaseHeld(UserError):
+    """Someone else holds the lock (Azure Storage's `LeaseAlreadyPresent`)."""
+
+    def __init__(self, endpoint: str, holder: Holder | None) -> None:
+        super().__init__(held_message(endpoint, holder))
+        self.holder = holder
+
+
+class LeaseLost(UserError):
+    """This handle no longer holds the lock: broken, taken over, or run out and taken."""
+
+    def __init__(self, endpoint: str, holder: Holder | None) -> None:
+        super().__init__(lost_message(endpoint, holder))
+        self.holder = holder
 
 
 def lock_blob_name(endpoint: str) -> str:
@@ -103,23 +138,34 @@ def check_duration(seconds: int) -> int:
     return seconds
 
 
-def lock_blob(target: Target, ml: MLClient, endpoint: str, container: str | None = None) -> BlobClient:
-    """The lock blob of `endpoint`, in the default datastore's container (or `container`) of the
-    target's workspace, reached with the target's credential."""
-    from azure.ai.ml.entities import AzureBlobDatastore
+@dataclass(frozen=True)
+class LockPlace:
+    """Where the lock blobs are: a storage account's blob service URL and a container; each
+    defaults to the workspace's default datastore's."""
 
-    store = ml.datastores.get_default()
-    if not isinstance(store, AzureBlobDatastore):
-        raise UserError(
-            f"the workspace's default datastore {store.name} is not Azure Blob storage: "
-            "the release lock needs a blob container"
-        )
+    account_url: str | None = None
+    container: str | None = None
+
+
+def lock_blob(target: Target, ml: MLClient, endpoint: str, place: LockPlace) -> BlobClient:
+    """The lock blob of `endpoint`, in the default datastore's container of the target's workspace
+    (or the account and container `place` names), reached with the target's credential."""
+    account_url, container = place.account_url, place.container
+    if account_url is None or container is None:
+        from azure.ai.ml.entities import AzureBlobDatastore
+
+        store = ml.datastores.get_default()
+        if not isinstance(store, AzureBlobDatastore):
+            raise UserError(
+                f"the workspace's default datastore {store.name} is not Azure Blob storage: "
+                "the release lock needs a blob container (name one in the plan's `lock`)"
+            )
+        account_url = account_url or target.blob_account_url(str(store.account_name), str(store.endpoint))
+        container = container or str(store.container_name)
     service = BlobServiceClient(
-        target.blob_account_url(str(store.account_name), str(store.endpoint)),
-        credential=target.credential(),
-        connection_verify=target.ca_file() or True,
+        account_url, credential=target.credential(), connection_verify=target.ca_file() or True
     )
-    return service.get_blob_client(container or str(store.container_name), lock_blob_name(endpoint))
+    return service.get_blob_client(container, lock_blob_name(endpoint))
 
 
 @dataclass
@@ -136,9 +182,11 @@ class LeaseLock:
         self.lease = _lease_client(self.blob)
 
     @classmethod
-    def open(cls, target: Target, endpoint: str, name: str | None = None) -> LeaseLock:
-        """The lock of `endpoint` in the target's default datastore."""
-        blob = lock_blob(target, target.ml_client(), endpoint)
+    def open(
+        cls, target: Target, endpoint: str, name: str | None = None, *, place: LockPlace | None = None
+    ) -> LeaseLock:
+        """The lock of `endpoint` in the target's default datastore (or where `place` says)."""
+        blob = lock_blob(target, target.ml_client(), endpoint, place or LockPlace())
         return cls(blob, endpoint, name or default_holder())
 
     @property
@@ -147,7 +195,7 @@ class LeaseLock:
 
     def acquire(self, duration_seconds: int = MAX_SECONDS) -> None:
         """Take the lock for `duration_seconds` (creating its empty blob first if there is none);
-        a UserError naming the holder if someone holds it."""
+        LeaseHeld, naming the holder, if someone holds it."""
         self.duration = check_duration(duration_seconds)
         self._ensure_blob()
         try:
@@ -156,16 +204,16 @@ class LeaseLock:
         except _Refused as refused:
             if refused.code != "LeaseAlreadyPresent":
                 raise UserError(refused.line) from None
-            raise UserError(held_message(self.endpoint, self.holder())) from None
+            raise LeaseHeld(self.endpoint, self.holder()) from None
         self._record()
 
     def renew(self) -> None:
-        """Renew the lease for its duration; a UserError if this handle no longer holds it."""
+        """Renew the lease for its duration; LeaseLost if this handle no longer holds it."""
         self._holding("renew", self.lease.renew)
         self._record()
 
     def release(self) -> None:
-        """Give the lock up (its holder metadata cleared first); a UserError if it was taken over."""
+        """Give the lock up (its holder metadata cleared first); LeaseLost if it was taken over."""
         self._holding("release", lambda: self.blob.set_blob_metadata({}, lease=self.lease))
         self._holding("release", self.lease.release)
 
@@ -178,11 +226,14 @@ class LeaseLock:
             if refused.code not in ("LeaseNotPresentWithLeaseOperation", "BlobNotFound"):
                 raise UserError(refused.line) from None
 
-    def take_over(self, duration_seconds: int = MAX_SECONDS) -> None:
-        """The forced takeover: break the lease at once, then acquire it."""
+    def take_over(self, duration_seconds: int = MAX_SECONDS) -> Holder | None:
+        """The forced takeover: break the lease at once, then acquire it; who held it before (None
+        when it was free)."""
         self._ensure_blob()
+        before = self.holder()
         self.break_now()
         self.acquire(duration_seconds)
+        return before
 
     def holder(self) -> Holder | None:
         """Who holds the lock now (None when it is free or its blob does not exist)."""
@@ -196,7 +247,13 @@ class LeaseLock:
         if properties.lease.state not in HELD_STATES:
             return None
         metadata = properties.metadata or {}
-        return Holder(metadata.get(HOLDER_KEY) or "an unnamed holder", metadata.get(UNTIL_KEY))
+        pid = metadata.get(PID_KEY, "")
+        return Holder(
+            metadata.get(HOLDER_KEY) or "an unnamed holder",
+            metadata.get(UNTIL_KEY),
+            metadata.get(HOST_KEY),
+            int(pid) if pid.isdigit() else None,
+        )
 
     # -------------------------------------------------------------------------------------------
 
@@ -211,17 +268,22 @@ class LeaseLock:
 
     def _record(self) -> None:
         """Write who holds the lock and until when, with the lease id (only the holder can)."""
-        metadata = {HOLDER_KEY: self.name, UNTIL_KEY: until_text(self.duration)}
+        metadata = {
+            HOLDER_KEY: self.name,
+            UNTIL_KEY: until_text(self.duration),
+            HOST_KEY: socket.gethostname(),
+            PID_KEY: str(os.getpid()),
+        }
         self._holding("record", lambda: self.blob.set_blob_metadata(metadata, lease=self.lease))
 
     def _holding(self, action: str, call: Callable[[], object]) -> None:
-        """Run a call that needs this handle's lease; a UserError saying it was lost if it is not."""
+        """Run a call that needs this handle's lease; LeaseLost if it no longer holds it."""
         try:
             with self._translated(action):
                 call()
         except _Refused as refused:
             if refused.code in _LOST:
-                raise UserError(lost_message(self.endpoint, self.holder())) from None
+                raise LeaseLost(self.endpoint, self.holder()) from None
             raise UserError(refused.line) from None
 
     @contextmanager
@@ -242,6 +304,10 @@ class LeaseLock:
             ) from None
         except HttpResponseError as error:
             raise _Refused(_code(error), self._line(action, error)) from None
+        except AzureError as error:  # no answer at all: the network, a timeout
+            raise _Refused(
+                "", f"cannot {action} the release lock of endpoint {self.endpoint}: {error.message}"
+            ) from None
 
     def _line(self, action: str, error: HttpResponseError) -> str:
         return (

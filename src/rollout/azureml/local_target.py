@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rollout import LOCAL_CLOUD_PREFIX
+from rollout.azureml import write_fence
 from rollout.core import paths
 from rollout.core.errors import UserError
 
@@ -96,6 +97,7 @@ class LocalTarget:
             connection_verify=running.ca_file,
             enable_telemetry=False,
             show_progress=False,
+            raw_request_hook=write_fence.request_hook,
         )
 
     def credential(self) -> LocalTokenCredential:

@@ -35,6 +35,9 @@ _DURATION_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0}
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([hms])")
 
 
+MIN_LEASE_SECONDS, MAX_LEASE_SECONDS = 15, 60
+
+
 def parse_duration(value: Any) -> float:
     """Seconds in a duration: a number of seconds (`90`) or number-unit parts (`30s`, `5m`, `1h30m`)."""
     if isinstance(value, bool):
@@ -172,6 +175,38 @@ class AnalysisLimits(_Spec):
     min_agreement: Annotated[float, Field(ge=0, le=1)] = 0.9
 
 
+class LockSettings(_Spec):
+    """`lock`: where the release lock's blob lives and how long its lease runs between renewals.
+
+    By default the blob is in the container of the workspace's default datastore; a team may name
+    a container, or a storage account's blob service URL (`https://ACCOUNT.blob.core.windows.net`).
+    """
+
+    account_url: str | None = None
+    container: str | None = None
+    lease_seconds: int = Field(30, alias="lease")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("lease_seconds", mode="before")
+    @classmethod
+    def _parse_lease(cls, value: Any) -> int:
+        seconds = parse_duration(value)
+        if seconds != int(seconds) or not MIN_LEASE_SECONDS <= seconds <= MAX_LEASE_SECONDS:
+            raise ValueError(
+                f"a lease lasts {MIN_LEASE_SECONDS} to {MAX_LEASE_SECONDS} whole seconds (Azure Storage's "
+                f"finite leases): got {value!r}"
+            )
+        return int(seconds)
+
+    @field_validator("account_url", mode="after")
+    @classmethod
+    def _https(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("https://"):
+            raise ValueError(f"must be an https URL of a storage account's blob service: got {value!r}")
+        return value
+
+
 class ReleasePlan(_Spec):
     """`deployments/release.yml`: the pinned model, the endpoint and its slots, stages and limits.
 
@@ -187,6 +222,7 @@ class ReleasePlan(_Spec):
     # how long the old deployment stays at 0% after the last stage, so that a rollback is one
     # traffic change; in the release workflow, the wait timer of the retire job's environment
     retire_after_seconds: float = Field(0.0, alias="retire_after")
+    lock: LockSettings = LockSettings.model_validate({})
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

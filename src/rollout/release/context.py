@@ -8,6 +8,7 @@ re-run after a failure; each change is confirmed by reading the endpoint again.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 from rollout.azureml.endpoints import (
@@ -18,26 +19,27 @@ from rollout.azureml.endpoints import (
     mirror_traffic,
     update_endpoint,
 )
-from rollout.azureml.sdk import Progress, quiet
+from rollout.azureml.lease_lock import LeaseLock, LockPlace
+from rollout.azureml.sdk import Progress, quiet, state_name
 from rollout.release import history
 from rollout.release.history import TAG_HISTORY, Entry, Split, release_id
-from rollout.release.lock import Holder, ensure_held
+from rollout.release.lock import HeldLock, LockTiming, hold
 from rollout.release.roles import Roles, read_roles
+from rollout.release.takeover import apply_until_read_back
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from azure.ai.ml.entities import OnlineDeployment, OnlineEndpoint
 
     from rollout.azureml.connection import Connection
     from rollout.project.specs import Project
 
-LOCK_LEASE_SECONDS = 600  # a stage's lock expires this long after its last renewal
-PROVISION_LOCK_SECONDS = 3600  # provisioning on Azure can take a while
+PENDING_STATES = ("Creating", "Updating")
 
 
 class ReleaseContext:
     """A project's endpoint over one connection, as the release steps see it."""
-
-    lock_lease_seconds: float = LOCK_LEASE_SECONDS
 
     def __init__(self, connection: Connection, project: Project, progress: Progress = quiet) -> None:
         self.conn = connection
@@ -65,22 +67,30 @@ class ReleaseContext:
 
     # -- changing ------------------------------------------------------------------------------
 
-    def restore(self, live: str | None, me: Holder, doing: str) -> None:
+    def lock(self, doing: str, force: bool = False) -> AbstractContextManager[HeldLock]:
+        """The endpoint's release lock, held for `doing` (taken over with `force`)."""
+        settings = self.project.plan.lock
+        place = LockPlace(settings.account_url, settings.container)
+        lease = LeaseLock.open(self.conn.target, self.endpoint_name, place=place)
+        timing = LockTiming(lease_seconds=settings.lease_seconds)
+        return hold(lease, doing, force=force, timing=timing, say=self.say)
+
+    def restore(self, live: str | None, held: HeldLock) -> None:
         """All traffic to `live` (none when there is no live deployment), mirror off, in one PUT,
-        if `me` still holds the lock."""
-        ensure_held(self.conn.ml, self.endpoint_name, me, doing)
+        if the lock is still held."""
+        held.check()
         split = {live: 100} if live else {}
-
-        def change(endpoint: OnlineEndpoint) -> None:
-            endpoint.traffic = {name: split.get(name, 0) for name in endpoint.traffic or {}} | split
-            endpoint.mirror_traffic = {}
-
         update_endpoint(
             self.conn.ml,
             self.endpoint_name,
-            change,
+            _all_traffic_to(split),
             lambda e: live_traffic(e) == split and not mirror_traffic(e),
         )
+
+    def restore_until_read_back(self, live: str | None, held: HeldLock) -> None:
+        """`restore`, made to hold after a takeover: once nothing is pending on the endpoint,
+        applied until it reads back."""
+        apply_until_read_back(_EndpointWrites(self), {live: 100} if live else {}, held)
 
     # -- history --------------------------------------------------------------------------------
 
@@ -110,6 +120,31 @@ class ReleaseContext:
                 **details,
             )
         )
+
+
+def _all_traffic_to(split: dict[str, int]) -> Callable[[OnlineEndpoint], None]:
+    def change(endpoint: OnlineEndpoint) -> None:
+        endpoint.traffic = {name: split.get(name, 0) for name in endpoint.traffic or {}} | split
+        endpoint.mirror_traffic = {}
+
+    return change
+
+
+class _EndpointWrites:
+    """The endpoint through the MLClient, as `apply_until_read_back` works with it."""
+
+    def __init__(self, ctx: ReleaseContext) -> None:
+        self.ctx, self.name = ctx, ctx.endpoint_name
+
+    def busy(self) -> bool:
+        return state_name(self.ctx.endpoint().provisioning_state) in PENDING_STATES
+
+    def split(self) -> tuple[dict[str, int], dict[str, int]]:
+        endpoint = self.ctx.endpoint()
+        return live_traffic(endpoint), mirror_traffic(endpoint)
+
+    def put_split(self, traffic: dict[str, int]) -> None:
+        update_endpoint(self.ctx.conn.ml, self.name, _all_traffic_to(traffic), lambda _: True)
 
 
 def split_of(endpoint: OnlineEndpoint) -> Split:

@@ -11,9 +11,8 @@ from rollout.azureml.endpoints import live_traffic, mirror_traffic, set_tags
 from rollout.azureml.sdk import state_name
 from rollout.core.errors import UserError
 from rollout.release import history
-from rollout.release.context import PROVISION_LOCK_SECONDS, ReleaseContext, split_of
+from rollout.release.context import ReleaseContext, split_of
 from rollout.release.history import DONE, TAG_HISTORY
-from rollout.release.lock import release_lock
 from rollout.release.results import DeployResult
 from rollout.release.roles import (
     TAG_CANDIDATE,
@@ -33,9 +32,7 @@ if TYPE_CHECKING:
 
 def deploy(ctx: ReleaseContext, version: int | None, force_lock: bool) -> DeployResult:
     """Deploy the pinned model (or `version`) into the idle slot at 0% traffic."""
-    if not ctx.exists():
-        ctx.apply_endpoint()  # create it: the lock lives on the endpoint
-    with release_lock(ctx.conn.ml, ctx.endpoint_name, PROVISION_LOCK_SECONDS, force=force_lock):
+    with ctx.lock("the deploy", force=force_lock):
         ctx.apply_endpoint()
         return _deploy(ctx, version)
 

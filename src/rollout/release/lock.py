@@ -1,206 +1,236 @@
-"""A release lock kept on the endpoint itself, as a tag: who holds it, since when, until when.
+"""The release lock of an endpoint, held for a release step: a lease on a blob, renewed while the
+step runs, that fences the step's own endpoint writes.
 
-Endpoints offer no compare-and-swap, so taking the lock is write, settle, re-read: of two
-writers racing, the one whose write lands last keeps the lock, and the other sees that on its
-re-read and backs off. A rival that read the lock free just before our claim landed lands its own
-claim up to one write later, so the settle time is longer than our own write took (seconds on
-Azure, where an endpoint update is a long-running operation). A lock whose expiry has passed, or
-whose holder was a process on this host that no longer runs, is stale and may be taken over; a
-holder that works longer than its lease renews it (`keep_held`).
+The lease (`rollout.azureml.lease_lock`) is Azure Storage's compare-and-swap: one holder at a time,
+a dead holder's lease runs out by itself (15 to 60 s), a forced takeover breaks it at once. A lease
+does not fence the endpoint (ARM takes a PUT from anyone with the role), so the holder fences
+itself: every write it sends (`rollout.azureml.write_fence`) goes out only within `write_window`
+seconds of a renewal that Azure Storage confirmed, and a retry likewise. A rollback that took the
+lock from a holder still running therefore waits `write_window` plus `transit` seconds: whatever
+the old holder sent has landed by then, and what it did not send it never will. The rollback then
+waits for any operation still pending on the endpoint and applies its split until it reads it back
+(`rollout.release.takeover`). Every step that takes the lock over waits the same way.
+
+Taking the lock: a lease held by a process of this host that runs is refused at once; a holder
+elsewhere is watched for a renewal (a holder that renews is alive: refused), and a lease that is
+not renewed runs out and is taken, so the next release after a killed one waits at most a lease.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import socket
+import threading
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from typing import Protocol
 
-import psutil
-
-from rollout.azureml.endpoints import EndpointBusy, get_endpoint, set_tags, update_endpoint
-from rollout.azureml.sdk import state_name
+from rollout.azureml.lease_lock import MAX_SECONDS, Holder, LeaseHeld, LeaseLost
+from rollout.azureml.sdk import Progress, quiet
+from rollout.azureml.write_fence import fenced
 from rollout.core.errors import UserError
-from rollout.core.waiting import wait_until
 
-if TYPE_CHECKING:
-    from azure.ai.ml import MLClient
-    from azure.ai.ml.entities import OnlineEndpoint
-
-LOCK_TAG = "rollout.lock"
-TAKEN_OVER_TAG = "rollout.lock.taken-over-by"  # the last forced take-over of a lock someone held
-SETTLE_SECONDS = 1.0  # on top of the time the claim's write took
-CLAIM_ATTEMPTS = 5  # claims refused because another write was under way, before giving up
-BUSY_WAIT_SECONDS = 300  # how long to wait for another write to finish (a minute or so on Azure)
+WRITE_WINDOW_SECONDS = 5.0  # a write goes out at most this long after a confirmed renewal
+TRANSIT_SECONDS = 5.0  # what a write sent inside the window may take to reach the endpoint
 
 
-def settle_seconds(write_seconds: float) -> float:
-    """How long to wait after a claim landed before trusting the re-read: longer than a write."""
-    return SETTLE_SECONDS + write_seconds
+class Clock(Protocol):
+    """Time as the lock sees it: the system's, or a test's virtual clock."""
+
+    def now(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+    def wait(self, event: threading.Event, seconds: float) -> bool:
+        """Wait until `event` is set (True) or `seconds` have passed (False)."""
+        ...
+
+    def start(self, work: Callable[[], None], name: str) -> None:
+        """Run `work` in a thread of its own (a daemon: it never keeps the process alive)."""
+        ...
+
+
+class SystemClock:
+    def now(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+    def wait(self, event: threading.Event, seconds: float) -> bool:
+        return event.wait(seconds)
+
+    def start(self, work: Callable[[], None], name: str) -> None:
+        threading.Thread(target=work, name=name, daemon=True).start()
+
+
+class Lease(Protocol):
+    """An endpoint's lock as a lease (`LeaseLock`, or a test's in-memory one)."""
+
+    endpoint: str
+
+    def acquire(self, duration_seconds: int = MAX_SECONDS) -> None: ...
+
+    def renew(self) -> None: ...
+
+    def release(self) -> None: ...
+
+    def take_over(self, duration_seconds: int = MAX_SECONDS) -> Holder | None: ...
+
+    def holder(self) -> Holder | None: ...
 
 
 @dataclass(frozen=True)
-class Holder:
-    owner: str
-    host: str
-    pid: int
-    token: str
-    since: str
-    expires: str
+class LockTiming:
+    """The lease's length and the fence's margins, in seconds, on a clock."""
 
-    def renewed(self, ttl_seconds: float) -> Holder:
-        """The same holder (same token), expiring `ttl_seconds` from now."""
-        expires = datetime.now(UTC) + timedelta(seconds=ttl_seconds)
-        return replace(self, expires=expires.isoformat(timespec="seconds"))
+    lease_seconds: int = 30
+    write_window: float = WRITE_WINDOW_SECONDS
+    transit: float = TRANSIT_SECONDS
+    poll: float = 1.0
+    clock: Clock = field(default_factory=SystemClock)
 
-    def seconds_left(self) -> float:
-        return (datetime.fromisoformat(self.expires) - datetime.now(UTC)).total_seconds()
+    @property
+    def renew_every(self) -> float:
+        return self.lease_seconds / 3
 
-    @classmethod
-    def me(cls, ttl_seconds: float) -> Holder:
-        now = datetime.now(UTC)
-        run = os.environ.get("GITHUB_RUN_ID")
-        owner = f"github run {run}" if run else os.environ.get("USER", "someone")
-        return cls(
-            owner=owner,
-            host=socket.gethostname(),
-            pid=os.getpid(),
-            token=uuid.uuid4().hex[:12],
-            since=now.isoformat(timespec="seconds"),
-            expires=(now + timedelta(seconds=ttl_seconds)).isoformat(timespec="seconds"),
-        )
-
-    def is_stale(self) -> bool:
-        if datetime.fromisoformat(self.expires) < datetime.now(UTC):
-            return True
-        return self.host == socket.gethostname() and not _process_alive(self.pid)
-
-    def describe(self) -> str:
-        return f"{self.owner} ({self.host} pid {self.pid}) since {self.since}, until {self.expires}"
-
-
-def read_holder(tags: dict[str, str] | None) -> Holder | None:
-    raw = (tags or {}).get(LOCK_TAG)
-    if not raw:
-        return None
-    try:
-        holder = Holder(**json.loads(raw))
-        datetime.fromisoformat(holder.expires)
-    except (TypeError, ValueError):
-        return None  # not a lock this tool wrote: treat as free
-    return holder
-
-
-@contextmanager
-def release_lock(ml: MLClient, endpoint: str, ttl_seconds: float, force: bool = False) -> Iterator[Holder]:
-    """Hold the endpoint's release lock for the duration of a block."""
-    me = Holder.me(ttl_seconds)
-    for attempt in range(1, CLAIM_ATTEMPTS + 1):
-        try:
-            _claim(ml, endpoint, me, force)
-            break
-        except EndpointBusy:  # another write (a rival's claim?) is under way: read again after it
-            if attempt == CLAIM_ATTEMPTS:
-                raise
-            _wait_while_busy(ml, endpoint)
-    winner = read_holder(get_endpoint(ml, endpoint).tags)
-    if winner is None or winner.token != me.token:
-        holder = winner.describe() if winner else "another release"
-        raise UserError(f"endpoint {endpoint} is held by another release: {holder}")
-    try:
-        yield me
-    finally:
-        still = read_holder(get_endpoint(ml, endpoint).tags)
-        if still and still.token == me.token:
-            set_tags(ml, endpoint, {LOCK_TAG: None})
-
-
-def _claim(ml: MLClient, endpoint: str, me: Holder, force: bool) -> None:
-    """Write `me` into the lock unless it is held, then let the write settle before the re-read."""
-
-    def refuse_if_held(tags: dict[str, str] | None) -> Holder | None:
-        current = read_holder(tags)
-        if current and current.token != me.token and not current.is_stale() and not force:
-            raise UserError(f"endpoint {endpoint} is held by another release: {current.describe()}")
-        return current
-
-    current = refuse_if_held(get_endpoint(ml, endpoint).tags)
-    taking_over = current is not None and not current.is_stale()
-    claim = json.dumps(asdict(me))
-
-    def write_claim(latest: OnlineEndpoint) -> None:
-        refuse_if_held(latest.tags)  # read again just before the write: a claim may have landed
-        latest.tags = {**(latest.tags or {}), LOCK_TAG: claim}
-        if taking_over:  # whoever held it finds out, on its next check, who took it
-            latest.tags[TAKEN_OVER_TAG] = me.describe()
-
-    # No confirmation here: a rival's claim may land right after ours; the re-read decides.
-    began = time.monotonic()
-    update_endpoint(ml, endpoint, write_claim, lambda _: True)
-    time.sleep(settle_seconds(time.monotonic() - began))
-
-
-def _wait_while_busy(ml: MLClient, endpoint: str) -> None:
-    def idle() -> bool:
-        return state_name(get_endpoint(ml, endpoint).provisioning_state) not in ("Creating", "Updating")
-
-    wait_until(idle, BUSY_WAIT_SECONDS, interval=SETTLE_SECONDS)
+    @property
+    def takeover_wait(self) -> float:
+        """How long a takeover waits for what the old holder may still have in flight."""
+        return self.write_window + self.transit
 
 
 class LockLost(UserError):
     """Another process took the release lock while this one held it (a rollback with --force-lock)."""
 
-
-def ensure_held(ml: MLClient, endpoint: str, me: Holder, doing: str) -> None:
-    """Raise LockLost unless the endpoint's lock is still `me`'s: whoever took it over wins.
-
-    A rollback is the emergency path: `rollout rollback --force-lock` takes the lock from a stage
-    that is baking, and the stage, on its next check, stops and writes nothing.
-    """
-    _check(get_endpoint(ml, endpoint), me, doing)
+    def __init__(self, endpoint: str, holder: Holder | None, doing: str) -> None:
+        who = holder.name if holder else "someone (the lock is free now)"
+        super().__init__(
+            f"endpoint {endpoint}: the release lock was taken over by {who} (a rollback wins over a "
+            f"running stage); {doing} stopped and changed nothing"
+        )
 
 
-def keep_held(ml: MLClient, endpoint: str, me: Holder, lease_seconds: float, doing: str) -> Holder:
-    """`ensure_held`, and renew the lock for another lease once less than half of it is left.
+class HeldLock:
+    """The lock as this process holds it: renewed in the background, confirmed before writes."""
 
-    The renewal checks the holder again on the endpoint it rewrites; the holder returned (the same
-    token) has the new expiry.
-    """
-    current = get_endpoint(ml, endpoint)
-    _check(current, me, doing)
-    if me.seconds_left() >= lease_seconds / 2:
-        return me
-    renewed = me.renewed(lease_seconds)
-    claim = json.dumps(asdict(renewed))
+    def __init__(self, lease: Lease, timing: LockTiming, doing: str) -> None:
+        self.lease, self.timing, self.clock, self.doing = lease, timing, timing.clock, doing
+        self.took_over_from: Holder | None = None
+        self._mutex = threading.RLock()
+        self._confirmed_at = self.clock.now()
+        self._lost: LockLost | None = None
+        self._closed = threading.Event()
 
-    def write_renewal(latest: OnlineEndpoint) -> None:
-        _check(latest, me, doing)
-        latest.tags = {**(latest.tags or {}), LOCK_TAG: claim}
+    @property
+    def lost(self) -> bool:
+        return self._lost is not None
 
-    try:
-        update_endpoint(ml, endpoint, write_renewal, lambda _: True)  # the next check reads it back
-    except EndpointBusy:  # another change is under way (a rival's claim?): the next check tells
-        return me
-    return renewed
+    def check(self) -> None:
+        """Renew the lease now; LockLost if it was taken over (the lease is the only truth)."""
+        with self._mutex:
+            if self._lost is not None:
+                raise self._lost
+            began = self.clock.now()
+            try:
+                self.lease.renew()
+            except LeaseLost as lost:
+                self._lost = LockLost(self.lease.endpoint, lost.holder, self.doing)
+                raise self._lost from None
+            self._confirmed_at = began
+
+    def before_write(self, method: str, url: str) -> None:
+        """The write fence: a write goes out only within the window after a confirmed renewal."""
+        with self._mutex:
+            if self._lost is not None:
+                raise self._lost
+            if self.clock.now() - self._confirmed_at >= self.timing.write_window:
+                self.check()
+
+    def wait_out_takeover(self, say: Progress = quiet) -> None:
+        """After taking the lock from a running holder: wait until what it sent has landed."""
+        if self.took_over_from is None:
+            return
+        wait = self.timing.takeover_wait
+        say(
+            f"took the release lock over from {self.took_over_from.name}: waiting {wait:.0f} s for "
+            "any endpoint write it had started"
+        )
+        self.clock.sleep(wait)
+
+    def start(self) -> None:
+        """Renew the lease in the background until `close`."""
+        self.clock.start(self._keep_renewing, f"release lock: {self.doing}")
+
+    def close(self) -> None:
+        """Stop renewing and give the lease up (unless it was lost); no renewal follows."""
+        with self._mutex:
+            self._closed.set()
+            if self._lost is None:
+                with suppress(Exception):  # a lease not given up runs out by itself
+                    self.lease.release()
+
+    def _keep_renewing(self) -> None:
+        while not self.clock.wait(self._closed, self.timing.renew_every):
+            with self._mutex:
+                if self._closed.is_set():
+                    return
+                try:
+                    self.check()
+                except LockLost:
+                    return  # the next check or write of the step raises it
+                except Exception:  # Azure Storage did not answer: two more tries before the lease runs out
+                    continue
 
 
-def _check(current: OnlineEndpoint, me: Holder, doing: str) -> None:
-    tags = current.tags or {}
-    holder = read_holder(tags)
-    if holder is not None and holder.token == me.token:
-        return
-    who = holder.describe() if holder else tags.get(TAKEN_OVER_TAG) or "someone (the lock is free now)"
-    raise LockLost(
-        f"endpoint {current.name}: the release lock was taken over by {who} (a rollback wins over a "
-        f"running stage); {doing} stopped and changed nothing"
+def take(lease: Lease, timing: LockTiming, force: bool, say: Progress) -> Holder | None:
+    """Acquire the lease (take it over with `force`); who held it before a takeover, else None."""
+    clock = timing.clock
+    if force:
+        return lease.take_over(timing.lease_seconds)
+    first: Holder | None = None
+    deadline = clock.now() + MAX_SECONDS + timing.poll
+    while True:
+        try:
+            lease.acquire(timing.lease_seconds)
+            return None
+        except LeaseHeld as held:
+            holder = held.holder
+            if holder is not None:  # (None: it was released meanwhile; try again)
+                renewed = first is not None and holder.until != first.until
+                if holder.runs_here() or renewed or clock.now() >= deadline:
+                    raise
+                if first is None:
+                    first = holder
+                    say(_waiting_line(lease.endpoint, holder))
+        clock.sleep(timing.poll)
+
+
+def _waiting_line(endpoint: str, holder: Holder) -> str:
+    why = (
+        "whose process no longer runs: waiting for its lease to run out"
+        if holder.gone_from_here()
+        else "elsewhere: waiting to see whether it renews its lease (then it is refused) or lets it run out"
     )
+    return f"the release lock of endpoint {endpoint} is held by {holder.name}, {why} (until {holder.until})"
 
 
-def _process_alive(pid: int) -> bool:
-    return psutil.pid_exists(pid)
+@contextmanager
+def hold(
+    lease: Lease, doing: str, *, force: bool = False, timing: LockTiming | None = None, say: Progress = quiet
+) -> Iterator[HeldLock]:
+    """Hold the lease for a block: renewed in the background, fencing this thread's endpoint writes,
+    released at the end (unless it was lost). After a takeover from a running holder the block
+    starts once what that holder had sent has landed."""
+    timing = timing or LockTiming()
+    previous = take(lease, timing, force, say)
+    held = HeldLock(lease, timing, doing)
+    if previous is not None and not previous.gone_from_here():
+        held.took_over_from = previous
+    held.start()
+    try:
+        held.wait_out_takeover(say)
+        with fenced(held):
+            yield held
+    finally:
+        held.close()

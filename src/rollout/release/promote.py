@@ -24,7 +24,7 @@ from rollout.release.analysis import Verdict
 from rollout.release.bake import BakeProgress, BakeRequest, bake
 from rollout.release.context import ReleaseContext, split_of
 from rollout.release.history import TAG_HISTORY, Split, Timeline, share_of
-from rollout.release.lock import Holder, keep_held, release_lock
+from rollout.release.lock import HeldLock
 from rollout.release.results import StageResult
 from rollout.release.roles import TAG_MODEL, TAG_STAGE, TAG_VERDICT, Roles
 from rollout.release.shadow import SKIPPED, judged_on_copies, mirroring
@@ -54,7 +54,7 @@ def promote(ctx: ReleaseContext, stage_name: str, options: StageOptions) -> Stag
     """Set the stage's split, bake it under analysis, and roll back when it fails."""
     stage = ctx.project.plan.stage(stage_name)
     seconds = stage.bake_seconds if options.bake_seconds is None else options.bake_seconds
-    with release_lock(ctx.conn.ml, ctx.endpoint_name, ctx.lock_lease_seconds, force=options.force_lock) as me:
+    with ctx.lock(f"stage {stage.name}", force=options.force_lock) as held:
         candidate, live = _stage_may_start(ctx, stage.name)
         started, before = history.now(), split_of(ctx.endpoint())
         timeline = Timeline(seconds)
@@ -65,7 +65,7 @@ def promote(ctx: ReleaseContext, stage_name: str, options: StageOptions) -> Stag
                 options.on_bake(progress)
 
         run = StageRun(
-            ctx, stage, candidate, live, me, seconds=seconds, probe_rps=options.probe_rps, on_bake=recorded
+            ctx, stage, candidate, live, held, seconds=seconds, probe_rps=options.probe_rps, on_bake=recorded
         )
         result = run_stage(run)
         _record(run, result, started, before, timeline)
@@ -122,35 +122,32 @@ def _stage_may_start(ctx: ReleaseContext, stage: str) -> tuple[str, str | None]:
 
 @dataclass
 class StageRun:
-    """One run of a stage: the candidate and live deployment, the lock `me` holds (renewed as the
+    """One run of a stage: the candidate and live deployment, the lock it holds (renewed as the
     stage goes), the bake's length, probe load and progress callback."""
 
     ctx: ReleaseContext
     stage: Stage
     candidate: str
     live: str | None
-    me: Holder
+    held: HeldLock
     seconds: float
     probe_rps: float
     on_bake: Callable[[BakeProgress], None] | None
     samples: SampleSet = field(init=False)
-    doing: str = field(init=False)
 
     def __post_init__(self) -> None:
         self.samples = SampleSet.load(self.ctx.project.root / SAMPLES_DIR)
-        self.doing = f"stage {self.stage.name}"
 
     def say(self, message: str) -> None:
         self.ctx.say(message)
 
     def still_mine(self) -> None:
         """Renew the lock; LockLost when it was taken over."""
-        ctx = self.ctx
-        self.me = keep_held(ctx.conn.ml, ctx.endpoint_name, self.me, ctx.lock_lease_seconds, self.doing)
+        self.held.check()
 
     def restore(self) -> None:
         """All traffic back to live, mirror off, if the lock is still ours."""
-        self.ctx.restore(self.live, self.me, self.doing)
+        self.ctx.restore(self.live, self.held)
 
     def tag(self, tags: dict[str, str | None]) -> None:
         set_tags(self.ctx.conn.ml, self.ctx.endpoint_name, tags)

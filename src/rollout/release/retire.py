@@ -13,9 +13,8 @@ from datetime import datetime, timedelta
 from rollout.azureml.deployments import delete_deployment
 from rollout.azureml.endpoints import live_traffic, mirror_traffic, set_tags
 from rollout.core.errors import UserError
-from rollout.release.context import PROVISION_LOCK_SECONDS, ReleaseContext, split_of
+from rollout.release.context import ReleaseContext, split_of
 from rollout.release.history import DONE, TAG_HISTORY, from_tag
-from rollout.release.lock import release_lock
 from rollout.release.results import RetireResult
 from rollout.release.roles import RELEASE_TAGS
 
@@ -46,7 +45,7 @@ def retire(ctx: ReleaseContext, force_lock: bool, now: bool = False) -> RetireRe
     keeping = None if now else in_grace(ctx)
     if keeping is not None:
         raise UserError(f"{keeping}; `rollout retire --now` retires it at once")
-    with release_lock(ctx.conn.ml, ctx.endpoint_name, PROVISION_LOCK_SECONDS, force=force_lock):
+    with ctx.lock("the retire", force=force_lock):
         roles = ctx.roles()
         candidate = roles.candidate
         if candidate is None:

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from rollout.azureml.lease_lock import LeaseLock, lock_blob
+from rollout.azureml.lease_lock import LeaseLock, LockPlace, lock_blob
 from rollout.azureml.local_target import LocalTarget
 from rollout.core.errors import UserError
 
@@ -18,7 +18,7 @@ def lock_of(emulator, unique_name):
     """`lock_of(name)`: a handle on this test's endpoint lock, held by `name` (a fresh lease id each)."""
     target = LocalTarget(emulator.state_dir)
     endpoint = unique_name("lease")
-    blob = lock_blob(target, target.ml_client(), endpoint)
+    blob = lock_blob(target, target.ml_client(), endpoint, LockPlace())
 
     def lock(name: str) -> LeaseLock:
         return LeaseLock(blob, endpoint, name)

@@ -19,7 +19,6 @@ from azure.ai.ml.entities import ManagedOnlineDeployment, ManagedOnlineEndpoint,
 
 from labs import Lab, Result
 from rollout.azureml.local_target import LocalTarget
-from rollout.release.lock import LOCK_TAG
 from rollout.release.roles import TAG_CANDIDATE, TAG_LIVE, TAG_MODEL, TAG_STAGE, TAG_VERDICT
 
 # What a release in progress keeps on its endpoint (a canary stage passed).
@@ -131,7 +130,7 @@ def test_cli_lifecycle_and_restart_persistence(home, emulator_registry, register
         ).result()
     endpoint = ml.online_endpoints.get("persist")
     endpoint.traffic, endpoint.mirror_traffic = {"blue": 100}, {"green": 20}
-    endpoint.tags = {**RELEASE_TAGS, LOCK_TAG: "someone"}
+    endpoint.tags = {**RELEASE_TAGS, "team.note": "someone"}
     ml.online_endpoints.begin_create_or_update(endpoint).result()
     scoring_uri = ml.online_endpoints.get("persist").scoring_uri
     assert scoring_uri == f"{first['url']}/online-endpoints/persist/score"
@@ -172,7 +171,7 @@ def test_cli_lifecycle_and_restart_persistence(home, emulator_registry, register
     ml = LocalTarget(state_dir).ml_client()
     endpoint = ml.online_endpoints.get("persist")
     assert (endpoint.traffic, endpoint.mirror_traffic) == ({"blue": 100}, {"green": 20})
-    assert endpoint.tags == {**RELEASE_TAGS, LOCK_TAG: "someone"}
+    assert endpoint.tags == {**RELEASE_TAGS, "team.note": "someone"}
     assert endpoint.scoring_uri == scoring_uri
     restored_keys = ml.online_endpoints.get_keys("persist")
     assert (restored_keys.primary_key, restored_keys.secondary_key) == (keys.primary_key, keys.secondary_key)
