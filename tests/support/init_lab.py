@@ -22,6 +22,16 @@ from release_lab import FAST_PLAN, PROBE_RPS
 
 WRAPPER_CODE = Path(__file__).parent / "models" / "sklearn_wrapper.py"
 PROBE_ROWS = 60
+# what the wrapped models need where they are read (`rollout init` builds their environment from
+# this list): pinned to rollout's own versions, as MLflow pins what it infers
+PACKAGES = ("mlflow", "scikit-learn", "skops", "pandas", "numpy")
+
+
+def pinned(packages: tuple[str, ...]) -> list[str]:
+    """`package==version` of each, as installed here."""
+    from importlib.metadata import version
+
+    return [f"{package}=={version(package)}" for package in packages]
 
 
 @dataclass(frozen=True)
@@ -80,7 +90,7 @@ def register_kind(kind: Kind, registry_uri: str, artifacts: Path) -> None:
                 model_config={"answer": kind.answer, "breach": breach},
                 signature=signature,
                 input_example=features.head(5),
-                pip_requirements=["mlflow", "scikit-learn"],
+                pip_requirements=pinned(PACKAGES),
             )
             registered = registry.register_model(client, kind.name, path, artifacts_dir=artifacts)
         assert registered == version

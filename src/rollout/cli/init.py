@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from rollout.cli import console
 from rollout.cli.common import ResourceGroup, Subscription, Target, Workspace, registry_uri
 from rollout.core.errors import UserError
 
@@ -36,6 +38,7 @@ def init(
     """Write a release project for a registered model: endpoint and slot specs, the release plan,
     samples, the GitHub workflows and environments. The acceptance suite ships with rollout."""
     from rollout import registry
+    from rollout.azureml import model_environment
     from rollout.github import defaults, environments_config, install, workflow
     from rollout.project import scaffold
     from rollout.project.layout import PLAN_FILE
@@ -56,7 +59,10 @@ def init(
     if not force:  # before the model is read: a refusal should be quick
         scaffold.refuse_overwrite(path, [*scaffold.project_paths(endpoint), *github_files])
     tracking_uri = registry_uri(target, subscription, resource_group, workspace)
-    facts = learn(model, tracking_uri, probe)
+    # the model is read in its own environment (built, or found in the cache): progress on stderr,
+    # with a spinner on a terminal while uv installs
+    with console.stderr.status("reading the model in its own environment"):
+        facts = learn(model, tracking_uri, probe, partial(model_environment.answers, say=console.say))
     project = scaffold.project_files(endpoint, facts, instance_type)
     files = dict(project.files)
     with tempfile.TemporaryDirectory(prefix="rollout-init-") as scratch:

@@ -3,16 +3,17 @@ the probe set, and its output contract.
 
 Rows come from a probe file (CSV or Parquet, the signature's columns) or, without one, from the
 model's input example. The output contract starts from the output signature
-(`rollout.project.output_contract.contract_from_signature`); the model is then loaded and asked to predict
-the probe rows, which names the labels a classifier answers with (and the kind, when the model has
-no output signature).
+(`rollout.project.output_contract.contract_from_signature`); the model's answers to the probe rows
+then name the labels a classifier answers with (and the kind, when the model has no output
+signature). Who predicts them, and where, is the caller's `Answers` (`rollout init`: the model's
+own environment, `rollout.azureml.model_environment`): nothing here loads the model.
 """
 
 from __future__ import annotations
 
 import json
 import tempfile
-import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,10 @@ if TYPE_CHECKING:
 MIN_PROBE_ROWS = 50
 MAX_PROBE_ROWS = 200
 MAX_LABELS = 50  # more distinct values than this are no set of class labels
+
+# the model's predictions (MLflow's JSON form, a list) for a request (`input_data`, split
+# orientation), given the model's directory: a UserError when it cannot answer
+Answers = Callable[[Path, dict[str, Any]], list[Any]]
 
 
 @dataclass
@@ -90,17 +95,9 @@ def _check_rows(request: dict[str, Any], schema: dict[str, Any], what: str) -> N
         raise UserError(f"{what} does not fit the model's signature: {where}: {error.message}")
 
 
-def _observed_contract(
-    model_dir: Path, frame: pd.DataFrame, declared: OutputContract | None
-) -> OutputContract:
-    """The contract, completed from the model's predictions on `frame` (the labels it answers with)."""
-    import mlflow.pyfunc
-    from mlflow.utils.proto_json_utils import NumpyEncoder, _get_jsonable_obj
-
-    with warnings.catch_warnings():  # MLflow's hints about the model's code are not the user's concern
-        warnings.simplefilter("ignore")
-        predictions = mlflow.pyfunc.load_model(str(model_dir)).predict(frame)
-    reply = json.loads(json.dumps(_get_jsonable_obj(predictions, pandas_orient="records"), cls=NumpyEncoder))
+def _observed_contract(reply: list[Any], rows: int, declared: OutputContract | None) -> OutputContract:
+    """The contract, completed from the model's predictions `reply` for `rows` probe rows (the labels
+    it answers with)."""
     contract = declared or _kind_of(reply)
     if contract.kind == "labels" and contract.labels is None:
         values = {_scalar(value) for value in reply if isinstance(_scalar(value), bool | int | float | str)}
@@ -108,7 +105,7 @@ def _observed_contract(
             contract = OutputContract(kind="labels", labels=sorted(values, key=lambda v: (str(type(v)), v)))
     if contract.kind == "numbers" and contract.tolerance is None:
         contract = contract.model_copy(update={"tolerance": DEFAULT_TOLERANCE})
-    problems = reply_problems(reply, len(frame), contract)
+    problems = reply_problems(reply, rows, contract)
     if problems:
         raise UserError(f"the model's own predictions break its output contract: {problems[0]}")
     return contract
@@ -129,8 +126,9 @@ def _kind_of(reply: list[Any]) -> OutputContract:
     return OutputContract(kind="labels")
 
 
-def learn(model_uri: str, tracking_uri: str, probe: Path | None) -> ModelFacts:
-    """Everything the scaffold needs from `models:/<name>/<version>` (and the probe file)."""
+def learn(model_uri: str, tracking_uri: str, probe: Path | None, answers: Answers) -> ModelFacts:
+    """Everything the scaffold needs from `models:/<name>/<version>` (and the probe file), the
+    model's predictions for the probe rows asked of `answers`."""
     import mlflow.artifacts
     import pandas as pd
     from mlflow.models import Model
@@ -169,16 +167,7 @@ def learn(model_uri: str, tracking_uri: str, probe: Path | None) -> ModelFacts:
         _check_rows(sample, schema, "the sample rows")
         _check_rows(probe_request, schema, "the probe rows")
         declared = contract_from_signature(mlmodel)
-        try:
-            output = _observed_contract(model_dir, rows, declared)
-        except UserError:
-            raise
-        except Exception as exc:
-            output = declared or OutputContract(kind="labels")
-            warnings.append(
-                f"could not load the model to see its predictions ({type(exc).__name__}); "
-                f"the output contract ({output.kind}) comes from its signature alone: check it"
-            )
+        output = _observed_contract(answers(model_dir, probe_request), len(rows), declared)
     return ModelFacts(name, version, schema, sample, probe_request, output, warnings)
 
 
