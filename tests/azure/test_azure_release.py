@@ -42,7 +42,9 @@ def test_a_release_on_the_azure_target_runs_end_to_end(
     cloud_lab: CloudLab, model_cache: ModelCache, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     began = time.monotonic()
-    project = make_project(tmp_path / "project", "ep-azure-release", PLAN)
+    project = make_project(
+        tmp_path / "project", "ep-azure-release", {**PLAN, "lock": cloud_lab.lock_settings}
+    )
     azure = ("--target", "azure")
 
     # models: version 1 trained and registered in the workspace's registry; directories (version 2,
@@ -140,12 +142,15 @@ def test_a_release_on_the_azure_target_runs_end_to_end(
     assert served and all(" 200" in line for line in served)
     assert "sig=" not in cloud_lab.emulator_log()  # the model's blob URLs were logged without their SAS
 
-    # every token came from the Azure CLI, for the cloud's resource manager
+    # every token came from the Azure CLI, for the cloud's resource manager and, for the release
+    # lock's lease, Azure Storage
     calls = cloud_lab.az_calls()
     resource = cloud_lab.env["ARM_CLOUD_METADATA_URL"].split("/metadata/")[0]
     assert calls and all(call["ok"] for call in calls)
+    asked = ("account", "get-access-token", "--output", "json", "--resource")
     assert {tuple(call["argv"]) for call in calls} == {
-        ("account", "get-access-token", "--output", "json", "--resource", resource)
+        (*asked, resource),
+        (*asked, "https://storage.azure.com"),
     }
     steps = ", ".join(f"{command} {seconds:.0f}s" for command, seconds in cloud_lab.timings)
     print(f"azure release end to end: {time.monotonic() - began:.0f} s ({steps})")

@@ -35,6 +35,18 @@ class CloudLab:
         self.timings.append((" ".join(args[:2]), time.monotonic() - began))
         return done
 
+    @property
+    def lock_settings(self) -> dict[str, str]:
+        """The plan's `lock` for this cloud: its one storage account, on the emulator's host (a
+        cloud's blob host names, `<account>.blob.<suffix>`, resolve nowhere offline)."""
+        from rollout.emulator.constants import STORAGE_ACCOUNT, STORAGE_SUFFIX
+        from rollout.emulator.host import process
+
+        running = process.status(self.state_dir)
+        assert running is not None, "the cloud's emulator is not running"
+        account_url = f"{running.url.rstrip('/')}/{STORAGE_ACCOUNT}.blob.{STORAGE_SUFFIX}"
+        return {"lease": "15s", "account_url": account_url}
+
     def az_calls(self) -> list[dict]:
         if not self.az_log.exists():
             return []

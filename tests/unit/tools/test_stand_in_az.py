@@ -90,6 +90,13 @@ def test_azure_identitys_cli_credential_takes_its_token(az_env: dict[str, str]) 
         AzureCliCredential().get_token("https://management.azure.com/.default")
 
 
+def test_it_serves_azure_storage_as_a_logged_in_az_does(az_env: dict[str, str]) -> None:
+    for resource in ("https://storage.azure.com", "https://storage.azure.com/"):
+        done = az("account", "get-access-token", "--output", "json", "--resource", resource)
+        assert done.returncode == 0 and json.loads(done.stdout)["accessToken"] == "the-token"
+    assert az("account", "get-access-token", "--scope", "https://storage.azure.com/.default").returncode == 0
+
+
 def test_output_none_prints_nothing_and_serves_only_the_clouds_resource_manager(
     az_env: dict[str, str],
 ) -> None:
