@@ -177,7 +177,8 @@ def test_promote_without_a_release_is_refused(lab: Lab, live_on_v1: Release) -> 
 def test_the_release_lock_refuses_a_running_holder_and_force_lock_takes_it_over(live_on_v1: Release) -> None:
     rel = live_on_v1
     rel.deploy(version=VERSIONS["v2"])
-    other = LeaseLock.open(rel.conn.target, rel.endpoint_name, "github run 7")
+    other = LeaseLock.open(rel.conn.target, rel.endpoint_name, doing="stage canary")
+    other.name = "github run 7"
     other.acquire(15)
     with pytest.raises(UserError, match=r"is held by github run 7 until .*; `--force-lock` takes it over"):
         rel.rollback()

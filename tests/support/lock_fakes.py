@@ -39,6 +39,7 @@ class FakeLease:
     name: str
     host: str
     pid: int
+    doing: str = ""
     lease_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     duration: int = 60
     unreachable: tuple[float, float] = (0.0, 0.0)  # from, until: Azure Storage cannot be reached
@@ -82,7 +83,7 @@ class FakeLease:
 
     def _record(self) -> None:
         self.blob.expires = self.blob.clock.now() + self.duration
-        self.blob.holder = Holder(self.name, f"t={self.blob.expires:g}", self.host, self.pid)
+        self.blob.holder = Holder(self.name, f"t={self.blob.expires:g}", self.host, self.pid, self.doing)
 
 
 @dataclass

@@ -45,6 +45,7 @@ HOLDER_KEY = "holder"
 UNTIL_KEY = "until"
 HOST_KEY = "host"
 PID_KEY = "pid"
+DOING_KEY = "doing"
 MIN_SECONDS, MAX_SECONDS = 15, 60
 HELD_STATES = ("leased", "breaking")
 # Azure Storage's codes for a lease this client no longer holds
@@ -68,6 +69,7 @@ class Holder:
     until: str | None = None
     host: str | None = None
     pid: int | None = None
+    doing: str | None = None  # what the holder holds it for ("the rollback", "stage canary")
 
     def runs_here(self) -> bool:
         """Whether the holder is a process of this host that is still running."""
@@ -175,6 +177,7 @@ class LeaseLock:
     blob: BlobClient
     endpoint: str
     name: str = field(default_factory=default_holder)
+    doing: str = ""
     lease: BlobLeaseClient = field(init=False)
     duration: int = field(init=False, default=MAX_SECONDS)
 
@@ -183,11 +186,12 @@ class LeaseLock:
 
     @classmethod
     def open(
-        cls, target: Target, endpoint: str, name: str | None = None, *, place: LockPlace | None = None
+        cls, target: Target, endpoint: str, *, place: LockPlace | None = None, doing: str = ""
     ) -> LeaseLock:
-        """The lock of `endpoint` in the target's default datastore (or where `place` says)."""
+        """This process's handle on the lock of `endpoint`, in the target's default datastore (or
+        where `place` says), taken for `doing`."""
         blob = lock_blob(target, target.ml_client(), endpoint, place or LockPlace())
-        return cls(blob, endpoint, name or default_holder())
+        return cls(blob, endpoint, default_holder(), doing)
 
     @property
     def lease_id(self) -> str:
@@ -253,6 +257,7 @@ class LeaseLock:
             metadata.get(UNTIL_KEY),
             metadata.get(HOST_KEY),
             int(pid) if pid.isdigit() else None,
+            metadata.get(DOING_KEY),
         )
 
     # -------------------------------------------------------------------------------------------
@@ -273,6 +278,7 @@ class LeaseLock:
             UNTIL_KEY: until_text(self.duration),
             HOST_KEY: socket.gethostname(),
             PID_KEY: str(os.getpid()),
+            DOING_KEY: self.doing,
         }
         self._holding("record", lambda: self.blob.set_blob_metadata(metadata, lease=self.lease))
 

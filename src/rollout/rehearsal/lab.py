@@ -111,6 +111,13 @@ class Lab:
     def release(self, project_root: Path) -> Release:
         return Release(self.connection(), load_project(project_root))
 
+    def lock_account_url(self) -> str:
+        """The blob service of the workspace's default datastore, on the emulator's host: the
+        plan's `lock.account_url` in the lab's projects, since the jobs reach the emulator as an
+        Azure cloud whose storage host names resolve nowhere offline."""
+        store = self.connection().ml.datastores.get_default()
+        return self.target().blob_account_url(str(store.account_name), str(store.endpoint))
+
     def status(self, project_root: Path) -> dict[str, Any]:
         return self.release(project_root).status().to_dict()
 
@@ -313,7 +320,9 @@ class Rehearsal:
         """An endpoint named `rh-<name>` with `live_version` serving (none: a new endpoint); `plan`
         replaces top-level entries of the project's release plan."""
         folder = self.work / name
-        project = lab_project(self.source, folder / "project", f"rh-{name}"[:32].rstrip("-"), changes=plan)
+        lock = yaml.safe_load((self.source / PLAN_FILE).read_text()).get("lock") or {}
+        changes = {"lock": {**lock, "account_url": self.lab.lock_account_url()}, **(plan or {})}
+        project = lab_project(self.source, folder / "project", f"rh-{name}"[:32].rstrip("-"), changes=changes)
         if live_version:
             self.lab.serve_live(project, live_version)
         return Scenario(name, project, folder, self)

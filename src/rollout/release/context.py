@@ -71,7 +71,7 @@ class ReleaseContext:
         """The endpoint's release lock, held for `doing` (taken over with `force`)."""
         settings = self.project.plan.lock
         place = LockPlace(settings.account_url, settings.container)
-        lease = LeaseLock.open(self.conn.target, self.endpoint_name, place=place)
+        lease = LeaseLock.open(self.conn.target, self.endpoint_name, place=place, doing=doing)
         timing = LockTiming(lease_seconds=settings.lease_seconds)
         return hold(lease, doing, force=force, timing=timing, say=self.say)
 

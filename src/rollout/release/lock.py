@@ -32,6 +32,7 @@ from rollout.core.errors import UserError
 
 WRITE_WINDOW_SECONDS = 5.0  # a write goes out at most this long after a confirmed renewal
 TRANSIT_SECONDS = 5.0  # what a write sent inside the window may take to reach the endpoint
+SAME_WORK_WAIT_SECONDS = 900.0  # a forced rollback waits this long for another rollback to finish
 
 
 class Clock(Protocol):
@@ -183,26 +184,48 @@ class HeldLock:
                     continue
 
 
-def take(lease: Lease, timing: LockTiming, force: bool, say: Progress) -> Holder | None:
-    """Acquire the lease (take it over with `force`); who held it before a takeover, else None."""
-    clock = timing.clock
+def take(lease: Lease, timing: LockTiming, doing: str, force: bool, say: Progress) -> Holder | None:
+    """Acquire the lease (take it over with `force`); who held it before a takeover, else None.
+
+    A forced take of a lock held for the same thing (a rollback while another rollback runs) waits
+    for the holder to finish instead: it is doing what the caller came to do.
+    """
     if force:
-        return lease.take_over(timing.lease_seconds)
-    first: Holder | None = None
-    deadline = clock.now() + MAX_SECONDS + timing.poll
+        current = lease.holder()
+        if current is None or current.doing != doing:
+            return lease.take_over(timing.lease_seconds)
+        where = f"the release lock of endpoint {lease.endpoint}"
+        say(f"{current.name} holds {where} for {doing} too: waiting for it to finish")
+        _acquire_when_free(lease, timing, SAME_WORK_WAIT_SECONDS, lambda _: False)
+        return None
+    first: list[Holder] = []
+
+    def refuse(holder: Holder) -> bool:
+        if not first:
+            first.append(holder)
+            if not holder.runs_here():
+                say(_waiting_line(lease.endpoint, holder))
+        return holder.runs_here() or holder.until != first[0].until  # alive here, or it renewed
+
+    _acquire_when_free(lease, timing, MAX_SECONDS + timing.poll, refuse)
+    return None
+
+
+def _acquire_when_free(
+    lease: Lease, timing: LockTiming, patience: float, refuse: Callable[[Holder], bool]
+) -> None:
+    """Acquire the lease once it is free, within `patience` seconds; LeaseHeld when `refuse` says
+    the holder is not going away, or when patience runs out."""
+    clock = timing.clock
+    deadline = clock.now() + patience
     while True:
         try:
             lease.acquire(timing.lease_seconds)
-            return None
+            return
         except LeaseHeld as held:
-            holder = held.holder
-            if holder is not None:  # (None: it was released meanwhile; try again)
-                renewed = first is not None and holder.until != first.until
-                if holder.runs_here() or renewed or clock.now() >= deadline:
-                    raise
-                if first is None:
-                    first = holder
-                    say(_waiting_line(lease.endpoint, holder))
+            # holder None: it was released meanwhile; try again
+            if held.holder is not None and (refuse(held.holder) or clock.now() >= deadline):
+                raise
         clock.sleep(timing.poll)
 
 
@@ -223,7 +246,7 @@ def hold(
     released at the end (unless it was lost). After a takeover from a running holder the block
     starts once what that holder had sent has landed."""
     timing = timing or LockTiming()
-    previous = take(lease, timing, force, say)
+    previous = take(lease, timing, doing, force, say)
     held = HeldLock(lease, timing, doing)
     if previous is not None and not previous.gone_from_here():
         held.took_over_from = previous

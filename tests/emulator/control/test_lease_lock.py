@@ -28,7 +28,7 @@ def lock_of(emulator, unique_name):
 
 def test_the_lock_lives_in_the_default_datastores_container(emulator, unique_name):
     target = LocalTarget(emulator.state_dir)
-    lock = LeaseLock.open(target, "my-endpoint", "stage S")
+    lock = LeaseLock.open(target, "my-endpoint", doing="stage S")
     assert (lock.blob.container_name, lock.blob.blob_name) == ("azureml", "locks/my-endpoint.lock")
     assert lock.blob.url.startswith(f"{emulator.url}/rolloutemulator.blob.core.windows.net/azureml/")
     assert lock.holder() is None  # no blob yet: free

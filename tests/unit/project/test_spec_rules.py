@@ -306,6 +306,26 @@ CASES = [
         ],
     ),
     (
+        "lock-lease-out-of-range",
+        PLAN,
+        "# Canary analysis:",
+        "lock:\n  lease: 2m\n# Canary analysis:",
+        [
+            f"{PLAN}: lock.lease: a lease lasts 15 to 60 whole seconds (Azure Storage's finite leases): "
+            "got '2m'"
+        ],
+    ),
+    (
+        "lock-account-not-https",
+        PLAN,
+        "# Canary analysis:",
+        "lock:\n  account_url: http://teamlocks.blob.core.windows.net\n# Canary analysis:",
+        [
+            f"{PLAN}: lock.account_url: must be an https URL of a storage account's blob service: got "
+            "'http://teamlocks.blob.core.windows.net'"
+        ],
+    ),
+    (
         "stage-environment-name",
         PLAN,
         "environment: production\n",

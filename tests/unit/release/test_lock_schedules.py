@@ -68,7 +68,7 @@ def run_schedule(pauses: dict[str, float], r_starts_at: float) -> tuple[FakeEndp
         endpoint.put("S", traffic, transit=pauses.get("transit", 0.0), operation=pauses.get("operation", 1.0))
 
     def stage() -> None:
-        lease = FakeLease(blob, "ep", "stage S", "runner-1", 101)
+        lease = FakeLease(blob, "ep", "stage S", "runner-1", 101, "stage canary")
         if "outage" in pauses:
             lease.unreachable = (pauses["outage"], float("inf"))
         try:
@@ -92,7 +92,7 @@ def run_schedule(pauses: dict[str, float], r_starts_at: float) -> tuple[FakeEndp
 
     def rollback() -> None:
         clock.sleep(r_starts_at)
-        lease = FakeLease(blob, "ep", "rollback R", "runner-2", 202)
+        lease = FakeLease(blob, "ep", "rollback R", "runner-2", 202, "the rollback")
         with hold(lease, "the rollback", force=True, timing=timing) as held:
             outcome["R took over from"] = held.took_over_from
             apply_until_read_back(RollbackView(endpoint), {"blue": 100}, held)
@@ -131,6 +131,33 @@ def test_a_rollback_with_no_holder_writes_at_once() -> None:
     endpoint, _, outcome = run_schedule({}, 40.0)  # S has finished by then
     assert outcome["S"] == "done" and outcome["R took over from"] is None
     assert next(arrival.at for arrival in endpoint.arrivals if arrival.who == "R") == 40.0
+
+
+def test_a_forced_rollback_waits_for_another_rollback_instead_of_breaking_it() -> None:
+    """The release's safety net (a forced rollback) arrives while a dispatched rollback still waits
+    out the stage it took the lock from: it waits for that rollback, then finds the work done."""
+    clock = VirtualClock()
+    timing = LockTiming(lease_seconds=15, clock=clock)
+    blob = LeasedBlob(clock)
+    endpoint = FakeEndpoint(clock, "ep", dict(STAGE))
+    stage = FakeLease(blob, "ep", "stage S", "runner-1", 101, "stage canary")
+    stage.acquire(15)  # a stage that died holding the lock
+    ended: dict[str, float] = {}
+
+    def rollback(name: str, starts_at: float) -> None:
+        clock.sleep(starts_at)
+        lease = FakeLease(blob, "ep", name, "runner-2", 202, "the rollback")
+        with hold(lease, "the rollback", force=True, timing=timing) as held:
+            apply_until_read_back(RollbackView(endpoint), {"blue": 100}, held)
+        ended[name] = clock.now()
+
+    clock.start(lambda: rollback("R1", 1.0), "R1")
+    clock.start(lambda: rollback("R2", 3.0), "R2")
+    clock.run()
+    assert not clock.errors, clock.errors
+    assert endpoint.split() == ({"blue": 100}, {}) and not blob.held()
+    assert ended["R1"] < ended["R2"]  # R2 did not break R1's lease: it waited, then applied again
+    assert [arrival.who for arrival in endpoint.arrivals] == ["R", "R"]
 
 
 # -- taking the lock without force: who is refused, who is waited out ------------------------------
