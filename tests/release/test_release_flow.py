@@ -19,6 +19,7 @@ from release_lab import (
 from rollout.azureml.endpoints import apply_endpoint
 from rollout.azureml.lease_lock import LeaseLock
 from rollout.core.errors import UserError
+from rollout.release import history
 from rollout.release.run import run_release
 from rollout.release.steps import Release
 
@@ -94,7 +95,9 @@ def test_deploy_again_with_the_same_pin_is_a_no_op(live_on_v1: Release) -> None:
     assert said[-1] == "heart-classifier:2 is already deployed in green"
 
 
-def test_a_candidate_that_fails_every_request_stops_before_traffic_moves(live_on_v1: Release) -> None:
+def test_a_candidate_that_fails_every_request_stops_before_traffic_moves(
+    lab: Lab, live_on_v1: Release
+) -> None:
     rel = live_on_v1
     rel.deploy(version=VERSIONS["broken"])
     with user_traffic(rel) as replies:
@@ -108,6 +111,14 @@ def test_a_candidate_that_fails_every_request_stops_before_traffic_moves(live_on
     assert (status.traffic, status.mirror_traffic, status.verdict) == ({"blue": 100}, {}, "rolled back")
     assert_live_lost_nothing(replies)
     assert {d for _, d in replies} == {"blue"}
+    # the failed smoke check is a failed stage in the history, and in the report
+    smoked = [entry for entry in history.read(rel.endpoint_name) if entry.step == "stage"][-1]
+    assert (smoked.name, smoked.outcome, smoked.rolled_back) == ("canary", "fail", False)
+    assert smoked.reasons[0].startswith("candidate green answered 424 to samples/")
+    report = lab.in_process("report", "--format", "markdown", "--stage", "canary", cwd=rel.project.root)
+    assert report.returncode == 0, report.stderr
+    assert report.stdout.startswith("### Stage canary: fail")
+    assert "- candidate green answered 424 to samples/" in report.stdout
 
 
 def test_a_candidate_failing_on_a_share_of_requests_is_rolled_back(live_on_v1: Release) -> None:

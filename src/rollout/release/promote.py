@@ -39,6 +39,14 @@ EXIT_INCONCLUSIVE = 3
 EXIT_ERROR = 4  # the analysis could not be done (its metrics source failed); rolled back
 
 
+class SmokeFailed(UserError):
+    """A sample the candidate did not answer before the stage moved traffic (the stage failed)."""
+
+    def __init__(self, message: str, answer: str, rolled_back: bool) -> None:
+        super().__init__(message)
+        self.answer, self.rolled_back = answer, rolled_back
+
+
 @dataclass(frozen=True)
 class StageOptions:
     """How a stage is run: its bake time (None: the plan's), the probe load, whether to take the
@@ -67,7 +75,12 @@ def promote(ctx: ReleaseContext, stage_name: str, options: StageOptions) -> Stag
         run = StageRun(
             ctx, stage, candidate, live, held, seconds=seconds, probe_rps=options.probe_rps, on_bake=recorded
         )
-        result = run_stage(run)
+        try:
+            result = run_stage(run)
+        except SmokeFailed as failed:
+            smoked = StageResult(stage.name, {}, Verdict("fail", [failed.answer]), failed.rolled_back)
+            _record(run, smoked, started, before, timeline)
+            raise
         _record(run, result, started, before, timeline)
         return result
 
@@ -165,11 +178,15 @@ class StageRun:
             answer = (
                 f"candidate {candidate} answered {reply.status} to samples/{name}: {reply.text[:200].strip()}"
             )
+            history_tag = self.ctx.history_tag(stage, "fail", "0")
             if not live_traffic(self.ctx.endpoint()).get(candidate):
-                raise UserError(f"{answer}; no traffic was moved")
+                self.tag({TAG_VERDICT: f"{stage}: fail", TAG_HISTORY: history_tag})
+                raise SmokeFailed(f"{answer}; no traffic was moved", answer, rolled_back=False)
             self.restore()
-            self.tag({TAG_STAGE: None, TAG_VERDICT: f"{stage}: fail"})
-            raise UserError(f"{answer}; rolled back: all traffic to {self.live or 'none'}")
+            self.tag({TAG_STAGE: None, TAG_VERDICT: f"{stage}: fail", TAG_HISTORY: history_tag})
+            raise SmokeFailed(
+                f"{answer}; rolled back: all traffic to {self.live or 'none'}", answer, rolled_back=True
+            )
 
     def bake(self, client: ScoringClient, metrics: MetricsSource, mirrored: bool) -> Verdict:
         plan = self.ctx.project.plan
