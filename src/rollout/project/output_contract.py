@@ -17,6 +17,7 @@ with `agreeing_rows`; both read the same contract.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
@@ -209,6 +210,39 @@ def agreeing_rows(candidate: Any, live: Any, contract: OutputContract) -> int:
     if not isinstance(candidate, list) or not isinstance(live, list):
         return 0
     return sum(1 for a, b in zip(candidate, live, strict=False) if agree(a, b, contract))
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """A probe row the two deployments disagree on: its index and their answers (never its inputs)."""
+
+    row: int
+    candidate: Any
+    live: Any
+
+    def describe(self) -> str:
+        return f"row {self.row}: candidate {_shown(self.candidate, 40)}, live {_shown(self.live, 40)}"
+
+
+def worst_rows(candidate: Any, live: Any, contract: OutputContract, most: int = 5) -> list[Disagreement]:
+    """The rows the replies disagree on most (numbers: by distance; otherwise in row order)."""
+    if not isinstance(candidate, list) or not isinstance(live, list):
+        return []
+    rows = [
+        Disagreement(index, a, b)
+        for index, (a, b) in enumerate(zip(candidate, live, strict=False))
+        if not agree(a, b, contract)
+    ]
+    if contract.kind == "numbers":
+        rows.sort(key=lambda d: -_distance(d.candidate, d.live))
+    return rows[:most]
+
+
+def _distance(a: Any, b: Any) -> float:
+    x, y = _scalar(a), _scalar(b)
+    if not (_is_number(x) and _is_number(y)) or math.isnan(x) or math.isnan(y):
+        return math.inf  # a missing or broken answer is as far as it gets
+    return abs(float(x) - float(y))
 
 
 # --- defaults from the model's output signature -----------------------------------------------

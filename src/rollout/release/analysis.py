@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Literal, Protocol
 
 from rollout.azureml.metrics_sources import WindowStats
+from rollout.project.output_contract import Disagreement
 
 LATENCY_NOISE_MS = 50.0
 Outcome = Literal["pass", "fail", "inconclusive", "error"]
@@ -52,6 +53,8 @@ class Agreement:
     rows: int
     agreeing: int
     unmeasured: str | None = None
+    rule: str = ""  # how agreement is counted (the output contract, in one line)
+    worst: list[Disagreement] = field(default_factory=list)  # the rows they disagree on most
 
     @property
     def share(self) -> float:
@@ -120,10 +123,13 @@ def judge(candidate: WindowStats, live: WindowStats, agreement: Agreement | None
         )
     notes = [f"agreement not measured: {agreement.unmeasured}"] if agreement and agreement.unmeasured else []
     if agreement is not None and agreement.rows and agreement.share < limits.min_agreement:
+        rule = f" ({agreement.rule})" if agreement.rule else ""
         failures.append(
             f"agreement with live {agreement.share:.2%} over {agreement.rows} probe rows is below "
-            f"{limits.min_agreement:.2%}"
+            f"{limits.min_agreement:.2%}{rule}"
         )
+        if agreement.worst:
+            failures.append("rows that disagree most: " + "; ".join(d.describe() for d in agreement.worst))
     enough = candidate.requests >= limits.min_requests
     if enough:
         failures.extend(_latency_failures(candidate.p95_ms, live.p95_ms, limits))

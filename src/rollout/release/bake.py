@@ -26,7 +26,7 @@ from typing import ParamSpec
 
 from rollout.azureml.metrics_sources import MetricsSource, MetricsUnavailable, WindowStats
 from rollout.azureml.scoring import ScoringClient
-from rollout.project.output_contract import OutputContract, agreeing_rows
+from rollout.project.output_contract import OutputContract, agreeing_rows, worst_rows
 from rollout.project.samples import SampleSet
 from rollout.release.analysis import Agreement, Limits, Verdict, errors_decide_fail, judge
 
@@ -112,8 +112,10 @@ def measure_agreement(
     failed = [f"{name} answered {reply.status}" for name, reply in replies.items() if not reply.ok]
     if failed:  # only rows both answered count: a failure is the error rate's business
         return Agreement(rows=0, agreeing=0, unmeasured=f"{' and '.join(failed)} to the probe rows")
-    agreeing = agreeing_rows(replies[candidate].body, replies[live].body, output)
-    return Agreement(rows=rows, agreeing=agreeing)
+    answers, live_answers = replies[candidate].body, replies[live].body
+    agreeing = agreeing_rows(answers, live_answers, output)
+    worst = worst_rows(answers, live_answers, output)
+    return Agreement(rows=rows, agreeing=agreeing, rule=output.describe(), worst=worst)
 
 
 class _Reader:

@@ -20,6 +20,7 @@ from rollout.project.output_contract import (
     agreeing_rows,
     contract_from_signature,
     reply_problems,
+    worst_rows,
 )
 
 LABELS = OutputContract(kind="labels", labels=[0, 1, 2])
@@ -182,3 +183,18 @@ def test_defaults_from_the_output_signature(outputs: object, expected: OutputCon
 def test_no_output_signature_no_default() -> None:
     assert contract_from_signature(_mlmodel(FRAME, None)) is None
     assert contract_from_signature(Model()) is None
+
+
+def test_the_worst_rows_are_the_farthest_apart_and_a_broken_answer_is_the_farthest() -> None:
+    numbers = OutputContract(kind="numbers", tolerance=Tolerance(absolute=0.1, relative=0))
+    candidate = [1.0, 5.0, 2.0, None, 3.05]
+    live = [1.0, 1.0, 1.5, 4.0, 3.0]
+    assert [(d.row, d.candidate, d.live) for d in worst_rows(candidate, live, numbers)] == [
+        (3, None, 4.0),
+        (1, 5.0, 1.0),
+        (2, 2.0, 1.5),
+    ]
+    labels = OutputContract(kind="labels")
+    assert [d.row for d in worst_rows([0, 1, 1, 0], [1, 1, 0, 0], labels)] == [0, 2]
+    assert worst_rows({"not": "a list"}, [1], labels) == []
+    assert len(worst_rows(list(range(20)), [-1] * 20, labels, most=5)) == 5

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pytest
 
 from rollout.azureml.metrics_sources import WindowStats, quantile
+from rollout.project.output_contract import Disagreement
 from rollout.release.analysis import Agreement, error_p_value, judge
 
 
@@ -103,6 +104,17 @@ def test_low_agreement_fails() -> None:
     verdict = judge(stats(200), stats(1800), Agreement(60, 30), Limits())
     assert verdict.outcome == "fail"
     assert verdict.reasons == ["agreement with live 50.00% over 60 probe rows is below 90.00%"]
+
+
+def test_a_failed_agreement_names_its_rule_and_the_rows_that_disagree_most() -> None:
+    worst = [Disagreement(7, 3.5, 1.0), Disagreement(2, None, 2.0)]
+    agreement = Agreement(60, 30, rule="a number; agreement: within 0 or 5.00%", worst=worst)
+    verdict = judge(stats(200), stats(1800), agreement, Limits())
+    assert verdict.reasons == [
+        "agreement with live 50.00% over 60 probe rows is below 90.00% "
+        "(a number; agreement: within 0 or 5.00%)",
+        "rows that disagree most: row 7: candidate 3.5, live 1.0; row 2: candidate None, live 2.0",
+    ]
 
 
 def test_first_release_without_live_is_judged_against_a_clean_baseline() -> None:
