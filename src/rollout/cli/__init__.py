@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from importlib.metadata import version
 from typing import IO, Annotated, Any
 
 import typer
@@ -66,8 +67,18 @@ app = typer.Typer(
 )
 
 
+def _show_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"rollout {version('rollout')}")
+        raise typer.Exit
+
+
 @app.callback()
 def _root(
+    _version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
     cloud: Annotated[
         str | None,
         typer.Option(
