@@ -5,9 +5,9 @@ Azure starts a no-code MLflow deployment's container on its MLflow image, instal
 packages (its `conda.yaml`, else `requirements.txt`) and mounts the model at
 `$AZUREML_MODEL_DIR` = `/var/azureml-app/azureml-models/NAME/VERSION`, the model's folder inside.
 Here the environment comes from `rollout.emulator.environments` (built with uv, or found in the
-cache) and the mount is a copy of the registry's files (hard links where the file system allows). A build that fails
-raises `EnvironmentProblem` with the installer's message; its progress, and the packages it
-resolved, go to the deployment's logs through `note`.
+cache) and the mount is a copy of the registry's files (hard links where the file system allows).
+A build that fails raises `EnvironmentProblem` with the installer's message; its progress, and
+the packages it resolved, go to the deployment's logs through `note`.
 """
 
 from __future__ import annotations
