@@ -90,7 +90,12 @@ def emulator_instance(
     if readiness.state != "ready":
         raise SystemExit(f"error: the emulator instance failed: {readiness.reason}")
     instance = pool.ready_instances("bench", name)[0]
-    reply = httpx.post(f"{instance.url}/score", content=SAMPLE_FILE.read_bytes(), timeout=30)
+    reply = httpx.post(
+        f"{instance.url}/score",
+        content=SAMPLE_FILE.read_bytes(),
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
     pool.stop("bench", name)
     return elapsed, list(reply.json())
 
