@@ -1,10 +1,12 @@
 """Time to a ready model server: `mlflow models serve` against an emulator instance, side by side.
 
 Each run starts the heart classifier both ways and waits until it answers its readiness check
-(`GET /ping` for `mlflow models serve`, the instance's `/ready` for the emulator), then checks that
-both answer samples/sample.json alike. The emulator is measured warm (its fork server already
-running, which is the case for every deployment but the first) and cold (including the fork
-server's start-up).
+(`GET /ping` for `mlflow models serve`; for the emulator, Azure's inference server's `GET /` in
+the model's own environment), then checks that both answer samples/sample.json alike. The emulator
+is measured warm (its environment built and its ready process running, which is the case for every
+deployment of an environment but the first) and cold (the environment found in the cache, the ready
+process started and preloaded). The environment is built once, before the runs, into the
+environment cache (`$ROLLOUT_ENVIRONMENTS_DIR`, else `.rollout/environments`).
 
     .venv/bin/python -m benchmarks.worker_start [--runs 3] [--registry-uri URI --model NAME/VERSION]
 
@@ -66,9 +68,9 @@ def mlflow_serve(model_uri: str, registry_uri: str, log_dir: Path) -> tuple[floa
 
 
 def emulator_instance(
-    pool: InstancePool, model_uri: str, name: str, since: float | None = None
+    pool: InstancePool, files: Path, model_uri: str, name: str, since: float | None = None
 ) -> tuple[float, list[Any]]:
-    """Seconds from `InstancePool.start` (or `since`) until the instance is ready, and its answer."""
+    """Seconds from `InstancePool.prepare` (or `since`) until the instance is ready, and its answer."""
     from rollout.emulator.resources import Deployment, Probe
 
     probe = Probe(initial_delay=0, period=1, timeout=2, failure_threshold=120)
@@ -81,27 +83,46 @@ def emulator_instance(
         liveness_probe=probe,
     )
     started = time.perf_counter() if since is None else since
-    pool.start(deployment)
+    pool.start(deployment, pool.prepare(deployment, files))
     wait_ready(lambda: pool.readiness("bench", name).state != "starting")
     elapsed = time.perf_counter() - started
     readiness = pool.readiness("bench", name)
     if readiness.state != "ready":
         raise SystemExit(f"error: the emulator instance failed: {readiness.reason}")
     instance = pool.ready_instances("bench", name)[0]
-    reply = httpx.post(f"{instance.url}/score", content=SAMPLE_FILE.read_bytes(), timeout=30)
+    reply = httpx.post(
+        f"{instance.url}/score",
+        content=SAMPLE_FILE.read_bytes(),
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
     pool.stop("bench", name)
     return elapsed, list(reply.json())
 
 
+def model_files(registry_uri: str, model_uri: str) -> Path:
+    """The model version's directory, as the emulator finds it in the registry."""
+    from rollout.emulator.control.model_registry import ModelRegistry
+    from rollout.emulator.resources import parse_model_reference
+
+    registry = ModelRegistry(registry_uri)
+    found = registry.get_version(*parse_model_reference(model_uri))
+    if found is None:
+        raise SystemExit(f"error: {model_uri} is not in the registry {registry_uri}")
+    return registry.local_files(found)
+
+
 def timed_run(root: Path, run: int, registry_uri: str, model_uri: str) -> tuple[float, float, float]:
     """Seconds to ready of `mlflow models serve`, a warm emulator instance and a cold one."""
+    from rollout.emulator.environments import EnvironmentCache
     from rollout.emulator.instances.pool import InstancePool
 
+    files = model_files(registry_uri, model_uri)
     cold_started = time.perf_counter()
-    pool = InstancePool(root / f"logs-{run}", registry_uri)
+    pool = InstancePool(root / f"logs-{run}", root / f"run-{run}", EnvironmentCache())
     try:
-        cold, cold_answer = emulator_instance(pool, model_uri, "cold", since=cold_started)
-        warm, warm_answer = emulator_instance(pool, model_uri, "warm")
+        cold, cold_answer = emulator_instance(pool, files, model_uri, "cold", since=cold_started)
+        warm, warm_answer = emulator_instance(pool, files, model_uri, "warm")
     finally:
         pool.close()
     serve, serve_answer = mlflow_serve(model_uri, registry_uri, root)
@@ -115,6 +136,17 @@ def timed_run(root: Path, run: int, registry_uri: str, model_uri: str) -> tuple[
     return serve, warm, cold
 
 
+def build_environment(files: Path) -> None:
+    """Build (or find) the model's environment before the runs, saying how long it took."""
+    from rollout.emulator.environments import EnvironmentCache
+    from rollout.emulator.instances.runtime import build_environment as build
+
+    started = time.perf_counter()
+    environment = build(EnvironmentCache(), files, lambda line: None)
+    how = "found in the cache" if environment.cached else "built"
+    print(f"environment {environment.key} {how} in {time.perf_counter() - started:.1f} s", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.worker_start", description=DESCRIPTION)
     parser.add_argument("--runs", type=int, default=3)
@@ -125,6 +157,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="rollout-bench-") as scratch:
         root = Path(scratch)
         registry_uri, model_uri = demo_model(root, args.registry_uri, args.model)
+        build_environment(model_files(registry_uri, model_uri))
         rows = [timed_run(root, run, registry_uri, model_uri) for run in range(1, args.runs + 1)]
 
     serve, warm, cold = (statistics.median(column) for column in zip(*rows, strict=True))

@@ -24,21 +24,17 @@ PROJECT_DIRS = ("endpoints", "deployments", "samples")
 @pytest.fixture(scope="session", autouse=True)
 def _state_outside_the_checkout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Release steps run in-process write their history to the state directory: a temporary one
-    rather than the checkout's `.rollout/`, unless the environment names one. Models' environments
-    (`rollout init` reads models in them) are built once per run, in a folder every xdist worker
-    shares (the cache locks each key), unless the environment names one."""
+    rather than the checkout's `.rollout/`, unless the environment names one. Deployment
+    environments go to one cache that every xdist worker and every emulator of the run shares
+    (`$ROLLOUT_ENVIRONMENTS_DIR`, inherited by the processes the tests start), so that each model's
+    environment is built once per run (uv's own package cache, in the user's cache directory, is
+    shared across runs)."""
     with pytest.MonkeyPatch.context() as patch:
         if "ROLLOUT_HOME" not in os.environ:
             patch.setenv("ROLLOUT_HOME", str(tmp_path_factory.mktemp("rollout-home")))
         if "ROLLOUT_ENVIRONMENTS_DIR" not in os.environ:
-            patch.setenv("ROLLOUT_ENVIRONMENTS_DIR", str(_run_folder(tmp_path_factory) / "environments"))
+            patch.setenv("ROLLOUT_ENVIRONMENTS_DIR", str(_run_dir(tmp_path_factory) / "environments"))
         yield
-
-
-def _run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder of this test run that every xdist worker shares (their base folders' parent)."""
-    base = tmp_path_factory.getbasetemp()
-    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
 @pytest.fixture
@@ -59,10 +55,16 @@ def project(tmp_path: Path) -> Path:
     return root
 
 
+def _run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The run's temporary folder, shared by the xdist workers (their base folders' parent)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="session")
 def model_cache(tmp_path_factory: pytest.TempPathFactory) -> ModelCache:
     """Model directories built once per run, shared by the xdist workers."""
-    return ModelCache(_run_folder(tmp_path_factory) / "model-cache")
+    return ModelCache(_run_dir(tmp_path_factory) / "model-cache")
 
 
 @pytest.fixture(scope="session")

@@ -53,6 +53,7 @@ def registered_models(
     assert models.heart == MODEL and [VERSIONS["v1"], VERSIONS["v2"]] == list(models.heart_versions)
     broken_dir = tmp_path_factory.mktemp("broken-model")
     (broken_dir / "MLmodel").write_text(BROKEN_MLMODEL)
+    (broken_dir / "requirements.txt").write_text("mlflow\n")  # the chaos model's environment
     version = model_cache.register(
         emulator_registry.uri, emulator_registry.artifacts_dir, models.broken, broken_dir
     )

@@ -54,7 +54,7 @@ class ModelCache:
                 model_config={"mode": mode, "delay_s": delay_s},
                 signature=described.signature,
                 metadata=described.metadata,  # the categories: a faulty version validates as the real one
-                pip_requirements=["mlflow"],
+                pip_requirements=(inner / "requirements.txt").read_text().split(),  # the inner model's
             )
 
         return self.get(f"faulty-{mode}-{delay_s:g}", build)

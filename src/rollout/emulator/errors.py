@@ -1,11 +1,11 @@
 """Azure's errors: one exception class per Azure error code, with the HTTP status it answers with.
 
-Raise them anywhere (rules, handlers, the scoring route, an instance server); each plane renders
+Raise them anywhere (rules, handlers, the scoring route); each plane renders
 them with `to_json` in Azure's error shape, `{"error": {"code": ..., "message": ...}}`, which the
 control plane extends with `"details": []` as Azure Resource Manager does. An error may carry
 extra reply headers (`headers`), such as the data plane's model-error headers.
 
-No HTTP framework is imported here: instance servers import this module too.
+No HTTP framework is imported here.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ class AzureError(Exception):
         return json.dumps({"error": error}).encode()
 
 
-# Both planes and the instances -------------------------------------------------------------------
+# Both planes -------------------------------------------------------------------------------------
 
 
 class InternalServerError(AzureError):
@@ -134,10 +134,18 @@ class ProvisioningUserError(AzureError):
 
 
 class ResourceNotReady(AzureError):
-    """A deployment whose instances never became ready (400)."""
+    """A deployment whose instances never became ready (400): a no-code MLflow deployment whose
+    model's packages could not be installed, or whose model could not be loaded."""
 
     status = 400
     code = "ResourceNotReady"
+
+
+class ImageBuildFailure(AzureError):
+    """A deployment whose environment could not be built into an image (400)."""
+
+    status = 400
+    code = "ImageBuildFailure"
 
 
 class Canceled(AzureError):
@@ -330,7 +338,7 @@ class UnsupportedMediaType(AzureError):
 
 
 class ModelError(AzureError):
-    """The model failed on the request (424; an instance server answers it with 500)."""
+    """The model failed on the request (424): its instance answered other than 200 or 400."""
 
     status = 424
     code = "ModelError"
@@ -357,24 +365,11 @@ class ServiceUnavailable(AzureError):
     code = "ServiceUnavailable"
 
 
-# An instance server's own replies (to the router, never to clients) -----------------------------
+# Azure Monitor's queries --------------------------------------------------------------------------
 
 
 class BadRequest(AzureError):
-    """A scoring body that does not fit the model's contract or signature (400)."""
+    """A metrics query Azure Monitor refuses (400)."""
 
     status = 400
     code = "BadRequest"
-
-
-class ModelNotReady(AzureError):
-    """The instance is still loading its model (503)."""
-
-    status = 503
-    code = "ModelNotReady"
-
-
-class InstanceModelError(ModelError):
-    """The model raised inside an instance (500); the router answers the client 424 ModelError."""
-
-    status = 500

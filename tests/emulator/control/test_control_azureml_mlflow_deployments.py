@@ -47,14 +47,14 @@ def test_the_mlflow_deployments_client_of_azureml_mlflow(emulator, registered_mo
         print()  # after the progress dots azureml-mlflow's pollers print
         print(json.dumps({{
             "traffic": got["properties"]["traffic"], "swagger": got["properties"]["swaggerUri"],
-            "predictions": predictions.tolist(), "type": type(predictions).__name__,
+            "predictions": predictions.iloc[:, 0].tolist(), "type": type(predictions).__name__,
             "deployments": deployments, "left": left,
         }}))
     """
     seen = run_in_cloud(emulator.url, emulator.ca_file, emulator.state_dir, tmp_path, code)
     assert seen["traffic"] == {"blue": 100}
     assert seen["swagger"].endswith(f"/online-endpoints/{endpoint}/swagger.json")
-    assert seen["type"] == "ndarray"  # the swagger document's ServiceOutput format: numpy.ndarray
+    assert seen["type"] == "DataFrame"  # its swagger's ServiceOutput format: pandas.DataFrame:records
     assert seen["predictions"] in ([0], [1])
     assert seen["deployments"] == ["blue"]
     assert endpoint not in seen["left"]

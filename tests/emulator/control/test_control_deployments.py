@@ -53,7 +53,8 @@ def test_deployment_lifecycle(ml_client, registered_models, endpoint):
         "blue", endpoint, lines=50, container_type="storage-initializer"
     )
     assert "azureml:heart-classifier:1 resolved to models:/heart-classifier/1" in notes
-    assert "models:/heart-classifier/1" in ml_client.online_deployments.get_logs("blue", endpoint, lines=50)
+    logs = ml_client.online_deployments.get_logs("blue", endpoint, lines=200)
+    assert "models:/heart-classifier/1" in logs and "scikit-learn==1.9.1" in logs
 
     poller = ml_client.online_deployments.begin_create_or_update(
         _deployment(endpoint, "blue", f"azureml:{registered_models.heart}:2", instance_count=2)

@@ -183,7 +183,7 @@ def test_endpoints_and_deployments_carry_azures_fields(emulator, endpoint):
     )
 
 
-def test_the_swagger_document_comes_from_the_model_signature(emulator, endpoint):
+def test_the_swagger_document_is_the_inference_servers(emulator, endpoint):
     with emulator.arm() as arm:
         key = arm.post(emulator.endpoint_path(endpoint) + "/listKeys", params=API).json()["primaryKey"]
         swagger_uri = arm.get(emulator.endpoint_path(endpoint), params=API).json()["properties"]["swaggerUri"]
@@ -192,12 +192,16 @@ def test_the_swagger_document_comes_from_the_model_signature(emulator, endpoint)
         reply = http.get(swagger_uri, params={"version": 3}, headers={"Authorization": f"Bearer {key}"})
     assert reply.status_code == 200, reply.text
     assert reply.headers["azureml-model-deployment"] == "blue"
-    document = reply.json()
+    document = reply.json()  # the inference server's, from the scoring script's input and output types
     assert document["openapi"].startswith("3.")
     schemas = document["components"]["schemas"]
-    columns = schemas["ServiceInput"]["properties"]["input_data"]["properties"]["columns"]["example"]
+    columns = schemas["ServiceInput"]["example"]["input_data"]["columns"]
     assert {"age", "sex", "thal"} <= set(columns)
-    assert schemas["ServiceOutput"]["format"] == "numpy.ndarray"
+    assert schemas["ServiceOutput"]["format"] == "pandas.DataFrame:records"  # the signature's columns
+    with emulator.https() as http:
+        unversioned = http.get(swagger_uri, headers={"Authorization": f"Bearer {key}"})
+    assert unversioned.status_code == 404  # the server makes version 3 (and 3.1) only
+    assert "Swagger version [2] is not supported" in unversioned.json()["error"]["message"]
 
 
 def test_scoring_replies_carry_the_models_run_time(emulator, endpoint, sample_request):

@@ -1,6 +1,6 @@
 """Azure's inference server (`azmlinfsrv`) run in a built environment, over loopback: the demo model
 served no-code by the project's MLflow scoring script, a code deployment's `score.py`, and starts
-that fail. One environment (the demo model's, from the package index) serves every test here."""
+that fail. One environment (the demo model's, from the run's shared cache) serves every test here."""
 
 from __future__ import annotations
 
@@ -36,8 +36,9 @@ Starter = Callable[[ScoringScript], RunningServer]
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory: pytest.TempPathFactory) -> EnvironmentCache:
-    return EnvironmentCache(tmp_path_factory.mktemp("environments"))
+def cache() -> EnvironmentCache:
+    """The run's shared environment cache (`$ROLLOUT_ENVIRONMENTS_DIR`, tests/conftest.py)."""
+    return EnvironmentCache()
 
 
 @pytest.fixture(scope="module")

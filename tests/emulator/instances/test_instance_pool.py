@@ -1,8 +1,10 @@
-"""The instance pool on its own: real instance processes forked from the fork server, real probes.
+"""The instance pool on its own: Azure's inference server in each model's environment, forked
+from that environment's ready process, real probes.
 
 These drive `InstancePool` directly (no HTTPS server): start-up time, scoring on an instance,
 restarts of a killed or unresponsive instance, failures with their reasons, replacement of a
-deployment's instances, logs and their cap, and that nothing is left running.
+deployment's instances, logs and their cap, and that nothing is left running. Two environments
+serve them (the demo model's and the chaos model's), from the run's shared environment cache.
 """
 
 from __future__ import annotations
@@ -20,11 +22,14 @@ import httpx
 import pytest
 
 from chaos_support import CHAOS_MODEL, chaos_body, register_chaos_model
+from rollout.emulator.control.model_registry import ModelRegistry
+from rollout.emulator.environments import EnvironmentCache
 from rollout.emulator.instances.pool import InstancePool, Readiness
-from rollout.emulator.resources import Deployment, Probe
+from rollout.emulator.resources import Deployment, Probe, parse_model_reference
 
 SAMPLE = Path(__file__).resolve().parents[3] / "samples" / "sample.json"
 FAST = Probe(initial_delay=0, period=1, timeout=2, failure_threshold=30)
+PRELOAD_TIMEOUT_S = 180.0  # an environment's first build and its ready process's first imports
 
 
 @pytest.fixture(scope="module")
@@ -33,10 +38,29 @@ def chaos_uri(emulator_registry) -> str:
     return f"models:/{CHAOS_MODEL}/{version}"
 
 
+class Pool(InstancePool):
+    """The pool, provisioning deployments by model URI as the emulator does: the model's files from
+    the registry, its environment (from the run's shared cache), then the instances."""
+
+    def __init__(self, root: Path, registry: ModelRegistry) -> None:
+        super().__init__(root / "logs", root / "run", EnvironmentCache(), stop_grace=2.0)
+        self.registry = registry
+
+    def files(self, model_uri: str) -> Path:
+        found = self.registry.get_version(*parse_model_reference(model_uri))
+        assert found is not None, model_uri
+        return self.registry.local_files(found)
+
+    def provision(self, deployment: Deployment) -> None:
+        self.start(deployment, self.prepare(deployment, self.files(deployment.model_uri)))
+
+
 @pytest.fixture(scope="module")
-def pool(tmp_path_factory, emulator_registry, registered_models, chaos_uri) -> Iterator[InstancePool]:
-    pool = InstancePool(tmp_path_factory.mktemp("worker-logs"), emulator_registry.uri, stop_grace=2.0)
-    assert pool.fork_server.wait_ready(60), "the fork server did not preload in 60 s"
+def pool(tmp_path_factory, emulator_registry, registered_models, chaos_uri) -> Iterator[Pool]:
+    pool = Pool(tmp_path_factory.mktemp("pool"), ModelRegistry(emulator_registry.uri))
+    for model_uri in (chaos_uri, f"models:/{registered_models.heart}/1"):  # both ready processes, warm
+        runtime = pool.prepare(_deployment("warm-up", model_uri), pool.files(model_uri))
+        assert pool.ready_process(runtime.environment).wait_ready(PRELOAD_TIMEOUT_S)
     yield pool
     pool.close()
 
@@ -77,34 +101,45 @@ def _alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def test_heart_classifier_instance_is_ready_in_well_under_a_second(pool, registered_models):
+def test_heart_classifier_instance_is_ready_within_two_seconds_of_a_cached_environment(
+    pool, registered_models
+):
+    deployment = _deployment("heart", f"models:/{registered_models.heart}/1")
     started = time.perf_counter()
-    pool.start(_deployment("heart", f"models:/{registered_models.heart}/1"))
-    returned = time.perf_counter() - started
+    runtime = pool.prepare(deployment, pool.files(deployment.model_uri))
+    prepared = time.perf_counter() - started
+    assert runtime.environment.cached
+    pool.start(deployment, runtime)
+    returned = time.perf_counter() - started - prepared
     assert _wait(pool, "heart") == Readiness("ready")
     ready_after = time.perf_counter() - started
-    print(f"start() returned in {returned * 1000:.1f} ms; ready after {ready_after * 1000:.0f} ms")
+    print(
+        f"prepare() (cached environment) {prepared * 1000:.0f} ms, start() returned in "
+        f"{returned * 1000:.1f} ms; ready after {ready_after * 1000:.0f} ms"
+    )
     assert returned < 0.05  # start() never blocks
     assert ready_after < 2.0
 
     response = _score(pool, "heart", json.loads(SAMPLE.read_text()))
     assert response.status_code == 200
     assert response.json() in ([0], [1])
+    assert response.headers["x-ms-server-version"].startswith("azmlinfsrv/")
     logs = pool.logs("pool-tests", "heart")
-    assert "Model loaded in" in logs and "POST /score 200" in logs
+    assert "Users's init has completed successfully" in logs and "POST /score 200" in logs
+    assert "scikit-learn==1.9.1" in logs  # the environment's packages, as the instance started
 
 
 def test_readiness_waits_for_the_initial_delay(pool, chaos_uri):
     started = time.perf_counter()
-    pool.start(_deployment("delayed", chaos_uri, readiness_probe=Probe(initial_delay=1, period=1)))
+    pool.provision(_deployment("delayed", chaos_uri, readiness_probe=Probe(initial_delay=1, period=1)))
     assert pool.readiness("pool-tests", "delayed").state == "starting"
     assert _wait(pool, "delayed").state == "ready"
-    assert 1.0 <= time.perf_counter() - started < 3.0
+    assert 1.0 <= time.perf_counter() - started < 4.0
     pool.stop("pool-tests", "delayed")
 
 
 def test_a_killed_instance_is_restarted_and_serves_again(pool, chaos_uri):
-    pool.start(_deployment("killed", chaos_uri, environment_variables={"SLOT": "killed"}))
+    pool.provision(_deployment("killed", chaos_uri, environment_variables={"SLOT": "killed"}))
     assert _wait(pool, "killed").state == "ready"
     old = pool.ready_instances("pool-tests", "killed")[0].pid
     os.kill(old, signal.SIGKILL)
@@ -121,10 +156,10 @@ def test_a_killed_instance_is_restarted_and_serves_again(pool, chaos_uri):
 
 def test_an_unresponsive_instance_fails_its_liveness_probe_and_is_restarted(pool, chaos_uri):
     liveness = Probe(initial_delay=0, period=1, timeout=1, failure_threshold=2)
-    pool.start(_deployment("frozen", chaos_uri, liveness_probe=liveness))
+    pool.provision(_deployment("frozen", chaos_uri, liveness_probe=liveness))
     assert _wait(pool, "frozen").state == "ready"
     frozen = pool.ready_instances("pool-tests", "frozen")[0].pid
-    os.kill(frozen, signal.SIGSTOP)
+    os.killpg(frozen, signal.SIGSTOP)  # the server and its workers
     try:
         _wait_for(
             lambda: any(i.pid != frozen for i in pool.ready_instances("pool-tests", "frozen")),
@@ -133,7 +168,7 @@ def test_an_unresponsive_instance_fails_its_liveness_probe_and_is_restarted(pool
         )
     finally:
         with contextlib.suppress(ProcessLookupError):
-            os.kill(frozen, signal.SIGCONT)
+            os.killpg(frozen, signal.SIGCONT)
     _wait_for(lambda: not _alive(frozen), what="the frozen process to be gone")
     assert "liveness probe failed 2 times" in pool.logs("pool-tests", "frozen")
     assert _score(pool, "frozen", chaos_body()).status_code == 200
@@ -141,32 +176,22 @@ def test_an_unresponsive_instance_fails_its_liveness_probe_and_is_restarted(pool
 
 
 def test_a_model_that_cannot_load_fails_with_the_reason_in_the_logs(pool, registered_models):
-    pool.start(
-        _deployment("broken", f"models:/{registered_models.broken}/{registered_models.broken_version}")
-    )
+    broken = f"models:/{registered_models.broken}/{registered_models.broken_version}"
+    pool.provision(_deployment("broken", broken))
     readiness = _wait(pool, "broken")
     assert readiness.state == "failed"
-    assert "the model could not be loaded" in readiness.reason
-    assert "rollout_test_missing_loader_module" in readiness.reason
+    assert "the scoring script failed to start" in readiness.reason
+    assert "No module named 'rollout_test_missing_loader_module'" in readiness.reason
     logs = pool.logs("pool-tests", "broken")
     assert "Traceback (most recent call last)" in logs
-    assert "deployment failed: the model could not be loaded" in logs
+    assert "User's init function failed" in logs  # azmlinfsrv's own words
+    assert "deployment failed: the scoring script failed to start" in logs
     assert pool.ready_instances("pool-tests", "broken") == ()
-
-
-def test_a_missing_model_version_fails_with_the_reason_in_the_storage_initializer_logs(pool):
-    pool.start(_deployment("missing", f"models:/{CHAOS_MODEL}/999"))
-    readiness = _wait(pool, "missing")
-    assert readiness.state == "failed"
-    assert "could not be resolved in the registry" in readiness.reason
-    assert "999" in readiness.reason
-    notes = pool.logs("pool-tests", "missing", container_type="storage-initializer")
-    assert f"models:/{CHAOS_MODEL}/999 could not be resolved" in notes
 
 
 def test_failing_readiness_probes_fail_the_deployment(pool, chaos_uri):
     readiness = Probe(initial_delay=0, period=1, timeout=1, failure_threshold=2)
-    pool.start(
+    pool.provision(
         _deployment(
             "slow-load",
             chaos_uri,
@@ -176,16 +201,16 @@ def test_failing_readiness_probes_fail_the_deployment(pool, chaos_uri):
     )
     result = _wait(pool, "slow-load", timeout=10)
     assert result.state == "failed"
-    assert "readiness probe failed 2 times (GET /ready answered 503)" in result.reason
+    assert "readiness probe failed 2 times (GET / failed: timed out)" in result.reason
 
 
 def test_new_instances_replace_the_old_ones_once_ready(pool, chaos_uri):
-    pool.start(_deployment("rolling", chaos_uri, environment_variables={"SLOT": "old"}))
+    pool.provision(_deployment("rolling", chaos_uri, environment_variables={"SLOT": "old"}))
     assert _wait(pool, "rolling").state == "ready"
     old = pool.ready_instances("pool-tests", "rolling")[0].pid
 
     new = {"SLOT": "new", "CHAOS_LOAD_SECONDS": "1"}
-    pool.start(_deployment("rolling", chaos_uri, instance_count=2, environment_variables=new))
+    pool.provision(_deployment("rolling", chaos_uri, instance_count=2, environment_variables=new))
     assert pool.readiness("pool-tests", "rolling").state == "starting"
     assert [i.pid for i in pool.ready_instances("pool-tests", "rolling")] == [old]
     assert _score(pool, "rolling", chaos_body()).json() == ["old"]  # still served meanwhile
@@ -203,7 +228,7 @@ def test_new_instances_replace_the_old_ones_once_ready(pool, chaos_uri):
 def test_notes_show_in_both_logs(pool, chaos_uri):
     pool.note("pool-tests", "noted", "Model azureml:x:1 was not found.")
     assert "[platform] Model azureml:x:1 was not found." in pool.logs("pool-tests", "noted")
-    pool.start(_deployment("noted", chaos_uri))
+    pool.provision(_deployment("noted", chaos_uri))
     assert _wait(pool, "noted").state == "ready"
     pool.note("pool-tests", "noted", "Something the platform did.")
     assert "[platform] Something the platform did." in pool.logs("pool-tests", "noted", lines=5)
@@ -214,7 +239,7 @@ def test_notes_show_in_both_logs(pool, chaos_uri):
 
 
 def test_instance_logs_are_capped(pool, chaos_uri):
-    pool.start(_deployment("chatty", chaos_uri))
+    pool.provision(_deployment("chatty", chaos_uri))
     assert _wait(pool, "chatty").state == "ready"
     instance = pool.ready_instances("pool-tests", "chatty")[0]
     log = next(Path(pool.log_dir, "pool-tests", "chatty").glob("inference-server-*.log"))
@@ -232,44 +257,39 @@ def test_instance_logs_are_capped(pool, chaos_uri):
 
 
 def _worker_pids(logs: str) -> list[int]:
-    return [int(pid) for pid in re.findall(r"worker \d+ of \d+ \(pid (\d+)\) started", logs)]
+    """The server's workers that have run the scoring script's init(), in order (its own log lines)."""
+    return [int(pid) for pid in re.findall(r"Worker with pid (\d+) ready for serving traffic", logs)]
 
 
-def test_worker_count_workers_end_with_their_instance(pool, chaos_uri):
-    pool.start(_deployment("workers", chaos_uri, environment_variables={"WORKER_COUNT": "3"}))
+def test_worker_count_workers_serve_and_are_replaced_by_the_server(pool, chaos_uri):
+    pool.provision(_deployment("workers", chaos_uri, environment_variables={"WORKER_COUNT": "3"}))
     assert _wait(pool, "workers").state == "ready"
-    old = pool.ready_instances("pool-tests", "workers")[0].pid
+    instance = pool.ready_instances("pool-tests", "workers")[0].pid
+    _wait_for(lambda: len(_worker_pids(pool.logs("pool-tests", "workers"))) == 3, what="three workers")
     workers = _worker_pids(pool.logs("pool-tests", "workers"))
-    assert len(workers) == 2 and all(_alive(pid) for pid in workers)
+    assert all(_alive(pid) for pid in workers)
     assert _score(pool, "workers", chaos_body()).status_code == 200
 
-    os.kill(workers[0], signal.SIGKILL)  # a worker that dies ends its instance, which is restarted
-    _wait_for(
-        lambda: any(i.pid != old for i in pool.ready_instances("pool-tests", "workers")),
-        what="a new ready instance",
-    )
-    logs = pool.logs("pool-tests", "workers")
-    assert f"Worker pid {workers[0]} ended (-9); stopping the instance" in logs
-    assert "the instance exited with code 1; restarting the instance" in logs
-    _wait_for(lambda: not any(_alive(pid) for pid in workers), what="the old workers to exit")
+    os.kill(workers[0], signal.SIGKILL)  # gunicorn boots another; the instance goes on
+    _wait_for(lambda: len(_worker_pids(pool.logs("pool-tests", "workers"))) == 4, what="a new worker")
+    assert [i.pid for i in pool.ready_instances("pool-tests", "workers")] == [instance]
+    assert _score(pool, "workers", chaos_body()).status_code == 200
 
-    workers = _worker_pids(pool.logs("pool-tests", "workers"))[-2:]
+    workers = _worker_pids(pool.logs("pool-tests", "workers"))[1:]
     pool.stop("pool-tests", "workers")
-    _wait_for(lambda: not any(_alive(pid) for pid in workers), what="stopped workers to exit")
+    _wait_for(lambda: not any(_alive(pid) for pid in [instance, *workers]), what="stopped workers to exit")
 
 
-def test_an_invalid_worker_count_serves_with_one_worker(pool, chaos_uri):
-    pool.start(_deployment("one-worker", chaos_uri, environment_variables={"WORKER_COUNT": "many"}))
-    assert _wait(pool, "one-worker").state == "ready"
-    assert _score(pool, "one-worker", chaos_body()).status_code == 200
-    logs = pool.logs("pool-tests", "one-worker")
-    assert "WORKER_COUNT='many' is not a number from 1 to 32; using 1 worker" in logs
-    assert _worker_pids(logs) == []
-    pool.stop("pool-tests", "one-worker")
+def test_a_server_that_cannot_start_fails_the_deployment_with_its_error(pool, chaos_uri):
+    pool.provision(_deployment("many-workers", chaos_uri, environment_variables={"WORKER_COUNT": "many"}))
+    readiness = _wait(pool, "many-workers")
+    assert readiness.state == "failed"
+    assert "the inference server did not start (the instance exited with code 1)" in readiness.reason
+    assert "invalid literal for int() with base 10: 'many'" in readiness.reason
 
 
 def test_stop_and_close_leave_no_process_behind(pool, chaos_uri):
-    pool.start(_deployment("last", chaos_uri, instance_count=2))
+    pool.provision(_deployment("last", chaos_uri, instance_count=2))
     assert _wait(pool, "last").state == "ready"
     pids = [i.pid for i in pool.ready_instances("pool-tests", "last")]
     pool.stop("pool-tests", "last")
@@ -277,13 +297,14 @@ def test_stop_and_close_leave_no_process_behind(pool, chaos_uri):
     assert pool.readiness("pool-tests", "last").state == "failed"
     _wait_for(lambda: not any(_alive(pid) for pid in pids), what="stopped instances to exit")
 
-    pool.start(_deployment("last", chaos_uri))
+    pool.provision(_deployment("last", chaos_uri))
     assert _wait(pool, "last").state == "ready"
     running = [i.pid for i in pool.ready_instances("pool-tests", "heart")]
     running += [i.pid for i in pool.ready_instances("pool-tests", "last")]
-    fork_server = pool.fork_server.pid
+    ready_processes = [ready.pid for ready in pool.ready_processes()]
+    assert len(ready_processes) == 2  # one per environment: the demo model's, the chaos model's
     started = time.perf_counter()
     pool.close()  # the fixture's close afterwards is a no-op
     assert time.perf_counter() - started < 10
-    assert not _alive(fork_server)
+    assert not any(_alive(pid) for pid in ready_processes if pid is not None)
     _wait_for(lambda: not any(_alive(pid) for pid in running), timeout=5, what="every instance to exit")

@@ -17,7 +17,7 @@ def _error_classes() -> list[type[errors.AzureError]]:
 
 def test_each_class_is_named_for_its_azure_code():
     for error_class in _error_classes():
-        if error_class is errors.AzureError or error_class is errors.InstanceModelError:
+        if error_class is errors.AzureError:
             continue
         if error_class is errors.ProvisioningUserError:  # code UserError: that name is the engine's error
             assert error_class.code == "UserError"
@@ -27,7 +27,7 @@ def test_each_class_is_named_for_its_azure_code():
 
 
 def test_codes_are_not_defined_twice_with_different_meanings():
-    codes = [c.code for c in _error_classes() if c not in (errors.AzureError, errors.InstanceModelError)]
+    codes = [c.code for c in _error_classes() if c is not errors.AzureError]
     assert len(codes) == len(set(codes))
 
 
@@ -46,5 +46,3 @@ def test_an_error_carries_its_extra_reply_headers():
     error = errors.ModelError("boom", headers={"ms-azureml-model-error-statuscode": "500"})
     assert error.status == 424
     assert error.headers == {"ms-azureml-model-error-statuscode": "500"}
-    assert errors.InstanceModelError("boom").status == 500
-    assert errors.InstanceModelError.code == "ModelError"

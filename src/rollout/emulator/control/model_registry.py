@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import urllib.parse
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 log = logging.getLogger("rollout.emulator")
@@ -40,10 +42,12 @@ class RegisteredModel:
 
 
 class ModelRegistry:
-    """Read access to the versions in one MLflow registry."""
+    """Read access to the versions in one MLflow registry; versions whose files are not on this
+    machine are downloaded into `downloads_dir`."""
 
-    def __init__(self, registry_uri: str) -> None:
+    def __init__(self, registry_uri: str, downloads_dir: Path | None = None) -> None:
         self.registry_uri = registry_uri
+        self.downloads_dir = downloads_dir
         self._client: Any = None
         self._missing: type[Exception] = Exception
         self._lock = threading.Lock()
@@ -109,6 +113,28 @@ class ModelRegistry:
             created_ms=int(model.creation_timestamp or 0),
             modified_ms=int(model.last_updated_timestamp or 0),
         )
+
+    def local_files(self, version: RegisteredVersion) -> Path:
+        """The directory holding the version's files: the registry's own copy when it is on this
+        machine, else a download of it (kept under `downloads_dir`)."""
+        uri = self._mlflow().get_model_version_download_uri(version.name, version.version)
+        parsed = urllib.parse.urlparse(uri)
+        if parsed.scheme == "file":
+            return Path(urllib.parse.unquote(parsed.path))
+        if not parsed.scheme and Path(uri).is_absolute():
+            return Path(uri)
+        if self.downloads_dir is None:
+            raise RuntimeError(f"model {version.name}:{version.version} is not on this machine: {uri}")
+        import mlflow.artifacts
+
+        target = self.downloads_dir / version.name / version.version
+        done = target.with_name(f"{version.version}.path")  # written once the download is whole
+        if done.is_file():
+            return Path(done.read_text())
+        target.mkdir(parents=True, exist_ok=True)
+        downloaded = mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(target))
+        done.write_text(downloaded)
+        return Path(downloaded)
 
     def client(self) -> Any:
         """The registry's `MlflowClient` (blocking), for the workspace's MLflow surface."""

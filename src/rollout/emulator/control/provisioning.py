@@ -1,9 +1,11 @@
 """Provisioning: turning accepted ARM changes into running (or stopped) deployment instances.
 
-A deployment PUT is Creating/Updating until its model version resolves in the registry and its
-instances report ready (Succeeded), or until either fails (Failed, the reason noted in the
-deployment's logs). A deployment with a scoring script (`code_configuration`) fails at once:
-instances serve MLflow models only, so it is refused rather than served without its script.
+A deployment PUT is Creating/Updating until its model version resolves in the registry, its
+environment is built from the model's own dependencies (as Azure's container installs them when it
+starts) and its instances report ready (Succeeded), or until any of these fails (Failed, the reason
+noted in the deployment's logs; a build that fails leaves the instances already serving as they
+are). A deployment with a scoring script (`code_configuration`) fails at once: instances serve
+no-code MLflow models only, so it is refused rather than served without its script.
 Deletes stop the instances, then forget the resource. Each change reports its outcome to its
 long-running operation, so SDK polling sees the truth.
 """
@@ -15,20 +17,24 @@ import contextlib
 import logging
 import re
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any, Protocol
 
 from rollout.emulator.control.lro import Operation, Operations
-from rollout.emulator.control.model_registry import ModelRegistry
+from rollout.emulator.control.model_registry import ModelRegistry, RegisteredVersion
 from rollout.emulator.control.timing import Change, Timing
+from rollout.emulator.environments import EnvironmentBuildFailed, EnvironmentNotEmulated, EnvironmentProblem
 from rollout.emulator.errors import (
     AzureError,
     BadArgument,
     Canceled,
+    ImageBuildFailure,
     InternalServerError,
     NotFound,
     ProvisioningUserError,
     ResourceNotReady,
 )
+from rollout.emulator.instances.runtime import Runtime
 from rollout.emulator.resources import Deployment, parse_model_reference
 from rollout.emulator.state import EmulatorState
 
@@ -52,7 +58,8 @@ class Readiness(Protocol):
 class Pool(Protocol):
     """What provisioning needs from the instance pool (`rollout.emulator.instances.pool.InstancePool`)."""
 
-    def start(self, deployment: Deployment) -> None: ...
+    def prepare(self, deployment: Deployment, model_files: Path) -> Runtime: ...
+    def start(self, deployment: Deployment, runtime: Runtime) -> None: ...
     def readiness(self, endpoint: str, name: str) -> Readiness: ...
     def stop(self, endpoint: str, name: str) -> None: ...
     def note(self, endpoint: str, name: str, text: str) -> None: ...
@@ -149,11 +156,17 @@ class Provisioner:
             if deployment.code_id is not None:
                 self._fail(endpoint, name, operation, BadArgument, self._refusal(deployment))
                 return
-            reason = await self._resolve_model(deployment)
-            if reason is not None:
-                self._fail(endpoint, name, operation, ProvisioningUserError, reason)
+            found = await self._resolve_model(deployment)
+            if isinstance(found, str):
+                self._fail(endpoint, name, operation, ProvisioningUserError, found)
                 return
-            self.pool.start(deployment)
+            try:
+                files = await asyncio.to_thread(self.registry.local_files, found)
+                runtime = await asyncio.to_thread(self.pool.prepare, deployment, files)
+            except EnvironmentProblem as problem:
+                self._fail(endpoint, name, operation, _environment_error(problem), problem.message)
+                return
+            self.pool.start(deployment, runtime)
             while True:
                 readiness = self.pool.readiness(endpoint, name)
                 if readiness.state == "ready":
@@ -190,8 +203,8 @@ class Provisioner:
         )
         return f"{SCRIPTS_NOT_EMULATED} ({deployment.scoring_script})."
 
-    async def _resolve_model(self, deployment: Deployment) -> str | None:
-        """None when the deployment's model version exists; otherwise why it does not."""
+    async def _resolve_model(self, deployment: Deployment) -> RegisteredVersion | str:
+        """The deployment's model version, or why it does not exist."""
         name, version = parse_model_reference(deployment.model_uri)
         found = await asyncio.to_thread(self.registry.get_version, name, version)
         if found is None:
@@ -207,7 +220,7 @@ class Provisioner:
             f"Model azureml:{name}:{version} resolved to {deployment.model_uri}"
             f" (artifacts at {found.source}).",
         )
-        return None
+        return found
 
     def _fail(
         self, endpoint: str, name: str, operation: Operation | None, error: type[AzureError], reason: str
@@ -282,6 +295,17 @@ async def _sleep_until(deadline: float) -> None:
     remaining = deadline - asyncio.get_running_loop().time()
     if remaining > 0:
         await asyncio.sleep(remaining)
+
+
+def _environment_error(problem: EnvironmentProblem) -> type[AzureError]:
+    """Azure's error for an environment that cannot be had: the build's own code (`ResourceNotReady`
+    for a no-code MLflow model, whose container installs its packages), `BadArgument` for what the
+    emulator does not build."""
+    if isinstance(problem, EnvironmentNotEmulated):
+        return BadArgument
+    if isinstance(problem, EnvironmentBuildFailed) and problem.azure_code == ImageBuildFailure.code:
+        return ImageBuildFailure
+    return ResourceNotReady
 
 
 def _short(asset_id: str) -> str:

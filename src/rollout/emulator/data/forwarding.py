@@ -1,17 +1,21 @@
-"""Sending a scoring request to one of a deployment's ready instances, and mapping the reply.
+"""Sending a scoring request to one of a deployment's ready instances, and mapping the reply as
+Azure's front end does.
 
 The least busy ready instance takes it, at most `max_concurrent_requests_per_instance` at a time
 per instance (the others queue), within the deployment's `request_timeout_ms` (408) and at most
-2 x `max_concurrent_requests_per_instance` x `instance_count` pending requests (429). An instance
-reply of 200 or 400 passes through; any other is the model failing (424 with
-`ms-azureml-model-error-statuscode` and `ms-azureml-model-error-reason`). No ready instance answers
-503; an instance that breaks the connection 502.
+2 x `max_concurrent_requests_per_instance` x `instance_count` pending requests (429). The instance
+is Azure's inference server: its reply of 200 or 400 passes through, body and all; any other is the
+model failing (424 with `ms-azureml-model-error-statuscode` and `ms-azureml-model-error-reason`,
+the server's message in Azure's error shape). Either way the server's own headers
+(`SERVER_HEADERS`: whether the scoring script failed, its run time, the server's version) reach the
+client. No ready instance answers 503; an instance that breaks the connection 502.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import urllib.parse
 from typing import TYPE_CHECKING, NamedTuple
 
 from rollout.emulator.data.transport import (
@@ -23,11 +27,11 @@ from rollout.emulator.data.transport import (
 from rollout.emulator.errors import (
     BadGateway,
     ModelError,
+    NotFound,
     RequestTimeout,
     ServiceUnavailable,
     TooManyRequests,
 )
-from rollout.emulator.instances.server import ERROR_REASON_HEADER, RUN_MS_HEADER
 from rollout.emulator.resources import Deployment
 
 if TYPE_CHECKING:
@@ -36,15 +40,19 @@ if TYPE_CHECKING:
 
 MODEL_ERROR_STATUS_HEADER = "ms-azureml-model-error-statuscode"
 MODEL_ERROR_REASON_HEADER = "ms-azureml-model-error-reason"
+RUN_MS_HEADER = "x-ms-run-fn-exec-ms"
+# azmlinfsrv's reply headers that reach the client (the router sets `x-request-id` itself, to the
+# value it sent the instance, which the server echoes).
+SERVER_HEADERS = (RUN_MS_HEADER, "x-ms-run-function-failed", "x-ms-server-version", "x-ms-request-id")
 SWAGGER_TIMEOUT_SECONDS = 10.0
 
 
 class Reply(NamedTuple):
-    """An instance's answer: its status, JSON body and the model's run time (ms, as Azure reports it)."""
+    """An instance's answer: its status, JSON body and the server's headers (`SERVER_HEADERS`)."""
 
     status: int
     content: bytes
-    run_ms: str | None = None
+    headers: dict[str, str]
 
 
 class Forwarder:
@@ -58,22 +66,22 @@ class Forwarder:
     async def aclose(self) -> None:
         await self.transport.aclose()
 
-    async def swagger(self, deployment: Deployment, title: str) -> bytes:
-        """The swagger document a ready instance of the deployment derives from its model's signature."""
+    async def swagger(self, deployment: Deployment, version: str | None) -> bytes:
+        """The swagger document a ready instance's server makes of its scoring script's input and
+        output types (`GET /swagger.json?version=...`)."""
         instances = self.pool.ready_instances(deployment.endpoint, deployment.name)
         if not instances:
             raise self._unavailable(deployment)
+        path = "/swagger.json" + (f"?{urllib.parse.urlencode({'version': version})}" if version else "")
         try:
             async with asyncio.timeout(SWAGGER_TIMEOUT_SECONDS):
-                reply = await self.transport.request(
-                    _port(instances[0]), "GET", "/swagger", {"x-deployment-title": title}
-                )
+                reply = await self.transport.request(_port(instances[0]), "GET", path, {})
         except (InstanceUnreachable, InstanceBroke, TimeoutError) as exc:
             raise BadGateway(
                 f"The instance of deployment '{deployment.name}' failed to answer: {exc}"
             ) from None
         if reply.status != 200:
-            raise self._unavailable(deployment)
+            raise NotFound(f"The deployment's server has no such swagger document: {_message(reply.content)}")
         return reply.content
 
     async def forward(self, deployment: Deployment, body: bytes, request_id: str) -> Reply:
@@ -116,13 +124,15 @@ class Forwarder:
             ) from None
         finally:
             self._pending[key] -= 1
+        passed = {name: reply.headers[name] for name in SERVER_HEADERS if name in reply.headers}
         if reply.status in (200, 400):
-            return Reply(reply.status, reply.content, reply.headers.get(RUN_MS_HEADER))
+            return Reply(reply.status, reply.content, passed)
         raise ModelError(
             f"The model failed (status {reply.status}): {_message(reply.content)}",
             headers={
+                **passed,
                 MODEL_ERROR_STATUS_HEADER: str(reply.status),
-                MODEL_ERROR_REASON_HEADER: reply.headers.get(ERROR_REASON_HEADER, "model_error"),
+                MODEL_ERROR_REASON_HEADER: "model_error",
             },
         )
 
@@ -168,7 +178,8 @@ def _port(instance: Instance) -> int:
 
 
 def _message(content: bytes) -> str:
+    """The server's message (`{"message": ...}`), else the body's start."""
     try:
-        return str(json.loads(content)["error"]["message"])
+        return str(json.loads(content)["message"])
     except (ValueError, KeyError, TypeError):
         return content.decode(errors="replace")[:500]

@@ -9,12 +9,13 @@ header-targeted) requests are also sent to the mirror deployment in the backgrou
 are discarded and counted as mirrored.
 
 Every reply carries `x-request-id` and, once a deployment is chosen, `azureml-model-deployment`;
-a model's reply also `x-ms-run-fn-exec-ms` (the time its predict took). Errors are
+a reply of the deployment's inference server also its own headers (`x-ms-run-fn-exec-ms`, the time
+the scoring script's `run()` took, `x-ms-run-function-failed`, `x-ms-server-version`). Errors are
 `rollout.emulator.errors` classes in Azure's error shape.
 
 `GET /online-endpoints/{endpoint}/swagger.json` (the endpoint's `swaggerUri`, same credentials)
-answers the swagger document of the deployment a request would reach, derived by one of its
-instances from the model's signature.
+answers the swagger document of the deployment a request would reach: its inference server's
+(`/swagger.json`, from the scoring script's input and output types; `?version=` passed on).
 """
 
 from __future__ import annotations
@@ -43,7 +44,6 @@ from rollout.emulator.errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
-from rollout.emulator.instances.server import RUN_MS_HEADER
 from rollout.emulator.resources import Deployment, Endpoint
 from rollout.emulator.state import EmulatorState
 
@@ -98,8 +98,7 @@ class ScoringRoute:
                 self._mirror(endpoint.name, mirror_name, body, request_id)
             reply = await self.forwarder.forward(deployment, body, request_id)
             model_status: int | None = reply.status
-            if reply.run_ms is not None:
-                reply_headers[RUN_MS_HEADER] = reply.run_ms
+            reply_headers.update(reply.headers)
             response = Response(
                 reply.content, reply.status, headers=reply_headers, media_type="application/json"
             )
@@ -110,13 +109,13 @@ class ScoringRoute:
         return response
 
     async def swagger(self, request: Request) -> Response:
-        """The swagger document of the deployment that would serve a request (`?version=` is accepted)."""
+        """The swagger document of the deployment that would serve a request (`?version=` passed on)."""
         request_id = request.headers.get("x-request-id") or str(uuid.uuid4())
         reply_headers = {"x-request-id": request_id}
         try:
             _endpoint, deployment, _mirror = self._choose(request, fallback=True)
             reply_headers[DEPLOYMENT_HEADER] = deployment.name
-            content = await self.forwarder.swagger(deployment, f"{deployment.endpoint}/{deployment.name}")
+            content = await self.forwarder.swagger(deployment, request.query_params.get("version"))
         except AzureError as error:
             return _error_response(error, reply_headers)
         return Response(content, 200, headers=reply_headers, media_type="application/json")

@@ -1,9 +1,11 @@
-"""The router's HTTP/1.1 client to its instances: keep-alive connections over loopback, per port.
+"""The router's HTTP/1.1 client to its instances: connections over loopback, per port, kept alive
+when the instance allows it.
 
-The instances are the emulator's own servers (`rollout.emulator.instances.server`): every reply
-carries `Content-Length`, so a request is one write and a reply is a head and a body of known
-length. This is a fraction of a general client's work per request (no URL parsing, header models
-or connection-pool locks), on the scoring path of every request.
+The instances are Azure's inference server (Flask under gunicorn's sync workers): a reply carries
+`Content-Length` (a reply without one is read to the end of its connection) and
+`Connection: close`, so each request has a connection of its own; a request is one write and a
+reply is a head and a body. This is a fraction of a general client's work per request (no URL
+parsing, header models or connection-pool locks), on the scoring path of every request.
 """
 
 from __future__ import annotations
@@ -120,6 +122,8 @@ async def _read_reply(reader: asyncio.StreamReader) -> tuple[InstanceReply, bool
     for line in lines:
         name, _, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()
-    content = await reader.readexactly(int(headers.get("content-length", "0")))
+    if "content-length" not in headers:
+        return InstanceReply(int(status), headers, await reader.read()), False
+    content = await reader.readexactly(int(headers["content-length"]))
     keep_alive = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
     return InstanceReply(int(status), headers, content), keep_alive

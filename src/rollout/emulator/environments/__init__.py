@@ -5,8 +5,8 @@ python_env.yaml and requirements.txt plus what Azure's MLflow image adds; a cust
 conda file); `interpreters` picks the local Python; `build` installs with uv; `cache` keeps built
 environments by a key of their requirements, Python and platform, shared by every deployment.
 
-The emulator's instances do not use these environments yet: they still serve models in rollout's
-own Python (issue 22 wires them in).
+Every instance of the emulator runs in the environment built for its deployment (the instance
+pool builds it when the deployment is provisioned, `rollout.emulator.instances.runtime`).
 """
 
 from rollout.emulator.environments.build import BuildOptions, Progress

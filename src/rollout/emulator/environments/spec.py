@@ -33,7 +33,7 @@ from rollout.emulator.environments.failures import (
 )
 
 INFERENCE_SERVER = "azureml-inference-server-http"
-INFERENCE_SERVER_VERSION = "1.5.1"  # what the emulator's instances will follow (DESIGN.md)
+INFERENCE_SERVER_VERSION = "1.5.1"  # what the emulator's instances run (DESIGN.md)
 MLFLOW_SKINNY = "mlflow-skinny"
 
 

@@ -45,6 +45,7 @@ from rollout.emulator.control.provisioning import Provisioner
 from rollout.emulator.control.workspace import Workspace
 from rollout.emulator.data import metrics as metrics_module
 from rollout.emulator.data import scoring
+from rollout.emulator.environments import EnvironmentCache
 from rollout.emulator.errors import MethodNotAllowed, NotFound
 from rollout.emulator.host.body_limit import BodyLimit
 from rollout.emulator.host.config import ServerConfig
@@ -63,9 +64,13 @@ def create_app(config: ServerConfig) -> Starlette:
     store = Store(state_dir)
     state = EmulatorState(store, token_ttl=config.token_ttl, instance_quota=config.instance_quota)
     assets = AssetState(store)
-    pool = InstancePool(log_dir=ensure_private_dir(state_dir / "logs"), registry_uri=config.registry_uri)
+    pool = InstancePool(
+        log_dir=ensure_private_dir(state_dir / "logs"),
+        run_dir=ensure_private_dir(state_dir / "instances"),
+        environments=EnvironmentCache(),
+    )
     metrics = metrics_module.Metrics()
-    registry = ModelRegistry(config.registry_uri)
+    registry = ModelRegistry(config.registry_uri, downloads_dir=state_dir / "models")
     operations = Operations()
     provisioner = Provisioner(state, pool, registry, operations, config.timing)
     workspace = Workspace(

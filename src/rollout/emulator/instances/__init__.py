@@ -1,11 +1,14 @@
-"""Deployment instances: one OS process per instance, forked from a warm fork server.
+"""Deployment instances: Azure's inference server in each deployment's own environment, one OS
+process per instance, forked from that environment's ready process.
 
-- `pool`: every instance of one emulator (start, readiness, stop, logs, notes).
+- `pool`: every instance of one emulator (prepare, start, readiness, stop, logs, notes).
+- `runtime`: a deployment's model files and environment, made ready at provisioning.
 - `generations`: a deployment's serving generation and the newer one replacing it.
-- `monitor`: one instance and its monitor thread (spawn, probes, restarts).
-- `fork_client`: the pool's side of the fork server; `fork_server`: the fork server itself.
-- `server`: the instance server, the HTTP server inside each instance process.
+- `supervisor`: one instance and its monitor thread (spawn, probes, restarts).
+- `fork_client`: the pool's side of an environment's ready process.
+- `inference_server`: how Azure's `azmlinfsrv` runs in a built environment (its arguments and
+  variables; and a server started from nothing, for the benchmark).
 - `logs`: instance log files (capped, tailed, platform notes).
-- `inference_server`: Azure's `azmlinfsrv` run in a deployment's built environment, with the no-code
-  MLflow script in `scoring_scripts/` (not used by the instances yet).
+- Run by an environment's own Python, never imported by rollout: `instance_forkserver` (the ready
+  process) and `scoring_scripts/mlflow_score` (the no-code MLflow scoring script).
 """

@@ -1,7 +1,8 @@
-"""The pool's side of the fork server (`fork_server`): start it, send it commands, dispatch its events.
+"""The pool's side of an environment's ready process (`instance_forkserver`): start it in the
+environment's own Python, send it commands, dispatch its events.
 
-The protocol is described in `rollout.emulator.instances.fork_server`. A fork server that exits is
-restarted with a back-off; the instances it took with it are reported as killed.
+The protocol is described in `rollout.emulator.instances.instance_forkserver`. A ready process that
+exits is restarted with a back-off; the instances it took with it are reported as killed.
 """
 
 from __future__ import annotations
@@ -9,14 +10,14 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import signal
 import subprocess
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +25,27 @@ logger = logging.getLogger(__name__)
 
 SPAWN_TIMEOUT_SECONDS = 120.0
 MAX_BACKOFF_SECONDS = 30.0
-FORK_SERVER_MODULE = "rollout.emulator.instances.fork_server"
+READY_PROCESS_SCRIPT = Path(__file__).resolve().parent / "instance_forkserver.py"
+# Runs the script as `__main__` without putting its folder (rollout's own modules) on `sys.path`.
+_BOOTSTRAP = "import runpy, sys\nsys.argv = sys.argv[1:]\nrunpy.run_path(sys.argv[0], run_name='__main__')\n"
+
+
+@dataclass(frozen=True)
+class ReadyLaunch:
+    """How to start a ready process: with `python` (an environment's), in `cwd` (its `sys.path[0]`:
+    keep it empty), with `environ`, its own output to `log_path`."""
+
+    python: Path
+    cwd: Path
+    log_path: Path
+    environ: Mapping[str, str] = field(default_factory=dict)
+
+    def command(self) -> list[str]:
+        return [str(self.python), "-c", _BOOTSTRAP, str(READY_PROCESS_SCRIPT)]
 
 
 class SpawnError(Exception):
-    """The fork server could not start an instance; `final` when retrying cannot help."""
+    """The ready process could not start an instance; `final` when retrying cannot help."""
 
     def __init__(self, reason: str, *, final: bool) -> None:
         super().__init__(reason)
@@ -37,11 +54,12 @@ class SpawnError(Exception):
 
 
 class ForkServerClient:
-    """Starts the fork server, sends it spawn/signal commands and dispatches its events."""
+    """Starts a ready process, sends it spawn/signal commands and dispatches its events."""
 
-    def __init__(self, registry_uri: str, log_path: Path, on_exit: Callable[[int, int], None]) -> None:
-        self._registry_uri = registry_uri
-        self._log_path = log_path
+    def __init__(self, launch: ReadyLaunch, on_exit: Callable[[int, int], None]) -> None:
+        self.launch = launch
+        self.preloaded: list[str] = []  # the modules the ready process imported
+        self.preload_seconds: float | None = None
         self._on_exit = on_exit
         self._lock = threading.Lock()
         self._replies: dict[str, tuple[threading.Event, dict[str, Any]]] = {}
@@ -53,12 +71,14 @@ class ForkServerClient:
         self._launch()
 
     def _launch(self) -> None:
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env = dict(self.launch.environ, PYTHONUNBUFFERED="1")
         if sys.platform == "darwin":
             env["OBJC_DISABLE_INITIALIZE_FORK_SAFETY"] = "YES"
-        with open(self._log_path, "ab") as log:
+        self.launch.cwd.mkdir(parents=True, exist_ok=True)
+        with open(self.launch.log_path, "ab") as log:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", FORK_SERVER_MODULE, "--registry-uri", self._registry_uri],
+                self.launch.command(),
+                cwd=self.launch.cwd,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=log,
@@ -90,12 +110,12 @@ class ForkServerClient:
                 self._send({**request, "op": "spawn", "id": request_id})
             except OSError as exc:
                 self._replies.pop(request_id, None)
-                raise SpawnError(f"the fork server is not running: {exc}", final=False) from exc
+                raise SpawnError(f"the ready process is not running: {exc}", final=False) from exc
         if not done.wait(timeout):
             with self._lock:
                 self._replies.pop(request_id, None)
             raise SpawnError(
-                f"the fork server did not start the instance within {timeout:.0f} s", final=False
+                f"the ready process did not start the instance within {timeout:.0f} s", final=False
             )
         event = box["event"]
         if event["event"] == "spawned":
@@ -120,6 +140,8 @@ class ForkServerClient:
             event = json.loads(line)
             kind = event.get("event")
             if kind == "ready":
+                self.preloaded = list(event.get("preloaded", []))
+                self.preload_seconds = event.get("seconds")
                 self._ready.set()
             elif kind in ("spawned", "spawn_failed"):
                 with self._lock:
@@ -145,14 +167,14 @@ class ForkServerClient:
             waiters, self._replies = self._replies, {}
             closing = self._closing
         for done, box in waiters.values():
-            box["event"] = {"event": "spawn_failed", "reason": "the fork server exited", "final": False}
+            box["event"] = {"event": "spawn_failed", "reason": "the ready process exited", "final": False}
             done.set()
         for pid in lost:
             self._on_exit(pid, -signal.SIGKILL)
         if closing:
             return
         self._restarts += 1
-        logger.error("The fork server exited with code %s; restarting it", process.returncode)
+        logger.error("The ready process exited with code %s; restarting it", process.returncode)
         time.sleep(min(MAX_BACKOFF_SECONDS, 0.5 * 2 ** min(self._restarts, 6)))
         with self._lock:
             if not self._closing:
@@ -168,7 +190,7 @@ class ForkServerClient:
             process.kill()
         try:
             assert process.stdin is not None
-            process.stdin.close()  # end of stdin: the fork server stops its instances and exits
+            process.stdin.close()  # end of stdin: the ready process stops its instances and exits
         except OSError:
             pass
         try:

@@ -7,12 +7,17 @@ the deployment without ready instances. The router reads `Slot.routing`, replace
 
 from __future__ import annotations
 
+import shutil
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
+from rollout.emulator.environments import BuiltEnvironment
 from rollout.emulator.instances import logs
+from rollout.emulator.instances.fork_client import ForkServerClient
+from rollout.emulator.instances.inference_server import ScoringScript, ServerLaunch
+from rollout.emulator.instances.runtime import Runtime, describe
 from rollout.emulator.instances.supervisor import Host, Instance
 from rollout.emulator.resources import Deployment
 
@@ -30,20 +35,27 @@ class Readiness:
 class Pool(Host, Protocol):
     """What generations and slots need from their pool."""
 
+    @property
+    def run_dir(self) -> Path: ...
     def deployment_dir(self, endpoint: str, name: str, *, create: bool = True) -> Path: ...
+    def ready_process(self, environment: BuiltEnvironment) -> ForkServerClient: ...
     def retire(self, generation: Generation) -> None: ...
 
 
 class Generation:
-    """The instances started by one `InstancePool.start` call for a deployment."""
+    """The instances started by one `InstancePool.start` call for a deployment, all on one runtime
+    (environment and model), forked from that environment's ready process."""
 
-    def __init__(self, pool: Pool, slot: Slot, deployment: Deployment, number: int) -> None:
+    def __init__(self, pool: Pool, slot: Slot, deployment: Deployment, runtime: Runtime, number: int) -> None:
         self.pool = pool
         self.slot = slot
         self.deployment = deployment
+        self.runtime = runtime
         self.number = number
         self.label = f"{deployment.endpoint}/{deployment.name}"
         self.storage_log = slot.directory / f"{logs.STORAGE_INITIALIZER}.log"
+        self.ready_process = pool.ready_process(runtime.environment)
+        self.run_dir = pool.run_dir / "instances" / slot.directory.parent.name / slot.directory.name
         self.instances = [
             Instance(self, index, slot.directory / f"inference-server-{number}-{index}.log")
             for index in range(max(1, deployment.instance_count))
@@ -55,13 +67,34 @@ class Generation:
         return [instance.log_path for instance in self.instances]
 
     def start(self) -> None:
+        environment = "\n".join(describe(self.runtime.environment))
         for instance in self.instances:
             logs.append(
                 instance.log_path,
                 f"starting instance {instance.index} of deployment {self.label} "
-                f"(model {self.deployment.model_uri})",
+                f"(model {self.deployment.model_uri} in {self.runtime.model_dir})\n{environment}",
             )
             instance.start()
+
+    def spawn_request(self, instance: Instance) -> dict[str, Any]:
+        """What the ready process needs to fork `instance`: Azure's server on the no-code MLflow
+        scoring script, with the deployment's variables, in a working directory of its own."""
+        run_dir = self.run_dir / f"{self.number}-{instance.index}"
+        shutil.rmtree(run_dir, ignore_errors=True)  # a restart starts afresh, as a new container would
+        scoring = ScoringScript.mlflow_model(self.runtime.model_dir, self.deployment.environment_variables)
+        launch = ServerLaunch(self.runtime.environment, scoring, run_dir, port=0)
+        launch.runtime_dir.mkdir(parents=True, exist_ok=True)
+        return {
+            "argv": launch.arguments(),
+            "environ": launch.environ(),
+            "cwd": str(run_dir),
+            "log_path": str(instance.log_path),
+            "label": instance.label,
+        }
+
+    def remove_run_dirs(self) -> None:
+        for instance in self.instances:
+            shutil.rmtree(self.run_dir / f"{self.number}-{instance.index}", ignore_errors=True)
 
     def stop(self) -> None:
         self.stopped = True

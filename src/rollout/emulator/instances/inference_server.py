@@ -17,8 +17,10 @@ holds only its log and gunicorn's control socket (Python and gunicorn put the wo
 interface (0.0.0.0, no option changes it), so the server's own entry (`amlserver.run`, what the
 command calls) is run with its host set to loopback.
 
-Not used by the emulator's instances yet: they still serve models in rollout's own Python (issue
-22 wires this in).
+The emulator's instances are forked from their environment's ready process
+(`instance_forkserver`), which runs the same entry with the same arguments (`ServerLaunch.arguments`)
+and variables (`ServerLaunch.environ`) on a socket it binds; `start` runs the server from nothing,
+as a process of its own (what `benchmarks/azmlinfsrv_start.py` times).
 """
 
 from __future__ import annotations
@@ -111,7 +113,8 @@ class ScoringScript:
 
 @dataclass(frozen=True)
 class ServerLaunch:
-    """A server to start: `environment`'s Python and server on `scoring`, listening on `port`,
+    """A server to start: `environment`'s Python and server on `scoring`, listening on `port` (0 when
+    the ready process binds the socket),
     working (and logging, to `log_file`) in `run_dir`, with `workers` gunicorn workers
     (`WORKER_COUNT`, unless the scoring script's variables set it)."""
 
@@ -132,19 +135,19 @@ class ServerLaunch:
         without it, every server's would be `~/.gunicorn/gunicorn.ctl`."""
         return self.run_dir / "runtime"
 
+    def arguments(self) -> list[str]:
+        """azmlinfsrv's arguments but `--port`: `--entry_script SCRIPT`."""
+        return ["--entry_script", str(self.scoring.entry_script)]
+
     def command(self) -> list[str]:
         """`azmlinfsrv --entry_script SCRIPT --port PORT`, bound to `host`."""
         bootstrap = [str(self.environment.python), "-c", _BOOTSTRAP, self.host]
-        return [*bootstrap, "--entry_script", str(self.scoring.entry_script), "--port", str(self.port)]
+        return [*bootstrap, *self.arguments(), "--port", str(self.port)]
 
     def environ(self) -> dict[str, str]:
         """The server's environment: this process's without what would leak rollout's packages or
         the server's settings into it, then Azure's variables, then the deployment's."""
-        environ = {
-            name: value
-            for name, value in isolated_environ().items()
-            if name not in SERVER_VARIABLES and not name.startswith(SERVER_VARIABLE_PREFIXES)
-        }
+        environ = server_free_environ()
         environ.update(
             AML_APP_ROOT=str(self.scoring.app_root),
             AZUREML_ENTRY_SCRIPT=str(self.scoring.entry_script),
@@ -156,6 +159,16 @@ class ServerLaunch:
             environ["AZUREML_MODEL_DIR"] = str(self.scoring.model_dir)
         environ.update(self.scoring.variables)
         return environ
+
+
+def server_free_environ() -> dict[str, str]:
+    """This process's environment without what would leak rollout's packages or the server's
+    settings into a server (or its ready process)."""
+    return {
+        name: value
+        for name, value in isolated_environ().items()
+        if name not in SERVER_VARIABLES and not name.startswith(SERVER_VARIABLE_PREFIXES)
+    }
 
 
 class RunningServer:

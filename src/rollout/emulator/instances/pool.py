@@ -1,10 +1,13 @@
 """Deployments as processes: the pool of every deployment instance of one emulator.
 
-`InstancePool` runs a fork server (`fork_server`) that has imported mlflow, pandas, scikit-learn
-and xgboost once; each instance is a fork of it that only loads its model and serves it on a free
-loopback port (`server`). Each instance has a monitor thread (`monitor`) that probes and restarts
-it; a deployment's instances come in generations (`generations`), a newer one replacing the
-serving one once ready. Log files: `logs`.
+A deployment is prepared first (`prepare`, at provisioning): its model's files mounted as Azure
+mounts them and its environment built from the model's own dependencies (`runtime`). Each
+environment gets one ready process (`instance_forkserver`, through `fork_client`) that runs in that
+environment's Python and has imported Azure's inference server, MLflow and the model's libraries
+once; each instance is a fork of it running Azure's server (`azmlinfsrv`) on the no-code MLflow
+scoring script, on a free loopback port. Each instance has a monitor thread (`supervisor`) that
+probes and restarts it; a deployment's instances come in generations (`generations`), a newer one
+replacing the serving one once ready. Log files: `logs`.
 """
 
 from __future__ import annotations
@@ -15,30 +18,38 @@ import threading
 import time
 from pathlib import Path
 
+from rollout.emulator.environments import BuiltEnvironment, EnvironmentCache
 from rollout.emulator.instances import logs
-from rollout.emulator.instances.fork_client import ForkServerClient
+from rollout.emulator.instances.fork_client import ForkServerClient, ReadyLaunch
 from rollout.emulator.instances.generations import Generation, Readiness, Slot
+from rollout.emulator.instances.inference_server import server_free_environ
+from rollout.emulator.instances.runtime import Runtime, build_environment, mount_model
 from rollout.emulator.instances.supervisor import Instance
-from rollout.emulator.resources import Deployment
+from rollout.emulator.resources import Deployment, parse_model_reference
 
 STOP_GRACE_SECONDS = 5.0
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 class InstancePool:
-    """Every deployment instance of one emulator, as processes forked from a warm fork server."""
+    """Every deployment instance of one emulator, as processes forked from their environment's
+    ready process. `log_dir` holds the logs, `run_dir` the model mounts and the processes' working
+    directories; environments come from `environments`."""
 
     def __init__(
         self,
         log_dir: Path,
-        registry_uri: str,
+        run_dir: Path,
+        environments: EnvironmentCache,
         *,
         log_cap: int = logs.LOG_CAP_BYTES,
         stop_grace: float = STOP_GRACE_SECONDS,
     ) -> None:
         self.log_dir = Path(log_dir)
         self.log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.registry_uri = registry_uri
+        self.run_dir = Path(run_dir).absolute()
+        self.run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.environments = environments
         self.log_cap = log_cap
         self.stop_grace = stop_grace
         self._lock = threading.Lock()
@@ -48,15 +59,24 @@ class InstancePool:
         self._retired: list[Generation] = []
         self._numbers = itertools.count(int(time.time() * 1000))
         self._closed = False
-        self.fork_server = ForkServerClient(
-            registry_uri, self.log_dir / "fork-server.log", self._process_exited
-        )
+        self._ready_processes: dict[str, ForkServerClient] = {}
 
     # The contract ------------------------------------------------------------------------------
 
-    def start(self, deployment: Deployment) -> None:
-        """(Re)start the deployment's instances; returns at once. Newer instances replace older
-        ones once they are all ready."""
+    def prepare(self, deployment: Deployment, model_files: Path) -> Runtime:
+        """Mount the model's files and build (or find) the deployment's environment, noting the
+        progress in its logs; blocks for as long as the build takes. Raises `EnvironmentProblem`."""
+        name, version = parse_model_reference(deployment.model_uri)
+        model_dir = mount_model(self.run_dir / "models", name, version, Path(model_files))
+
+        def note(text: str) -> None:
+            self.note(deployment.endpoint, deployment.name, text)
+
+        return Runtime(build_environment(self.environments, Path(model_files), note), model_dir)
+
+    def start(self, deployment: Deployment, runtime: Runtime) -> None:
+        """(Re)start the deployment's instances on `runtime`; returns at once. Newer instances
+        replace older ones once they are all ready."""
         if self._closed:
             raise RuntimeError("the instance pool is closed")
         key = _key(deployment.endpoint, deployment.name)
@@ -66,7 +86,7 @@ class InstancePool:
                 slot = self._slots[key] = Slot(self, deployment.endpoint, deployment.name)
                 for stale in slot.directory.glob("inference-server-*"):
                     stale.unlink(missing_ok=True)
-        slot.replace(Generation(self, slot, deployment, next(self._numbers)))
+        slot.replace(Generation(self, slot, deployment, runtime, next(self._numbers)))
 
     def readiness(self, endpoint: str, name: str) -> Readiness:
         slot = self._slots.get(_key(endpoint, name))
@@ -85,7 +105,7 @@ class InstancePool:
                 self._retired = [g for g in self._retired if g.running()] + generations
 
     def close(self) -> None:
-        """Stop every instance and the fork server; waits for them (no orphan processes)."""
+        """Stop every instance and the ready processes; waits for them (no orphan processes)."""
         with self._lock:
             if self._closed:
                 return
@@ -98,7 +118,10 @@ class InstancePool:
         for generation in generations:
             for instance in generation.instances:
                 instance.join(max(0.0, deadline - time.monotonic()))
-        self.fork_server.close()
+        with self._lock:
+            ready_processes, self._ready_processes = list(self._ready_processes.values()), {}
+        for ready in ready_processes:
+            ready.close()
 
     def logs(
         self, endpoint: str, name: str, lines: int | None = None, container_type: str | None = None
@@ -134,6 +157,29 @@ class InstancePool:
 
     # Internals ---------------------------------------------------------------------------------
 
+    def ready_process(self, environment: BuiltEnvironment) -> ForkServerClient:
+        """The environment's ready process, started on first use (it preloads in the background;
+        spawns wait for it)."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the instance pool is closed")
+            ready = self._ready_processes.get(environment.key)
+            if ready is None:
+                launch = ReadyLaunch(
+                    python=environment.python,
+                    cwd=self.run_dir / "ready" / environment.key,
+                    log_path=self.log_dir / f"ready-process-{environment.key}.log",
+                    environ=server_free_environ(),
+                )
+                ready = self._ready_processes[environment.key] = ForkServerClient(
+                    launch, self._process_exited
+                )
+            return ready
+
+    def ready_processes(self) -> list[ForkServerClient]:
+        with self._lock:
+            return list(self._ready_processes.values())
+
     def deployment_dir(self, endpoint: str, name: str, *, create: bool = True) -> Path:
         for part in (endpoint, name):
             if not _SAFE_NAME.match(part):
@@ -161,8 +207,9 @@ class InstancePool:
             for instance in generation.instances:
                 instance.join(self.stop_grace + 10.0)
             for path in generation.log_paths:
-                for stale in (path, path.with_name(path.name + ".1"), path.with_suffix(".failure")):
+                for stale in (path, path.with_name(path.name + ".1")):
                     stale.unlink(missing_ok=True)
+            generation.remove_run_dirs()
             with self._lock:
                 if generation in self._retired:
                     self._retired.remove(generation)

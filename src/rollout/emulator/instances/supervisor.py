@@ -1,20 +1,25 @@
 """One deployment instance and its monitor thread: spawn, probe, restart, fail.
 
-The monitor thread follows the deployment's probe settings:
+An instance is Azure's inference server (`azmlinfsrv`: a gunicorn master and its workers), forked
+from its environment's ready process. Both probes ask the server's liveness route, `GET /`, which
+answers 200 once a worker has run the scoring script's `init()`. The monitor thread follows the
+deployment's probe settings:
 
 - readiness: not before `initial_delay`; ready as soon as the model has loaded after that; a
   failure counted every `period`, `failure_threshold` of them in a row before the first success
   fail the deployment; later failures take the instance out of routing until it answers again;
 - liveness: from `initial_delay`, every `period`; `failure_threshold` failures in a row restart
   the instance;
-- an instance that exits is restarted with an exponential back-off; a model that cannot be loaded
-  (or resolved in the registry) fails the deployment at once, with the reason.
+- an instance that exits is restarted with an exponential back-off; one that exits by itself before
+  it was ever ready (the scoring script failed to load the model, or the server to start) fails the
+  deployment at once, with the error its log ends with.
 """
 
 from __future__ import annotations
 
 import asyncio
 import http.client
+import re
 import signal
 import threading
 import time
@@ -23,18 +28,21 @@ from typing import Any, Protocol
 
 from rollout.emulator.instances import logs
 from rollout.emulator.instances.fork_client import MAX_BACKOFF_SECONDS, ForkServerClient, SpawnError
-from rollout.emulator.instances.server import LOAD_FAILED_EXIT_CODE
 from rollout.emulator.resources import Deployment, Probe
 
 STABLE_AFTER_SECONDS = 30.0
 STARTUP_POLL_SECONDS = 0.02
+PROBE_PATH = "/"  # azmlinfsrv's liveness route: 200 "Healthy" once a worker is serving
+BOOT_FAILED_EXIT_CODE = 3  # gunicorn's master when a worker fails to boot (azmlinfsrv's exit(3))
+FAILURE_TAIL_LINES = 200
+SERVER_PACKAGE = "azureml_inference_server_http."  # its own exceptions wrap the script's
+# The last line of a traceback: `ModuleNotFoundError: No module named 'xgboost'`.
+_EXCEPTION_LINE = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception|Exit|Interrupt): .+")
 
 
 class Host(Protocol):
     """What an instance needs from its pool."""
 
-    @property
-    def fork_server(self) -> ForkServerClient: ...
     @property
     def stop_grace(self) -> float: ...
     @property
@@ -53,6 +61,9 @@ class Owner(Protocol):
     def label(self) -> str: ...
     @property
     def storage_log(self) -> Path: ...
+    @property
+    def ready_process(self) -> ForkServerClient: ...
+    def spawn_request(self, instance: Instance) -> dict[str, Any]: ...
     def changed(self) -> None: ...
 
 
@@ -66,7 +77,6 @@ class Instance:
         self.generation = generation
         self.index = index
         self.log_path = log_path
-        self.failure_path = log_path.with_suffix(".failure")
         self.pid: int | None = None
         self.port: int | None = None
         self.url = ""
@@ -77,6 +87,7 @@ class Instance:
         self.gate: asyncio.Semaphore | None = None  # created by the router, on its event loop
         self._ever_ready = False
         self._returncode: int | None = None
+        self._killed = False  # by the monitor (a failed liveness probe), not by itself
         self._exited = threading.Event()
         self._wake = threading.Event()
         self._stopping = False
@@ -116,7 +127,7 @@ class Instance:
         spawn_failures = 0
         while not self._stopping:
             try:
-                spawned = pool.fork_server.spawn(self._spawn_request(deployment))
+                spawned = self.generation.ready_process.spawn(self.generation.spawn_request(self))
             except SpawnError as exc:
                 spawn_failures += 1
                 if exc.final or spawn_failures >= 3:
@@ -129,25 +140,19 @@ class Instance:
             spawn_failures = 0
             self._exited.clear()
             self._returncode = None
+            self._killed = False
             self.pid, self.port = spawned["pid"], spawned["port"]
             self.url = f"http://127.0.0.1:{self.port}"
             pool.register_pid(self.pid, self)
-            if self.restarts == 0:
-                logs.append(
-                    self.generation.storage_log,
-                    f"Instance {self.index}: model {deployment.model_uri} -> {spawned['source']}",
-                )
             started = time.monotonic()
             outcome = self._watch(deployment)
             uptime = time.monotonic() - started
             self._set_ready(False)
             if self._stopping:
                 break
-            if outcome == "load-failed":
-                outcome = self._failure_reason() or f"the instance exited with code {self._returncode}"
-                if not self._ever_ready:
-                    self._fail(outcome)
-                    return
+            if outcome.startswith("the instance exited") and not self._ever_ready and not self._killed:
+                self._fail(self._start_failure(outcome))
+                return
             if outcome == "readiness-failed":
                 return
             if uptime > STABLE_AFTER_SECONDS:
@@ -157,16 +162,6 @@ class Instance:
             self._note(f"{outcome}; restarting the instance in {delay:.0f} s (restart {self.restarts})")
             self._sleep(delay)
         self._terminate()
-
-    def _spawn_request(self, deployment: Deployment) -> dict[str, Any]:
-        self.failure_path.unlink(missing_ok=True)
-        return {
-            "model_uri": deployment.model_uri,
-            "env": dict(deployment.environment_variables),
-            "log_path": str(self.log_path),
-            "failure_path": str(self.failure_path),
-            "label": self.label,
-        }
 
     def _watch(self, deployment: Deployment) -> str:
         """Probe the running process until it exits or must be restarted; returns why it ended."""
@@ -191,14 +186,14 @@ class Instance:
             logs.rotate_if_large(self.log_path, self.generation.pool.log_cap)
             now = time.monotonic()
             if now >= live_due:
-                ok, error = self._probe("/live", liveness)
+                ok, error = self._probe(PROBE_PATH, liveness)
                 live_failures = 0 if ok else live_failures + 1
                 if live_failures >= liveness.failure_threshold:
                     self._kill_for(f"liveness probe failed {live_failures} times ({error})")
                     return f"liveness probe failed {live_failures} times ({error})"
                 live_due = now + liveness.period
             if now >= ready_due:
-                ok, error = self._probe("/ready", readiness)
+                ok, error = self._probe(PROBE_PATH, readiness)
                 if self._exited.is_set():
                     return self._exit_outcome()
                 if not process_ready:
@@ -235,8 +230,6 @@ class Instance:
 
     def _exit_outcome(self) -> str:
         code = self._returncode
-        if code == LOAD_FAILED_EXIT_CODE:
-            return "load-failed"
         if code is not None and code < 0:
             try:
                 name = signal.Signals(-code).name
@@ -261,11 +254,19 @@ class Instance:
         finally:
             connection.close()
 
-    def _failure_reason(self) -> str | None:
-        try:
-            return self.failure_path.read_text().strip() or None
-        except FileNotFoundError:
-            return None
+    def _start_failure(self, outcome: str) -> str:
+        """Why an instance that exited before it was ever ready failed: the error its log ends with."""
+        tail = logs.tails([self.log_path], FAILURE_TAIL_LINES).splitlines()
+        errors = [
+            line.strip()
+            for line in tail
+            if _EXCEPTION_LINE.match(line.strip()) and not line.startswith(SERVER_PACKAGE)
+        ]
+        if self._returncode == BOOT_FAILED_EXIT_CODE:
+            what = "the scoring script failed to start (its init() or import raised)"
+        else:
+            what = f"the inference server did not start ({outcome})"
+        return f"{what}: {errors[-1]}" if errors else what
 
     def _set_ready(self, ready: bool) -> None:
         if self.ready != ready:
@@ -287,8 +288,9 @@ class Instance:
 
     def _kill_for(self, reason: str) -> None:
         self._note(f"{reason}; killing pid {self.pid}")
+        self._killed = True
         if self.pid is not None:
-            self.generation.pool.fork_server.signal(self.pid, signal.SIGKILL)
+            self.generation.ready_process.signal(self.pid, signal.SIGKILL)
             self._exited.wait(5.0)
 
     def _terminate(self) -> None:
@@ -296,7 +298,7 @@ class Instance:
         pid = self.pid
         if pid is None or self._exited.is_set():
             return
-        server = self.generation.pool.fork_server
+        server = self.generation.ready_process
         server.signal(pid, signal.SIGTERM)
         if not self._exited.wait(self.generation.pool.stop_grace):
             server.signal(pid, signal.SIGKILL)
