@@ -129,7 +129,7 @@ def _models(numbers: bool) -> dict[str, tuple[Any, float]]:
         "forest": (_forest(numbers), 1.0),
         "forest, another seed": (_forest(numbers, seed=1), 1.0),
         "forest, 75% of the rows": (_forest(numbers), 0.75),
-        "small forest": (_forest(numbers, 20, min_samples_leaf=3), 1.0),
+        "small forest": (_forest(numbers, 20, max_depth=8), 1.0),
         "bigger forest": (_forest(numbers, 60), 1.0),
         "extra trees": (_extra_trees(numbers), 1.0),
         "linear": (_scaled_linear(numbers), 1.0),

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from benchmarks.agreement_calibration.cases import Pair
 from rollout.azureml.metrics_sources import WindowStats
 from rollout.project.answer_drift import Drift, drift
-from rollout.project.output_contract import OutputContract, agreeing_rows, worst_rows
+from rollout.project.output_contract import DEFAULT_TOLERANCE, OutputContract, agreeing_rows, worst_rows
 from rollout.project.scaffold_model import observed_contract
 from rollout.project.specs import AnalysisLimits
 from rollout.release.analysis import Agreement, judge
@@ -27,6 +27,7 @@ class Judged:
     pair: Pair
     contract: OutputContract  # what `rollout init` writes from version 1's answers
     agreement: float
+    old_agreement: float | None  # numbers: under the former default, within 5% (no absolute part)
     drift: Drift
     outcome: str  # the verdict's outcome: pass or fail
     reasons: list[str]
@@ -67,4 +68,8 @@ def judged(pair: Pair) -> Judged:
         drift=found,
     )
     verdict = judge(CLEAN, CLEAN, agreement, limits)
-    return Judged(pair, contract, agreement.share, found, verdict.outcome, verdict.reasons)
+    old = None
+    if pair.kind == "numbers":
+        former = OutputContract(kind="numbers", tolerance=DEFAULT_TOLERANCE)
+        old = agreeing_rows(pair.candidate, pair.live, former) / rows
+    return Judged(pair, contract, agreement.share, old, found, verdict.outcome, verdict.reasons)

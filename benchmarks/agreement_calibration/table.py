@@ -47,6 +47,10 @@ def _number(value: float | None, digits: int = 2) -> str:
     return "" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
 
 
+def _share(value: float | None) -> str:
+    return "" if value is None else f"{value:.1%}"
+
+
 def _score(value: float) -> str:
     return "NaN" if not math.isfinite(value) else f"{value:.3f}"
 
@@ -82,16 +86,17 @@ def markdown(rows: list[Judged]) -> str:
     """The whole page."""
     lines = [HEADER, "## Summary", "", *summary(rows), "", "## Pairs", ""]
     lines.append(
-        "| kind | data set | change | counted as | score v1 | score v2 | agreement | mean shift (sd) "
-        "| spread ratio | answers breaking the contract | verdict |"
+        "| kind | data set | change | counted as | score v1 | score v2 | agreement | within 5% (former "
+        "default) | mean shift (sd) | spread ratio | answers breaking the contract | verdict |"
     )
-    lines.append("| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    lines.append("| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for row in rows:
         pair, drift = row.pair, row.drift
         data = pair.data if pair.tuned else f"{pair.data} (not tuned)"
         lines.append(
             f"| {pair.kind} | {data} | {pair.change} | {row.counted} | {_score(pair.live_score)} | "
-            f"{_score(pair.candidate_score)} | {row.agreement:.1%} | {_number(drift.mean_shift)} | "
+            f"{_score(pair.candidate_score)} | {row.agreement:.1%} | {_share(row.old_agreement)} | "
+            f"{_number(drift.mean_shift)} | "
             f"{_number(drift.spread_ratio)} | {drift.breaches} | {_verdict(row)} |"
         )
     return "\n".join(lines) + "\n"
