@@ -96,6 +96,12 @@ def register_kind(kind: Kind, registry_uri: str, artifacts: Path) -> None:
         assert registered == version
 
 
+def answers_to_the_example(kind: Kind, version: int) -> list[float]:
+    """What version 1 or 2 answers to the registered input example (the first five rows)."""
+    features, target = _data(kind)
+    return [float(v) for v in _estimator(kind, version).fit(features, target).predict(features.head(5))]
+
+
 def write_probe(kind: Kind, path: Path) -> Path:
     features, _ = _data(kind)
     features.sample(PROBE_ROWS, random_state=0).to_csv(path, index=False)
@@ -130,12 +136,22 @@ WRITTEN = {
 
 
 def release_journey(
-    lab: Lab, kind: Kind, workdir: Path, *, probe: bool, output: dict, breach: str, release_v2: bool = False
+    lab: Lab,
+    kind: Kind,
+    workdir: Path,
+    *,
+    probe: bool,
+    output: dict,
+    breach: str,
+    release_v2: bool = False,
+    plan_note: str = "",
+    described: str = "",
 ) -> None:
     """`rollout init` into an empty directory, `rollout validate`, version 1 live, then (if
     `release_v2`) a release of version 2 through the scaffolded plan's last stage with a short
     bake, and version 3, which breaks the output contract, stopped by the acceptance suite before
-    it takes traffic."""
+    it takes traffic. `plan_note`: a line the written plan holds; `described`: what init's output
+    line says of the contract."""
     from rollout.azureml.endpoints import set_traffic
     from rollout.project.loading import load_project
     from rollout.release.steps import Release
@@ -166,6 +182,8 @@ def release_journey(
         plan = yaml.safe_load((project / "deployments" / "release.yml").read_text())
         assert plan["model"] == {"name": kind.name, "version": 2}
         assert plan["output"] == output
+        assert plan_note in (project / "deployments" / "release.yml").read_text()
+        assert described in init.stdout, init.stdout
 
         validated = lab.in_process("validate", "--path", str(project))
         assert validated.returncode == 0, validated.stdout + validated.stderr

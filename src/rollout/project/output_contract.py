@@ -38,6 +38,12 @@ class Tolerance(BaseModel):
     absolute: Annotated[float, Field(ge=0)] = 0.0
     relative: Annotated[float, Field(ge=0, lt=1)] = 0.0
 
+    def describe(self) -> str:
+        """`0.52`, `5.00%` or `0.52 or 5.00%`: the parts that are set."""
+        parts = [f"{self.absolute:.4g}"] if self.absolute else []
+        parts += [f"{self.relative:.2%}"] if self.relative or not parts else []
+        return " or ".join(parts)
+
 
 DEFAULT_TOLERANCE = Tolerance(absolute=0.0, relative=0.05)
 
@@ -85,8 +91,7 @@ class OutputContract(BaseModel):
                 if (self.min, self.max) != (None, None)
                 else ""
             )
-            tol = self.agreement_tolerance
-            return f"a number{bounds}; agreement: within {tol.absolute:g} or {tol.relative:.2%}"
+            return f"a number{bounds}; agreement: within {self.agreement_tolerance.describe()}"
         width = f" of {self.classes}" if self.classes else ""
         return f"a probability vector{width}; agreement: equal arg-max"
 
@@ -101,7 +106,7 @@ def _bound(value: float | None) -> str:
 # --- checking replies -------------------------------------------------------------------------
 
 
-def _scalar(value: Any) -> Any:
+def scalar_value(value: Any) -> Any:
     """A one-column record (`{"prediction": 3}`) or a one-element list as its value."""
     if isinstance(value, dict) and len(value) == 1:
         return next(iter(value.values()))
@@ -135,7 +140,7 @@ def prediction_problem(prediction: Any, contract: OutputContract) -> str | None:
         if abs(sum(vector) - 1) > PROBABILITY_SLACK * len(vector):
             return f"{_shown(prediction)} sums to {sum(vector):.4g}, not 1"
         return None
-    value = _scalar(prediction)
+    value = scalar_value(prediction)
     if contract.kind == "numbers":
         if not _is_number(value):
             return f"{_shown(prediction)} is not a finite number"
@@ -194,7 +199,7 @@ def agree(a: Any, b: Any, contract: OutputContract) -> bool:
         va, vb = _vector(a), _vector(b)
         assert va is not None and vb is not None
         return len(va) == len(vb) and _argmax(va) == _argmax(vb)
-    x, y = _scalar(a), _scalar(b)
+    x, y = scalar_value(a), scalar_value(b)
     if contract.kind == "numbers":
         tol = contract.agreement_tolerance
         return math.isclose(x, y, rel_tol=tol.relative, abs_tol=tol.absolute)
@@ -239,7 +244,7 @@ def worst_rows(candidate: Any, live: Any, contract: OutputContract, most: int = 
 
 
 def _distance(a: Any, b: Any) -> float:
-    x, y = _scalar(a), _scalar(b)
+    x, y = scalar_value(a), scalar_value(b)
     if not (_is_number(x) and _is_number(y)) or math.isnan(x) or math.isnan(y):
         return math.inf  # a missing or broken answer is as far as it gets
     return abs(float(x) - float(y))

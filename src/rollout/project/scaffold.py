@@ -91,7 +91,7 @@ tags:
 """
 
 
-def _output_section(contract: OutputContract) -> str:
+def _output_section(contract: OutputContract, note: str = "") -> str:
     section = yaml.safe_dump(
         {"output": contract.model_dump(exclude_none=True)}, sort_keys=False, default_flow_style=None
     )
@@ -104,7 +104,8 @@ def _output_section(contract: OutputContract) -> str:
         "# probe row when their most probable class is the same.",
     }
     heading = "# What each prediction is, from the model's signature and its answers to the probe rows:"
-    return f"{heading}\n# {notes[contract.kind]}\n{section}"
+    origin = f"# Tolerance: {note} (docs/agreement-calibration.md).\n" if note else ""
+    return f"{heading}\n# {notes[contract.kind]}\n{origin}{section}"
 
 
 def _plan(endpoint: str, facts: ModelFacts) -> str:
@@ -140,7 +141,7 @@ analysis:
   max_latency_ratio: 1.5      # candidate p95 / live p95
   min_agreement: 0.9          # share of probe rows on which candidate and live agree (see output)
 
-{_output_section(facts.output)}"""
+{_output_section(facts.output, facts.output_note)}"""
 
 
 def _json(value: Any) -> str:

@@ -20,13 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 from rollout import registry
 from rollout.core.errors import UserError
-from rollout.project.output_contract import (
-    DEFAULT_TOLERANCE,
-    OutputContract,
-    contract_from_signature,
-    reply_problems,
-)
+from rollout.project.output_contract import OutputContract, contract_from_signature, reply_problems
 from rollout.project.schema import model_schema
+from rollout.project.spread_tolerance import spread_tolerance
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,6 +46,7 @@ class ModelFacts:
     probe: dict[str, Any]  # the probe set, at least MIN_PROBE_ROWS rows
     output: OutputContract
     warnings: list[str] = field(default_factory=list)
+    output_note: str = ""  # where the contract's numbers came from (a comment in the plan)
 
 
 def _request(frame: pd.DataFrame) -> dict[str, Any]:
@@ -95,20 +92,24 @@ def _check_rows(request: dict[str, Any], schema: dict[str, Any], what: str) -> N
         raise UserError(f"{what} does not fit the model's signature: {where}: {error.message}")
 
 
-def _observed_contract(reply: list[Any], rows: int, declared: OutputContract | None) -> OutputContract:
+def observed_contract(
+    reply: list[Any], rows: int, declared: OutputContract | None
+) -> tuple[OutputContract, str]:
     """The contract, completed from the model's predictions `reply` for `rows` probe rows (the labels
-    it answers with)."""
+    it answers with, the tolerance its spread calls for), and a note on where its numbers came from."""
     contract = declared or _kind_of(reply)
     if contract.kind == "labels" and contract.labels is None:
         values = {_scalar(value) for value in reply if isinstance(_scalar(value), bool | int | float | str)}
         if 0 < len(values) <= MAX_LABELS:
             contract = OutputContract(kind="labels", labels=sorted(values, key=lambda v: (str(type(v)), v)))
-    if contract.kind == "numbers" and contract.tolerance is None:
-        contract = contract.model_copy(update={"tolerance": DEFAULT_TOLERANCE})
     problems = reply_problems(reply, rows, contract)
     if problems:
         raise UserError(f"the model's own predictions break its output contract: {problems[0]}")
-    return contract
+    note = ""
+    if contract.kind == "numbers" and contract.tolerance is None:
+        calibrated = spread_tolerance(reply)
+        contract, note = contract.model_copy(update={"tolerance": calibrated.tolerance}), calibrated.note()
+    return contract, note
 
 
 def _scalar(value: Any) -> Any:
@@ -167,8 +168,8 @@ def learn(model_uri: str, tracking_uri: str, probe: Path | None, answers: Answer
         _check_rows(sample, schema, "the sample rows")
         _check_rows(probe_request, schema, "the probe rows")
         declared = contract_from_signature(mlmodel)
-        output = _observed_contract(answers(model_dir, probe_request), len(rows), declared)
-    return ModelFacts(name, version, schema, sample, probe_request, output, warnings)
+        output, note = observed_contract(answers(model_dir, probe_request), len(rows), declared)
+    return ModelFacts(name, version, schema, sample, probe_request, output, warnings, note)
 
 
 def _input_example(mlmodel: Model, model_dir: Path, columns: list[str]) -> pd.DataFrame | None:

@@ -14,7 +14,9 @@ come from is `rollout.azureml.metrics_sources`' business (which also counts the 
   contract counts it (`rollout.project.output_contract`: equal labels, numbers within tolerance,
   equal arg-max).
   Only rows both deployments answered count: when one of them failed the probe rows, agreement is
-  unmeasured (a note), never a disagreement.
+  unmeasured (a note), never a disagreement. The candidate's answers as a whole must also not
+  drift from live's (`rollout.project.answer_drift`: no answer outside the output contract;
+  numbers: the mean and the spread), each check a reason of its own.
 - Fewer candidate requests than `min_requests`: inconclusive, unless the errors already decide.
 
 Outcomes follow Argo Rollouts' analysis: pass, fail (the candidate is worse), inconclusive (not
@@ -28,6 +30,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Literal, Protocol
 
 from rollout.azureml.metrics_sources import WindowStats
+from rollout.project.answer_drift import Drift
 from rollout.project.output_contract import Disagreement
 
 LATENCY_NOISE_MS = 50.0
@@ -55,6 +58,7 @@ class Agreement:
     unmeasured: str | None = None
     rule: str = ""  # how agreement is counted (the output contract, in one line)
     worst: list[Disagreement] = field(default_factory=list)  # the rows they disagree on most
+    drift: Drift | None = None  # the candidate's answers against live's as a whole
 
     @property
     def share(self) -> float:
@@ -130,6 +134,9 @@ def judge(candidate: WindowStats, live: WindowStats, agreement: Agreement | None
         )
         if agreement.worst:
             failures.append("rows that disagree most: " + "; ".join(d.describe() for d in agreement.worst))
+    if agreement is not None and agreement.rows and agreement.drift is not None:
+        numbers.update(agreement.drift.numbers())
+        failures.extend(agreement.drift.problems(agreement.rows))
     enough = candidate.requests >= limits.min_requests
     if enough:
         failures.extend(_latency_failures(candidate.p95_ms, live.p95_ms, limits))

@@ -26,6 +26,7 @@ from typing import ParamSpec
 
 from rollout.azureml.metrics_sources import MetricsSource, MetricsUnavailable, WindowStats
 from rollout.azureml.scoring import ScoringClient
+from rollout.project.answer_drift import drift
 from rollout.project.output_contract import OutputContract, agreeing_rows, worst_rows
 from rollout.project.samples import SampleSet
 from rollout.release.analysis import Agreement, Limits, Verdict, errors_decide_fail, judge
@@ -115,7 +116,12 @@ def measure_agreement(
     answers, live_answers = replies[candidate].body, replies[live].body
     agreeing = agreeing_rows(answers, live_answers, output)
     worst = worst_rows(answers, live_answers, output)
-    return Agreement(rows=rows, agreeing=agreeing, rule=output.describe(), worst=worst)
+    found = (
+        drift(answers, live_answers, output)
+        if isinstance(answers, list) and isinstance(live_answers, list)
+        else None
+    )
+    return Agreement(rows=rows, agreeing=agreeing, rule=output.describe(), worst=worst, drift=found)
 
 
 class _Reader:

@@ -138,3 +138,22 @@ def test_unmeasured_agreement_is_no_disagreement() -> None:
     healthy = judge(stats(200), stats(1800), down, Limits())
     assert healthy.outcome == "inconclusive"
     assert "agreement with live could not be measured: green answered 503" in healthy.reasons[0]
+
+
+def test_a_drifting_candidate_fails_with_a_reason_per_check_even_when_its_rows_agree() -> None:
+    from rollout.project.answer_drift import Drift
+
+    drift = Drift(
+        breaches=6, first_breach="row 0: nan is not a finite number", mean_shift=0.5, spread_ratio=2.0
+    )
+    verdict = judge(stats(200), stats(1800), Agreement(60, 60, drift=drift), Limits())
+    assert verdict.outcome == "fail"
+    assert verdict.reasons == [
+        "candidate answered 6 of 60 probe rows outside the output contract "
+        "(row 0: nan is not a finite number)",
+        "candidate's mean answer moved 0.50 standard deviations of live's answers (limit 0.25)",
+        "candidate's answers spread 2.00x as wide as live's (limit 0.67x..1.5x)",
+    ]
+    assert verdict.numbers["mean_shift"] == 0.5 and verdict.numbers["contract_breaches"] == 6
+    steady = Drift(mean_shift=0.1, spread_ratio=1.1)
+    assert judge(stats(200), stats(1800), Agreement(60, 60, drift=steady), Limits()).outcome == "pass"
