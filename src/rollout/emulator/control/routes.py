@@ -45,7 +45,4 @@ def routes(api: ArmApi, monitor: MonitorApi, guard: Guard) -> list[Route]:
         ("GET", OPERATION + "/mfeOperationsStatus/{operation}", api.operation_status),
         ("GET", OPERATION + "/mfeOperationResults/{operation}", api.operation_result),
     ]
-    return [
-        Route(path, guard(handler), methods=[method], name=f"arm.{handler.__name__}.{method.lower()}")
-        for method, path, handler in table
-    ]
+    return guard.routes(table)
