@@ -22,8 +22,6 @@ BLOBS = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs"
 # storage account (`rollout github roles` fills in the subscription and group).
 ASSIGNABLE_SCOPE = "/subscriptions/{subscription}/resourceGroups/{resource_group}"
 READ = (ML + "/read", ENDPOINTS + "/read", ENDPOINTS + "/deployments/read")
-# azure-ai-ml polls a long-running operation at the workspace's location.
-OPERATIONS = ("Microsoft.MachineLearningServices/locations/*/read",)
 # The release lock's default datastore, read with ml_client.datastores.
 DATASTORES = (ML + "/datastores/read",)
 MODELS = (ML + "/models/read", ML + "/models/versions/read")
@@ -98,7 +96,6 @@ def job_roles(auth_mode: str = "key") -> list[JobRole]:
                 ENDPOINTS + "/deployments/delete",
                 *MODELS,
                 *DATASTORES,
-                *OPERATIONS,
             ),
             (),
             "workspace",
@@ -108,7 +105,7 @@ def job_roles(auth_mode: str = "key") -> list[JobRole]:
             "rollout traffic",
             "Traffic stages and rollbacks: writes the endpoint (traffic, mirror traffic, release tags) "
             "and reads its metrics",
-            (*READ, ENDPOINTS + "/write", "Microsoft.Insights/metrics/read", *DATASTORES, *OPERATIONS),
+            (*READ, ENDPOINTS + "/write", "Microsoft.Insights/metrics/read", *DATASTORES),
             (),
             "workspace",
         ),
