@@ -103,10 +103,16 @@ def job_roles(auth_mode: str = "key") -> list[JobRole]:
         JobRole(
             "rollout-traffic",
             "rollout traffic",
-            "Traffic stages and rollbacks: writes the endpoint (traffic, mirror traffic, release tags) "
-            "and reads its metrics",
-            (*READ, ENDPOINTS + "/write", "Microsoft.Insights/metrics/read", *DATASTORES),
-            (),
+            "Traffic stages and rollbacks: writes the endpoint (traffic, mirror traffic, release tags), "
+            "scores it (the stage's smoke test and probe load) and reads its metrics",
+            (
+                *READ,
+                ENDPOINTS + "/write",
+                *SCORE_CREDENTIAL.get(auth_mode, SCORE_CREDENTIAL["key"]),
+                "Microsoft.Insights/metrics/read",
+                *DATASTORES,
+            ),
+            (ENDPOINTS + "/score/action",),
             "workspace",
         ),
         JobRole(

@@ -30,10 +30,8 @@ def test_each_kind_of_job_gets_only_what_it_needs():
     assert {ENDPOINTS + "/deployments/write", ENDPOINTS + "/deployments/delete"} <= deploy
     assert ENDPOINTS + "/write" not in deploy and ENDPOINTS + "/delete" not in deploy
     assert ENDPOINTS + "/write" in traffic
-    assert (
-        not {ENDPOINTS + "/delete", ENDPOINTS + "/deployments/write", ENDPOINTS + "/listKeys/action"}
-        & traffic
-    )
+    never = {ENDPOINTS + "/delete", ENDPOINTS + "/deployments/write", ENDPOINTS + "/regenerateKeys/action"}
+    assert not never & traffic
     assert all(action.startswith("Microsoft.Storage/") for action in actions("rollout-lock"))
     assert not any(action.endswith("/delete") for action in actions("rollout-lock"))
 
@@ -42,8 +40,9 @@ def test_each_kind_of_job_gets_only_what_it_needs():
     ("auth_mode", "credential"),
     [("key", "/listKeys/action"), ("aml_token", "/token/action"), ("aad_token", None)],
 )
-def test_acceptance_gets_the_shortest_lived_credential_its_auth_mode_allows(auth_mode, credential):
-    granted = actions("rollout-acceptance", auth_mode)
+@pytest.mark.parametrize("role", ["rollout-acceptance", "rollout-traffic"])
+def test_scoring_jobs_get_the_shortest_lived_credential_the_auth_mode_allows(role, auth_mode, credential):
+    granted = actions(role, auth_mode)
     assert ENDPOINTS + "/score/action" in granted
     keys = {action for action in granted if action.endswith(("/listKeys/action", "/token/action"))}
     assert keys == ({ENDPOINTS + credential} if credential else set())
