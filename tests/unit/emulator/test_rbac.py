@@ -54,6 +54,8 @@ def test_each_route_maps_to_its_azure_action(method, path, action):
 def test_a_refusal_names_the_resource_a_post_acts_on():
     assert request_scope("POST", WS + "/onlineEndpoints/e/listKeys") == WS + "/onlineEndpoints/e"
     assert request_scope("PUT", WS + "/onlineEndpoints/e") == WS + "/onlineEndpoints/e"
+    mlflow = "/mlflow/v2.0" + WS + "/api/2.0/mlflow/model-versions/get"
+    assert request_scope("GET", mlflow) == WS + "/api/2.0/mlflow/model-versions/get"  # within the workspace
 
 
 def test_wildcards_and_not_actions():

@@ -39,8 +39,11 @@ def arm_action(method: str, path: str) -> str:
 
 def request_scope(method: str, path: str) -> str:
     """The scope ARM names in a refusal: the resource the request addresses (a POST's resource,
-    without its action's segment)."""
+    without its action's segment), from `/subscriptions/` on (the workspace's MLflow and artifact
+    services put their own prefix before it)."""
     trimmed = path.rstrip("/")
+    start = trimmed.lower().find("/subscriptions/")
+    trimmed = trimmed[start:] if start > 0 else trimmed
     return trimmed.rpartition("/")[0] if method.upper() == "POST" else trimmed
 
 
