@@ -331,6 +331,49 @@ def test_main_needs_a_review_and_code_owners_for_the_plan_and_the_workflows():
     assert owned == set(config["code_owners"])
 
 
+def release_inputs() -> set[str]:
+    """Every path a release job executes or reads: what the workflows' steps install (the lock's
+    requirements file, the project built from the checkout), the plan and the specs it names, the
+    samples, the workflows and roles themselves."""
+    from rollout.github.install import RELEASE_REQUIREMENTS
+    from rollout.project.layout import PLAN_FILE, SAMPLES_DIR
+    from rollout.project.loading import load_release_plan
+
+    steps = [step.get("run", "") for job in load("release.yml")["jobs"].values() for step in job["steps"]]
+    steps += [
+        step.get("with", {}).get("cache-dependency-path", "")
+        for job in load("release.yml")["jobs"].values()
+        for step in job["steps"]
+    ]
+    text = "\n".join(steps)
+    paths = set(re.findall(r"-r (\S+)", text)) | {p for p in re.findall(r"\S+\.lock", text)}
+    if re.search(r"pip install [^\n]*--no-deps --no-build-isolation \.$", text, re.M):
+        paths |= {"pyproject.toml", "src/"}  # the project, built and installed from the checkout
+    paths |= {RELEASE_REQUIREMENTS.as_posix(), "constraints.txt"}  # what the lock is compiled from
+    plan = load_release_plan(REPO / PLAN_FILE)
+    specs = [plan.endpoint, *plan.slots.values()]
+    paths |= {PLAN_FILE.as_posix(), f"{SAMPLES_DIR.as_posix()}/", ".github/"}
+    paths |= {Path(spec).resolve().relative_to(REPO).as_posix() for spec in specs}
+    return paths
+
+
+def test_code_owners_cover_every_path_a_release_job_executes_or_reads():
+    codeowners = (REPO / ".github" / "CODEOWNERS").read_text()
+    patterns = [
+        line.split()[0] for line in codeowners.splitlines() if line.strip() and not line.startswith("#")
+    ]
+
+    def owned(path: str) -> bool:
+        return any(
+            path.startswith(pattern.lstrip("/")) if pattern.endswith("/") else path == pattern.lstrip("/")
+            for pattern in patterns
+        )
+
+    inputs = release_inputs()
+    assert {"release-requirements.lock", "pyproject.toml", "src/", "endpoints/heart-classifier.yml"} <= inputs
+    assert sorted(path for path in inputs if not owned(path)) == []
+
+
 def test_a_failed_rehearsal_uploads_the_emulators_logs_and_never_its_secrets(tmp_path):
     from rollout.emulator.host.management_token import TOKEN_FILE
     from rollout.emulator.host.process import LOG_FILE, STATUS_FILE

@@ -15,9 +15,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """A copy of the project's plan, specs and workflows to change freely."""
+    """A copy of the project's plan, specs, workflows and roles to change freely."""
     root = tmp_path / "project"
-    for folder in ("deployments", "endpoints", ".github/workflows"):
+    for folder in ("deployments", "endpoints", ".github/workflows", ".github/roles"):
         shutil.copytree(REPO / folder, root / folder)
     return root
 

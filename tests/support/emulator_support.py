@@ -91,6 +91,17 @@ class EmulatorHandle:
 
         return LocalTarget(self.state_dir).ml_client()
 
+    def ml_client_as(self, token: str) -> MLClient:
+        """The same MLClient, signed in with another bearer token (an identity's, say)."""
+        from rollout.azureml.local_target import LocalTarget, LocalTokenCredential
+
+        class SignedInAs(LocalTarget):
+            @staticmethod
+            def _credential(running: process.EmulatorStatus) -> LocalTokenCredential:
+                return LocalTokenCredential(token)
+
+        return SignedInAs(self.state_dir).ml_client()
+
     def tls_context(self) -> ssl.SSLContext:
         """A TLS context that trusts the emulator's CA."""
         return ssl.create_default_context(cafile=self.ca_file)

@@ -20,6 +20,8 @@ each verdict is reached is the release engine's (tests/release).
 
 from __future__ import annotations
 
+import base64
+import json
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -78,6 +80,18 @@ def test_a_pin_change_from_1_to_2_releases_version_2_through_every_job(rehearsal
     assert calls and all(call["ok"] for call in calls), calls
     # DefaultAzureCredential's own calls, for the resolved cloud's resource manager only
     assert all(call["argv"][:2] == ["account", "get-access-token"] for call in calls), calls
+    # each job logged in as its own environment's identity, with that environment's roles only
+    declared = yaml.safe_load((scenario.project / ".github" / "environments.yml").read_text())["environments"]
+    client = {name: str(spec["identity"]["client_id"]) for name, spec in declared.items()}
+    tokens = scenario.work / "push" / "tokens"
+    logged_in = {
+        job: appid((tokens / f"{job}.token").read_text()) for job in set(RELEASE_JOBS) - {"validate"}
+    }
+    assert logged_in == {
+        **dict.fromkeys(("gate", "deploy", "acceptance", "retire"), client["release"]),
+        "stage-shadow": client["shadow"],
+        "stage-full": client["production"],
+    }
     # the acceptance suite ran against the candidate and its JUnit report was uploaded
     report = result.artifact("acceptance-report") / "reports" / "acceptance.xml"
     suite = ET.parse(report).getroot()
@@ -89,6 +103,12 @@ def test_a_pin_change_from_1_to_2_releases_version_2_through_every_job(rehearsal
     assert status["traffic"] == {"green": 100}
     assert [(d["name"], d["model"]) for d in status["deployments"]] == [("green", "heart-classifier:2")]
     assert status["candidate"] is None  # the release is closed
+
+
+def appid(token: str) -> str:
+    """The client id a token was issued to (its JWT's `appid` claim)."""
+    payload = token.strip().split(".")[1]
+    return str(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["appid"])
 
 
 CANARY_BAKE_SECONDS = (

@@ -134,6 +134,19 @@ class LocalTarget:
     def child_environment(self) -> dict[str, str]:
         return {}
 
+    def identity_token(self, client_id: str, roles: list[tuple[Path, str | None]]) -> str:
+        """Give a client id exactly these roles on the emulator (role definition files, each at a
+        scope, None: the emulator's resource group) and return a token for it."""
+        from rollout.emulator.host.identity_grant import RoleGrant, grant
+
+        return grant(self.directory, client_id, [RoleGrant(path, scope) for path, scope in roles])
+
+    def container_scope(self, container: str) -> str:
+        """The ARM scope of a container of the emulator's storage account."""
+        from rollout.emulator.control.arm_actions import container_scope
+
+        return container_scope(container)
+
     def emulator(self, start: bool = False) -> EmulatorStatus:
         """The running emulator of the state directory; started first when `start` is set."""
         from rollout.emulator.host import process

@@ -1,4 +1,4 @@
-"""`rollout emulator` commands: start, stop, status, serve, env."""
+"""`rollout emulator` commands: start, stop, status, serve, env, identity."""
 
 from __future__ import annotations
 
@@ -62,6 +62,7 @@ def register(app: typer.Typer) -> None:
     group.command("status")(status)
     group.command("serve")(serve)
     group.command("env")(env)
+    group.command("identity")(identity)
     app.add_typer(group)
 
 
@@ -238,6 +239,45 @@ def env(
         typer.echo(
             "".join(f"export {name}={shlex.quote(value)}\n" for name, value in variables.items()), nl=False
         )
+
+
+def identity(
+    client_id: Annotated[str, typer.Argument(help="The identity's client id (its AZURE_CLIENT_ID).")],
+    role: Annotated[
+        list[str],
+        typer.Option(
+            "--role",
+            help="A role definition file (Azure's roleDefinition JSON, e.g. .github/roles/rollout-gate.json),"
+            " optionally FILE@SCOPE (default scope: the emulator's resource group). Repeat for more roles.",
+        ),
+    ],
+    token_file: Annotated[
+        Path | None,
+        typer.Option("--token-file", help="Write the token here (0600) instead of printing it."),
+    ] = None,
+    state_dir: StateDir = None,
+) -> None:
+    """Give a client id exactly these roles on the emulator and issue it a token (valid 24 hours).
+
+    The emulator then authorises that token's requests as Azure does: an ARM action outside the
+    roles is 403 AuthorizationFailed, a blob data action outside them 403
+    AuthorizationPermissionMismatch. Running it again replaces the client id's roles, also for a
+    running emulator. The management token keeps every right.
+    """
+    from rollout.emulator.host.identity_grant import RoleGrant, grant
+
+    directory = _state_dir(state_dir)
+    try:
+        token = grant(directory, client_id, [RoleGrant.parse(one) for one in role])
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    if token_file is None:
+        typer.echo(token)
+        return
+    token_file.unlink(missing_ok=True)
+    token_file.touch(mode=0o600)
+    token_file.write_text(token + "\n")
+    typer.echo(f"{client_id}: {len(role)} role(s); token written to {token_file}")
 
 
 def _state_dir(state_dir: Path | None) -> Path:

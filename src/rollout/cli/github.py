@@ -53,10 +53,60 @@ def configure(
     )
 
 
+def roles(
+    config: Annotated[
+        Path, typer.Option("--config", help="The environments file: each environment's identity and roles.")
+    ] = defaults.ENVIRONMENTS_FILE,
+    subscription: Annotated[
+        str | None,
+        typer.Option("--subscription", help="Default: $AZURE_SUBSCRIPTION_ID.", show_default=False),
+    ] = None,
+    resource_group: Annotated[
+        str | None,
+        typer.Option("--resource-group", help="Default: $AZURE_RESOURCE_GROUP.", show_default=False),
+    ] = None,
+    workspace: Annotated[
+        str | None, typer.Option("--workspace", help="Default: $AZUREML_WORKSPACE.", show_default=False)
+    ] = None,
+    lock_account: Annotated[
+        str, typer.Option("--lock-account", help="The storage account of the release lock's container.")
+    ] = "",
+    lock_container: Annotated[
+        str, typer.Option("--lock-container", help="The container of the release lock's blobs.")
+    ] = "",
+) -> None:
+    """Print the az commands that create the roles of .github/roles/ and assign each environment's
+    identity the roles .github/environments.yml names (prints only; run them with an identity that
+    may create roles and assignments, such as Owner or User Access Administrator).
+
+    The lock's container is the plan's `lock` (account_url, container), else the workspace's default
+    datastore: `az ml datastore show -n workspaceblobstore --query "[account_name, container_name]"`.
+    """
+    from rollout.core.errors import UserError
+    from rollout.github.environments_config import load_config
+    from rollout.github.role_commands import AzureScope, commands
+
+    values = {
+        "--subscription": subscription or os.environ.get("AZURE_SUBSCRIPTION_ID"),
+        "--resource-group": resource_group or os.environ.get("AZURE_RESOURCE_GROUP"),
+        "--workspace": workspace or os.environ.get("AZUREML_WORKSPACE"),
+        "--lock-account": lock_account,
+        "--lock-container": lock_container,
+    }
+    missing = [option for option, value in values.items() if not value]
+    if missing:
+        raise UserError(f"give {', '.join(missing)} (the Azure scope the roles are assigned at)")
+    scope = AzureScope(*(str(value) for value in values.values()))
+    root = config.resolve().parent.parent
+    for line in commands(root, load_config(config), scope):
+        typer.echo(line)
+
+
 def register(app: typer.Typer) -> None:
     """Add the `rollout github` group to the `rollout` app."""
     github_app = typer.Typer(
         help="The repository's settings on GitHub, as its files declare them.", no_args_is_help=True
     )
     github_app.command("configure")(configure)
+    github_app.command("roles")(roles)
     app.add_typer(github_app, name="github")

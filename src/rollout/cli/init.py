@@ -39,7 +39,7 @@ def init(
     samples, the GitHub workflows and environments. The acceptance suite ships with rollout."""
     from rollout import registry
     from rollout.azureml import model_environment
-    from rollout.github import defaults, environments_config, install, workflow
+    from rollout.github import defaults, environments_config, install, roles, workflow
     from rollout.project import scaffold
     from rollout.project.layout import PLAN_FILE
     from rollout.project.scaffold_model import learn
@@ -68,11 +68,12 @@ def init(
     with tempfile.TemporaryDirectory(prefix="rollout-init-") as scratch:
         scaffold.write(Path(scratch), files)  # the plan's bakes, as the renderer reads them
         plan = workflow.read_plan(Path(scratch), PLAN_FILE)
-        files.update(workflow.rendered(plan))
+        files.update(workflow.generated(plan))
         files[defaults.ENVIRONMENTS_FILE] = environments_config.starter_config(
             workflow.RELEASE_ENVIRONMENT,
             workflow.DISPATCH_ENVIRONMENT,
             [stage.environment for stage in scaffold.STAGES],
+            roles.environment_roles,
         )
         files[install.RELEASE_REQUIREMENTS] = install.installed_requirements()
         scaffold.write(Path(scratch), files)

@@ -79,6 +79,20 @@ class AuthenticationFailed(AzureError):
     code = "AuthenticationFailed"
 
 
+class AuthorizationFailed(AzureError):
+    """An action outside the caller's roles (403), named with the client and the scope."""
+
+    status = 403
+    code = "AuthorizationFailed"
+
+
+class AuthorizationPermissionMismatch(AzureError):
+    """Azure Storage: a data action outside the caller's roles (403)."""
+
+    status = 403
+    code = "AuthorizationPermissionMismatch"
+
+
 class MissingApiVersionParameter(AzureError):
     """A control-plane request without `api-version` (400)."""
 

@@ -6,6 +6,7 @@ protection of branches and the code owners (read by `rollout.github.branch_prote
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal
 from uuid import UUID
@@ -53,6 +54,8 @@ class Identity(BaseModel):
 class EnvironmentSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     identity: Identity
+    # The Azure roles its identity gets: files .github/roles/<name>.json (`rollout github roles`).
+    roles: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]] = []
     reviewers: Annotated[list[Reviewer], Field(max_length=MAX_REVIEWERS)] = []
     prevent_self_review: bool = False
     wait_timer: Annotated[int, Field(ge=0, le=MAX_WAIT_TIMER_MINUTES)] = 0
@@ -111,10 +114,16 @@ def load_config(path: Path) -> EnvironmentsFile:
         raise UserError(f"{path}: {where}: {first['msg']}") from None
 
 
-def starter_config(release_environment: str, dispatch_environment: str, stage_environments: list[str]) -> str:
+def starter_config(
+    release_environment: str,
+    dispatch_environment: str,
+    stage_environments: list[str],
+    roles: Callable[[str], tuple[str, ...]] = lambda _: (),
+) -> str:
     """A first `.github/environments.yml`: every environment limited to `main`, with placeholders
-    for the identities (`rollout github configure` refuses them until they are replaced) and a note
-    where reviewers go (a stage gated by no one runs as soon as the previous one passes)."""
+    for the identities (`rollout github configure` refuses them until they are replaced), the roles
+    `roles` names for each, and a note where reviewers go (a stage gated by no one runs as soon as
+    the previous one passes)."""
     names = list(dict.fromkeys([release_environment, dispatch_environment, *stage_environments]))
     lines = [
         "# GitHub environments that gate the release workflow (.github/workflows/release.yml) and the",
@@ -124,11 +133,15 @@ def starter_config(release_environment: str, dispatch_environment: str, stage_en
         "# Put the client ID of each environment's own Azure identity in place of the zeros, add",
         "# reviewers to the stages (`reviewers: [{team: SLUG}]`, `prevent_self_review: true`, a",
         "# `wait_timer` in minutes), then apply with `rollout github configure --repo OWNER/REPO`",
-        "# (a dry run unless --apply).",
+        "# (a dry run unless --apply). `roles` are the Azure roles of each environment's identity",
+        "# (.github/roles/<name>.json): `rollout github roles` prints the az commands that create and",
+        "# assign them.",
         "environments:",
     ]
     placeholder = "00000000-0000-0000-0000-000000000000"
-    lines += [
-        f"  {name}:\n    identity:\n      client_id: {placeholder}\n    branches: [main]\n" for name in names
-    ]
+    for name in names:
+        named = roles(name)
+        role_line = f"    roles: [{', '.join(named)}]\n" if named else ""
+        identity = f"    identity:\n      client_id: {placeholder}\n"
+        lines.append(f"  {name}:\n{identity}{role_line}    branches: [main]\n")
     return "\n".join(lines).rstrip("\n") + "\n"

@@ -1,4 +1,5 @@
-"""The GitHub Actions workflows, rendered from the release plan and checked against it.
+"""The GitHub Actions workflows, rendered from the release plan and checked against it (with the
+Azure roles of their jobs, `.github/roles/`, from rollout.github.roles).
 
 `release.yml` has one job per stage of the plan (shadow and traffic stages alike), in the plan's
 order, each in the stage's GitHub environment; `rollback.yml` is gated by the environment of the
@@ -24,6 +25,7 @@ import yaml
 from rollout.core.errors import UserError
 from rollout.github.defaults import ENVIRONMENTS_FILE
 from rollout.github.environments_config import load_config
+from rollout.github.roles import role_files
 from rollout.github.yaml_file import read_yaml
 from rollout.project.layout import PLAN_FILE
 from rollout.project.loading import load_release_plan
@@ -93,6 +95,7 @@ class WorkflowPlan:
     endpoint: str
     stages: tuple[StageJob, ...]
     retire_after_minutes: int = 0
+    auth_mode: str = "key"  # the endpoint's: which scoring credential the acceptance role gets
 
     @property
     def retire_environment(self) -> str:
@@ -105,7 +108,8 @@ class WorkflowPlan:
         return self.stages[-1].environment
 
 
-def _endpoint_name(spec: Path) -> str:
+def _endpoint_name(spec: Path) -> tuple[str, str]:
+    """The endpoint spec's name and auth mode."""
     data = read_yaml(spec, f"endpoint spec {spec}")
     name = data.get("name") if isinstance(data, dict) else None
     if not isinstance(name, str) or name_problems(name):
@@ -113,7 +117,7 @@ def _endpoint_name(spec: Path) -> str:
             f"endpoint spec {spec} has name {name!r}; expected 3 to 32 letters, digits and dashes, "
             "starting with a letter"
         )
-    return name
+    return name, str(data.get("auth_mode") or "key")
 
 
 def read_plan(root: Path, plan: Path = PLAN_FILE) -> WorkflowPlan:
@@ -130,11 +134,13 @@ def read_plan(root: Path, plan: Path = PLAN_FILE) -> WorkflowPlan:
         StageJob(stage.name, stage.share, math.ceil(stage.bake_seconds), stage.environment)
         for stage in release_plan.stages
     )
+    endpoint, auth_mode = _endpoint_name(release_plan.endpoint)
     return WorkflowPlan(
         plan_path=plan_path,
-        endpoint=_endpoint_name(release_plan.endpoint),
+        endpoint=endpoint,
         stages=stages,
         retire_after_minutes=int(release_plan.retire_after_seconds // 60),
+        auth_mode=auth_mode,
     )
 
 
@@ -183,10 +189,15 @@ def rendered(plan: WorkflowPlan) -> dict[Path, str]:
     return {RELEASE_WORKFLOW: render_release(plan), ROLLBACK_WORKFLOW: render_rollback(plan)}
 
 
+def generated(plan: WorkflowPlan) -> dict[Path, str]:
+    """The workflows and the roles of their jobs (`.github/roles/`), by path relative to the root."""
+    return {**rendered(plan), **role_files(plan.auth_mode)}
+
+
 def write(root: Path, plan: WorkflowPlan) -> list[Path]:
-    """Write the rendered workflows; returns the paths whose content changed."""
+    """Write the rendered workflows and roles; returns the paths whose content changed."""
     changed = []
-    for relative, text in rendered(plan).items():
+    for relative, text in generated(plan).items():
         path = root / relative
         if path.exists() and path.read_text() == text:
             continue
@@ -271,7 +282,7 @@ def _first_text_difference(path: Path, expected: str, actual: str) -> str:
 def check(root: Path, plan: WorkflowPlan) -> list[str]:
     """Every difference between the workflows on disk and those rendered from the plan."""
     problems: list[str] = []
-    for relative, expected in rendered(plan).items():
+    for relative, expected in generated(plan).items():
         path = root / relative
         if not path.exists():
             problems.append(f"{relative} is missing")
@@ -307,7 +318,7 @@ def retire_timer_problems(root: Path, plan: WorkflowPlan) -> list[str]:
 def unified_diff(root: Path, plan: WorkflowPlan) -> str:
     """A unified diff from the workflows on disk to the rendered ones."""
     chunks: list[str] = []
-    for relative, expected in rendered(plan).items():
+    for relative, expected in generated(plan).items():
         path = root / relative
         actual = path.read_text() if path.exists() else ""
         chunks.extend(

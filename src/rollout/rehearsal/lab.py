@@ -35,6 +35,7 @@ from rollout.project.layout import PLAN_FILE
 from rollout.project.loading import load_project
 from rollout.rehearsal import act, repository
 from rollout.rehearsal.act import RunResult
+from rollout.rehearsal.identities import TOKEN_DIR_VARIABLE, issue_job_tokens, job_environments
 from rollout.rehearsal.repository import Repo
 from rollout.release.steps import Release
 
@@ -121,6 +122,11 @@ class Lab:
     def status(self, project_root: Path) -> dict[str, Any]:
         return self.release(project_root).status().to_dict()
 
+    def lock_container(self, project_root: Path) -> str:
+        """The container of the project's release lock: the plan's, else the default datastore's."""
+        lock = yaml.safe_load((project_root / PLAN_FILE).read_text()).get("lock") or {}
+        return str(lock.get("container") or self.connection().ml.datastores.get_default().container_name)
+
     def cloud_env(self) -> dict[str, str]:
         """The emulator presented as an Azure cloud (`rollout emulator env`), split in two.
 
@@ -203,7 +209,7 @@ class Scenario:
     ) -> RunResult:
         """Push `change` on top of a commit pinning `before_pin`, and run release.yml."""
         repo = repository.make_repo(self.project, self.work / "push" / "repo", before_pin, change)
-        runner = self.runner(repo, "push", variables)
+        runner = self.runner(repo, "push", variables, self.identities(RELEASE_WORKFLOW, "push", "push"))
         return runner.run(
             act.Event("push", repository.push_event(repo)),
             RELEASE_WORKFLOW,
@@ -221,7 +227,8 @@ class Scenario:
     ) -> RunResult:
         """Someone runs rollback.yml by hand (a workflow_dispatch event) on a commit pinning `pin`."""
         repo = repository.make_repo(self.project, self.work / "rollback" / "repo", pin, lambda _: None)
-        runner = self.runner(repo, "rollback", variables)
+        identities = self.identities(ROLLBACK_WORKFLOW, "workflow_dispatch", "rollback")
+        runner = self.runner(repo, "rollback", variables, identities)
         return runner.run(
             act.Event("workflow_dispatch", repository.dispatch_event(repo, inputs)),
             ROLLBACK_WORKFLOW,
@@ -229,7 +236,18 @@ class Scenario:
             on_job=on_job,
         )
 
-    def runner(self, repo: Repo, label: str, variables: dict[str, str] | None) -> act.ActRun:
+    def identities(self, workflow: Path, event_name: str, label: str) -> dict[str, str]:
+        """Each job's token, its environment's identity's (see rehearsal.identities), for the
+        runner's environment."""
+        tokens = self.work / label / "tokens"
+        lab = self.rehearsal.lab
+        jobs = job_environments(self.project / workflow, event_name)
+        issue_job_tokens(lab.target(), self.project, jobs, tokens, lab.lock_container(self.project))
+        return {TOKEN_DIR_VARIABLE: str(tokens)}
+
+    def runner(
+        self, repo: Repo, label: str, variables: dict[str, str] | None, env: dict[str, str] | None = None
+    ) -> act.ActRun:
         return act.ActRun(
             repo=repo.path,
             work=self.work / label,
@@ -237,7 +255,7 @@ class Scenario:
             rollout_home=self.rehearsal.lab.home,
             variables={**self.rehearsal.variables, **(variables or {})},
             stand_ins=self.rehearsal.source / repository.STAND_INS,
-            cloud_env=self.rehearsal.runner_env,
+            cloud_env={**self.rehearsal.runner_env, **(env or {})},
         )
 
     def release(self) -> Release:

@@ -8,8 +8,9 @@ host, `https://127.0.0.1:<port>/<account>.blob.<storage suffix>/<container>/<blo
 they match the blob URL azureml-mlflow expects of the cloud (`https://*.blob.<suffix>/*/*?*`) and
 azure-storage-blob sends them to the emulator. A SAS is an HMAC of the blob's name (or, for a
 container SAS, `sr=c`, of the container's) and permissions under the emulator's management token:
-without a valid one, or the management token as a bearer (the stand-in of an Entra ID token),
-blob requests are refused. A blob's metadata (`x-ms-meta-*`) is kept beside the blobs, under
+without a valid one, or a bearer token of a principal whose roles grant the request's data action
+(the management token, or an identity's token: see control/principals), blob requests are
+refused. A blob's metadata (`x-ms-meta-*`) is kept beside the blobs, under
 `<state dir>/blobs/.metadata/`.
 """
 
@@ -152,10 +153,6 @@ class ArtifactStore:
         except ValueError:
             return False
         return permission in permissions and expires > time.time()
-
-    def token_allows(self, token: str) -> bool:
-        """Whether a bearer token is the one the storage account accepts (the management token)."""
-        return bool(token) and hmac.compare_digest(token.encode(), self._key)
 
     def write_blob(
         self, container: str, blob: str, content: bytes, metadata: dict[str, str] | None = None

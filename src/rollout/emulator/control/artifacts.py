@@ -12,13 +12,15 @@ Artifact service (guarded by the management token, no api-version, errors in Azu
 - `GET {origin}/{container}/metadata?path=`: the Artifact.
 
 Blob storage (authorised by the SAS in the URL, a blob's or its container's, or by an Entra ID
-bearer token, `Authorization: Bearer <the management token>`, with every data permission, as a
-Storage Blob Data Contributor has; a wrong token or SAS is 403 `AuthenticationFailed`; errors as
-Azure Storage's XML), path-style at `/{account}.blob.{suffix}/{container}/{blob}`: `PUT` of a block blob
-(201; `If-None-Match: *` on an existing blob: 409; a `Content-MD5` that does not match: 400), `PUT
-?comp=metadata` (200), `GET` (200, or 206 for `Range`/`x-ms-range`) and `HEAD`, each checked against
-the blob's lease (`x-ms-lease-id`; rules in blob_leases); metadata travels as `x-ms-meta-*` headers,
-as azure-ai-ml's upload confirmation does. Lease Blob and `DELETE` are in blob_lease_api.
+bearer token: the management token, with every data permission, or an identity's token, with the
+data actions its roles grant on the container (`.../containers/blobs/read|write|delete`; 403
+`AuthorizationPermissionMismatch` without); a wrong token or SAS is 403 `AuthenticationFailed`;
+errors as Azure Storage's XML), path-style at `/{account}.blob.{suffix}/{container}/{blob}`: `PUT`
+of a block blob (201; `If-None-Match: *` on an existing blob: 409; a `Content-MD5` that does not
+match: 400), `PUT ?comp=metadata` (200), `GET` (200, or 206 for `Range`/`x-ms-range`) and
+`HEAD`, each checked against the blob's lease (`x-ms-lease-id`; rules in blob_leases); metadata
+travels as `x-ms-meta-*` headers, as azure-ai-ml's upload confirmation does. Lease Blob and
+`DELETE` are in blob_lease_api.
 """
 
 from __future__ import annotations
@@ -37,12 +39,15 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from rollout.emulator.control.arm_actions import BLOB_DATA_ACTIONS, container_scope
 from rollout.emulator.control.artifact_store import Artifact, ArtifactStore, etag
 from rollout.emulator.control.blob_leases import lease_id_header
 from rollout.emulator.control.lease_table import LeaseTable
 from rollout.emulator.control.parsing import json_body
+from rollout.emulator.control.principals import Principals
 from rollout.emulator.errors import (
     AuthenticationFailed,
+    AuthorizationPermissionMismatch,
     AzureError,
     BadArgument,
     BlobAlreadyExists,
@@ -119,9 +124,10 @@ class ArtifactApi:
 class BlobApi:
     """Block blobs of the emulator's storage account, authorised by SAS, guarded by their leases."""
 
-    def __init__(self, store: ArtifactStore, leases: LeaseTable) -> None:
+    def __init__(self, store: ArtifactStore, leases: LeaseTable, principals: Principals) -> None:
         self.store = store
         self.leases = leases
+        self.principals = principals
 
     async def put_blob(self, request: Request) -> Response:
         """Upload a block blob (201), or set its metadata (`comp=metadata`, 200)."""
@@ -199,18 +205,24 @@ class BlobApi:
 
     def _authorised(self, request: Request, permission: str) -> tuple[str, str]:
         """The container and blob of a request whose SAS grants one of `permission` (r, w, d, ...), or
-        that carries the management token as a bearer (which grants them all)."""
+        that carries the bearer token of a principal whose roles grant one of their data actions."""
         container, blob = request.path_params["container"], request.path_params["blob"]
         try:
             self.store.blob_path(container, blob)
         except ValueError:
             raise BlobNotFound("The specified blob does not exist.") from None
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() == "bearer":
-            if not self.store.token_allows(token.strip()):
+        authorization = request.headers.get("authorization", "")
+        if authorization.partition(" ")[0].lower() == "bearer":
+            principal = self.principals.from_header(authorization)
+            if principal is None:
                 raise AuthenticationFailed(
                     "Server failed to authenticate the request: the bearer token is not one the storage "
-                    "account accepts (the emulator's management token)."
+                    "account accepts (the emulator's management token or an identity's token)."
+                )
+            scope = container_scope(container)
+            if not any(principal.allowed(BLOB_DATA_ACTIONS[one], scope, data=True) for one in permission):
+                raise AuthorizationPermissionMismatch(
+                    "This request is not authorized to perform this operation using this permission."
                 )
             return container, blob
         query = dict(request.query_params)

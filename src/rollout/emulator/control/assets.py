@@ -172,10 +172,7 @@ def routes(api: AssetApi, guard: Guard) -> list[Route]:
         ("GET", ENVIRONMENT + "/versions/{version}", api.get_environment_version),
         ("PUT", ENVIRONMENT + "/versions/{version}", api.put_environment_version),
     ]
-    return [
-        Route(path, guard(handler), methods=[method], name=f"arm.{handler.__name__}.{method.lower()}")
-        for method, path, handler in table
-    ]
+    return guard.routes(table)
 
 
 def _asset_fields(properties: dict[str, Any]) -> dict[str, Any]:

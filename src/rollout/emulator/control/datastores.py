@@ -93,7 +93,4 @@ def routes(api: DatastoreApi, guard: Guard) -> list[Route]:
         ("GET", DATASTORES, api.list_datastores),
         ("GET", DATASTORES + "/{name}", api.get_datastore),
     ]
-    return [
-        Route(path, guard(handler), methods=[method], name=f"arm.{handler.__name__}.{method.lower()}")
-        for method, path, handler in table
-    ]
+    return guard.routes(table)

@@ -42,10 +42,19 @@ def routes(api: ArmApi, monitor: MonitorApi, guard: Guard) -> list[Route]:
         ("POST", MODEL + "/versions/{version}/package", api.package_model),
         ("GET", ENDPOINT + METRICS_SUFFIX, monitor.endpoint_metrics),
         ("GET", DEPLOYMENT + METRICS_SUFFIX, monitor.deployment_metrics),
-        ("GET", OPERATION + "/mfeOperationsStatus/{operation}", api.operation_status),
-        ("GET", OPERATION + "/mfeOperationResults/{operation}", api.operation_result),
     ]
-    return [
-        Route(path, guard(handler), methods=[method], name=f"arm.{handler.__name__}.{method.lower()}")
-        for method, path, handler in table
+    # A long-running operation is polled at the subscription's location, above the resource group
+    # where a job's role is assigned; ARM lets any signed-in caller poll it (its id is the secret).
+    polls = [
+        Route(
+            OPERATION + f"/{kind}/{{operation}}",
+            guard(handler),
+            methods=["GET"],
+            name=f"arm.{handler.__name__}.get",
+        )
+        for kind, handler in (
+            ("mfeOperationsStatus", api.operation_status),
+            ("mfeOperationResults", api.operation_result),
+        )
     ]
+    return [*guard.routes(table), *polls]

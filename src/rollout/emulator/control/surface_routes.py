@@ -1,4 +1,9 @@
-"""The route table of the workspace's MLflow surface, its artifact service and blob storage."""
+"""The route table of the workspace's MLflow surface, its artifact service and blob storage.
+
+The MLflow surface and the artifact service are authorised as the workspace's models: reading
+needs `workspaces/models/read`, anything else `workspaces/models/write`. Blobs check their SAS or
+the caller's data actions themselves.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,17 @@ from rollout.emulator.control.artifacts import ArtifactApi
 from rollout.emulator.control.blob_lease_api import BlobLeaseApi
 from rollout.emulator.control.guard import Guard, Handler
 from rollout.emulator.control.mlflow_surface import MlflowSurface, mlflow_error
-from rollout.emulator.control.workspace import WORKSPACE_PATH
+from rollout.emulator.control.workspace import PROVIDER, WORKSPACE_PATH
 
 MLFLOW = "/mlflow/{mlflow_api}" + WORKSPACE_PATH + "/api/2.0/mlflow/{operation:path}"
 ARTIFACTS = "/artifact/v2.0" + WORKSPACE_PATH + "/artifacts/{origin}/{container}"
 BLOB = f"/{STORAGE_ACCOUNT}.blob.{STORAGE_SUFFIX}" + "/{container}/{blob:path}"
+MODELS = PROVIDER + "/workspaces/models"
+
+
+def models_action(method: str) -> str:
+    """What a request to the MLflow surface or the artifact service needs."""
+    return MODELS + ("/read" if method.upper() in ("GET", "HEAD") else "/write")
 
 
 def routes(mlflow: MlflowSurface, artifacts: ArtifactApi, blobs: BlobLeaseApi, guard: Guard) -> list[Route]:
@@ -27,14 +38,14 @@ def routes(mlflow: MlflowSurface, artifacts: ArtifactApi, blobs: BlobLeaseApi, g
     table = [
         Route(
             MLFLOW,
-            guard.wrap(mlflow.call, api_version=False, render=mlflow_error),
+            guard.wrap(mlflow.call, api_version=False, render=mlflow_error, action=models_action),
             methods=["GET", "POST", "PATCH"],
             name="mlflow.call",
         ),
         *(
             Route(
                 path,
-                guard.wrap(handler, api_version=False),
+                guard.wrap(handler, api_version=False, action=models_action(method)),
                 methods=[method],
                 name=f"artifacts.{handler.__name__}",
             )

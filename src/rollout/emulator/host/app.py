@@ -26,7 +26,7 @@ from rollout import __version__
 from rollout.emulator.asset_state import AssetState
 from rollout.emulator.constants import LOCATION, RESOURCE_GROUP, SUBSCRIPTION_ID, WORKSPACE
 from rollout.emulator.control import assets as asset_routes
-from rollout.emulator.control import cloud_metadata, openapi, surface_routes
+from rollout.emulator.control import cloud_metadata, openapi, permissions, surface_routes
 from rollout.emulator.control import datastores as datastore_routes
 from rollout.emulator.control import routes as control_routes
 from rollout.emulator.control.artifact_store import ArtifactStore
@@ -41,6 +41,7 @@ from rollout.emulator.control.lease_table import LeaseTable
 from rollout.emulator.control.lro import Operations
 from rollout.emulator.control.mlflow_surface import MlflowSurface
 from rollout.emulator.control.model_registry import ModelRegistry
+from rollout.emulator.control.principals import Principals
 from rollout.emulator.control.provisioning import Provisioner
 from rollout.emulator.control.workspace import Workspace
 from rollout.emulator.data import metrics as metrics_module
@@ -50,6 +51,7 @@ from rollout.emulator.errors import MethodNotAllowed, NotFound
 from rollout.emulator.host.body_limit import BodyLimit
 from rollout.emulator.host.config import ServerConfig
 from rollout.emulator.host.management_token import ensure_management_token
+from rollout.emulator.identities import IdentityFile
 from rollout.emulator.instances.pool import InstancePool
 from rollout.emulator.private_dir import ensure_private_dir
 from rollout.emulator.state import EmulatorState
@@ -92,7 +94,8 @@ def create_app(config: ServerConfig) -> Starlette:
         poll_interval_ms=config.poll_interval_ms,
     )
     management_token = ensure_management_token(state_dir)
-    guard = Guard(workspace, management_token)
+    principals = Principals(management_token, IdentityFile(state_dir))
+    guard = Guard(workspace, principals)
     artifact_store = ArtifactStore(ensure_private_dir(state_dir / "blobs"), management_token, config.url)
 
     async def healthz(request: Request) -> Response:
@@ -110,6 +113,7 @@ def create_app(config: ServerConfig) -> Starlette:
         Route("/openapi.json", openapi_json, methods=["GET"], name="openapi"),
         *cloud_metadata.routes(config.url),
         *control_routes.routes(arm, MonitorApi(state, workspace, metrics.history), guard),
+        *permissions.routes(guard),
         *asset_routes.routes(
             AssetApi(assets=assets, blobs=artifact_store, shapes=arm.shapes, workspace=workspace), guard
         ),
@@ -119,7 +123,7 @@ def create_app(config: ServerConfig) -> Starlette:
         *surface_routes.routes(
             MlflowSurface(registry, artifact_store),
             ArtifactApi(artifact_store),
-            BlobLeaseApi(artifact_store, LeaseTable(artifact_store.root / "leases.json")),
+            BlobLeaseApi(artifact_store, LeaseTable(artifact_store.root / "leases.json"), principals),
             guard,
         ),
         *scoring.routes(state, pool, metrics),
