@@ -86,3 +86,40 @@ def pickled_model(folder: Path) -> Path:
         )
     )
     return folder
+
+
+HEART_SCORE = """\
+import json
+import os
+import pickle
+
+import pandas as pd
+
+
+def init():
+    global model
+    assert os.listdir(os.environ["AZUREML_MODEL_DIR"]), "the deployment's model is mounted"
+    with open(os.path.join(os.environ["AML_APP_ROOT"], "model.pkl"), "rb") as file:
+        model = pickle.load(file)
+
+
+def run(raw_data):
+    {run_line}
+    body = json.loads(raw_data)["input_data"]
+    frame = pd.DataFrame(body["data"], columns=body["columns"])
+    return model.predict(frame[["age", "chol"]]).tolist()
+"""
+
+
+def write_heart_code(folder: Path, *, fails_in_run: bool = False) -> Path:
+    """`folder` holding a `score.py` for the article's requests (`input_data` split) and the pickled
+    classifier it loads in `init()` (trained on the patients' age and cholesterol); `fails_in_run`
+    makes `run()` raise."""
+    from sklearn.linear_model import LogisticRegression
+
+    folder.mkdir(parents=True, exist_ok=True)
+    model = LogisticRegression().fit([[40, 180], [45, 200], [60, 300], [65, 320]], [0, 0, 1, 1])
+    (folder / "model.pkl").write_bytes(pickle.dumps(model))
+    run_line = "raise RuntimeError('run() failed on purpose')" if fails_in_run else "pass"
+    (folder / "score.py").write_text(HEART_SCORE.format(run_line=run_line))
+    return folder
