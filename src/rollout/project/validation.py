@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rollout.project.environment_rules import environment_notes, environment_problems
 from rollout.project.layout import PLAN_FILE
 from rollout.project.plan_rules import check_release_plan
 from rollout.project.problems import Problem, display, merge, read_yaml_mapping
@@ -32,11 +33,6 @@ from rollout.project.spec_rules import (
     slot_paths_of,
 )
 from rollout.project.specs import ReleasePlan
-
-SCRIPTS_NOT_EMULATED = (
-    "code_configuration: Azure runs this scoring script; the local emulator refuses deployments with one "
-    "(its instances serve MLflow models without a scoring script, for now)"
-)
 
 if TYPE_CHECKING:
     from azure.ai.ml.entities import ManagedOnlineDeployment, ManagedOnlineEndpoint
@@ -140,8 +136,8 @@ def _check_deployments(
         if raw is None:
             continue
         ours = deployment_problems(raw, file, slot, context)
-        if raw.get("code_configuration"):
-            result.notes.append(f"{file}: {SCRIPTS_NOT_EMULATED}")
+        ours += environment_problems(raw.get("environment"), path, file)
+        result.notes += [f"{file}: {note}" for note in environment_notes(raw, path)]
         deployment, sdk = load_with_sdk(load_online_deployment, path, file)
         result.problems += merge(ours, sdk)
         if deployment is not None:

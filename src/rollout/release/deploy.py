@@ -4,6 +4,7 @@ the model is deployed already or live already; refused while another release tak
 
 from __future__ import annotations
 
+import copy
 from typing import TYPE_CHECKING
 
 from rollout.azureml.deployments import provision_deployment
@@ -85,7 +86,9 @@ def _destination(
 
 
 def _create_deployment(ctx: ReleaseContext, slot: str, model: str, existing: OnlineDeployment | None) -> None:
-    spec = ctx.project.deployments[slot]
+    # A copy: azure-ai-ml replaces a local code folder and an inline environment with the assets it
+    # registers, and a later deploy of this slot must upload the folder as it is then.
+    spec = copy.deepcopy(ctx.project.deployments[slot])
     spec.model = "azureml:" + model
     spec.endpoint_name = ctx.endpoint_name
     ctx.say(f"deploying {model} into {slot} at 0% traffic")

@@ -607,22 +607,47 @@ SCRIPTED = (
 )
 
 
-def test_a_scoring_script_slot_needs_its_folder_and_script_and_is_noted(project: Path) -> None:
+def test_a_scoring_script_slot_needs_its_folder_script_and_conda_file(project: Path) -> None:
     edit(project, BLUE, "instance_count: 1\n", f"instance_count: 1\n{SCRIPTED}")
     scoring = project / "scoring"
     scoring.mkdir()
-    (scoring / "conda.yaml").write_text("name: scoring\ndependencies: [python=3.11]\n")
     assert problems_of(project) == [
-        f"{BLUE}: code_configuration.scoring_script: score.py is not a file in ../scoring"
+        f"{BLUE}: code_configuration.scoring_script: score.py is not a file in ../scoring",
+        f"{BLUE}: environment: conda_file ../scoring/conda.yaml is not a file (relative to the spec)",
     ]
     (scoring / "score.py").write_text("def init():\n    pass\n\n\ndef run(data):\n    return data\n")
+    (scoring / "conda.yaml").write_text("name: scoring\ndependencies:\n  - pip:\n      pip: scikit-learn\n")
+    assert problems_of(project) == [
+        f"{BLUE}: environment: conda_file ../scoring/conda.yaml: "
+        "its `pip:` entry is not a list of requirements"
+    ]
+    (scoring / "conda.yaml").write_text("name: scoring\ndependencies: [python=3.11, pip: [scikit-learn]]\n")
     validation = validate_project(project, check_drift=False)
     assert validation.problems == []
     assert validation.notes == [
-        f"{BLUE}: code_configuration: Azure runs this scoring script; the local emulator refuses "
-        "deployments with one (its instances serve MLflow models without a scoring script, for now)"
+        f"{BLUE}: environment.conda_file: its conda file's pip list has no azureml-inference-server-http: "
+        "Azure runs a scoring script only where the environment (or its image) has it; the local emulator "
+        "builds the pip list only, so the deployment fails there"
     ]
+    (scoring / "conda.yaml").write_text(
+        "name: scoring\ndependencies: [python=3.11, pip: [scikit-learn, azureml-inference-server-http]]\n"
+    )
+    assert validate_project(project, check_drift=False).notes == []
     edit(project, BLUE, "code: ../scoring", "code: ../nowhere")
     assert problems_of(project) == [
         f"{BLUE}: code_configuration.code: ../nowhere is not a folder (relative to the spec)"
+    ]
+
+
+def test_a_registered_environment_is_noted_as_not_emulated(project: Path) -> None:
+    scripted = SCRIPTED.split("environment:")[0] + "environment: azureml:scoring-env:3\n"
+    edit(project, BLUE, "instance_count: 1\n", f"instance_count: 1\n{scripted}")
+    (project / "scoring").mkdir()
+    (project / "scoring" / "score.py").write_text("def init():\n    pass\n")
+    validation = validate_project(project, check_drift=False)
+    assert validation.problems == []
+    assert validation.notes == [
+        f"{BLUE}: environment azureml:scoring-env:3: a registered environment; Azure builds it, the local "
+        "emulator refuses it (give the deployment an inline environment, a conda_file, to rehearse it "
+        "locally)"
     ]

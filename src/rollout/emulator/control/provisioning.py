@@ -4,8 +4,9 @@ A deployment PUT is Creating/Updating until its model version resolves in the re
 environment is built from the model's own dependencies (as Azure's container installs them when it
 starts) and its instances report ready (Succeeded), or until any of these fails (Failed, the reason
 noted in the deployment's logs; a build that fails leaves the instances already serving as they
-are). A deployment with a scoring script (`code_configuration`) fails at once: instances serve
-no-code MLflow models only, so it is refused rather than served without its script.
+are). A deployment with a scoring script (`code_configuration`) runs its code version's folder in
+its own environment's build (`scoring_code` reads them from the workspace's assets), with its model
+if it names one.
 Deletes stop the instances, then forget the resource. Each change reports its outcome to its
 long-running operation, so SDK polling sees the truth.
 """
@@ -34,7 +35,7 @@ from rollout.emulator.errors import (
     ProvisioningUserError,
     ResourceNotReady,
 )
-from rollout.emulator.instances.runtime import Runtime
+from rollout.emulator.instances.runtime import CodeSource, Runtime
 from rollout.emulator.resources import Deployment, parse_model_reference
 from rollout.emulator.state import EmulatorState
 
@@ -42,10 +43,6 @@ log = logging.getLogger("rollout.emulator")
 
 READINESS_POLL_SECONDS = 0.05
 _ASSET_ID = re.compile(r"^/subscriptions/.*/(?:codes|environments|models)/([^/]+)/versions/([^/]+)$")
-SCRIPTS_NOT_EMULATED = (
-    "deployments with code_configuration are not emulated yet: instances serve MLflow models without a "
-    "scoring script"
-)
 
 
 class Readiness(Protocol):
@@ -58,7 +55,9 @@ class Readiness(Protocol):
 class Pool(Protocol):
     """What provisioning needs from the instance pool (`rollout.emulator.instances.pool.InstancePool`)."""
 
-    def prepare(self, deployment: Deployment, model_files: Path) -> Runtime: ...
+    def prepare(
+        self, deployment: Deployment, model_files: Path | None, code: CodeSource | None = None
+    ) -> Runtime: ...
     def start(self, deployment: Deployment, runtime: Runtime) -> None: ...
     def readiness(self, endpoint: str, name: str) -> Readiness: ...
     def stop(self, endpoint: str, name: str) -> None: ...
@@ -69,17 +68,25 @@ class Pool(Protocol):
     def close(self) -> None: ...
 
 
+class Code(Protocol):
+    """Where a code deployment's folder and environment come from (`scoring_code.ScoringCode`)."""
+
+    def resolve(self, deployment: Deployment) -> CodeSource: ...
+
+
 class Provisioner:
     """Runs the background side of deployment and endpoint changes on the server's event loop."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 (the server's parts it drives)
         self,
         state: EmulatorState,
         pool: Pool,
         registry: ModelRegistry,
         operations: Operations,
         timing: Timing | None = None,
+        code: Code | None = None,
     ) -> None:
+        self.code = code
         self.state = state
         self.pool = pool
         self.registry = registry
@@ -153,16 +160,16 @@ class Provisioner:
         )
         done_at = asyncio.get_running_loop().time() + (self.timing.seconds(change) if operation else 0.0)
         try:
-            if deployment.code_id is not None:
-                self._fail(endpoint, name, operation, BadArgument, self._refusal(deployment))
-                return
-            found = await self._resolve_model(deployment)
-            if isinstance(found, str):
-                self._fail(endpoint, name, operation, ProvisioningUserError, found)
-                return
-            try:
+            files: Path | None = None
+            if deployment.model_uri:
+                found = await self._resolve_model(deployment)
+                if isinstance(found, str):
+                    self._fail(endpoint, name, operation, ProvisioningUserError, found)
+                    return
                 files = await asyncio.to_thread(self.registry.local_files, found)
-                runtime = await asyncio.to_thread(self.pool.prepare, deployment, files)
+            try:
+                code = await asyncio.to_thread(self._code, deployment)
+                runtime = await asyncio.to_thread(self.pool.prepare, deployment, files, code)
             except EnvironmentProblem as problem:
                 self._fail(endpoint, name, operation, _environment_error(problem), problem.message)
                 return
@@ -192,16 +199,20 @@ class Provisioner:
             log.exception("provisioning %s/%s failed", endpoint, name)
             self._fail(endpoint, name, operation, InternalServerError, f"Provisioning failed: {error}")
 
-    def _refusal(self, deployment: Deployment) -> str:
-        """Why a deployment with a scoring script is not provisioned (with what it would have run)."""
+    def _code(self, deployment: Deployment) -> CodeSource | None:
+        """A code deployment's folder and environment (noted in its logs); None without a script."""
+        if deployment.code_id is None:
+            return None
+        if self.code is None:
+            raise EnvironmentNotEmulated("this emulator was started without code assets")
         model = f", model {_short(deployment.model)}" if deployment.model else ""
         self.pool.note(
             deployment.endpoint,
             deployment.name,
-            f"Scoring script {deployment.scoring_script} of code {_short(deployment.code_id or '')}, "
+            f"Scoring script {deployment.scoring_script} of code {_short(deployment.code_id)}, "
             f"environment {_short(deployment.environment or '')}{model}.",
         )
-        return f"{SCRIPTS_NOT_EMULATED} ({deployment.scoring_script})."
+        return self.code.resolve(deployment)
 
     async def _resolve_model(self, deployment: Deployment) -> RegisteredVersion | str:
         """The deployment's model version, or why it does not exist."""

@@ -43,6 +43,7 @@ from rollout.emulator.control.mlflow_surface import MlflowSurface
 from rollout.emulator.control.model_registry import ModelRegistry
 from rollout.emulator.control.principals import Principals
 from rollout.emulator.control.provisioning import Provisioner
+from rollout.emulator.control.scoring_code import ScoringCode
 from rollout.emulator.control.workspace import Workspace
 from rollout.emulator.data import metrics as metrics_module
 from rollout.emulator.data import scoring
@@ -74,7 +75,6 @@ def create_app(config: ServerConfig) -> Starlette:
     metrics = metrics_module.Metrics()
     registry = ModelRegistry(config.registry_uri, downloads_dir=state_dir / "models")
     operations = Operations()
-    provisioner = Provisioner(state, pool, registry, operations, config.timing)
     workspace = Workspace(
         subscription=SUBSCRIPTION_ID,
         resource_group=RESOURCE_GROUP,
@@ -83,6 +83,12 @@ def create_app(config: ServerConfig) -> Starlette:
         workspace_id=str(uuid.uuid5(uuid.NAMESPACE_URL, str(state_dir.resolve()))),
         registry_uri=config.registry_uri,
     )
+    management_token = ensure_management_token(state_dir)
+    principals = Principals(management_token, IdentityFile(state_dir))
+    guard = Guard(workspace, principals)
+    artifact_store = ArtifactStore(ensure_private_dir(state_dir / "blobs"), management_token, config.url)
+    code = ScoringCode(assets, artifact_store, workspace.name)
+    provisioner = Provisioner(state, pool, registry, operations, config.timing, code)
     arm = ArmApi(
         state=state,
         assets=assets,
@@ -93,10 +99,6 @@ def create_app(config: ServerConfig) -> Starlette:
         base_url=config.url,
         poll_interval_ms=config.poll_interval_ms,
     )
-    management_token = ensure_management_token(state_dir)
-    principals = Principals(management_token, IdentityFile(state_dir))
-    guard = Guard(workspace, principals)
-    artifact_store = ArtifactStore(ensure_private_dir(state_dir / "blobs"), management_token, config.url)
 
     async def healthz(request: Request) -> Response:
         """Liveness of the emulator: 200 with its URL and registry once it serves requests."""

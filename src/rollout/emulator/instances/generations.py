@@ -68,20 +68,26 @@ class Generation:
 
     def start(self) -> None:
         environment = "\n".join(describe(self.runtime.environment))
+        runtime, runs = self.runtime, []
+        if runtime.model_dir is not None:
+            runs.append(f"model {self.deployment.model_uri} in {runtime.model_dir}")
+        if runtime.code_dir is not None:
+            runs.append(f"scoring script {runtime.scoring_script} in {runtime.code_dir}")
         for instance in self.instances:
             logs.append(
                 instance.log_path,
                 f"starting instance {instance.index} of deployment {self.label} "
-                f"(model {self.deployment.model_uri} in {self.runtime.model_dir})\n{environment}",
+                f"({', '.join(runs)})\n{environment}",
             )
             instance.start()
 
     def spawn_request(self, instance: Instance) -> dict[str, Any]:
         """What the ready process needs to fork `instance`: Azure's server on the no-code MLflow
-        scoring script, with the deployment's variables, in a working directory of its own."""
+        scoring script (or the deployment's own script, its folder the app root), with the
+        deployment's variables, in a working directory of its own."""
         run_dir = self.run_dir / f"{self.number}-{instance.index}"
         shutil.rmtree(run_dir, ignore_errors=True)  # a restart starts afresh, as a new container would
-        scoring = ScoringScript.mlflow_model(self.runtime.model_dir, self.deployment.environment_variables)
+        scoring = self._scoring_script()
         launch = ServerLaunch(self.runtime.environment, scoring, run_dir, port=0)
         launch.runtime_dir.mkdir(parents=True, exist_ok=True)
         return {
@@ -91,6 +97,16 @@ class Generation:
             "log_path": str(instance.log_path),
             "label": instance.label,
         }
+
+    def _scoring_script(self) -> ScoringScript:
+        runtime, variables = self.runtime, self.deployment.environment_variables
+        if runtime.code_dir is not None and runtime.scoring_script:
+            return ScoringScript.code(
+                runtime.code_dir, runtime.scoring_script, model_dir=runtime.model_dir, variables=variables
+            )
+        if runtime.model_dir is None:
+            raise ValueError(f"deployment {self.label} has neither a scoring script nor a model")
+        return ScoringScript.mlflow_model(runtime.model_dir, variables)
 
     def remove_run_dirs(self) -> None:
         for instance in self.instances:

@@ -40,6 +40,7 @@ import sys
 import time
 from typing import Any
 
+COMMAND_NOT_FOUND = 127  # what a shell exits with when the container's `azmlinfsrv` is not installed
 # Azure's server without what reads the environment when it is imported: its settings
 # (`server.config`), its routes (which load the scoring script) and gunicorn (whose settings take
 # their defaults, such as the control socket's path, from the environment at import); each
@@ -271,7 +272,11 @@ class ReadyProcess:
         os.environ.update(LISTEN_FDS="1", LISTEN_PID=str(os.getpid()))
         os.chdir(command["cwd"])
         print(f"Instance {command.get('label', '')} (pid {os.getpid()}) listening on http://{HOST}:{port}")
-        from azureml_inference_server_http import amlserver
+        try:
+            from azureml_inference_server_http import amlserver
+        except ModuleNotFoundError as missing:  # a custom environment without Azure's server
+            print(f"azmlinfsrv: command not found\n{type(missing).__name__}: {missing}", file=sys.stderr)
+            return COMMAND_NOT_FOUND
 
         amlserver.DEFAULT_HOST = HOST  # the command binds 0.0.0.0; the emulator's instances loopback
         sys.argv = ["azmlinfsrv", *command["argv"], "--port", str(port)]

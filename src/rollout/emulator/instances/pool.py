@@ -1,13 +1,14 @@
 """Deployments as processes: the pool of every deployment instance of one emulator.
 
 A deployment is prepared first (`prepare`, at provisioning): its model's files mounted as Azure
-mounts them and its environment built from the model's own dependencies (`runtime`). Each
+mounts them, a code deployment's folder copied as its app root, and its environment built from the
+model's own dependencies or the deployment's own environment (`runtime`). Each
 environment gets one ready process (`instance_forkserver`, through `fork_client`) that runs in that
 environment's Python and has imported Azure's inference server, MLflow and the model's libraries
 once; each instance is a fork of it running Azure's server (`azmlinfsrv`) on the no-code MLflow
-scoring script, on a free loopback port. Each instance has a monitor thread (`supervisor`) that
-probes and restarts it; a deployment's instances come in generations (`generations`), a newer one
-replacing the serving one once ready. Log files: `logs`.
+scoring script or the deployment's own `score.py`, on a free loopback port. Each instance has a
+monitor thread (`supervisor`) that probes and restarts it; a deployment's instances come in
+generations (`generations`), a newer one replacing the serving one once ready. Log files: `logs`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,14 @@ from rollout.emulator.instances import logs
 from rollout.emulator.instances.fork_client import ForkServerClient, ReadyLaunch
 from rollout.emulator.instances.generations import Generation, Readiness, Slot
 from rollout.emulator.instances.inference_server import server_free_environ
-from rollout.emulator.instances.runtime import Runtime, build_environment, mount_model
+from rollout.emulator.instances.runtime import (
+    CodeSource,
+    Runtime,
+    build_code_environment,
+    build_environment,
+    mount_code,
+    mount_model,
+)
 from rollout.emulator.instances.supervisor import Instance
 from rollout.emulator.resources import Deployment, parse_model_reference
 
@@ -63,16 +71,28 @@ class InstancePool:
 
     # The contract ------------------------------------------------------------------------------
 
-    def prepare(self, deployment: Deployment, model_files: Path) -> Runtime:
-        """Mount the model's files and build (or find) the deployment's environment, noting the
-        progress in its logs; blocks for as long as the build takes. Raises `EnvironmentProblem`."""
-        name, version = parse_model_reference(deployment.model_uri)
-        model_dir = mount_model(self.run_dir / "models", name, version, Path(model_files))
+    def prepare(
+        self, deployment: Deployment, model_files: Path | None, code: CodeSource | None = None
+    ) -> Runtime:
+        """Mount the model's files (if the deployment has a model) and a code deployment's folder,
+        and build (or find) the deployment's environment: the model's own dependencies, or `code`'s
+        environment; notes the progress in its logs and blocks for as long as the build takes.
+        Raises `EnvironmentProblem`."""
+        model_dir = None
+        if model_files is not None:
+            name, version = parse_model_reference(deployment.model_uri)
+            model_dir = mount_model(self.run_dir / "models", name, version, Path(model_files))
 
         def note(text: str) -> None:
             self.note(deployment.endpoint, deployment.name, text)
 
-        return Runtime(build_environment(self.environments, Path(model_files), note), model_dir)
+        if code is None:
+            if model_files is None:
+                raise ValueError("a deployment without a scoring script needs a model")
+            return Runtime(build_environment(self.environments, Path(model_files), note), model_dir)
+        environment = build_code_environment(self.environments, code, note)
+        code_dir = mount_code(self.run_dir, code)
+        return Runtime(environment, model_dir, code_dir, code.scoring_script)
 
     def start(self, deployment: Deployment, runtime: Runtime) -> None:
         """(Re)start the deployment's instances on `runtime`; returns at once. Newer instances
