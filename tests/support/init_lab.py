@@ -132,6 +132,12 @@ WRITTEN = {
     ".github/workflows/rollback.yml",
     ".github/environments.yml",
     "release-requirements.txt",
+    # the role of each kind of job, as code (their actions are tested in tests/unit/github)
+    ".github/roles/rollout-gate.json",
+    ".github/roles/rollout-acceptance.json",
+    ".github/roles/rollout-deploy.json",
+    ".github/roles/rollout-traffic.json",
+    ".github/roles/rollout-lock.json",
 }
 
 

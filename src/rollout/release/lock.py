@@ -201,9 +201,9 @@ def take(lease: Lease, timing: LockTiming, doing: str, force: bool, say: Progres
     first: list[Holder] = []
 
     def refuse(holder: Holder) -> bool:
-        if not first:
-            first.append(holder)
-            if not holder.runs_here():
+        if not first or first[0].until is None:  # (a holder's metadata follows its lease at once)
+            first[:] = [holder]
+            if holder.until is not None and not holder.runs_here():
                 say(_waiting_line(lease.endpoint, holder))
         return holder.runs_here() or holder.until != first[0].until  # alive here, or it renewed
 
