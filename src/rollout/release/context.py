@@ -19,7 +19,7 @@ from rollout.azureml.endpoints import (
     mirror_traffic,
     update_endpoint,
 )
-from rollout.azureml.lease_lock import LeaseLock, LockPlace
+from rollout.azureml.lease_lock import LeaseLock, LockPlace, lock_blob
 from rollout.azureml.sdk import Progress, quiet, state_name
 from rollout.release import history
 from rollout.release.history import TAG_HISTORY, Entry, Split, release_id
@@ -71,7 +71,9 @@ class ReleaseContext:
         """The endpoint's release lock, held for `doing` (taken over with `force`)."""
         settings = self.project.plan.lock
         place = LockPlace(settings.account_url, settings.container)
-        lease = LeaseLock.open(self.conn.target, self.endpoint_name, place=place, doing=doing)
+        # the connection's MLClient finds the default datastore: no second client, nor sign-in
+        blob = lock_blob(self.conn.target, self.conn.ml, self.endpoint_name, place)
+        lease = LeaseLock(blob, self.endpoint_name, doing=doing)
         timing = LockTiming(lease_seconds=settings.lease_seconds)
         return hold(lease, doing, force=force, timing=timing, say=self.say)
 
