@@ -13,6 +13,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 $(STAMP): pyproject.toml constraints.txt tools/package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip uninstall --quiet --yes rollout 2>/dev/null  # the distribution's name before rollout-azureml
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	npm ci --prefix tools --no-audit --no-fund --loglevel=error
 	command -v chromium >/dev/null || $(SUDO) sh -c 'apt-get update && apt-get install -y --no-install-recommends chromium'

@@ -3,6 +3,7 @@
 import os
 
 __version__ = "0.1.0"
+DISTRIBUTION = "rollout-azureml"  # the name pip installs it by; the command and the package are `rollout`
 LOCAL_CLOUD_PREFIX = "rollout-local-"  # the clouds of local MLClients: rollout-local-<port>
 
 # azure-ai-ml records the cloud it last used in os.environ (AZUREML_CURRENT_CLOUD), and importing

@@ -14,6 +14,7 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from rollout import DISTRIBUTION
 from rollout.github.install import (
     LOCK_COMMAND,
     RELEASE_LOCK,
@@ -76,7 +77,7 @@ def test_the_lock_pins_the_installer_and_the_build_backend():
 
 def test_the_lock_covers_rollouts_dependencies_at_the_constrained_versions():
     entries = lock_entries()
-    closure = dependency_closure("rollout")
+    closure = dependency_closure(DISTRIBUTION)
     assert "mlflow" in closure and "jinja2" in closure
     assert sorted(closure - set(entries)) == []
     constraints = {
@@ -92,23 +93,23 @@ def test_the_lock_covers_rollouts_dependencies_at_the_constrained_versions():
             f"{name}: lock {entries[name][0]}, constraints {constraints[name]}"
         )
         assert entries[name][0] == metadata.version(name), name
-    assert "rollout" not in entries  # installed from the checkout, without dependencies
+    assert DISTRIBUTION not in entries  # installed from the checkout, without dependencies
 
 
 def test_the_lock_was_compiled_by_the_documented_command():
     assert LOCK_COMMAND in (REPO / RELEASE_LOCK).read_text()
     assert LOCK_COMMAND.replace(f" -o {RELEASE_LOCK}", "") in (REPO / RELEASE_REQUIREMENTS).read_text()
-    assert LOCK_COMMAND in (REPO / "README.md").read_text()
+    assert LOCK_COMMAND in (REPO / "docs" / "installing.md").read_text()
 
 
 @pytest.mark.parametrize(
     ("direct_url", "line"),
     [
         (
-            {"url": "https://files.example.com/rollout-0.1.0.tar.gz", "archive_info": {}},
-            "rollout @ https://files.example.com/rollout-0.1.0.tar.gz",
+            {"url": "https://files.example.com/rollout_azureml-0.1.0.tar.gz", "archive_info": {}},
+            "rollout-azureml @ https://files.example.com/rollout_azureml-0.1.0.tar.gz",
         ),
-        (None, "rollout==0.1.0"),  # from an index
+        (None, "rollout-azureml==0.1.0"),  # from an index
     ],
 )
 def test_a_new_project_pins_the_rollout_that_scaffolded_it(direct_url, line) -> None:
@@ -118,13 +119,13 @@ def test_a_new_project_pins_the_rollout_that_scaffolded_it(direct_url, line) -> 
 def test_a_git_install_is_pinned_by_commit_with_a_note_that_hashes_need_an_archive() -> None:
     git = {"url": "https://github.com/acme/rollout", "vcs_info": {"vcs": "git", "commit_id": "abc123"}}
     line, note = requirement("0.1.0", git)
-    assert line == "rollout @ git+https://github.com/acme/rollout@abc123"
+    assert line == "rollout-azureml @ git+https://github.com/acme/rollout@abc123"
     assert note is not None and "archive URL" in note
 
 
 def test_a_local_install_is_pinned_by_version_with_a_note_to_point_it_elsewhere() -> None:
     line, note = requirement("0.1.0", {"url": "file:///src/rollout", "dir_info": {"editable": True}})
-    assert line == "rollout==0.1.0"
+    assert line == "rollout-azureml==0.1.0"
     assert note is not None and "archive" in note
 
 
@@ -133,7 +134,7 @@ def test_the_running_install_gives_a_requirements_file_pip_can_parse(tmp_path: P
     path.write_text(installed_requirements())
     text = path.read_text()
     lines = [line for line in text.splitlines() if line and not line.startswith("#")]
-    assert lines[0].startswith("rollout") and lines[1:] == ["pip"]
+    assert lines[0].startswith(DISTRIBUTION) and lines[1:] == ["pip"]
     assert LOCK_COMMAND in text
     parsed = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--dry-run", "--no-deps", "--no-index", "-r", str(path)],

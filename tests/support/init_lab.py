@@ -179,7 +179,9 @@ def release_journey(
         assert ("agreement needs real rows" in init.stderr) != probe, init.stderr
         # the scaffolded workflows install what the project names: the rollout that scaffolded it
         requirements = (project / "release-requirements.txt").read_text().splitlines()
-        assert next(line for line in requirements if line and not line.startswith("#")).startswith("rollout")
+        assert next(line for line in requirements if line and not line.startswith("#")).startswith(
+            "rollout-azureml"
+        )
         assert "pip" in requirements
         assert (
             "pip install --require-hashes --no-deps -r release-requirements.lock"

@@ -16,6 +16,7 @@ from typer._click.core import Context
 from typer._click.exceptions import ClickException  # typer vendors click
 from typer.core import TyperGroup
 
+from rollout import DISTRIBUTION
 from rollout.azureml.cloud import CLOUD_ENV
 from rollout.cli import (
     acceptance,
@@ -69,7 +70,7 @@ app = typer.Typer(
 
 def _show_version(asked: bool) -> None:
     if asked:
-        typer.echo(f"rollout {version('rollout')}")
+        typer.echo(f"rollout {version(DISTRIBUTION)}")
         raise typer.Exit
 
 

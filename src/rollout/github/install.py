@@ -13,9 +13,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from rollout import DISTRIBUTION
+
 RELEASE_REQUIREMENTS = Path("release-requirements.txt")
 RELEASE_LOCK = Path("release-requirements.lock")
-DISTRIBUTION = "rollout"
 # Compiles the lock for the workflows' runners (Linux x86-64, the Python they set up).
 LOCK_COMMAND = (
     f"uv pip compile {RELEASE_REQUIREMENTS} --generate-hashes --python-version 3.11 "
@@ -45,7 +46,7 @@ def requirement(version: str, direct_url: dict[str, Any] | None) -> tuple[str, s
     note = None
     if url:
         note = (
-            "rollout was installed from a local directory: point this line at where your team "
+            f"{DISTRIBUTION} was installed from a local directory: point this line at where your team "
             f"installs it from (a package index, or an archive: `{DISTRIBUTION} @ https://.../<archive>`)"
         )
     return f"{DISTRIBUTION}=={version}", note

@@ -6,12 +6,12 @@ from importlib.metadata import version
 
 from typer.testing import CliRunner
 
-from rollout import __version__
+from rollout import DISTRIBUTION, __version__
 from rollout.cli import app
 
 
 def test_version_prints_the_installed_version_and_exits() -> None:
     result = CliRunner().invoke(app, ["--version"])
     assert result.exit_code == 0, result.output
-    assert result.output == f"rollout {version('rollout')}\n"
-    assert version("rollout") == __version__  # the package and its metadata say the same
+    assert result.output == f"rollout {version(DISTRIBUTION)}\n"
+    assert version(DISTRIBUTION) == __version__  # the package and its metadata say the same
