@@ -6,15 +6,16 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: demo bench test test-fast coverage lint lint-workflows rehearse install clean
+.PHONY: demo bench test test-fast test-lowest coverage lint lint-workflows rehearse install clean
 
-# The venv, the workflow linter, and Debian's chromium (the tests open `rollout report`'s HTML
+# The venv (rollout, the demo model's libraries and the project's tools, at constraints.txt's
+# versions), the workflow linter, and Debian's chromium (the tests open `rollout report`'s HTML
 # page in it, headless; installed with apt-get, through sudo unless run as root).
 $(STAMP): pyproject.toml constraints.txt tools/package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip uninstall --quiet --yes rollout 2>/dev/null  # the distribution's name before rollout-azureml
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,demo]'
 	npm ci --prefix tools --no-audit --no-fund --loglevel=error
 	command -v chromium >/dev/null || $(SUDO) sh -c 'apt-get update && apt-get install -y --no-install-recommends chromium'
 	touch $(STAMP)
@@ -56,6 +57,15 @@ test: lint lint-workflows
 test-fast: lint
 	$(BIN)/python -m pytest tests/unit -q
 
+# The unit tests on the oldest releases pyproject.toml's ranges allow (each direct dependency at
+# its lower bound, the rest resolved as usual), in a venv of their own: the lower bounds hold.
+LOWEST ?= .venv-lowest
+test-lowest: $(STAMP)
+	rm -rf $(LOWEST)
+	$(BIN)/uv venv --quiet --python $(BIN)/python $(LOWEST)
+	$(BIN)/uv pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct -e '.[dev,demo]'
+	$(LOWEST)/bin/python -m pytest tests/unit -q -p no:cacheprovider
+
 # Line and branch coverage of src/rollout, subprocesses included (the emulator, its instances, the
 # commands tests and act's jobs run): pyproject.toml's [tool.coverage] settings.
 coverage: $(STAMP)
@@ -66,4 +76,4 @@ coverage: $(STAMP)
 	$(BIN)/python scripts/coverage_totals.py
 
 clean:
-	rm -rf $(VENV) .rollout tools/node_modules .coverage .coverage.* coverage.json
+	rm -rf $(VENV) $(LOWEST) .rollout tools/node_modules .coverage .coverage.* coverage.json

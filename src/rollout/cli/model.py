@@ -36,8 +36,10 @@ def train(
     """Train the demo heart-disease classifier, register it, print its version and holdout accuracy."""
     from rollout import registry
     from rollout.core import paths
+    from rollout.demo_model import require_libraries
     from rollout.demo_model.training import check_variant, train_and_register
 
+    require_libraries()
     check_variant(variant)
     registry.quiet_logs()
     paths.ensure_home()
@@ -96,8 +98,9 @@ def probe(
     out: Path | None = typer.Option(None, "--out", help="Write here instead of printing."),
 ) -> None:
     """Print (or write) the probe request: the demo data's holdout rows, as samples/probe.json holds."""
-    from rollout.demo_model import data
+    from rollout.demo_model import data, require_libraries
 
+    require_libraries()
     text = data.format_request(data.probe_request())
     if out is None:
         typer.echo(text, nl=False)

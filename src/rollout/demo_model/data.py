@@ -7,6 +7,8 @@ import json
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from rollout.demo_model import require_libraries
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -63,6 +65,7 @@ def to_article_coding(kaggle: pd.DataFrame) -> pd.DataFrame:
 
 def load_dataset() -> pd.DataFrame:
     """The demo data in the article's coding: 13 feature columns and `target`."""
+    require_libraries()
     return to_article_coding(read_kaggle())
 
 
