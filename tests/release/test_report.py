@@ -1,6 +1,6 @@
 """The release's history and `rollout report`, from a real stage on the emulator: the history file
 and the endpoint's summary tag, the Markdown with its Mermaid charts, the terminal report, and the
-HTML page opened in a real headless browser (Debian's chromium, which the project's set-up installs)."""
+HTML page opened in a real headless browser (Debian's chromium, which `make test` installs)."""
 
 from __future__ import annotations
 
@@ -150,7 +150,11 @@ class _Page(HTMLParser):
 
 def chromium(profile: Path, *args: str) -> subprocess.CompletedProcess:
     browser = shutil.which("chromium")
-    assert browser, "chromium is not installed: the project's set-up (`make install`) installs it"
+    if browser is None:
+        pytest.fail(
+            "chromium is not installed: `make test` installs it with apt-get (as root or through sudo)",
+            pytrace=False,
+        )
     return subprocess.run(
         [
             browser,
