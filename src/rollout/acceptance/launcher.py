@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from rollout.core import paths
 from rollout.core.errors import UserError
 from rollout.release.results import DeployResult
 from rollout.release.steps import Release
@@ -44,8 +45,10 @@ class SuiteSubject:
 
 
 def run_suite(command: list[str], project: Path, env: dict[str, str] | None = None) -> int:
-    """Run the suite from the project's root; pytest's exit code."""
-    return subprocess.run(command, cwd=project, env={**os.environ, **(env or {})}).returncode
+    """Run the suite from the project's root, with the caller's local state (`--path` from another
+    folder reaches the same emulator and registry); pytest's exit code."""
+    state = {paths.HOME_ENV: str(paths.home())}
+    return subprocess.run(command, cwd=project, env={**os.environ, **state, **(env or {})}).returncode
 
 
 def run_acceptance_suite(release: Release, deployed: DeployResult) -> None:

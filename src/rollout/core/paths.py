@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+HOME_ENV = "ROLLOUT_HOME"
+
 
 def home() -> Path:
     """The local state directory (created on demand by its users, mode 0700)."""
-    return Path(os.environ.get("ROLLOUT_HOME", ".rollout")).resolve()
+    return Path(os.environ.get(HOME_ENV, ".rollout")).resolve()
 
 
 def ensure_home() -> Path:
