@@ -13,8 +13,9 @@ from release_lab import PROBE_RPS, VERSIONS, user_traffic
 from rollout.azureml.endpoints import set_traffic
 from rollout.core.errors import UserError
 from rollout.project.loading import load_project
+from rollout.release import history
 from rollout.release.steps import Release
-from scoring_code import conda_file, write_heart_code
+from scoring_code import PACKAGES, conda_file, write_heart_code
 
 IMAGE = "mcr.microsoft.com/azureml/minimal-ubuntu22.04-py311-cpu-inference:latest"
 
@@ -45,6 +46,10 @@ def test_scoring_script_deployments_are_released_blue_to_green_and_a_failing_one
     deployment = rel.conn.ml.online_deployments.get("green", rel.endpoint_name)
     assert deployment.code_configuration.scoring_script == "score.py"
     assert "/environments/CliV2AnonymousEnvironment/versions/" in deployment.environment
+    # the deploy recorded the environment's packages, read from the deployment's log through the SDK
+    assert set(PACKAGES) <= set(history.read(rel.endpoint_name)[-1].packages or [])
+    packages = rel.status().packages  # blue and green run the same environment: nothing changes
+    assert packages is not None and (packages.changes, packages.unknown, packages.live) == ([], None, "blue")
     result = rel.promote("canary", probe_rps=PROBE_RPS)
     assert result.verdict.outcome == "pass", result.verdict
     rel.rollback()
