@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from init_lab import KINDS, register_kind, write_probe
 from labs import Lab
@@ -44,6 +45,20 @@ def _probe_without_a_column(tmp_path: Path) -> Path:
     return tmp_path / "narrow.csv"
 
 
+def _script(folder: Path) -> Path:
+    (folder / "scoring").mkdir(exist_ok=True)
+    (folder / "scoring" / "score.py").write_text("def init():\n    pass\n\n\ndef run(raw):\n    return []\n")
+    return folder / "scoring" / "score.py"
+
+
+def _conda(folder: Path) -> Path:
+    pip = "".join(f"      - {name}\n" for name in ("scikit-learn", "azureml-inference-server-http"))
+    (folder / "conda.yaml").write_text(
+        f"name: scoring\ndependencies:\n  - python=3.11\n  - pip\n  - pip:\n{pip}"
+    )
+    return folder / "conda.yaml"
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -65,13 +80,30 @@ def _probe_without_a_column(tmp_path: Path) -> Path:
             ["--model", MODEL, "--endpoint", "ep-iris", "--probe", "rows.txt"],
             "expected a .csv or .parquet file",
         ),
+        (
+            ["--model", MODEL, "--endpoint", "ep-iris", "--scoring-script", "SCRIPT"],
+            "--scoring-script needs --conda-file: Azure runs a scoring script in the environment",
+        ),
+        (
+            [
+                "--model",
+                MODEL,
+                "--endpoint",
+                "ep-iris",
+                "--scoring-script",
+                "SCRIPT",
+                "--conda-file",
+                "CONDA",
+            ],
+            "score.py is not inside the project",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_writes_nothing(
     registry_lab: Lab, tmp_path: Path, args: list[str], message: str
 ) -> None:
     (tmp_path / "rows.txt").write_text("a,b\n")
-    files = {"SHORT": _short_probe, "NARROW": _probe_without_a_column}
+    files = {"SHORT": _short_probe, "NARROW": _probe_without_a_column, "SCRIPT": _script, "CONDA": _conda}
     args = [
         str(files[arg](tmp_path)) if arg in files else str(tmp_path / arg) if arg == "rows.txt" else arg
         for arg in args
@@ -92,8 +124,15 @@ def test_existing_files_are_kept_unless_forced(registry_lab: Lab, tmp_path: Path
     assert sorted(p.name for p in project.rglob("*") if p.is_file()) == ["blue.yml"]
     assert (project / "deployments" / "blue.yml").read_text() == "mine\n"
 
-    forced = registry_lab.in_process("init", *args, "--force")
+    # forced, with a scoring script and its environment: the slots run the script
+    script, conda = _script(project), _conda(project)
+    coded = ["--scoring-script", str(script), "--conda-file", str(conda)]
+    forced = registry_lab.in_process("init", *args, *coded, "--force")
     assert forced.returncode == 0, forced.stderr
     assert "wrote deployments/blue.yml" in forced.stdout
     assert (project / "deployments" / "blue.yml").read_text().startswith("$schema:")
+    spec = yaml.safe_load((project / "deployments" / "green.yml").read_text())
+    assert spec["code_configuration"] == {"code": "../scoring", "scoring_script": "score.py"}
+    assert spec["environment"]["conda_file"] == "../conda.yaml"
+    assert "note: the slots run scoring/score.py; the probe answers and the output contract" in forced.stderr
     assert "output: a class label in [0, 1, 2]; agreement: equal labels" in forced.stdout

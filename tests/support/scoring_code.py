@@ -111,15 +111,35 @@ def run(raw_data):
 """
 
 
-def write_heart_code(folder: Path, *, fails_in_run: bool = False) -> Path:
+TYPED_RUN = """\
+from inference_schema.parameter_types.standard_py_parameter_type import StandardPythonParameterType
+from inference_schema.schema_decorators import input_schema, output_schema
+
+
+SAMPLE = {"columns": ["age", "chol"], "data": [[48.0, 275.0]]}
+
+
+@input_schema("input_data", StandardPythonParameterType(SAMPLE))
+@output_schema(StandardPythonParameterType([0]))
+def run(input_data):
+    frame = pd.DataFrame(input_data["data"], columns=input_data["columns"])
+    return model.predict(frame[["age", "chol"]]).tolist()
+"""
+
+
+def write_heart_code(folder: Path, *, fails_in_run: bool = False, typed: bool = False) -> Path:
     """`folder` holding a `score.py` for the article's requests (`input_data` split) and the pickled
     classifier it loads in `init()` (trained on the patients' age and cholesterol); `fails_in_run`
-    makes `run()` raise."""
+    makes `run()` raise; `typed` declares `run()`'s input (two numeric columns) and output with
+    inference-schema's decorators, which Azure's server turns into the deployment's swagger."""
     from sklearn.linear_model import LogisticRegression
 
     folder.mkdir(parents=True, exist_ok=True)
     model = LogisticRegression().fit([[40, 180], [45, 200], [60, 300], [65, 320]], [0, 0, 1, 1])
     (folder / "model.pkl").write_bytes(pickle.dumps(model))
     run_line = "raise RuntimeError('run() failed on purpose')" if fails_in_run else "pass"
-    (folder / "score.py").write_text(HEART_SCORE.format(run_line=run_line))
+    script = HEART_SCORE.format(run_line=run_line)
+    if typed:
+        script = script[: script.index("def run(")] + TYPED_RUN
+    (folder / "score.py").write_text(script)
     return folder

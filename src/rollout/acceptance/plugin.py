@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from rollout.acceptance.request_schema import RequestSchema, request_schema
 from rollout.azureml.connection import Connection
 from rollout.azureml.scoring import ScoringClient
 from rollout.azureml.targets import TARGET_NAMES, parse_target
@@ -76,6 +77,7 @@ class ReleaseUnderTest:
     plan: ReleasePlan
     registry_uri: str
     client: ScoringClient
+    code_deployment: bool = False  # the candidate runs a scoring script (code_configuration)
 
 
 @pytest.fixture(scope="session")
@@ -105,6 +107,7 @@ def release_under_test(request: pytest.FixtureRequest, project_root: Path) -> It
         plan=rel.project.plan,
         registry_uri=conn.target.mlflow_uri(),
         client=conn.scoring(endpoint),
+        code_deployment=conn.ml.online_deployments.get(candidate, endpoint).code_configuration is not None,
     )
     yield under_test
     under_test.client.close()
@@ -129,6 +132,31 @@ def _json(path: Path) -> Any:
 @pytest.fixture(scope="session")
 def schema(project_root: Path) -> dict:
     return _json(project_root / SCHEMA_FILE)
+
+
+_SCHEMA_USED = pytest.StashKey[str]()
+
+
+@pytest.fixture(scope="session")
+def samples_schema(
+    request: pytest.FixtureRequest, release_under_test: ReleaseUnderTest, project_root: Path, schema: dict
+) -> RequestSchema:
+    """What the samples must fit: the candidate's scoring script's declared request schema, else
+    the project's sample schema; the suite's summary says which."""
+    found = request_schema(
+        release_under_test.client,
+        release_under_test.candidate,
+        release_under_test.code_deployment,
+        RequestSchema(schema, str(SCHEMA_FILE)),
+    )
+    request.config.stash[_SCHEMA_USED] = found.source
+    return found
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    used = config.stash.get(_SCHEMA_USED, None)
+    if used is not None:
+        terminalreporter.write_line(f"samples checked against the request schema of {used}")
 
 
 @pytest.fixture(scope="session")

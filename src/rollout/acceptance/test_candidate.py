@@ -13,6 +13,7 @@ import jsonschema
 import pytest
 
 from rollout.acceptance.malformed import malformed_cases
+from rollout.acceptance.request_schema import RequestSchema
 from rollout.project.layout import sample_files
 from rollout.project.output_contract import OutputContract, agreeing_rows, reply_problems
 from rollout.project.schema import drift, model_schema
@@ -33,11 +34,13 @@ MALFORMED = [
 ]
 
 
-def test_samples_validate_against_the_schema(schema: dict, project_root: Path) -> None:
-    validator = jsonschema.Draft202012Validator(schema)
+def test_samples_validate_against_the_schema(samples_schema: RequestSchema, project_root: Path) -> None:
+    validator = jsonschema.Draft202012Validator(samples_schema.schema)
     for path in sample_files(project_root):
         errors = [e.message for e in validator.iter_errors(json.loads(path.read_text()))]
-        assert errors == [], f"{path.name}: {errors}"
+        assert errors == [], (
+            f"{path.name} against the request schema of {samples_schema.source}: {errors[:5]}"
+        )
 
 
 def test_schema_matches_the_candidates_model(schema: dict, release_under_test, candidate_mlmodel) -> None:

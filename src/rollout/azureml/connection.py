@@ -46,7 +46,9 @@ class Connection:
         credential = self.scoring_credential(endpoint_name)
         if not endpoint.scoring_uri:
             raise UserError(f"endpoint {endpoint_name}: no scoring URI yet")
-        return ScoringClient(endpoint.scoring_uri, credential, verify=self.verify)
+        return ScoringClient(
+            endpoint.scoring_uri, credential, verify=self.verify, swagger_uri=endpoint.openapi_uri
+        )
 
     def scoring_credential(self, endpoint_name: str) -> str:
         """The endpoint's primary key (key auth) or a fresh token (token auth)."""

@@ -53,12 +53,19 @@ class Reply:
 
 
 class ScoringClient:
-    """POSTs requests to an endpoint's scoring URI with its key or token."""
+    """POSTs requests to an endpoint's scoring URI with its key or token (and GETs its swagger
+    document, at the endpoint's `swaggerUri`, with the same credential)."""
 
     def __init__(
-        self, scoring_uri: str, credential: str, verify: str | bool = True, timeout: float = 60
+        self,
+        scoring_uri: str,
+        credential: str,
+        verify: str | bool = True,
+        timeout: float = 60,
+        swagger_uri: str | None = None,
     ) -> None:
         self.scoring_uri = scoring_uri
+        self.swagger_uri = swagger_uri
         self._client = httpx.Client(
             verify=tls_verify(verify),
             timeout=timeout,
@@ -68,19 +75,15 @@ class ScoringClient:
     def score(self, request: dict | str | bytes, deployment: str | None = None) -> Reply:
         content = json.dumps(request) if isinstance(request, dict) else request
         headers = {DEPLOYMENT_HEADER: deployment} if deployment else {}
-        response = self._client.post(self.scoring_uri, content=content, headers=headers)
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        return Reply(
-            status=response.status_code,
-            deployment=response.headers.get(DEPLOYMENT_HEADER),
-            body=body,
-            text=response.text,
-            elapsed_ms=response.elapsed.total_seconds() * 1000,
-            request_id=response.headers.get("x-request-id"),
-        )
+        return _reply(self._client.post(self.scoring_uri, content=content, headers=headers))
+
+    def swagger(self, deployment: str | None = None) -> Reply | None:
+        """The OpenAPI 3 document (`?version=3`) the deployment's inference server makes of its
+        scoring script's declared types; None when the endpoint has no swagger URI."""
+        if not self.swagger_uri:
+            return None
+        headers = {DEPLOYMENT_HEADER: deployment} if deployment else {}
+        return _reply(self._client.get(self.swagger_uri, params={"version": "3"}, headers=headers))
 
     def close(self) -> None:
         self._client.close()
@@ -90,3 +93,18 @@ class ScoringClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _reply(response: httpx.Response) -> Reply:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    return Reply(
+        status=response.status_code,
+        deployment=response.headers.get(DEPLOYMENT_HEADER),
+        body=body,
+        text=response.text,
+        elapsed_ms=response.elapsed.total_seconds() * 1000,
+        request_id=response.headers.get("x-request-id"),
+    )

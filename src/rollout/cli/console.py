@@ -93,5 +93,7 @@ def print_status(info: Status) -> None:
             f"last stage passed {info.stage or 'none'}",
             markup=False,
         )
+    if info.packages is not None:
+        out.print(info.packages.summary(), markup=False)
     if info.verdict:
         out.print(f"last verdict: {info.verdict}", markup=False)

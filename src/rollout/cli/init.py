@@ -29,6 +29,23 @@ def init(
     instance_type: Annotated[str, typer.Option("--instance-type", help="The deployments' VM size.")] = (
         "Standard_DS3_v2"
     ),
+    scoring_script: Annotated[
+        Path | None,
+        typer.Option(
+            "--scoring-script",
+            help="A score.py (init() and run()) for the slots to run, in a folder of its own inside "
+            "--path (uploaded as the deployment's code); needs --conda-file. Default: Azure's no-code "
+            "MLflow deployment.",
+        ),
+    ] = None,
+    conda_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--conda-file",
+            help="The scoring script's environment, inside --path: a conda file whose pip list holds "
+            "azureml-inference-server-http and what the script imports.",
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite files that exist.")] = False,
     target: Target = "local",
     subscription: Subscription = None,
@@ -50,6 +67,7 @@ def init(
     scaffold.check_endpoint_name(endpoint)
     if path.exists() and not path.is_dir():
         raise UserError(f"--path {path} is not a directory")
+    code = scaffold.scoring_code(path, scoring_script, conda_file)
     github_files = [
         workflow.RELEASE_WORKFLOW,
         workflow.ROLLBACK_WORKFLOW,
@@ -63,10 +81,12 @@ def init(
     # with a spinner on a terminal while uv installs
     with console.stderr.status("reading the model in its own environment"):
         facts = learn(model, tracking_uri, probe, partial(model_environment.answers, say=console.say))
-    project = scaffold.project_files(endpoint, facts, instance_type)
+    project = scaffold.project_files(endpoint, facts, instance_type, code)
     files = dict(project.files)
     with tempfile.TemporaryDirectory(prefix="rollout-init-") as scratch:
         scaffold.write(Path(scratch), files)  # the plan's bakes, as the renderer reads them
+        if code is not None:  # the copy validates with the project's own script and conda file
+            scaffold.link_scoring_code(path, Path(scratch), code)
         plan = workflow.read_plan(Path(scratch), PLAN_FILE)
         files.update(workflow.generated(plan))
         files[defaults.ENVIRONMENTS_FILE] = environments_config.starter_config(
@@ -84,6 +104,13 @@ def init(
         scaffold.refuse_overwrite(path, files)
     for warning in facts.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    if code is not None:
+        print(
+            f"note: the slots run {code.code.as_posix()}/{code.script}; the probe answers and the output "
+            "contract come from the model itself: check that run() answers in that shape (the plan's "
+            "output)",
+            file=sys.stderr,
+        )
     for relative in scaffold.write(path, files):
         typer.echo(f"wrote {relative}")
     typer.echo(

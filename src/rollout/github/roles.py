@@ -89,11 +89,13 @@ def job_roles(auth_mode: str = "key") -> list[JobRole]:
         JobRole(
             "rollout-deploy",
             "rollout deploy",
-            "Deploy and retire: creates and deletes the endpoint's deployments; moves no traffic",
+            "Deploy and retire: creates and deletes the endpoint's deployments and reads their logs "
+            "(a failure's cause, the environment's packages); moves no traffic",
             (
                 *READ,
                 ENDPOINTS + "/deployments/write",
                 ENDPOINTS + "/deployments/delete",
+                ENDPOINTS + "/deployments/getLogs/action",
                 *MODELS,
                 *DATASTORES,
             ),

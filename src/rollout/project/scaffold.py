@@ -22,6 +22,8 @@ from rollout.project.output_contract import OutputContract
 from rollout.project.scaffold_model import ModelFacts
 
 DEFAULT_INSTANCE_TYPE = "Standard_DS3_v2"
+# the base image of Azure's curated inference environments; the conda file's packages go on top
+SCORING_IMAGE = "mcr.microsoft.com/azureml/minimal-ubuntu22.04-py311-cpu-inference:latest"
 SLOTS = ("blue", "green")
 
 
@@ -49,6 +51,59 @@ class Scaffold:
     files: dict[Path, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class ScoringCode:
+    """The slots' scoring script and its environment, relative to the project's root: the script's
+    folder is uploaded as the deployment's code, the conda file builds its environment."""
+
+    code: Path
+    script: str
+    conda_file: Path
+
+
+def scoring_code(root: Path, script: Path | None, conda_file: Path | None) -> ScoringCode | None:
+    """`--scoring-script` and `--conda-file`, checked: both or neither, files inside the project."""
+    if script is None and conda_file is None:
+        return None
+    if script is None:
+        raise UserError(
+            "--conda-file is a scoring script's environment: pass --scoring-script too (a deployment "
+            "without a script installs the model's own dependencies)"
+        )
+    if conda_file is None:
+        raise UserError(
+            "--scoring-script needs --conda-file: Azure runs a scoring script in the environment the "
+            "deployment names (its pip list with azureml-inference-server-http)"
+        )
+    relative = _inside(root, script, "--scoring-script")
+    if relative.parent == Path():
+        raise UserError(
+            f"--scoring-script {script}: put it in a folder of its own (the folder is uploaded as the "
+            "deployment's code, and the project's root would upload everything)"
+        )
+    return ScoringCode(relative.parent, relative.name, _inside(root, conda_file, "--conda-file"))
+
+
+def _inside(root: Path, path: Path, option: str) -> Path:
+    resolved = path.resolve()
+    if not resolved.is_file():
+        raise UserError(f"{option} {path} is not a file")
+    try:
+        return resolved.relative_to(root.resolve())
+    except ValueError:
+        raise UserError(
+            f"{option} {path} is not inside the project ({root}): a release deploys the files the "
+            "project holds"
+        ) from None
+
+
+def link_scoring_code(root: Path, scratch: Path, code: ScoringCode) -> None:
+    """Links in `scratch` to the project's scoring folder and conda file, for validating a copy."""
+    for relative in (code.code, code.conda_file):
+        (scratch / relative).parent.mkdir(parents=True, exist_ok=True)
+        (scratch / relative).symlink_to((root / relative).resolve())
+
+
 def check_endpoint_name(endpoint: str) -> None:
     problems = name_problems(endpoint)
     if problems:
@@ -64,7 +119,23 @@ def _endpoint_spec(endpoint: str, model: str) -> str:
     )
 
 
-def _deployment_spec(slot: str, endpoint: str, facts: ModelFacts, instance_type: str) -> str:
+def _scoring_section(code: ScoringCode | None) -> str:
+    if code is None:
+        return ""
+    return f"""# Azure runs {code.script} (init(), then run() per request) on its inference server, in the
+# environment built from the conda file (its pip list: Azure adds no inference server to it).
+code_configuration:
+  code: ../{code.code.as_posix()}
+  scoring_script: {code.script}
+environment:
+  conda_file: ../{code.conda_file.as_posix()}
+  image: {SCORING_IMAGE}
+"""
+
+
+def _deployment_spec(
+    slot: str, endpoint: str, facts: ModelFacts, instance_type: str, code: ScoringCode | None
+) -> str:
     return f"""$schema: https://azuremlschemas.azureedge.net/latest/managedOnlineDeployment.schema.json
 name: {slot}
 endpoint_name: {endpoint}
@@ -88,7 +159,7 @@ readiness_probe:
   failure_threshold: 30
 tags:
   slot: {slot}
-"""
+""" + _scoring_section(code)
 
 
 def _output_section(contract: OutputContract, note: str = "") -> str:
@@ -163,13 +234,20 @@ def project_paths(endpoint: str) -> list[Path]:
     return [Path("endpoints") / f"{endpoint}.yml", *slots, PLAN_FILE, *samples]
 
 
-def project_files(endpoint: str, facts: ModelFacts, instance_type: str = DEFAULT_INSTANCE_TYPE) -> Scaffold:
-    """The specs, plan and samples of a project releasing `facts`' model to `endpoint`."""
+def project_files(
+    endpoint: str,
+    facts: ModelFacts,
+    instance_type: str = DEFAULT_INSTANCE_TYPE,
+    code: ScoringCode | None = None,
+) -> Scaffold:
+    """The specs, plan and samples of a project releasing `facts`' model to `endpoint` (the slots
+    running `code`'s scoring script when given, else Azure's no-code MLflow deployment)."""
     check_endpoint_name(endpoint)
     model = f"{facts.name} version {facts.version}"
     files: dict[Path, str] = {Path("endpoints") / f"{endpoint}.yml": _endpoint_spec(endpoint, model)}
     for slot in SLOTS:
-        files[Path("deployments") / f"{slot}.yml"] = _deployment_spec(slot, endpoint, facts, instance_type)
+        spec = _deployment_spec(slot, endpoint, facts, instance_type, code)
+        files[Path("deployments") / f"{slot}.yml"] = spec
     files[PLAN_FILE] = _plan(endpoint, facts)
     files[SAMPLES_DIR / "sample.json"] = _json(facts.sample)
     files[SCHEMA_FILE] = _json(facts.schema)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from rollout.azureml.deployments import provision_deployment
 from rollout.azureml.endpoints import live_traffic, mirror_traffic, set_tags
+from rollout.azureml.environment_packages import read_packages
 from rollout.azureml.sdk import state_name
 from rollout.core.errors import UserError
 from rollout.release import history
@@ -97,7 +98,8 @@ def _create_deployment(ctx: ReleaseContext, slot: str, model: str, existing: Onl
 
 def _start(ctx: ReleaseContext, result: DeployResult, slot: str, before: OnlineEndpoint) -> None:
     """Tag the endpoint with the release just deployed into `slot`, confirm `slot` takes no
-    traffic, and record the step."""
+    traffic, and record the step with the packages of `slot`'s environment (when its log lists
+    them; a note says why when it does not)."""
     model, live_before = result.model, result.live
     ended = history.now()
     started_tag = history.tag_start(model, slot, live_before)
@@ -116,6 +118,9 @@ def _start(ctx: ReleaseContext, result: DeployResult, slot: str, before: OnlineE
     after = ctx.endpoint()
     if live_traffic(after).get(slot):
         raise UserError(f"{slot} was expected at 0% traffic after deploy but has {after.traffic[slot]}%")
+    found = read_packages(ctx.conn.ml, slot, ctx.endpoint_name)
+    packages = None if found.packages is None else list(found.packages)
+    unknown = [] if found.unknown_because is None else [f"packages of {slot}: {found.unknown_because}"]
     ctx.record(
         "deploy",
         "deploy",
@@ -125,4 +130,9 @@ def _start(ctx: ReleaseContext, result: DeployResult, slot: str, before: OnlineE
         share="0",
         before=split_of(before),
         after=split_of(after),
+        packages=packages,
+        notes=unknown,
     )
+    diff = history.package_diff(history.read(ctx.endpoint_name), live_before, slot)
+    for line in unknown or [diff.summary()]:
+        ctx.say(line)

@@ -2,7 +2,8 @@
 
 Two copies are kept:
 - a JSON Lines file per endpoint in the state directory, `.rollout/history/<endpoint>.jsonl`, one
-  `Entry` a line: the step, the splits, a stage's verdict, thresholds and bake timeline, who ran it;
+  `Entry` a line: the step, the splits, a stage's verdict, thresholds and bake timeline, who ran it,
+  and for a deploy the packages of the deployment's environment (what a rollback redeploys);
 - a compact summary in the endpoint tag `rollout.history`, `<model> <candidate> <live>|` followed by
   `<step>:<outcome>:<share>:<time>` items joined by `;`, kept within Azure's 256 characters for a
   tag value (the oldest items go first), so that the release's steps can be listed from the
@@ -15,7 +16,7 @@ import fcntl
 import getpass
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +26,7 @@ from pydantic import TypeAdapter, ValidationError
 from rollout.azureml.metrics_sources import WindowStats
 from rollout.core import paths
 from rollout.core.errors import UserError
+from rollout.release.package_changes import PackageDiff, compare
 
 TAG_HISTORY = "rollout.history"
 TAG_VALUE_LIMIT = 256  # Azure: a tag value has at most 256 characters
@@ -137,6 +139,7 @@ class Entry:
     actor: str | None = None  # who ran the step (GitHub: the actor of the run)
     approver: str | None = None  # who approved the stage's gate, when known
     run_url: str | None = None  # the GitHub Actions run, whose page shows the approvals
+    packages: list[str] | None = None  # a deploy's environment (`name==version`), when its log lists it
     from_tag: bool = False
 
 
@@ -220,6 +223,23 @@ def read(endpoint: str, on_torn: Callable[[str], None] | None = None) -> list[En
             if on_torn is not None:
                 on_torn(f"{path}: line {number} is torn (an append cut short), set aside: {line[:60]!r}")
     return entries
+
+
+# -- packages --------------------------------------------------------------------------------------
+
+
+def recorded_packages(entries: Sequence[Entry], deployment: str) -> list[str] | None:
+    """The packages the latest deploy of `deployment` recorded; None when it recorded none."""
+    for entry in reversed(entries):
+        if entry.step == "deploy" and entry.candidate == deployment:
+            return entry.packages
+    return None
+
+
+def package_diff(entries: Sequence[Entry], live: str | None, candidate: str) -> PackageDiff:
+    """The candidate's packages against live's, as the history's deploys recorded them."""
+    live_packages = recorded_packages(entries, live) if live else None
+    return compare(live, live_packages, candidate, recorded_packages(entries, candidate))
 
 
 # -- the tag ---------------------------------------------------------------------------------------

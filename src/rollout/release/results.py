@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from rollout.release.analysis import Verdict
+from rollout.release.package_changes import PackageDiff
 
 
 class _Result:
@@ -86,3 +87,4 @@ class Status(_Result):
     stage: str | None
     verdict: str | None
     deployments: list[DeploymentStatus] = field(default_factory=list)
+    packages: PackageDiff | None = None  # during a release: the candidate's packages against live's

@@ -1,10 +1,12 @@
 """Status: the endpoint, its deployments with their traffic and role (candidate, live or idle), and
-the release its tags record. Reads only."""
+the release its tags record, and during a release the packages that differ between live and the
+candidate (as their deploys recorded them in this machine's history). Reads only."""
 
 from __future__ import annotations
 
 from rollout.azureml.endpoints import live_traffic, mirror_traffic
 from rollout.azureml.sdk import state_name
+from rollout.release import history
 from rollout.release.context import ReleaseContext
 from rollout.release.results import DeploymentStatus, Status
 from rollout.release.roles import TAG_VERDICT, model_of, read_roles
@@ -47,4 +49,7 @@ def status(ctx: ReleaseContext) -> Status:
             )
             for name, d in sorted(deployments.items())
         ],
+        packages=None
+        if roles.candidate is None
+        else history.package_diff(history.read(ctx.endpoint_name), roles.live, roles.candidate),
     )

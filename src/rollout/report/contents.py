@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from rollout.core.errors import UserError
 from rollout.project.specs import Stage
 from rollout.release.analysis import LATENCY_NOISE_MS
-from rollout.release.history import Entry
+from rollout.release.history import Entry, package_diff
+from rollout.release.package_changes import PackageDiff
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class ReleaseReport:
     steps: list[Entry]  # every recorded step of the release, oldest first
     stages: list[StageReport]  # the stages shown in full
     source: str  # where the history came from
+    packages: PackageDiff | None = None  # the candidate's packages against live's, when deployed here
 
     @property
     def title(self) -> str:
@@ -80,7 +82,17 @@ def build_report(
         steps=steps,
         stages=[StageReport(e, thresholds(e), next_gate(e, plan_stages)) for e in stage_entries],
         source=" and ".join(sources),
+        packages=_packages(entries, steps),
     )
+
+
+def _packages(entries: list[Entry], steps: list[Entry]) -> PackageDiff | None:
+    """The release's packages against live's, as recorded up to its deploy (None without one)."""
+    deploys = [e for e in steps if e.step == "deploy" and not e.from_tag and e.candidate]
+    if not deploys:
+        return None
+    upto = entries[: entries.index(deploys[-1]) + 1]
+    return package_diff(upto, deploys[-1].live, deploys[-1].candidate or "")
 
 
 def _merge(from_file: list[Entry], from_tag: list[Entry]) -> list[Entry]:

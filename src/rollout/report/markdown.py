@@ -78,7 +78,8 @@ def _chart(chart: Chart) -> str:
 
 def _steps(report: ReleaseReport) -> str:
     rows = "\n".join("| " + " | ".join(row) + " |" for row in step_rows(report))
+    packages = f"\n{report.packages.summary()}\n" if report.packages else ""
     return (
         f"**Steps of release `{report.release}`** (from the {report.source})\n\n"
-        f"| step | outcome | candidate gets | ended | who |\n|---|---|---|---|---|\n{rows}\n"
+        f"| step | outcome | candidate gets | ended | who |\n|---|---|---|---|---|\n{rows}\n{packages}"
     )

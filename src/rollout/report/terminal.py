@@ -30,6 +30,8 @@ def print_report(report: ReleaseReport, console: Console) -> None:
     for row in step_rows(report):
         table.add_row(*row)
     console.print(table)
+    if report.packages is not None:
+        console.print(report.packages.summary(), markup=False)
 
 
 def _stage(stage: StageReport, console: Console) -> None:

@@ -58,9 +58,11 @@ class Pool(InstancePool):
 @pytest.fixture(scope="module")
 def pool(tmp_path_factory, emulator_registry, registered_models, chaos_uri) -> Iterator[Pool]:
     pool = Pool(tmp_path_factory.mktemp("pool"), ModelRegistry(emulator_registry.uri))
-    for model_uri in (chaos_uri, f"models:/{registered_models.heart}/1"):  # both ready processes, warm
-        runtime = pool.prepare(_deployment("warm-up", model_uri), pool.files(model_uri))
-        assert pool.ready_process(runtime.environment).wait_ready(PRELOAD_TIMEOUT_S)
+    with pytest.MonkeyPatch.context() as patch:  # as in many containers: the ready processes write it anyway
+        patch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+        for model_uri in (chaos_uri, f"models:/{registered_models.heart}/1"):  # both ready processes, warm
+            runtime = pool.prepare(_deployment("warm-up", model_uri), pool.files(model_uri))
+            assert pool.ready_process(runtime.environment).wait_ready(PRELOAD_TIMEOUT_S)
     yield pool
     pool.close()
 
@@ -127,6 +129,8 @@ def test_heart_classifier_instance_is_ready_within_two_seconds_of_a_cached_envir
     logs = pool.logs("pool-tests", "heart")
     assert "Users's init has completed successfully" in logs and "POST /score 200" in logs
     assert "scikit-learn==1.9.1" in logs  # the environment's packages, as the instance started
+    # its ready process kept the bytecode of what it imported: the next one, in another emulator, loads it
+    assert list(runtime.environment.path.glob("lib/python3*/site-packages/mlflow/__pycache__/*.pyc"))
 
 
 def test_readiness_waits_for_the_initial_delay(pool, chaos_uri):

@@ -28,6 +28,7 @@ def test_each_kind_of_job_gets_only_what_it_needs():
     gate, deploy, traffic = actions("rollout-gate"), actions("rollout-deploy"), actions("rollout-traffic")
     assert not any(action.endswith(("/write", "/delete", "/action")) for action in gate)
     assert {ENDPOINTS + "/deployments/write", ENDPOINTS + "/deployments/delete"} <= deploy
+    assert ENDPOINTS + "/deployments/getLogs/action" in deploy  # a failure's cause, the packages deployed
     assert ENDPOINTS + "/write" not in deploy and ENDPOINTS + "/delete" not in deploy
     assert ENDPOINTS + "/write" in traffic
     never = {ENDPOINTS + "/delete", ENDPOINTS + "/deployments/write", ENDPOINTS + "/regenerateKeys/action"}

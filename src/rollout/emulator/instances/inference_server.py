@@ -171,6 +171,13 @@ def server_free_environ() -> dict[str, str]:
     }
 
 
+def bytecode_kept(environ: dict[str, str]) -> dict[str, str]:
+    """`environ` without PYTHONDONTWRITEBYTECODE: a ready process writes the bytecode of what it
+    imports into its environment (uv installs none), so the next one, in any later emulator, loads
+    MLflow, pandas, scikit-learn ... from it instead of compiling them again (2.5x faster here)."""
+    return {name: value for name, value in environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+
+
 class RunningServer:
     """A started server: its process (the gunicorn master, in a session of its own), its URL."""
 

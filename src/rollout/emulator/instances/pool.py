@@ -23,7 +23,7 @@ from rollout.emulator.environments import BuiltEnvironment, EnvironmentCache
 from rollout.emulator.instances import logs
 from rollout.emulator.instances.fork_client import ForkServerClient, ReadyLaunch
 from rollout.emulator.instances.generations import Generation, Readiness, Slot
-from rollout.emulator.instances.inference_server import server_free_environ
+from rollout.emulator.instances.inference_server import bytecode_kept, server_free_environ
 from rollout.emulator.instances.runtime import (
     CodeSource,
     Runtime,
@@ -189,7 +189,7 @@ class InstancePool:
                     python=environment.python,
                     cwd=self.run_dir / "ready" / environment.key,
                     log_path=self.log_dir / f"ready-process-{environment.key}.log",
-                    environ=server_free_environ(),
+                    environ=bytecode_kept(server_free_environ()),
                 )
                 ready = self._ready_processes[environment.key] = ForkServerClient(
                     launch, self._process_exited
