@@ -226,7 +226,11 @@ def test_an_inconclusive_stage_exits_3_and_keeps_the_split(
 ) -> None:
     live_on_v1.deploy(version=VERSIONS["v2"])
     monkeypatch.chdir(live_on_v1.project.root)
-    result = lab.in_process("promote", "--stage", "canary", "--bake", "1s")
+    # as the workflow runs a traffic stage: a shorter bake than the plan's (2s) does not apply
+    result = lab.in_process("promote", "--stage", "canary", "--bake", "1s", "--plan-bake-minimum")
     assert result.returncode == 3, result.stderr
     assert "stage canary: inconclusive" in result.stdout
+    assert "stage canary bakes 2 s, the plan's bake: a shorter one (1 s) does not apply" in " ".join(
+        result.stderr.split()
+    )
     assert live_on_v1.status().traffic == {"blue": 90, "green": 10}

@@ -29,7 +29,11 @@ class Release(ReleaseContext):
         on_bake: Callable[[BakeProgress], None] | None = None,
     ) -> StageResult:
         """Set the stage's split, bake it under analysis, and roll back when it fails."""
-        return promote.promote(self, stage_name, StageOptions(bake_seconds, probe_rps, force_lock, on_bake))
+        return self.run_stage(stage_name, StageOptions(bake_seconds, probe_rps, force_lock, on_bake))
+
+    def run_stage(self, stage_name: str, options: StageOptions) -> StageResult:
+        """`promote` with its options together (`plan_bake_minimum` among them)."""
+        return promote.promote(self, stage_name, options)
 
     def rollback(self, delete: bool = False, force_lock: bool = False) -> RollbackResult:
         """All traffic back to the deployment that was live before the release; mirror off."""
