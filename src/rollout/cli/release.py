@@ -224,6 +224,16 @@ def _run_stage(
 def rollback(
     delete: Annotated[bool, typer.Option("--delete", help="Also delete the candidate deployment.")] = False,
     force_lock: ForceLock = False,
+    own_run: Annotated[
+        str | None,
+        typer.Option(
+            "--own-run",
+            envvar="ROLLOUT_OWN_RUN",
+            help="A release workflow's safety net: roll back only if the release in progress was deployed "
+            "by this GitHub run (its GITHUB_RUN_ID) and no other run holds the release lock; otherwise "
+            "say why and change nothing (exit 0).",
+        ),
+    ] = None,
     path: ProjectPath = Path("."),
     target: Target = "local",
     subscription: Subscription = None,
@@ -233,6 +243,14 @@ def rollback(
 ) -> None:
     """All traffic back to the deployment that was live before the release; mirror off."""
     rel = release_for(path, target, subscription, resource_group, workspace)
+    if own_run is not None:
+        if not own_run.strip():
+            raise UserError("--own-run needs the GitHub run's id (GITHUB_RUN_ID), got an empty one")
+        declined = rel.not_this_runs(own_run.strip())
+        if declined is not None:
+            console.step_summary(f"### Nothing rolled back\n\n{declined}\n")
+            print(declined)
+            return
     result = rel.rollback(delete=delete, force_lock=force_lock)
     after = rel.status()
     console.github_output({"live": result.live, "candidate": result.candidate, "verdict": "rolled back"})

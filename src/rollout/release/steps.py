@@ -39,6 +39,10 @@ class Release(ReleaseContext):
         """All traffic back to the deployment that was live before the release; mirror off."""
         return rollback.rollback(self, delete, force_lock)
 
+    def not_this_runs(self, run: str) -> str | None:
+        """Why the safety net of GitHub run `run` must change nothing; None when it may roll back."""
+        return rollback.not_this_runs(self, run)
+
     def retire(self, force_lock: bool = False, now: bool = False) -> RetireResult:
         """Delete the drained old deployment and close the release (`now`: in its grace period too)."""
         return retire.retire(self, force_lock, now)
