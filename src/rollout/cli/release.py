@@ -228,7 +228,6 @@ def rollback(
         str | None,
         typer.Option(
             "--own-run",
-            envvar="ROLLOUT_OWN_RUN",
             help="A release workflow's safety net: roll back only if the release in progress was deployed "
             "by this GitHub run (its GITHUB_RUN_ID) and no other run holds the release lock; otherwise "
             "say why and change nothing (exit 0).",
