@@ -13,6 +13,7 @@ import json
 import re
 import subprocess
 import time
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,6 +30,8 @@ BAKE = "2s"
 # two traffic stages: a canary (where the failing candidate is caught) and all traffic
 PLAN = {**FAST_PLAN, "stages": [FAST_PLAN["stages"][0], FAST_PLAN["stages"][-1]]}
 MONITOR_ROUTE = "/providers/Microsoft.Insights/metrics HTTP/"  # as the access log has it: no query
+
+REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -142,6 +145,8 @@ def test_a_release_on_the_azure_target_runs_end_to_end(
     assert served and all(" 200" in line for line in served)
     assert "sig=" not in cloud_lab.emulator_log()  # the model's blob URLs were logged without their SAS
 
+    deploy_role_cannot_touch_the_live_deployment(cloud_lab, project, tmp_path)
+
     # every token came from the Azure CLI, for the cloud's resource manager and, for the release
     # lock's lease, Azure Storage
     calls = cloud_lab.az_calls()
@@ -154,6 +159,52 @@ def test_a_release_on_the_azure_target_runs_end_to_end(
     }
     steps = ", ".join(f"{command} {seconds:.0f}s" for command, seconds in cloud_lab.timings)
     print(f"azure release end to end: {time.monotonic() - began:.0f} s ({steps})")
+
+
+def deploy_role_cannot_touch_the_live_deployment(cloud_lab: CloudLab, project: Path, tmp_path: Path) -> None:
+    """As the deploy job's identity (.github/roles/rollout-deploy.json only), with green live at 100%
+    and blue the candidate at 0%: rollout refuses to update or delete green before sending anything,
+    and the emulator refuses the endpoint write that would move traffic (403), the split unchanged."""
+    token = tmp_path / "deploy.token"
+    role = f"{REPO / '.github' / 'roles' / 'rollout-deploy.json'}"
+    granted = ["emulator", "identity", str(uuid.uuid4()), "--role", role, "--token-file", str(token)]
+    ok(cloud_lab.rollout(*granted, "--state-dir", str(cloud_lab.state_dir), cwd=project))
+    deploy = {"ROLLOUT_AZ_TOKEN_FILE": str(token)}
+    azure = ("--target", "azure")
+    writes_to_green = re.compile(r"\b(PUT|PATCH|DELETE) \S*/deployments/green HTTP/")
+    sent_before = len(writes_to_green.findall(cloud_lab.emulator_log()))
+    assert sent_before >= 1  # the release created green: its PUT is in the access log
+
+    updated = cloud_lab.rollout(
+        "deployment", "create", "-f", "deployments/green.yml", *azure, cwd=project, env=deploy
+    )
+    deleted = cloud_lab.rollout(
+        "deployment",
+        "delete",
+        "-n",
+        "green",
+        "-e",
+        "ep-azure-release",
+        "--yes",
+        *azure,
+        cwd=project,
+        env=deploy,
+    )
+    moved = cloud_lab.rollout("traffic", "set", "blue=100", *azure, cwd=project, env=deploy)
+
+    assert (
+        updated.returncode == 1
+        and "error: green takes 100% of the traffic of ep-azure-release" in updated.stderr
+    )
+    assert deleted.returncode == 1 and "error: green still takes 100% of traffic" in deleted.stderr
+    assert len(writes_to_green.findall(cloud_lab.emulator_log())) == sent_before  # nothing was sent
+    # ARM's 403 AuthorizationFailed, as one line naming the action
+    write = "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/write"
+    assert moved.returncode == 1 and moved.stderr.startswith("error: endpoint ep-azure-release: The client '")
+    assert f"does not have authorization to perform action '{write}'" in moved.stderr
+    assert "Traceback" not in moved.stderr
+    status = json.loads(ok(cloud_lab.rollout("status", "--json", *azure, cwd=project)))
+    assert (status["traffic"], status["live"], status["candidate"]) == ({"green": 100}, "green", "blue")
 
 
 def monitor_counts(

@@ -86,6 +86,16 @@ def test_every_traffic_stage_runs_in_its_environment(release, plan):
     assert environments == {stage["name"]: stage["environment"] for stage in plan["stages"]}
 
 
+def test_a_repository_variable_may_lengthen_a_traffic_stages_bake_never_shorten_it(release, plan):
+    kinds = {stage["name"]: "mirror" in stage for stage in plan["stages"]}
+    for _, stage, job in stage_jobs(release):
+        promote = next(step for step in job["steps"] if step.get("id") == "promote")
+        assert promote["env"]["ROLLOUT_BAKE"] == "${{ vars.ROLLOUT_BAKE }}"
+        # a traffic stage answers users: the plan's bake is its minimum; a shadow stage's may shrink
+        assert ("--plan-bake-minimum" in promote["run"]) is not kinds[stage], stage
+    assert not all(kinds.values()) and any(kinds.values())
+
+
 def test_release_runs_validate_deploy_acceptance_then_stages_then_retire(release):
     jobs = release["jobs"]
     assert needs_of(jobs["validate"]) == ["gate"]
@@ -116,7 +126,8 @@ def test_a_failed_stage_is_rolled_back_and_the_run_fails(release):
     # a candidate that fails acceptance is rolled back too (the release is closed as rolled back)
     assert "needs.deploy.result == 'success'" in safety_net["if"]
     assert "needs.acceptance.result" not in safety_net["if"]
-    assert "rollout rollback --force-lock" in runs(safety_net)
+    # only this run's release: a re-run of an old run's safety net changes nothing
+    assert 'rollout rollback --force-lock --own-run "$GITHUB_RUN_ID"' in runs(safety_net)
     assert {job_id for job_id, _, _ in stage_jobs(release)} <= set(needs_of(safety_net))
     # Nothing swallows a failing promote: no continue-on-error anywhere in a stage job.
     for _, _, job in stage_jobs(release):

@@ -226,7 +226,50 @@ def test_an_inconclusive_stage_exits_3_and_keeps_the_split(
 ) -> None:
     live_on_v1.deploy(version=VERSIONS["v2"])
     monkeypatch.chdir(live_on_v1.project.root)
-    result = lab.in_process("promote", "--stage", "canary", "--bake", "1s")
+    # as the workflow runs a traffic stage: a shorter bake than the plan's (2s) does not apply
+    result = lab.in_process("promote", "--stage", "canary", "--bake", "1s", "--plan-bake-minimum")
     assert result.returncode == 3, result.stderr
     assert "stage canary: inconclusive" in result.stdout
+    assert "stage canary bakes 2 s, the plan's bake: a shorter one (1 s) does not apply" in " ".join(
+        result.stderr.split()
+    )
     assert live_on_v1.status().traffic == {"blue": 90, "green": 10}
+
+
+def test_a_safety_net_rolls_back_only_its_own_runs_release(
+    lab: Lab, live_on_v1: Release, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = live_on_v1.project.root
+    deployed = lab.in_process(
+        "deploy", "--version", str(VERSIONS["v2"]), cwd=root, env={"GITHUB_RUN_ID": "101"}
+    )
+    assert deployed.returncode == 0, deployed.stderr
+    before = live_on_v1.status()
+
+    # a re-run of an older run's safety net (it keeps its run's id) finds run 101's release
+    old = lab.in_process("rollback", "--force-lock", "--own-run", "100", cwd=root)
+    assert old.returncode == 0, old.stderr
+    assert old.stdout.strip() == (
+        "the release in progress (heart-classifier:2 into green) was deployed by run 101, not by run 100:"
+        " its safety net changes nothing"
+    )
+    # run 101's own safety net, while another run holds the lock (its --force-lock would break it)
+    monkeypatch.setenv("GITHUB_RUN_ID", "202")
+    with live_on_v1.lock("stage canary"):
+        locked = lab.in_process("rollback", "--force-lock", "--own-run", "101", cwd=root)
+        holder = lock_holder(live_on_v1)
+    assert holder is not None and holder.run == "202"
+    assert locked.returncode == 0, locked.stderr
+    assert locked.stdout.startswith("the release lock is held by GitHub run 202 of ")
+    after = live_on_v1.status()
+    assert (after.candidate, after.verdict, after.traffic) == (
+        before.candidate,
+        before.verdict,
+        before.traffic,
+    )
+
+    # once the lock is free, run 101's safety net closes its release as rolled back
+    rolled = lab.in_process("rollback", "--force-lock", "--own-run", "101", cwd=root)
+    assert rolled.returncode == 0, rolled.stderr
+    assert rolled.stdout.strip() == "rolled back: all traffic to blue"
+    assert live_on_v1.status().verdict == "rolled back"

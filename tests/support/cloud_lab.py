@@ -22,12 +22,15 @@ class CloudLab:
     def az_log(self) -> Path:
         return self.home / "az.log"
 
-    def rollout(self, *args: str, cwd: Path, timeout: float = 240) -> subprocess.CompletedProcess:
+    def rollout(
+        self, *args: str, cwd: Path, timeout: float = 240, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess:
+        """`rollout ARGS` in its own process, with `env` added (e.g. another identity's token file)."""
         began = time.monotonic()
         done = subprocess.run(
             [sys.executable, "-m", "rollout", *args],
             cwd=cwd,
-            env=self.env,
+            env={**self.env, **(env or {})},
             capture_output=True,
             text=True,
             timeout=timeout,

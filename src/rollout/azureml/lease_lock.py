@@ -7,7 +7,8 @@ and break are Azure Storage's own atomic lease actions, sent by azure-storage-bl
 the identity needs a data role such as Storage Blob Data Contributor on the container). A lease is
 finite (15 to 60 s) and renewed while it is needed, so a dead holder's lock frees itself.
 
-Who holds the lock is blob metadata (`holder`, `until`, `host`, `pid`) written with the lease id,
+Who holds the lock is blob metadata (`holder`, `until`, `host`, `pid`, `doing`, the GitHub `run`)
+written with the lease id,
 so only the holder can write it. A forced takeover breaks the lease at once (break period 0) and
 acquires it: the old holder's next renew or release is refused, and it learns it no longer holds
 the lock. `rollout.release.lock` holds this lock for the release steps.
@@ -46,6 +47,7 @@ UNTIL_KEY = "until"
 HOST_KEY = "host"
 PID_KEY = "pid"
 DOING_KEY = "doing"
+RUN_KEY = "run"  # the GitHub run of the holder (GITHUB_RUN_ID), left out outside GitHub
 MIN_SECONDS, MAX_SECONDS = 15, 60
 HELD_STATES = ("leased", "breaking")
 # Azure Storage's codes for a lease this client no longer holds
@@ -70,6 +72,7 @@ class Holder:
     host: str | None = None
     pid: int | None = None
     doing: str | None = None  # what the holder holds it for ("the rollback", "stage canary")
+    run: str | None = None  # the GitHub run the holder belongs to (GITHUB_RUN_ID), if any
 
     def runs_here(self) -> bool:
         """Whether the holder is a process of this host that is still running."""
@@ -258,6 +261,7 @@ class LeaseLock:
             metadata.get(HOST_KEY),
             int(pid) if pid.isdigit() else None,
             metadata.get(DOING_KEY),
+            metadata.get(RUN_KEY) or None,
         )
 
     # -------------------------------------------------------------------------------------------
@@ -280,6 +284,9 @@ class LeaseLock:
             PID_KEY: str(os.getpid()),
             DOING_KEY: self.doing,
         }
+        run = os.environ.get("GITHUB_RUN_ID")
+        if run:
+            metadata[RUN_KEY] = run
         self._holding("record", lambda: self.blob.set_blob_metadata(metadata, lease=self.lease))
 
     def _holding(self, action: str, call: Callable[[], object]) -> None:

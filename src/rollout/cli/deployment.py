@@ -38,17 +38,25 @@ def create(
     workspace: Workspace = None,
     as_json: Json = False,
 ) -> None:
-    """Create or update a deployment from its spec; show progress; print logs when it fails."""
+    """Create or update a deployment from its spec; show progress; print logs when it fails.
+    Refused for a deployment that takes live or mirrored traffic: its users would be served what
+    the update brings, unreleased (deploy into the idle slot and release it instead)."""
     from rollout.azureml.deployments import provision_deployment, spec_names
-    from rollout.azureml.endpoints import get_endpoint, set_traffic
+    from rollout.azureml.endpoints import get_endpoint, live_traffic, mirror_traffic, set_traffic
     from rollout.azureml.sdk import state_name
     from rollout.project.loading import load_deployment_file
 
     spec = load_deployment_file(file)
     name, endpoint = spec_names(spec)
     ml = connect(target, subscription, resource_group, workspace).ml
-    get_endpoint(ml, endpoint)
+    current = get_endpoint(ml, endpoint)
     existing = {d.name: d for d in ml.online_deployments.list(endpoint)}.get(name)
+    share = live_traffic(current).get(name, 0) or mirror_traffic(current).get(name, 0)
+    if existing is not None and share:
+        raise UserError(
+            f"{name} takes {share}% of the traffic of {endpoint}: rollout does not update a deployment "
+            "that serves users; deploy into the idle slot (`rollout deploy`) and release it in stages"
+        )
     deployment = provision_deployment(ml, spec, console.say, existing, package_model=package_model)
     state = state_name(deployment.provisioning_state)
     if all_traffic:

@@ -51,6 +51,14 @@ ProbeRps = Annotated[
     ),
 ]
 ForceLock = Annotated[bool, typer.Option("--force-lock", help="Take over the endpoint's release lock.")]
+PlanBakeMinimum = Annotated[
+    bool,
+    typer.Option(
+        "--plan-bake-minimum",
+        help="The plan's bake is the minimum: --bake (ROLLOUT_BAKE) may lengthen it, not shorten it "
+        "(the release workflow's traffic stages, where ROLLOUT_BAKE is a repository variable).",
+    ),
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -133,6 +141,7 @@ def promote(
     bake: BakeOverride = None,
     probe_rps: ProbeRps = 0.0,
     force_lock: ForceLock = False,
+    plan_bake_minimum: PlanBakeMinimum = False,
     path: ProjectPath = Path("."),
     target: Target = "local",
     subscription: Subscription = None,
@@ -142,7 +151,7 @@ def promote(
 ) -> None:
     """Run one stage: set its split (or mirror), bake under analysis, roll back when it fails."""
     rel = release_for(path, target, subscription, resource_group, workspace)
-    _exit_for(_run_stage(rel, stage, _bake_seconds(bake), probe_rps, force_lock, as_json))
+    _exit_for(_run_stage(rel, stage, _bake_seconds(bake), probe_rps, force_lock, as_json, plan_bake_minimum))
 
 
 def _exit_for(result: StageResult) -> None:
@@ -163,12 +172,19 @@ def _exit_for(result: StageResult) -> None:
 
 
 def _run_stage(
-    rel: Release, stage: str, bake_seconds: float | None, probe_rps: float, force_lock: bool, as_json: bool
+    rel: Release,
+    stage: str,
+    bake_seconds: float | None,
+    probe_rps: float,
+    force_lock: bool,
+    as_json: bool,
+    plan_bake_minimum: bool = False,
 ) -> StageResult:
     """Promote with a progress bar while it bakes; report the verdict (step outputs, stdout)."""
     from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
     from rollout.release.bake import BakeProgress
+    from rollout.release.promote import StageOptions
 
     before = rel.status()
     with Progress(
@@ -188,9 +204,8 @@ def _run_stage(
                 ),
             )
 
-        result = rel.promote(
-            stage, bake_seconds=bake_seconds, probe_rps=probe_rps, force_lock=force_lock, on_bake=on_bake
-        )
+        options = StageOptions(bake_seconds, probe_rps, force_lock, on_bake, plan_bake_minimum)
+        result = rel.run_stage(stage, options)
     verdict = result.verdict
     # the step summary is the stage's report (`rollout report --format markdown --stage NAME`),
     # which the workflow's Summary step writes from the history this stage recorded
@@ -209,6 +224,15 @@ def _run_stage(
 def rollback(
     delete: Annotated[bool, typer.Option("--delete", help="Also delete the candidate deployment.")] = False,
     force_lock: ForceLock = False,
+    own_run: Annotated[
+        str | None,
+        typer.Option(
+            "--own-run",
+            help="A release workflow's safety net: roll back only if the release in progress was deployed "
+            "by this GitHub run (its GITHUB_RUN_ID) and no other run holds the release lock; otherwise "
+            "say why and change nothing (exit 0).",
+        ),
+    ] = None,
     path: ProjectPath = Path("."),
     target: Target = "local",
     subscription: Subscription = None,
@@ -218,6 +242,14 @@ def rollback(
 ) -> None:
     """All traffic back to the deployment that was live before the release; mirror off."""
     rel = release_for(path, target, subscription, resource_group, workspace)
+    if own_run is not None:
+        if not own_run.strip():
+            raise UserError("--own-run needs the GitHub run's id (GITHUB_RUN_ID), got an empty one")
+        declined = rel.not_this_runs(own_run.strip())
+        if declined is not None:
+            console.step_summary(f"### Nothing rolled back\n\n{declined}\n")
+            print(declined)
+            return
     result = rel.rollback(delete=delete, force_lock=force_lock)
     after = rel.status()
     console.github_output({"live": result.live, "candidate": result.candidate, "verdict": "rolled back"})

@@ -133,7 +133,7 @@ def rehearse(
     import tempfile
     import time
 
-    from rollout.rehearsal.lab import Rehearsal, RunnerSettings
+    from rollout.rehearsal.lab import Rehearsal, RunnerSettings, stages_baking
     from rollout.rehearsal.repository import pin_to
 
     if target not in ("azure", "local"):
@@ -144,7 +144,7 @@ def rehearse(
     settings = RunnerSettings(target=target, bake=bake, probe_rps=probe_rps)
     rehearsal = Rehearsal.prepare(path, folder, settings, variants=sorted({1, 2, before, after}))
     try:
-        scenario = rehearsal.scenario("pin-change", live_version=before)
+        scenario = rehearsal.scenario("pin-change", live_version=before, plan=stages_baking(path, bake))
         typer.echo(f"lab ready in {time.monotonic() - began:.0f}s; act runs release.yml for the push")
 
         def heard(job: str, result: str) -> None:

@@ -14,6 +14,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from rollout.core.errors import UserError
+from rollout.github.roles import TRAFFIC_ROLE
 from rollout.github.yaml_file import read_yaml
 
 MAX_REVIEWERS = 6
@@ -66,6 +67,15 @@ class EnvironmentSpec(BaseModel):
     def _self_review_needs_reviewers(self) -> EnvironmentSpec:
         if self.prevent_self_review and not self.reviewers:
             raise ValueError("prevent_self_review needs reviewers")
+        return self
+
+    @model_validator(mode="after")
+    def _no_admin_bypass_where_traffic_moves(self) -> EnvironmentSpec:
+        if TRAFFIC_ROLE in self.roles and self.can_admins_bypass:
+            raise ValueError(
+                f"its identity can move live traffic ({TRAFFIC_ROLE}): set `can_admins_bypass: false` "
+                "so that no admin skips its rules"
+            )
         return self
 
 
@@ -143,5 +153,6 @@ def starter_config(
         named = roles(name)
         role_line = f"    roles: [{', '.join(named)}]\n" if named else ""
         identity = f"    identity:\n      client_id: {placeholder}\n"
-        lines.append(f"  {name}:\n{identity}{role_line}    branches: [main]\n")
+        bypass = "    can_admins_bypass: false\n" if TRAFFIC_ROLE in named else ""
+        lines.append(f"  {name}:\n{identity}{role_line}    branches: [main]\n{bypass}")
     return "\n".join(lines).rstrip("\n") + "\n"

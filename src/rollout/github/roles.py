@@ -32,6 +32,10 @@ SCORE_CREDENTIAL = {
     "aad_token": (),
 }
 
+# The role that writes the endpoint (traffic): the environments that hold it keep admins from
+# bypassing their rules (`can_admins_bypass: false` in .github/environments.yml).
+TRAFFIC_ROLE = "rollout-traffic"
+
 Scope = Literal["workspace", "lock container"]
 
 
@@ -103,7 +107,7 @@ def job_roles(auth_mode: str = "key") -> list[JobRole]:
             "workspace",
         ),
         JobRole(
-            "rollout-traffic",
+            TRAFFIC_ROLE,
             "rollout traffic",
             "Traffic stages and rollbacks: writes the endpoint (traffic, mirror traffic, release tags), "
             "scores it (the stage's smoke test and probe load) and reads its metrics",

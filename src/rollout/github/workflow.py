@@ -86,6 +86,12 @@ class StageJob:
     def timeout_minutes(self) -> int:
         return math.ceil(self.bake_seconds / 60) + STAGE_TIMEOUT_MARGIN_MINUTES
 
+    @property
+    def serves_users(self) -> bool:
+        """A traffic stage (the candidate answers users), not a shadow stage: a repository
+        variable may lengthen its bake, not shorten it."""
+        return not self.share.startswith("mirror")
+
 
 @dataclass(frozen=True)
 class WorkflowPlan:

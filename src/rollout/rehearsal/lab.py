@@ -186,6 +186,14 @@ def lab_project(
     return dest
 
 
+def stages_baking(source: Path, bake: str, plan: Path = PLAN_FILE) -> dict[str, Any]:
+    """The plan's stages with every bake set to `bake`, as a scenario's `plan`: a rehearsal
+    shortens the bakes in its copy of the plan, since the workflows' traffic stages take no
+    shorter bake from the repository variable ROLLOUT_BAKE (the plan's is their minimum)."""
+    stages = yaml.safe_load((source / plan).read_text()).get("stages") or []
+    return {"stages": [{**stage, "bake": bake} for stage in stages]}
+
+
 @dataclass
 class Scenario:
     """One endpoint of the lab and the project copy that releases to it."""

@@ -19,7 +19,7 @@ from rollout.azureml.endpoints import (
     mirror_traffic,
     update_endpoint,
 )
-from rollout.azureml.lease_lock import LeaseLock, LockPlace, lock_blob
+from rollout.azureml.lease_lock import Holder, LeaseLock, LockPlace, lock_blob
 from rollout.azureml.sdk import Progress, quiet, state_name
 from rollout.release import history
 from rollout.release.history import TAG_HISTORY, Entry, Split, release_id
@@ -69,13 +69,19 @@ class ReleaseContext:
 
     def lock(self, doing: str, force: bool = False) -> AbstractContextManager[HeldLock]:
         """The endpoint's release lock, held for `doing` (taken over with `force`)."""
+        timing = LockTiming(lease_seconds=self.project.plan.lock.lease_seconds)
+        return hold(self._lease(doing), doing, force=force, timing=timing, say=self.say)
+
+    def lock_holder(self) -> Holder | None:
+        """Who holds the endpoint's release lock now (None: it is free)."""
+        return self._lease("").holder()
+
+    def _lease(self, doing: str) -> LeaseLock:
         settings = self.project.plan.lock
         place = LockPlace(settings.account_url, settings.container)
         # the connection's MLClient finds the default datastore: no second client, nor sign-in
         blob = lock_blob(self.conn.target, self.conn.ml, self.endpoint_name, place)
-        lease = LeaseLock(blob, self.endpoint_name, doing=doing)
-        timing = LockTiming(lease_seconds=settings.lease_seconds)
-        return hold(lease, doing, force=force, timing=timing, say=self.say)
+        return LeaseLock(blob, self.endpoint_name, doing=doing)
 
     def restore(self, live: str | None, held: HeldLock) -> None:
         """All traffic to `live` (none when there is no live deployment), mirror off, in one PUT,

@@ -5,6 +5,7 @@ the model is deployed already or live already; refused while another release tak
 from __future__ import annotations
 
 import copy
+import os
 from typing import TYPE_CHECKING
 
 from rollout.azureml.deployments import provision_deployment
@@ -20,6 +21,7 @@ from rollout.release.roles import (
     TAG_CANDIDATE,
     TAG_LIVE,
     TAG_MODEL,
+    TAG_RUN,
     TAG_STAGE,
     TAG_VERDICT,
     Roles,
@@ -110,6 +112,7 @@ def _start(ctx: ReleaseContext, result: DeployResult, slot: str, before: OnlineE
             TAG_LIVE: live_before or "",
             TAG_CANDIDATE: slot,
             TAG_MODEL: model,
+            TAG_RUN: os.environ.get("GITHUB_RUN_ID") or None,
             TAG_STAGE: None,
             TAG_VERDICT: None,
             TAG_HISTORY: history.tag_add(started_tag, "deploy", DONE, "0", ended),

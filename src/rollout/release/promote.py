@@ -49,19 +49,35 @@ class SmokeFailed(UserError):
 
 @dataclass(frozen=True)
 class StageOptions:
-    """How a stage is run: its bake time (None: the plan's), the probe load, whether to take the
-    lock over, and who is told of the bake's progress."""
+    """How a stage is run: its bake time (None: the plan's; with `plan_bake_minimum` it may
+    lengthen the plan's, not shorten it), the probe load, whether to take the lock over, and who is
+    told of the bake's progress."""
 
     bake_seconds: float | None = None
     probe_rps: float = 0.0
     force_lock: bool = False
     on_bake: Callable[[BakeProgress], None] | None = None
+    plan_bake_minimum: bool = False
+
+
+def bake_seconds_of(planned: float, asked: float | None, plan_bake_minimum: bool) -> float:
+    """The bake a stage runs: the plan's, or the one asked for; with `plan_bake_minimum` (a
+    release workflow's traffic stage, where the ask comes from a repository variable no one
+    reviews) never shorter than the plan's."""
+    if asked is None:
+        return planned
+    return max(planned, asked) if plan_bake_minimum else asked
 
 
 def promote(ctx: ReleaseContext, stage_name: str, options: StageOptions) -> StageResult:
     """Set the stage's split, bake it under analysis, and roll back when it fails."""
     stage = ctx.project.plan.stage(stage_name)
-    seconds = stage.bake_seconds if options.bake_seconds is None else options.bake_seconds
+    seconds = bake_seconds_of(stage.bake_seconds, options.bake_seconds, options.plan_bake_minimum)
+    if options.bake_seconds is not None and seconds > options.bake_seconds:
+        ctx.say(
+            f"stage {stage.name} bakes {seconds:g} s, the plan's bake: a shorter one "
+            f"({options.bake_seconds:g} s) does not apply here, the plan's is the minimum"
+        )
     with ctx.lock(f"stage {stage.name}", force=options.force_lock) as held:
         candidate, live = _stage_may_start(ctx, stage.name)
         started, before = history.now(), split_of(ctx.endpoint())

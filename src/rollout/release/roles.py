@@ -5,7 +5,8 @@ another runner) sees the same state:
 - `rollout.live`: the slot that was live before the release ("" for a first release),
 - `rollout.candidate`: the slot the release deployed into,
 - `rollout.model`: the model being released, `name:version`,
-- `rollout.stage`: the last stage that passed, `rollout.verdict`: the last analysis verdict.
+- `rollout.stage`: the last stage that passed, `rollout.verdict`: the last analysis verdict,
+- `rollout.run`: the GitHub run that deployed it (GITHUB_RUN_ID; "" outside GitHub).
 Without a release in progress, the live slot is the one holding the most traffic.
 """
 
@@ -25,7 +26,8 @@ TAG_CANDIDATE = "rollout.candidate"
 TAG_MODEL = "rollout.model"
 TAG_STAGE = "rollout.stage"
 TAG_VERDICT = "rollout.verdict"
-RELEASE_TAGS = (TAG_LIVE, TAG_CANDIDATE, TAG_MODEL, TAG_STAGE)
+TAG_RUN = "rollout.run"
+RELEASE_TAGS = (TAG_LIVE, TAG_CANDIDATE, TAG_MODEL, TAG_STAGE, TAG_RUN)
 
 _ARM_MODEL = re.compile(r"/models/([^/]+)/versions/([^/]+)$")
 _SHORT_MODEL = re.compile(r"^azureml:([^:/]+):([^:/]+)$")

@@ -2,7 +2,10 @@
 release's stage cleared; with `delete`, the candidate deleted and the release closed. With
 `force_lock` it takes the lock over from a stage that is baking, which then stops writing: the
 rollback waits until whatever the stage had sent has landed, then applies its split until it reads
-it back (`rollout.release.takeover`)."""
+it back (`rollout.release.takeover`).
+
+A release workflow's safety net rolls back only its own run's release: `not_this_runs` says why a
+re-run of an old run's safety net must change nothing."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from rollout.core.errors import UserError
 from rollout.release.context import ReleaseContext, split_of
 from rollout.release.history import DONE, TAG_HISTORY
 from rollout.release.results import RollbackResult
-from rollout.release.roles import RELEASE_TAGS, TAG_STAGE, TAG_VERDICT
+from rollout.release.roles import RELEASE_TAGS, TAG_RUN, TAG_STAGE, TAG_VERDICT
 
 
 def rollback(ctx: ReleaseContext, delete: bool, force_lock: bool) -> RollbackResult:
@@ -45,3 +48,24 @@ def rollback(ctx: ReleaseContext, delete: bool, force_lock: bool) -> RollbackRes
             rolled_back=True,
         )
     return RollbackResult(roles.live, candidate, delete)
+
+
+def not_this_runs(ctx: ReleaseContext, run: str) -> str | None:
+    """Why the safety net of GitHub run `run` must change nothing (None: it is that run's to roll
+    back): the release in progress was deployed by another run (or none), or another run holds
+    the release lock. A re-run keeps its run's id, so an old run re-run finds a newer run's release."""
+    endpoint = ctx.endpoint()
+    roles = ctx.roles(endpoint)
+    if roles.candidate is None:
+        return f"no release in progress: the safety net of run {run} has nothing to roll back"
+    deployed_by = (endpoint.tags or {}).get(TAG_RUN) or None
+    if deployed_by != run:
+        who = f"run {deployed_by}" if deployed_by else "no GitHub run"
+        return (
+            f"the release in progress ({roles.model} into {roles.candidate}) was deployed by {who}, not by"
+            f" run {run}: its safety net changes nothing"
+        )
+    holder = ctx.lock_holder()
+    if holder is not None and holder.run != run:
+        return f"the release lock is held by {holder.name}, not by run {run}: its safety net changes nothing"
+    return None

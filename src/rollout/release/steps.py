@@ -29,11 +29,19 @@ class Release(ReleaseContext):
         on_bake: Callable[[BakeProgress], None] | None = None,
     ) -> StageResult:
         """Set the stage's split, bake it under analysis, and roll back when it fails."""
-        return promote.promote(self, stage_name, StageOptions(bake_seconds, probe_rps, force_lock, on_bake))
+        return self.run_stage(stage_name, StageOptions(bake_seconds, probe_rps, force_lock, on_bake))
+
+    def run_stage(self, stage_name: str, options: StageOptions) -> StageResult:
+        """`promote` with its options together (`plan_bake_minimum` among them)."""
+        return promote.promote(self, stage_name, options)
 
     def rollback(self, delete: bool = False, force_lock: bool = False) -> RollbackResult:
         """All traffic back to the deployment that was live before the release; mirror off."""
         return rollback.rollback(self, delete, force_lock)
+
+    def not_this_runs(self, run: str) -> str | None:
+        """Why the safety net of GitHub run `run` must change nothing; None when it may roll back."""
+        return rollback.not_this_runs(self, run)
 
     def retire(self, force_lock: bool = False, now: bool = False) -> RetireResult:
         """Delete the drained old deployment and close the release (`now`: in its grace period too)."""

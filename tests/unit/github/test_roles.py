@@ -66,6 +66,23 @@ def test_init_names_each_environments_roles(tmp_path):
     assert "  release-dispatch:\n    identity:\n      client_id: 0" in text
     assert "    roles: [rollout-gate]\n" in text
     assert text.count("    roles: [rollout-traffic, rollout-lock]\n") == 2
+    # every environment whose identity can move traffic keeps admins from bypassing its rules
+    assert text.count("    can_admins_bypass: false\n") == 3  # release, canary, production
+    assert "  release-dispatch:\n    identity:\n      client_id: 0" in text
+
+
+def test_an_environment_that_can_move_traffic_must_keep_admins_from_bypassing_it(tmp_path):
+    path = tmp_path / "environments.yml"
+    client = "11111111-1111-4111-8111-111111111111"
+    body = f"environments:\n  canary:\n    identity: {{client_id: {client}}}\n    roles: [rollout-traffic]\n"
+    path.write_text(body)
+    with pytest.raises(UserError, match=r"environments\.canary: .*set `can_admins_bypass: false`"):
+        load_config(path)
+    path.write_text(body + "    can_admins_bypass: false\n")
+    assert load_config(path).environments["canary"].can_admins_bypass is False
+    # a role that cannot move traffic needs no such setting
+    path.write_text(body.replace("rollout-traffic", "rollout-gate"))
+    assert load_config(path).environments["canary"].can_admins_bypass is True
 
 
 def test_the_commands_create_each_role_then_assign_it_where_it_applies():

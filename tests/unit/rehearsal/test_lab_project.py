@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from rollout.project.loading import load_project
-from rollout.rehearsal.lab import lab_project
+from rollout.rehearsal.lab import lab_project, stages_baking
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -33,6 +33,15 @@ def test_plan_changes_replace_top_level_entries_and_the_workflows_follow(tmp_pat
     assert plan.analysis == load_project(REPO).plan.analysis
     release = (project / ".github/workflows/release.yml").read_text()
     assert "stage-all:" in release and "stage-canary:" not in release
+
+
+def test_a_rehearsal_shortens_every_bake_in_its_copy_of_the_plan(tmp_path: Path) -> None:
+    # a traffic stage's workflow job takes no shorter bake from ROLLOUT_BAKE: the copy's plan has it
+    changes = stages_baking(REPO, "3s")
+    project = lab_project(REPO, tmp_path / "copy", "rh-scenario", changes=changes)
+    plan, shipped = load_project(project).plan, load_project(REPO).plan
+    assert [(s.name, s.bake_seconds) for s in plan.stages] == [(s.name, 3) for s in shipped.stages]
+    assert [s.environment for s in plan.stages] == [s.environment for s in shipped.stages]
 
 
 def test_repository_changes_set_the_pin_or_leave_it_alone(tmp_path: Path) -> None:
