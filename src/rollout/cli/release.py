@@ -27,6 +27,7 @@ from rollout.core.errors import UserError
 
 if TYPE_CHECKING:
     from rollout.project.specs import Stage
+    from rollout.release.history import Approval
     from rollout.release.results import StageResult
     from rollout.release.steps import Release
 
@@ -141,8 +142,11 @@ def promote(
     as_json: Json = False,
 ) -> None:
     """Run one stage: set its split (or mirror), bake under analysis, roll back when it fails."""
+    from rollout.cli.gate import gate_approval
+
     rel = release_for(path, target, subscription, resource_group, workspace)
-    _exit_for(_run_stage(rel, stage, _bake_seconds(bake), probe_rps, force_lock, as_json))
+    approval = gate_approval(rel.project.plan.stage(stage).environment)
+    _exit_for(_run_stage(rel, stage, _bake_seconds(bake), probe_rps, force_lock, as_json, approval))
 
 
 def _exit_for(result: StageResult) -> None:
@@ -163,7 +167,13 @@ def _exit_for(result: StageResult) -> None:
 
 
 def _run_stage(
-    rel: Release, stage: str, bake_seconds: float | None, probe_rps: float, force_lock: bool, as_json: bool
+    rel: Release,
+    stage: str,
+    bake_seconds: float | None,
+    probe_rps: float,
+    force_lock: bool,
+    as_json: bool,
+    approval: Approval | None,
 ) -> StageResult:
     """Promote with a progress bar while it bakes; report the verdict (step outputs, stdout)."""
     from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
@@ -189,7 +199,12 @@ def _run_stage(
             )
 
         result = rel.promote(
-            stage, bake_seconds=bake_seconds, probe_rps=probe_rps, force_lock=force_lock, on_bake=on_bake
+            stage,
+            bake_seconds=bake_seconds,
+            probe_rps=probe_rps,
+            force_lock=force_lock,
+            on_bake=on_bake,
+            approval=approval,
         )
     verdict = result.verdict
     # the step summary is the stage's report (`rollout report --format markdown --stage NAME`),
@@ -298,7 +313,9 @@ def release(
 ) -> None:
     """The whole release: validate, deploy, acceptance suite, every stage, retire."""
     from rollout.acceptance.launcher import run_acceptance_suite
+    from rollout.cli.gate import gate_approval
     from rollout.project.validation import validate_project
+    from rollout.release.history import GATE_PROMPT, Approval, who
     from rollout.release.run import run_release
 
     problems = validate_project(path).problems
@@ -314,7 +331,10 @@ def release(
     )
 
     def run_stage(rel: Release, stage: Stage) -> StageResult:
-        return _run_stage(rel, stage.name, bake_seconds, probe_rps, False, False)
+        approval = gate_approval(stage.environment)
+        if approval is None and not yes:  # the person at the prompt let the stage start
+            approval = Approval(GATE_PROMPT, [p for p in [who()] if p], stage.environment)
+        return _run_stage(rel, stage.name, bake_seconds, probe_rps, False, False, approval)
 
     run = run_release(
         rel,
