@@ -132,7 +132,8 @@ def test_promote_writes_github_outputs_and_its_report(lab: Lab, live_on_v1: Rele
     )
     assert report.returncode == 0, report.stderr
     assert page.read_text().startswith("<!doctype html>") and "canary" in page.read_text()
-    assert report.stdout.startswith("### Stage canary: pass")
+    assert report.stdout.startswith("### Release `heart-classifier:2@green` at a glance\n")
+    assert "\n### Stage canary: pass\n" in report.stdout
     assert "| traffic before | blue 100% |" in report.stdout
     assert "| traffic after | blue 90%, green 10% |" in report.stdout
     assert "| candidate requests | >= 10 |" in report.stdout

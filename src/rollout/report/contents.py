@@ -10,6 +10,7 @@ from rollout.core.errors import UserError
 from rollout.project.specs import Stage
 from rollout.release.analysis import LATENCY_NOISE_MS
 from rollout.release.history import Entry
+from rollout.report.glance import Glance, glance_of
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class ReleaseReport:
     steps: list[Entry]  # every recorded step of the release, oldest first
     stages: list[StageReport]  # the stages shown in full
     source: str  # where the history came from
+    glance: Glance  # the whole release, which the report opens with
 
     @property
     def title(self) -> str:
@@ -80,6 +82,7 @@ def build_report(
         steps=steps,
         stages=[StageReport(e, thresholds(e), next_gate(e, plan_stages)) for e in stage_entries],
         source=" and ".join(sources),
+        glance=glance_of(steps),
     )
 
 
