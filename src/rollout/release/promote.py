@@ -113,11 +113,22 @@ def _record(run: StageRun, result: StageResult, started: str, before: Split, tim
         reasons=verdict.reasons,
         notes=verdict.notes,
         numbers=verdict.numbers,
-        limits=ctx.project.plan.analysis.model_dump(),
+        limits=_limits(ctx),
         timeline=timeline.points,
         approval=approval,
         approver=", ".join(approval.by) or None,
     )
+
+
+def _limits(ctx: ReleaseContext) -> dict[str, float]:
+    """The plan's analysis limits, and a number model's agreement tolerance."""
+    plan = ctx.project.plan
+    limits: dict[str, float] = plan.analysis.model_dump()
+    contract = plan.output_contract
+    if contract.kind == "numbers":
+        tolerance = contract.agreement_tolerance
+        limits |= {"tolerance_absolute": tolerance.absolute, "tolerance_relative": tolerance.relative}
+    return limits
 
 
 def _stage_may_start(ctx: ReleaseContext, stage: str) -> tuple[str, str | None]:
