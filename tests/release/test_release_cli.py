@@ -17,6 +17,8 @@ import pytest
 from github_output_format import parse_github_output
 from labs import Lab, Result
 from release_lab import PROBE_RPS, VERSIONS, lock_holder, make_project, serving_v1
+from rollout.release import history
+from rollout.release.history import GATE_NONE, Approval
 from rollout.release.steps import Release
 
 
@@ -217,6 +219,12 @@ def test_release_runs_acceptance_every_stage_and_retires(lab: Lab, live_on_v1: R
     for stage in ("canary", "half", "full"):
         assert f"stage {stage}: pass" in result.stdout
     assert "released heart-classifier:2: green is live, blue retired" in result.stdout
+    # --yes asked nobody before each stage, and each stage's record says so
+    stages = [e for e in history.read(live_on_v1.endpoint_name) if e.step == "stage"][-3:]
+    assert [(e.name, e.approval) for e in stages] == [
+        (name, Approval(GATE_NONE, environment=environment))
+        for name, environment in (("canary", "canary"), ("half", "production-half"), ("full", "production"))
+    ]
     status = live_on_v1.status()
     assert status.traffic == {"green": 100}
     assert [d.name for d in status.deployments] == ["green"]
