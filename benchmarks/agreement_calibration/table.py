@@ -28,7 +28,9 @@ The rule:
 - numbers: two answers agree within {SPREAD_FACTOR:g} standard deviations of the live model's answers
   to the probe rows (`init` writes the absolute tolerance, and the numbers it came from, into the
   plan); the candidate's mean may move at most {MAX_MEAN_SHIFT:g} standard deviations of live's
-  answers, and its spread stay within {1 / MAX_SPREAD_RATIO:.2f}x..{MAX_SPREAD_RATIO:g}x live's;
+  answers, and its spread stay within {1 / MAX_SPREAD_RATIO:.2f}x..{MAX_SPREAD_RATIO:g}x live's (the plan's
+  `analysis.max_mean_shift` and `analysis.max_spread_ratio`, which `init` writes for a number model
+  with the study's legitimate retrains beside them: their largest mean shift, their spread ratios);
 - labels: equal labels; probabilities: the same most probable class;
 - every kind: at least {AnalysisLimits().min_agreement:.0%} of the probe rows agree, and no candidate
   answer breaks the output contract (a NaN, an unknown label).

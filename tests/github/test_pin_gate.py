@@ -80,6 +80,7 @@ def test_a_version_bump_releases(workflow_cli, history, tmp_path):
         "reason": "The model pin changed from heart-classifier:1 to heart-classifier:2.",
         "before": "heart-classifier:1",
         "after": "heart-classifier:2",
+        "skipped": "",  # without what the endpoint serves, nothing to compare the pins with
     }
 
 
@@ -308,3 +309,61 @@ def test_a_rolled_back_pin_is_not_released_again_by_an_unrelated_push(workflow_c
 
     assert values["changed"] == "false"
     assert "was rolled back" in values["reason"]
+
+
+@pytest.fixture(scope="module")
+def bumped(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """A plan pinned 1, then 2 (released, then rolled back), 3, an unrelated edit, 4, 3 again and 5,
+    while 1 stays live: the runs of 3, the edit, 4 and 3's repin were dropped by the concurrency group."""
+    root = tmp_path_factory.mktemp("bumped") / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    git(root, "config", "user.email", "ci@example.com")
+    git(root, "config", "user.name", "CI")
+    commits = {"v1": commit(root, PLAN.format(version=1, traffic=10), "pin v1")}
+    (root / "README").write_text("models\n")
+    git(root, "add", "README")
+    git(root, "commit", "-q", "-m", "readme")  # not a change of the plan
+    for version in (2, 3):
+        commits[f"v{version}"] = commit(root, PLAN.format(version=version, traffic=10), f"pin v{version}")
+    commits["edit"] = commit(root, PLAN.format(version=3, traffic=20), "widen canary")
+    for key, version in (("v4", 4), ("v3-again", 3), ("v5", 5)):
+        commits[key] = commit(root, PLAN.format(version=version, traffic=20), f"pin v{version}")
+    return root, commits
+
+
+def test_a_release_names_the_pins_whose_runs_the_concurrency_group_dropped(workflow_cli, bumped, tmp_path):
+    root, commits = bumped
+    rolled_back = serving("heart-classifier:1") | {"release": "heart-classifier:2", "verdict": "rolled back"}
+    path = served(tmp_path, **rolled_back)
+
+    code, out, values = decide(
+        workflow_cli, root, tmp_path, "--base", commits["v4"], "--head", commits["v5"], "--served", path
+    )
+
+    assert code == 0, out
+    assert values["changed"] == "true"
+    assert values["skipped"] == "heart-classifier:3 heart-classifier:4"  # 2 ran; 3 pinned twice
+    assert values[
+        "reason"
+    ].endswith(  # each at the commit that first pinned it
+        " It skips 2 pin(s) whose runs GitHub's concurrency dropped (one pending run per endpoint): "
+        f"heart-classifier:3 ({commits['v3'][:7]} 'pin v3'), "
+        f"heart-classifier:4 ({commits['v4'][:7]} 'pin v4')."
+    )
+    assert out.startswith("release: ") and "It skips 2 pin(s)" in out
+
+
+def test_the_next_version_after_the_served_one_skips_nothing(workflow_cli, bumped, tmp_path):
+    root, commits = bumped
+    path = served(tmp_path, **serving("heart-classifier:4"))
+    _, out, values = decide(
+        workflow_cli, root, tmp_path, "--base", commits["v3-again"], "--head", commits["v5"], "--served", path
+    )
+    # 3 was pinned again after 4: it is listed as skipped, the served 4 and head's 5 are not
+    assert values["skipped"] == "heart-classifier:3", out
+    unknown = served(tmp_path, **serving("heart-classifier:9"))  # not in the plan's history
+    _, out, values = decide(
+        workflow_cli, root, tmp_path, "--base", commits["v4"], "--head", commits["v5"], "--served", unknown
+    )
+    assert values["skipped"] == "" and "It skips" not in values["reason"], out

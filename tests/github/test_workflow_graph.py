@@ -174,9 +174,18 @@ def test_only_the_jobs_that_log_in_to_azure_get_an_oidc_token(name):
     assert workflow["permissions"] == {"contents": "read"}
     logging_in = [job_id for job_id, job in workflow["jobs"].items() if logs_in_to_azure(job)]
     assert logging_in
+    stages = [job_id for job_id, job in workflow["jobs"].items() if "rollout promote" in runs(job)]
     for job_id, job in workflow["jobs"].items():
         expected = {"contents": "read", "id-token": "write"} if job_id in logging_in else None
+        if job_id in stages:  # and reads who approved its environment in the run
+            expected = {"contents": "read", "id-token": "write", "actions": "read"}
         assert job.get("permissions") == expected, f"{job_id} has permissions {job.get('permissions')}"
+
+
+def test_each_stage_reads_who_approved_its_environment_with_the_jobs_token(release):
+    for _, _, job in stage_jobs(release):
+        (promote,) = [step for step in job["steps"] if "rollout promote" in step.get("run", "")]
+        assert promote["env"]["GITHUB_TOKEN"] == "${{ github.token }}"
 
 
 def test_ci_reads_contents_only():

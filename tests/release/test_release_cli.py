@@ -17,6 +17,8 @@ import pytest
 from github_output_format import parse_github_output
 from labs import Lab, Result
 from release_lab import PROBE_RPS, VERSIONS, lock_holder, make_project, serving_v1
+from rollout.release import history
+from rollout.release.history import GATE_NONE, Approval
 from rollout.release.steps import Release
 
 
@@ -132,7 +134,8 @@ def test_promote_writes_github_outputs_and_its_report(lab: Lab, live_on_v1: Rele
     )
     assert report.returncode == 0, report.stderr
     assert page.read_text().startswith("<!doctype html>") and "canary" in page.read_text()
-    assert report.stdout.startswith("### Stage canary: pass")
+    assert report.stdout.startswith("### Release `heart-classifier:2@green` at a glance\n")
+    assert "\n### Stage canary: pass\n" in report.stdout
     assert "| traffic before | blue 100% |" in report.stdout
     assert "| traffic after | blue 90%, green 10% |" in report.stdout
     assert "| candidate requests | >= 10 |" in report.stdout
@@ -216,6 +219,12 @@ def test_release_runs_acceptance_every_stage_and_retires(lab: Lab, live_on_v1: R
     for stage in ("canary", "half", "full"):
         assert f"stage {stage}: pass" in result.stdout
     assert "released heart-classifier:2: green is live, blue retired" in result.stdout
+    # --yes asked nobody before each stage, and each stage's record says so
+    stages = [e for e in history.read(live_on_v1.endpoint_name) if e.step == "stage"][-3:]
+    assert [(e.name, e.approval) for e in stages] == [
+        (name, Approval(GATE_NONE, environment=environment))
+        for name, environment in (("canary", "canary"), ("half", "production-half"), ("full", "production"))
+    ]
     status = live_on_v1.status()
     assert status.traffic == {"green": 100}
     assert [d.name for d in status.deployments] == ["green"]

@@ -117,8 +117,9 @@ def test_a_candidate_that_fails_every_request_stops_before_traffic_moves(
     assert smoked.reasons[0].startswith("candidate green answered 424 to samples/")
     report = lab.in_process("report", "--format", "markdown", "--stage", "canary", cwd=rel.project.root)
     assert report.returncode == 0, report.stderr
-    assert report.stdout.startswith("### Stage canary: fail")
-    assert "- candidate green answered 424 to samples/" in report.stdout
+    glance, _, details = report.stdout.partition("\n### Stage canary: fail\n")
+    assert "**canary fail** in " in glance and "; rollback at " in glance, glance  # the rollback marked
+    assert "- candidate green answered 424 to samples/" in details
 
 
 def test_a_candidate_failing_on_a_share_of_requests_is_rolled_back(live_on_v1: Release) -> None:

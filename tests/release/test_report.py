@@ -15,14 +15,16 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from fake_github import FakeGitHub
 from labs import Lab, Result
 from release_lab import PROBE_RPS, VERSIONS, make_project, serving_v1
-from rollout.release.history import TAG_HISTORY, Entry, history_file, read
+from rollout.release.history import GATE_REVIEWED, TAG_HISTORY, Approval, Entry, history_file, read
 from rollout.release.steps import Release
 from rollout.report.charts import CANDIDATE_COLOUR, LIVE_COLOUR
 
 ENDPOINT = "ep-report-canary"
 BROWSER_SECONDS = 60
+RUN_ID = 777
 
 
 @dataclass(frozen=True)
@@ -41,16 +43,35 @@ class Reported:
 
 @pytest.fixture(scope="module")
 def reported(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reported]:
-    """Blue serves version 1; version 2 is deployed into green and its canary stage baked, as the
-    GitHub actor octocat."""
+    """Blue serves version 1; version 2 is deployed into green and its canary stage baked by
+    `rollout promote` as a GitHub Actions job of the actor octocat, whose environment alice
+    approved in the run (the GitHub stand-in serves the run's review history)."""
     root = make_project(tmp_path_factory.mktemp("report") / "project", ENDPOINT)
     rel = serving_v1(lab, root)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("GITHUB_ACTOR", "octocat")
-        rel.deploy(version=VERSIONS["v2"])
+    github = FakeGitHub()
+    github.add_review(RUN_ID, ["canary"], "alice", comment="dashboards look fine")
+    github.start()
+    job = {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_ACTOR": "octocat",
+        "GITHUB_API_URL": github.url,
+        "GITHUB_REPOSITORY": "acme/models",
+        "GITHUB_RUN_ID": str(RUN_ID),
+        "GITHUB_TOKEN": github.token,
+    }
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("GITHUB_ACTOR", "octocat")
+            rel.deploy(version=VERSIONS["v2"])
         # a bake of several check intervals, so the timeline has points to chart on busy cores too
-        result = rel.promote("canary", bake_seconds=6, probe_rps=PROBE_RPS)
-    assert result.verdict.outcome == "pass", result.verdict
+        promoted = lab.in_process(
+            "promote", "--stage", "canary", "--bake", "6s", "--probe-rps", str(PROBE_RPS), cwd=root, env=job
+        )
+    finally:
+        github.stop()
+    assert promoted.returncode == 0, promoted.stdout + promoted.stderr
+    assert [r.path for r in github.requests] == [f"/repos/acme/models/actions/runs/{RUN_ID}/approvals"]
+    assert github.violations == []
     yield Reported(lab, root, rel)
     lab.remove_endpoint(ENDPOINT)
 
@@ -61,6 +82,8 @@ def test_a_promote_records_its_stage_in_the_history_file_and_on_the_endpoint(rep
     assert steps[-2:] == [("deploy", "deploy", "done", release), ("stage", "canary", "pass", release)]
     stage = reported.stage()
     assert (stage.candidate, stage.live, stage.share, stage.actor) == ("green", "blue", "10", "octocat")
+    assert stage.approval == Approval(GATE_REVIEWED, ["alice"], "canary", "dashboards look fine")
+    assert stage.approver == "alice"
     assert stage.before is not None and stage.after is not None
     assert (stage.before.traffic, stage.after.traffic) == ({"blue": 100}, {"blue": 90, "green": 10})
     assert stage.limits["min_requests"] == 10 and stage.limits["max_latency_ratio"] == 100
@@ -83,15 +106,24 @@ def test_the_markdown_report_charts_the_measured_points_and_names_the_next_split
     result = reported.rollout("report", "--format", "markdown", "--stage", "canary")
     assert result.returncode == 0, result.stderr
     text, stage = result.stdout, reported.stage()
-    assert text.startswith("### Stage canary: pass\n")
+    glance, _, details = text.partition("### Stage canary: pass\n")
+    assert glance.startswith("### Release `heart-classifier:2@green` at a glance\n") and details, text
+    assert "**canary pass** in " in glance
+    assert (
+        "| canary | pass | 10% of traffic | approved by alice on GitHub (environment canary): "
+        '"dashboards look fine" |' in glance
+    )
     assert (
         "**Next:** Approving stage half (environment production-half) sends 50% of live traffic to "
         "green; blue keeps 50%." in text
     )
     assert "| traffic before | blue 100% |" in text and "| traffic after | blue 90%, green 10% |" in text
-    assert "run by octocat; approver not recorded" in text
+    assert (
+        '| who | run by octocat; approved by alice on GitHub (environment canary): "dashboards look fine" |'
+        in text
+    )
     assert f"| candidate requests | >= 10 | {stage.numbers['candidate_requests']} | ✅ |" in text
-    charts = re.findall(r"```mermaid\n(.*?)```", text, re.S)
+    charts = re.findall(r"```mermaid\n(.*?)```", details, re.S)
     assert len(charts) == 3 and all("xychart-beta" in chart for chart in charts)
     requests = next(chart for chart in charts if "Requests per interval" in chart)
     lines = [[float(v) for v in values.split(", ")] for values in re.findall(r"line \[(.*?)\]", requests)]
@@ -111,6 +143,7 @@ def test_the_terminal_report_shows_the_verdict_thresholds_and_sparklines(reporte
     text = result.stdout
     assert "Release heart-classifier:2@green on ep-report-canary" in text
     assert "Stage canary: pass" in text
+    assert text.index("At a glance: canary pass") < text.index("Stage canary: pass")
     assert "next: Approving stage half (environment production-half) sends 50%" in text
     assert "p95 latency / live's" in text
     assert re.search(r"candidate green\s+[▁▂▃▄▅▆▇█ ]+\s+max \d", text), text

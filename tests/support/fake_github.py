@@ -1,4 +1,5 @@
-"""A local stand-in for the parts of GitHub's REST API that `rollout github configure` uses.
+"""A local stand-in for the parts of GitHub's REST API that `rollout github configure` uses, and a
+workflow run's review history (who approved its environments), which a stage job reads.
 
 It runs on a free loopback port in a thread, keeps environments, users, teams, deployment
 branch policies, environment variables and branch protection in memory, answers in GitHub's
@@ -109,6 +110,9 @@ PUT_PROTECTION_SCHEMA = {
     },
 }
 
+# The fields of an environment in a run's review history.
+_REVIEWED_ENVIRONMENT = ("id", "node_id", "name", "url", "html_url", "created_at", "updated_at")
+
 _ENV = r"/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)/environments/(?P<env>[^/]+)"
 
 
@@ -155,6 +159,7 @@ class FakeGitHub:
         self.requests: list[Recorded] = []
         self.violations: list[str] = []
         self.forced: dict[tuple[str, str], tuple[int, str]] = {}  # (method, path) -> (status, message)
+        self.reviews: dict[int, list[tuple[list[str], str, str, str]]] = {}  # run id -> reviews
         self._ids = itertools.count(1000)
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -181,6 +186,12 @@ class FakeGitHub:
             {"id": policy_id, "node_id": f"P_{policy_id}", "name": pattern, "type": "branch"}
         )
         return policy_id
+
+    def add_review(
+        self, run_id: int, environments: list[str], login: str, state: str = "approved", comment: str = ""
+    ) -> None:
+        """A reviewer's answer for some environments of a workflow run, in the run's review history."""
+        self.reviews.setdefault(run_id, []).append((environments, state, login, comment))
 
     @property
     def writes(self) -> list[Recorded]:
@@ -264,6 +275,8 @@ class FakeGitHub:
             team_id = self.teams.get((m.group(1), m.group(2)))
             return (200, self._team(m.group(2), team_id)) if team_id else (404, {"message": "Not Found"})
         repo = rf"/repos/{re.escape(self.owner)}/{re.escape(self.repo)}"
+        if (m := re.fullmatch(repo + r"/actions/runs/(\d+)/approvals", r.path)) and r.method == "GET":
+            return 200, self._reviews(int(m.group(1)))
         if (m := re.fullmatch(repo + r"/branches/([^/]+)/protection", r.path)) and r.method in ("GET", "PUT"):
             return self._protection(m.group(1), r.method, r.body)
         if m := re.fullmatch(repo + r"/environments/([^/]+)/variables(?:/([^/]+))?", r.path):
@@ -425,6 +438,25 @@ class FakeGitHub:
             return {"type": "User", "reviewer": self._user(login, reviewer_id)}
         (_, slug) = next(key for key, i in self.teams.items() if i == reviewer_id)
         return {"type": "Team", "reviewer": self._team(slug, reviewer_id)}
+
+    def _reviews(self, run_id: int) -> list[dict[str, Any]]:
+        """A run's review history as GET .../actions/runs/{run_id}/approvals answers it."""
+        answers = []
+        for environments, state, login, comment in self.reviews.get(run_id, []):
+            known = [self.environments.get(name) or self.add_environment(name) for name in environments]
+            user_id = self.users.get(login) or self.add_user(login)
+            answers.append(
+                {
+                    "environments": [
+                        {k: v for k, v in self._environment(e).items() if k in _REVIEWED_ENVIRONMENT}
+                        for e in known
+                    ],
+                    "state": state,
+                    "user": self._user(login, user_id),
+                    "comment": comment,
+                }
+            )
+        return answers
 
     def _environment(self, environment: Environment) -> dict[str, Any]:
         rules: list[dict[str, Any]] = []

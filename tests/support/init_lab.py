@@ -4,7 +4,9 @@ downloaded), registered in a lab's registry, and `rollout` run on them as a user
 Each model kind is registered as version 1 and 2 (two good models that mostly agree) and version
 3 (a candidate that breaks the output contract):
 
-- `diabetes`: a regression (ridge) answering numbers; version 3 answers two numbers per row;
+- `diabetes`: a random-forest regression answering numbers, version 2 a retrain with more and
+  deeper trees; version 3 answers two numbers per row, and version 4 (a broken model within the
+  contract) answers the training data's mean for every row;
 - `iris-labels`: a multi-class classifier answering labels 0, 1, 2; version 3 answers 10, 11, 12;
 - `iris-proba`: the classifier answering class probabilities; version 3 answers two of three.
 """
@@ -25,6 +27,7 @@ PROBE_ROWS = 60
 # what the wrapped models need where they are read (`rollout init` builds their environment from
 # this list): pinned to rollout's own versions, as MLflow pins what it infers
 PACKAGES = ("mlflow", "scikit-learn", "skops", "pandas", "numpy")
+TRUSTED_TYPES = ["sklearn.tree._tree.Tree"]  # a forest's trees, which skops loads only when trusted
 
 
 def pinned(packages: tuple[str, ...]) -> list[str]:
@@ -39,10 +42,11 @@ class Kind:
     name: str  # the registered model's name
     answer: str  # predict or proba
     breach: str  # how version 3 breaks the contract
+    broken: str | None = None  # how version 4, if any, breaks the model within the contract
 
 
 KINDS = {
-    "diabetes": Kind("diabetes", "predict", "pairs"),
+    "diabetes": Kind("diabetes", "predict", "pairs", broken="constant"),
     "iris-labels": Kind("iris-labels", "predict", "shift"),
     "iris-proba": Kind("iris-proba", "proba", "narrow"),
 }
@@ -58,15 +62,18 @@ def _data(kind: Kind):
 
 
 def _estimator(kind: Kind, version: int):
-    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.ensemble import RandomForestRegressor
+    from sklearn.linear_model import LogisticRegression
 
-    if kind.name == "diabetes":
-        return Ridge(alpha=0.01 if version == 1 else 0.02)
+    if kind.name == "diabetes":  # the calibration study's "more and deeper trees"
+        if version == 1:
+            return RandomForestRegressor(n_estimators=20, max_depth=8, random_state=0)
+        return RandomForestRegressor(n_estimators=60, random_state=0)
     return LogisticRegression(C=1.0 if version == 1 else 0.8, max_iter=1000)
 
 
 def register_kind(kind: Kind, registry_uri: str, artifacts: Path) -> None:
-    """Versions 1 and 2 (good) and 3 (breaks the contract) of one kind."""
+    """Versions 1 and 2 (good), 3 (breaks the contract) and 4 (broken within it), of one kind."""
     import mlflow.pyfunc
     import mlflow.sklearn
     from mlflow.models import infer_signature
@@ -75,19 +82,22 @@ def register_kind(kind: Kind, registry_uri: str, artifacts: Path) -> None:
 
     client = registry.client(registry_uri)
     features, target = _data(kind)
-    for version, breach in ((1, None), (2, None), (3, kind.breach)):
+    versions = [(1, None), (2, None), (3, kind.breach)] + ([(4, kind.broken)] if kind.broken else [])
+    for version, breach in versions:
         estimator = _estimator(kind, min(version, 2)).fit(features, target)
         answer = estimator.predict_proba(features) if kind.answer == "proba" else estimator.predict(features)
         signature = infer_signature(features, answer)
         with tempfile.TemporaryDirectory(prefix="init-lab-") as scratch:
             inner = Path(scratch) / "inner"
-            mlflow.sklearn.save_model(estimator, inner, pip_requirements=["scikit-learn"])
+            mlflow.sklearn.save_model(
+                estimator, inner, pip_requirements=["scikit-learn"], skops_trusted_types=TRUSTED_TYPES
+            )
             path = Path(scratch) / "model"
             mlflow.pyfunc.save_model(
                 path,
                 python_model=str(WRAPPER_CODE),
                 artifacts={"inner": str(inner)},
-                model_config={"answer": kind.answer, "breach": breach},
+                model_config={"answer": kind.answer, "breach": breach, "constant": float(target.mean())},
                 signature=signature,
                 input_example=features.head(5),
                 pip_requirements=pinned(PACKAGES),
@@ -96,10 +106,11 @@ def register_kind(kind: Kind, registry_uri: str, artifacts: Path) -> None:
         assert registered == version
 
 
-def answers_to_the_example(kind: Kind, version: int) -> list[float]:
-    """What version 1 or 2 answers to the registered input example (the first five rows)."""
+def answers_to_the_probe(kind: Kind, version: int) -> list[float]:
+    """What version 1 or 2 answers to the probe rows `write_probe` writes."""
     features, target = _data(kind)
-    return [float(v) for v in _estimator(kind, version).fit(features, target).predict(features.head(5))]
+    rows = features.sample(PROBE_ROWS, random_state=0)
+    return [float(v) for v in _estimator(kind, version).fit(features, target).predict(rows)]
 
 
 def write_probe(kind: Kind, path: Path) -> Path:
@@ -152,11 +163,13 @@ def release_journey(
     release_v2: bool = False,
     plan_note: str = "",
     described: str = "",
+    broken_says: str = "",
 ) -> None:
     """`rollout init` into an empty directory, `rollout validate`, version 1 live, then (if
     `release_v2`) a release of version 2 through the scaffolded plan's last stage with a short
     bake, and version 3, which breaks the output contract, stopped by the acceptance suite before
-    it takes traffic. `plan_note`: a line the written plan holds; `described`: what init's output
+    it takes traffic, as is version 4 (broken within the contract) when the kind has one, its failure
+    saying `broken_says`. `plan_note`: a line the written plan holds; `described`: what init's output
     line says of the contract."""
     from rollout.azureml.endpoints import set_traffic
     from rollout.project.loading import load_project
@@ -221,5 +234,14 @@ def release_journey(
         assert refused in broken.stderr, broken.stderr[-2000:]
         assert breach in broken.stdout, broken.stdout[-4000:]
         assert live.status().traffic == {live_slot: 100}
+
+        if kind.broken:
+            wrong = lab.rollout("release", "--yes", "--version", "4", "--bake", "2s", cwd=project)
+            assert wrong.returncode != 0, wrong.stdout[-3000:]
+            assert refused in wrong.stderr, wrong.stderr[-2000:]
+            assert "test_candidate_agrees_with_live" in wrong.stdout and broken_says in wrong.stdout, (
+                wrong.stdout[-4000:]
+            )
+            assert live.status().traffic == {live_slot: 100}
     finally:
         lab.remove_endpoint(endpoint)  # its instances stop with it

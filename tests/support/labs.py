@@ -18,7 +18,8 @@ from pathlib import Path
 from rollout.rehearsal import lab as rehearsal_lab
 
 # the caller's own registry and step outputs must not reach the lab's commands
-_DROPPED = ("MLFLOW_TRACKING_URI", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")
+# a suite run in GitHub Actions does not make its commands GitHub jobs (reading the run's approvals)
+_DROPPED = ("MLFLOW_TRACKING_URI", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_ACTIONS", "GITHUB_TOKEN")
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,12 @@ def test_a_pin_change_from_1_to_2_releases_version_2_through_every_job(rehearsal
         # judged on Azure Monitor's numbers (the azure target), which says they come late
         assert f"- note: {CAVEAT}" in jobs[f"stage-{stage}"].summary
         # the stage's report: Mermaid charts of the bake, and its history and HTML page kept
-        assert jobs[f"stage-{stage}"].summary.count("xychart-beta") == 3
+        # and the release at a glance first, with the candidate's share over the whole release
+        summary = jobs[f"stage-{stage}"].summary
+        assert summary.index("at a glance") < summary.index(f"### Stage {stage}: pass")
+        assert summary.count("xychart-beta") == 4 and "Candidate's share over the release" in summary
+        # act runs the job without a GitHub token: the record says the approvals were not read
+        assert "approver not read (no GITHUB_TOKEN in the job's environment)" in summary, summary
         kept = result.artifact(f"release-{stage}") / "reports" / "release"
         assert (kept / f"stage-{stage}.html").read_text().startswith("<!doctype html>")
         assert any(stage in line for line in next(kept.glob("history/*.jsonl")).read_text().splitlines())

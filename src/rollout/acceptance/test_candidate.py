@@ -15,7 +15,7 @@ import pytest
 from rollout.acceptance.malformed import malformed_cases
 from rollout.acceptance.request_schema import RequestSchema
 from rollout.project.layout import sample_files
-from rollout.project.output_contract import OutputContract, agreeing_rows, reply_problems
+from rollout.project.output_contract import OutputContract, agreeing_rows, reply_problems, worst_rows
 from rollout.project.schema import drift, model_schema
 
 pytestmark = pytest.mark.acceptance
@@ -77,8 +77,11 @@ def test_candidate_agrees_with_live(release_under_test, probe_request: dict | No
     live = client.score(probe_request, deployment=release_under_test.live)
     assert candidate.status == live.status == 200
     share = agreeing_rows(candidate.body, live.body, output_contract) / rows
+    # the rows that disagree most: their index and both answers, never their inputs
+    worst = "; ".join(d.describe() for d in worst_rows(candidate.body, live.body, output_contract))
     assert share >= release_under_test.plan.analysis.min_agreement, (
-        f"agreement {share:.2%} over {rows} probe rows ({output_contract.describe()})"
+        f"agreement {share:.2%} over {rows} probe rows ({output_contract.describe()}); "
+        f"rows that disagree most: {worst}"
     )
 
 

@@ -1,4 +1,4 @@
-"""The release verbs: deploy, invoke, promote, rollback, retire, status, release."""
+"""The release verbs: deploy, invoke, promote, rollback, retire, release."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from rollout.core.errors import UserError
 
 if TYPE_CHECKING:
     from rollout.project.specs import Stage
+    from rollout.release.history import Approval
     from rollout.release.results import StageResult
     from rollout.release.steps import Release
 
@@ -67,7 +68,6 @@ def register(app: typer.Typer) -> None:
     app.command("promote")(promote)
     app.command("rollback")(rollback)
     app.command("retire")(retire)
-    app.command("status")(status)
     app.command("release")(release)
 
 
@@ -150,8 +150,15 @@ def promote(
     as_json: Json = False,
 ) -> None:
     """Run one stage: set its split (or mirror), bake under analysis, roll back when it fails."""
+    from rollout.cli.gate import gate_approval
+
     rel = release_for(path, target, subscription, resource_group, workspace)
-    _exit_for(_run_stage(rel, stage, _bake_seconds(bake), probe_rps, force_lock, as_json, plan_bake_minimum))
+    approval = gate_approval(rel.project.plan.stage(stage).environment)
+    _exit_for(
+        _run_stage(
+            rel, stage, _bake_seconds(bake), probe_rps, force_lock, as_json, plan_bake_minimum, approval
+        )
+    )
 
 
 def _exit_for(result: StageResult) -> None:
@@ -179,6 +186,7 @@ def _run_stage(
     force_lock: bool,
     as_json: bool,
     plan_bake_minimum: bool = False,
+    approval: Approval | None = None,
 ) -> StageResult:
     """Promote with a progress bar while it bakes; report the verdict (step outputs, stdout)."""
     from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
@@ -204,7 +212,7 @@ def _run_stage(
                 ),
             )
 
-        options = StageOptions(bake_seconds, probe_rps, force_lock, on_bake, plan_bake_minimum)
+        options = StageOptions(bake_seconds, probe_rps, force_lock, on_bake, plan_bake_minimum, approval)
         result = rel.run_stage(stage, options)
     verdict = result.verdict
     # the step summary is the stage's report (`rollout report --format markdown --stage NAME`),
@@ -287,33 +295,6 @@ def retire(
         print(f"retired {result.retired}; live: {result.live}" if result.retired else "nothing to retire")
 
 
-def status(
-    path: ProjectPath = Path("."),
-    target: Target = "local",
-    subscription: Subscription = None,
-    resource_group: ResourceGroup = None,
-    workspace: Workspace = None,
-    as_json: Json = False,
-    missing_ok: Annotated[
-        bool,
-        typer.Option("--missing-ok", help="An endpoint that does not exist yet is no error: say so."),
-    ] = False,
-) -> None:
-    """Endpoint, deployments, traffic, mirror, live and candidate slots, last verdict."""
-    rel = release_for(path, target, subscription, resource_group, workspace)
-    if missing_ok and not rel.exists():
-        if as_json:
-            console.print_json({"endpoint": rel.endpoint_name, "exists": False})
-        else:
-            typer.echo(f"endpoint {rel.endpoint_name} does not exist yet")
-        return
-    info = rel.status()
-    if as_json:
-        console.print_json(info.to_dict())
-        return
-    console.print_status(info)
-
-
 def release(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask at each gate.")] = False,
     version: Version = None,
@@ -330,7 +311,9 @@ def release(
 ) -> None:
     """The whole release: validate, deploy, acceptance suite, every stage, retire."""
     from rollout.acceptance.launcher import run_acceptance_suite
+    from rollout.cli.gate import gate_approval
     from rollout.project.validation import validate_project
+    from rollout.release.history import GATE_PROMPT, Approval, who
     from rollout.release.run import run_release
 
     problems = validate_project(path).problems
@@ -346,7 +329,10 @@ def release(
     )
 
     def run_stage(rel: Release, stage: Stage) -> StageResult:
-        return _run_stage(rel, stage.name, bake_seconds, probe_rps, False, False)
+        approval = gate_approval(stage.environment)
+        if approval is None and not yes:  # the person at the prompt let the stage start
+            approval = Approval(GATE_PROMPT, [p for p in [who()] if p], stage.environment)
+        return _run_stage(rel, stage.name, bake_seconds, probe_rps, False, False, approval=approval)
 
     run = run_release(
         rel,

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from rollout.cli import console
 from rollout.core.errors import UserError
 from rollout.project.layout import PLAN_FILE
+
+if TYPE_CHECKING:
+    from rollout.github.skipped_pins import SkippedPin
 
 PATH_OPTION = typer.Option(Path("."), "--path", help="Project root.")
 PLAN_OPTION = typer.Option(PLAN_FILE, "--plan", help="Release plan, relative to the project root.")
@@ -81,15 +85,34 @@ def pin_changed(
         if not isinstance(status, dict):
             raise UserError(f"{served} is not `rollout status --json` output")
     decision = pin_change.decide(path, plan.as_posix(), pin_change.Push(event, base, head), status)
+    skipped = _skipped(path, plan.as_posix(), head, status) if decision.release and status else []
+    reason = decision.reason
+    if skipped:
+        reason += (
+            f" It skips {len(skipped)} pin(s) whose runs GitHub's concurrency dropped (one pending run "
+            f"per endpoint): {', '.join(str(s) for s in skipped)}."
+        )
     console.github_output(
         {
             "changed": "true" if decision.release else "false",
-            "reason": decision.reason,
+            "reason": reason,
             "before": str(decision.before or ""),
             "after": str(decision.after),
+            "skipped": " ".join(str(s.pin) for s in skipped),
         }
     )
-    typer.echo(f"{'release' if decision.release else 'no release'}: {decision.reason}")
+    typer.echo(f"{'release' if decision.release else 'no release'}: {reason}")
+
+
+def _skipped(root: Path, plan_path: str, head: str, status: dict[str, Any]) -> list[SkippedPin]:
+    """The pins since the one the endpoint serves that were never released."""
+    from rollout.github.skipped_pins import skipped_pins
+
+    models = {d.get("name"): d.get("model") for d in status.get("deployments") or [] if isinstance(d, dict)}
+    serving = models.get(status.get("live"))
+    if not serving:
+        return []
+    return skipped_pins(root, plan_path, head, str(serving), tried=status.get("release"))
 
 
 def junit_summary(

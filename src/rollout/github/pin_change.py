@@ -65,7 +65,7 @@ def pin_from_plan_text(text: str) -> PinAtCommit | None:
     return PinAtCommit(str(model["name"]), str(model["version"]))
 
 
-def _plan_at(root: Path, commit: str, plan_path: str) -> str | None:
+def plan_at(root: Path, commit: str, plan_path: str) -> str | None:
     """The plan's text at a commit, or None when the commit or the file is not there."""
     result = subprocess.run(
         ["git", "-C", str(root), "show", f"{commit}:{plan_path}"],
@@ -142,7 +142,7 @@ def decide(root: Path, plan_path: str, push: Push, served: dict[str, Any] | None
     `served` is what the endpoint serves (`rollout status --json`); it decides when given.
     """
     event, base, head = push.event, push.base, push.head
-    head_text = _plan_at(root, head, plan_path)
+    head_text = plan_at(root, head, plan_path)
     if head_text is None:
         raise UserError(f"the release plan {plan_path} is not in commit {head!r}")
     after = pin_from_plan_text(head_text)
@@ -161,7 +161,7 @@ def decide(root: Path, plan_path: str, push: Push, served: dict[str, Any] | None
             None,
             after,
         )
-    base_text = _plan_at(root, base, plan_path)
+    base_text = plan_at(root, base, plan_path)
     before = pin_from_plan_text(base_text) if base_text is not None else None
     if before is None:
         return PinDecision(
@@ -177,5 +177,5 @@ def decide(root: Path, plan_path: str, push: Push, served: dict[str, Any] | None
 def _pin_before(root: Path, plan_path: str, base: str) -> PinAtCommit | None:
     if _NO_COMMIT.match(base.strip()) or not _commit_known(root, base):
         return None
-    text = _plan_at(root, base, plan_path)
+    text = plan_at(root, base, plan_path)
     return pin_from_plan_text(text) if text is not None else None

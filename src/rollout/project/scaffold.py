@@ -16,6 +16,12 @@ from typing import Any
 import yaml
 
 from rollout.core.errors import UserError
+from rollout.project.answer_drift import (
+    MAX_MEAN_SHIFT,
+    MAX_SPREAD_RATIO,
+    STUDY_LEGITIMATE_MEAN_SHIFT,
+    STUDY_LEGITIMATE_SPREAD_RATIOS,
+)
 from rollout.project.layout import PLAN_FILE, SAMPLES_DIR, SCHEMA_FILE
 from rollout.project.names import name_problems
 from rollout.project.output_contract import OutputContract
@@ -179,6 +185,25 @@ def _output_section(contract: OutputContract, note: str = "") -> str:
     return f"{heading}\n# {notes[contract.kind]}\n{origin}{section}"
 
 
+def _drift_limits(contract: OutputContract) -> str:
+    """A number model's drift limits, with the study's numbers they came from."""
+    if contract.kind != "numbers":
+        return ""
+    low, high = STUDY_LEGITIMATE_SPREAD_RATIOS
+    shift = STUDY_LEGITIMATE_MEAN_SHIFT
+    return (
+        "  # A number model's answers as a whole, against live's over the probe rows: these stop what\n"
+        "  # stays within the tolerance (an offset, a change of scale, a constant answer). The\n"
+        f"  # calibration study's legitimate retrains moved their mean at most {shift:g} standard\n"
+        f"  # deviations of live's answers and kept their spread within {low:g}x..{high:g}x\n"
+        "  # (docs/agreement-calibration.md).\n"
+        f"  max_mean_shift: {MAX_MEAN_SHIFT:<12g}"
+        "# the mean's move, in standard deviations of live's answers\n"
+        f"  max_spread_ratio: {MAX_SPREAD_RATIO:<10g}"
+        "# the candidate's spread / live's (or live's / the candidate's)\n"
+    )
+
+
 def _plan(endpoint: str, facts: ModelFacts) -> str:
     stages = "".join(
         f"  - name: {s.name}\n    traffic: {s.traffic}\n    bake: {s.bake}\n"
@@ -211,7 +236,7 @@ analysis:
   max_p95_latency_ms: 500     # absolute bound on the candidate's p95 latency
   max_latency_ratio: 1.5      # candidate p95 / live p95
   min_agreement: 0.9          # share of probe rows on which candidate and live agree (see output)
-
+{_drift_limits(facts.output)}
 {_output_section(facts.output, facts.output_note)}"""
 
 

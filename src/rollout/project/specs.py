@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from rollout.core.errors import UserError
+from rollout.project.answer_drift import MAX_MEAN_SHIFT, MAX_SPREAD_RATIO
 from rollout.project.names import ENVIRONMENT_NAME_PATTERN, MODEL_NAME_PATTERN, STAGE_NAME_PATTERN
 from rollout.project.output_contract import EXACT, OutputContract
 from rollout.project.traffic import MAX_MIRROR_PERCENT
@@ -173,6 +174,10 @@ class AnalysisLimits(_Spec):
     max_p95_latency_ms: Annotated[float, Field(gt=0)] = 500
     max_latency_ratio: Annotated[float, Field(ge=1)] = 1.5
     min_agreement: Annotated[float, Field(ge=0, le=1)] = 0.9
+    # a number model's answers as a whole: the mean's move in standard deviations of live's answers,
+    # and the ratio of the two spreads (either way)
+    max_mean_shift: Annotated[float, Field(gt=0)] = MAX_MEAN_SHIFT
+    max_spread_ratio: Annotated[float, Field(gt=1)] = MAX_SPREAD_RATIO
 
 
 class LockSettings(_Spec):

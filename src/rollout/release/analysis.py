@@ -46,6 +46,8 @@ class Limits(Protocol):
     max_p95_latency_ms: float
     max_latency_ratio: float
     min_agreement: float
+    max_mean_shift: float
+    max_spread_ratio: float
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,9 @@ def judge(candidate: WindowStats, live: WindowStats, agreement: Agreement | None
             failures.append("rows that disagree most: " + "; ".join(d.describe() for d in agreement.worst))
     if agreement is not None and agreement.rows and agreement.drift is not None:
         numbers.update(agreement.drift.numbers())
-        failures.extend(agreement.drift.problems(agreement.rows))
+        failures.extend(
+            agreement.drift.problems(agreement.rows, limits.max_mean_shift, limits.max_spread_ratio)
+        )
     enough = candidate.requests >= limits.min_requests
     if enough:
         failures.extend(_latency_failures(candidate.p95_ms, live.p95_ms, limits))

@@ -113,6 +113,24 @@ class Split:
     mirror: dict[str, int] = field(default_factory=dict)
 
 
+GATE_REVIEWED = "reviewed"  # reviewers approved the stage's GitHub environment in this run
+GATE_OPEN = "open"  # the stage's GitHub environment asked for no review
+GATE_PROMPT = "prompt"  # a person answered `rollout release`'s question before the stage
+GATE_NONE = "none"  # run by hand (or with --yes): nobody was asked
+GATE_UNREAD = "unread"  # run in GitHub Actions, but the run's approvals could not be read
+
+
+@dataclass(frozen=True)
+class Approval:
+    """How a stage's gate was passed, and by whom."""
+
+    gate: str  # one of the GATE_* values
+    by: list[str] = field(default_factory=list)  # who approved (GitHub logins) or confirmed
+    environment: str | None = None  # the stage's GitHub environment
+    comment: str | None = None  # the reviewer's comment
+    why_unread: str | None = None  # GATE_UNREAD: what GitHub answered
+
+
 @dataclass(frozen=True)
 class Entry:
     """One step of a release. Entries read from the endpoint's tag carry only the step, its
@@ -137,7 +155,8 @@ class Entry:
     limits: dict[str, float] = field(default_factory=dict)  # the plan's analysis thresholds
     timeline: list[Point] = field(default_factory=list)
     actor: str | None = None  # who ran the step (GitHub: the actor of the run)
-    approver: str | None = None  # who approved the stage's gate, when known
+    approver: str | None = None  # who approved the stage's gate, when known (`approval.by`)
+    approval: Approval | None = None  # how the stage's gate was passed
     run_url: str | None = None  # the GitHub Actions run, whose page shows the approvals
     packages: list[str] | None = None  # a deploy's environment (`name==version`), when its log lists it
     from_tag: bool = False

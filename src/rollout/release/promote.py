@@ -23,7 +23,7 @@ from rollout.release import history
 from rollout.release.analysis import Verdict
 from rollout.release.bake import BakeProgress, BakeRequest, bake
 from rollout.release.context import ReleaseContext, split_of
-from rollout.release.history import TAG_HISTORY, Split, Timeline, share_of
+from rollout.release.history import GATE_NONE, TAG_HISTORY, Approval, Split, Timeline, share_of
 from rollout.release.lock import HeldLock
 from rollout.release.results import StageResult
 from rollout.release.roles import TAG_MODEL, TAG_STAGE, TAG_VERDICT, Roles
@@ -50,14 +50,15 @@ class SmokeFailed(UserError):
 @dataclass(frozen=True)
 class StageOptions:
     """How a stage is run: its bake time (None: the plan's; with `plan_bake_minimum` it may
-    lengthen the plan's, not shorten it), the probe load, whether to take the lock over, and who is
-    told of the bake's progress."""
+    lengthen the plan's, not shorten it), the probe load, whether to take the lock over, who is
+    told of the bake's progress, and how its gate was passed (None: by hand)."""
 
     bake_seconds: float | None = None
     probe_rps: float = 0.0
     force_lock: bool = False
     on_bake: Callable[[BakeProgress], None] | None = None
     plan_bake_minimum: bool = False
+    approval: Approval | None = None
 
 
 def bake_seconds_of(planned: float, asked: float | None, plan_bake_minimum: bool) -> float:
@@ -89,7 +90,15 @@ def promote(ctx: ReleaseContext, stage_name: str, options: StageOptions) -> Stag
                 options.on_bake(progress)
 
         run = StageRun(
-            ctx, stage, candidate, live, held, seconds=seconds, probe_rps=options.probe_rps, on_bake=recorded
+            ctx,
+            stage,
+            candidate,
+            live,
+            held,
+            seconds=seconds,
+            probe_rps=options.probe_rps,
+            on_bake=recorded,
+            approval=options.approval,
         )
         try:
             result = run_stage(run)
@@ -102,8 +111,10 @@ def promote(ctx: ReleaseContext, stage_name: str, options: StageOptions) -> Stag
 
 
 def _record(run: StageRun, result: StageResult, started: str, before: Split, timeline: Timeline) -> None:
-    """The stage in the history file: its splits, verdict, the plan's thresholds and the timeline."""
+    """The stage in the history file: its splits, verdict, the plan's thresholds, the timeline and
+    how its gate was passed."""
     ctx, verdict = run.ctx, result.verdict
+    approval = run.approval or Approval(GATE_NONE, environment=run.stage.environment)
     after = ctx.endpoint()
     ctx.record(
         "stage",
@@ -118,9 +129,22 @@ def _record(run: StageRun, result: StageResult, started: str, before: Split, tim
         reasons=verdict.reasons,
         notes=verdict.notes,
         numbers=verdict.numbers,
-        limits=ctx.project.plan.analysis.model_dump(),
+        limits=_limits(ctx),
         timeline=timeline.points,
+        approval=approval,
+        approver=", ".join(approval.by) or None,
     )
+
+
+def _limits(ctx: ReleaseContext) -> dict[str, float]:
+    """The plan's analysis limits, and a number model's agreement tolerance."""
+    plan = ctx.project.plan
+    limits: dict[str, float] = plan.analysis.model_dump()
+    contract = plan.output_contract
+    if contract.kind == "numbers":
+        tolerance = contract.agreement_tolerance
+        limits |= {"tolerance_absolute": tolerance.absolute, "tolerance_relative": tolerance.relative}
+    return limits
 
 
 def _stage_may_start(ctx: ReleaseContext, stage: str) -> tuple[str, str | None]:
@@ -152,7 +176,7 @@ def _stage_may_start(ctx: ReleaseContext, stage: str) -> tuple[str, str | None]:
 @dataclass
 class StageRun:
     """One run of a stage: the candidate and live deployment, the lock it holds (renewed as the
-    stage goes), the bake's length, probe load and progress callback."""
+    stage goes), the bake's length, probe load, progress callback and gate's approval."""
 
     ctx: ReleaseContext
     stage: Stage
@@ -162,6 +186,7 @@ class StageRun:
     seconds: float
     probe_rps: float
     on_bake: Callable[[BakeProgress], None] | None
+    approval: Approval | None = None  # how the stage's gate was passed (None: run by hand)
     samples: SampleSet = field(init=False)
 
     def __post_init__(self) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from rollout.release import deploy, promote, retire, rollback, status
 from rollout.release.bake import BakeProgress
 from rollout.release.context import ReleaseContext
+from rollout.release.history import Approval
 from rollout.release.promote import StageOptions
 from rollout.release.results import DeployResult, RetireResult, RollbackResult, StageResult, Status
 
@@ -19,7 +20,7 @@ class Release(ReleaseContext):
         """Deploy the pinned model into the idle slot at 0% traffic; a no-op when already there."""
         return deploy.deploy(self, version, force_lock)
 
-    def promote(
+    def promote(  # noqa: PLR0913 (StageOptions' fields as keywords)
         self,
         stage_name: str,
         *,
@@ -27,9 +28,13 @@ class Release(ReleaseContext):
         probe_rps: float = 0.0,
         force_lock: bool = False,
         on_bake: Callable[[BakeProgress], None] | None = None,
+        approval: Approval | None = None,
     ) -> StageResult:
-        """Set the stage's split, bake it under analysis, and roll back when it fails."""
-        return self.run_stage(stage_name, StageOptions(bake_seconds, probe_rps, force_lock, on_bake))
+        """Set the stage's split, bake it under analysis, and roll back when it fails; `approval`
+        says how its gate was passed (None: run by hand)."""
+        return self.run_stage(
+            stage_name, StageOptions(bake_seconds, probe_rps, force_lock, on_bake, approval=approval)
+        )
 
     def run_stage(self, stage_name: str, options: StageOptions) -> StageResult:
         """`promote` with its options together (`plan_bake_minimum` among them)."""

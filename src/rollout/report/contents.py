@@ -11,6 +11,7 @@ from rollout.project.specs import Stage
 from rollout.release.analysis import LATENCY_NOISE_MS
 from rollout.release.history import Entry, package_diff
 from rollout.release.package_changes import PackageDiff
+from rollout.report.glance import Glance, glance_of
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class ReleaseReport:
     steps: list[Entry]  # every recorded step of the release, oldest first
     stages: list[StageReport]  # the stages shown in full
     source: str  # where the history came from
+    glance: Glance  # the whole release, which the report opens with
     packages: PackageDiff | None = None  # the candidate's packages against live's, when deployed here
 
     @property
@@ -83,6 +85,7 @@ def build_report(
         stages=[StageReport(e, thresholds(e), next_gate(e, plan_stages)) for e in stage_entries],
         source=" and ".join(sources),
         packages=_packages(entries, steps),
+        glance=glance_of(steps),
     )
 
 
@@ -186,9 +189,46 @@ def thresholds(entry: Entry) -> list[Threshold]:
         rows.append(
             Threshold(
                 "agreement with live",
-                f">= {limits['min_agreement']:.0%}",
+                f">= {limits['min_agreement']:.0%}{_tolerance(limits)}",
                 f"{agreement:.2%} of {n.get('agreement_rows')} probe rows",
                 agreement >= limits["min_agreement"],
+            )
+        )
+        rows += _drift(limits, n)
+    return rows
+
+
+def _tolerance(limits: dict[str, float]) -> str:
+    """How a number model's answers agree: `, within 0.52` (absolute) or `, within 5.00%`."""
+    if "tolerance_absolute" not in limits:
+        return ""
+    absolute, relative = limits["tolerance_absolute"], limits.get("tolerance_relative", 0.0)
+    parts = [f"{absolute:.4g}"] if absolute else []
+    parts += [f"{relative:.2%}"] if relative or not parts else []
+    return f" of rows within {' or '.join(parts)}"
+
+
+def _drift(limits: dict[str, float], n: dict[str, float | int | None]) -> list[Threshold]:
+    """The answers as a whole: contract breaches, and a number model's mean shift and spread ratio."""
+    rows = []
+    if n.get("contract_breaches") is not None:
+        breaches = int(n["contract_breaches"] or 0)
+        rows.append(Threshold("answers breaking the output contract", "0", str(breaches), breaches == 0))
+    shift, ratio = n.get("mean_shift"), n.get("spread_ratio")
+    max_shift, max_ratio = limits.get("max_mean_shift"), limits.get("max_spread_ratio")
+    if shift is not None and max_shift is not None:
+        rows.append(
+            Threshold(
+                "mean shift (sd of live's answers)", f"<= {max_shift:g}", f"{shift:.2f}", shift <= max_shift
+            )
+        )
+    if ratio is not None and max_ratio is not None:
+        rows.append(
+            Threshold(
+                "spread ratio (candidate / live)",
+                f"{1 / max_ratio:.2f}x..{max_ratio:g}x",
+                f"{ratio:.2f}x",
+                1 / max_ratio <= ratio <= max_ratio,
             )
         )
     return rows

@@ -11,8 +11,17 @@ from markupsafe import Markup
 from rollout.release.history import Entry
 from rollout.report.charts import charts_of
 from rollout.report.contents import ReleaseReport, StageReport, Threshold
-from rollout.report.svg import to_svg
-from rollout.report.text import split_text, step_rows, when_text, who_text
+from rollout.report.svg import share_svg, to_svg
+from rollout.report.text import (
+    glance_rows,
+    marks_text,
+    span_text,
+    split_text,
+    step_rows,
+    verdicts_text,
+    when_text,
+    who_text,
+)
 
 MARKS = {True: "met", False: "missed", None: "not judged"}  # a threshold, judged or not
 
@@ -27,6 +36,15 @@ class _StageView:
     next_gate: str
     thresholds: list[Threshold]
     charts: list[Markup]
+
+
+@dataclass(frozen=True)
+class _GlanceView:
+    verdicts: str
+    span: str
+    rows: list[list[str]]
+    boundaries: str
+    chart: Markup | None
 
 
 def _view(stage: StageReport) -> _StageView:
@@ -51,4 +69,11 @@ def to_html(report: ReleaseReport) -> str:
         stages=[_view(stage) for stage in report.stages],
         steps=step_rows(report),
         marks=MARKS,
+        glance=_GlanceView(
+            verdicts=verdicts_text(report.glance),
+            span=span_text(report.glance),
+            rows=glance_rows(report.glance),
+            boundaries=marks_text(report.glance),
+            chart=Markup(share_svg(report.glance)) if report.glance.seconds > 0 else None,  # escaped
+        ),
     )

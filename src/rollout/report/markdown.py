@@ -7,11 +7,25 @@ import json
 
 from rollout.report.charts import Chart, charts_of
 from rollout.report.contents import ReleaseReport, StageReport, Threshold
-from rollout.report.text import MARK, split_text, step_rows, when_text, who_text
+from rollout.report.glance import Glance
+from rollout.report.text import (
+    MARK,
+    glance_rows,
+    marks_text,
+    span_text,
+    split_text,
+    step_rows,
+    verdicts_text,
+    when_text,
+    who_text,
+)
+
+SHARE_SAMPLES = 40  # points of the share chart (Mermaid spreads a line's values evenly)
 
 
 def to_markdown(report: ReleaseReport) -> str:
     parts = [f"## {report.title}\n"] if len(report.stages) != 1 else []
+    parts.append(_glance(report))
     for stage in report.stages:
         parts.append(_stage(stage))
     parts.append(_steps(report))
@@ -47,6 +61,40 @@ def _stage(stage: StageReport) -> str:
     for chart in charts_of(e):
         lines += [_chart(chart), ""]
     return "\n".join(lines)
+
+
+def _glance(report: ReleaseReport) -> str:
+    """The whole release before the stage details."""
+    glance = report.glance
+    rows = "\n".join("| " + " | ".join(row) + " |" for row in glance_rows(glance))
+    lines = [
+        f"### Release `{report.release}` at a glance",
+        "",
+        f"**{verdicts_text(glance)}** in {span_text(glance)}.",
+        "",
+    ]
+    if rows:
+        lines += ["| stage | verdict | candidate gets | approval |", "|---|---|---|---|", rows, ""]
+    if glance.seconds > 0:
+        lines += [_share_chart(glance), "", f"{marks_text(glance)}.", ""]
+    return "\n".join(lines)
+
+
+def _share_chart(glance: Glance) -> str:
+    """The candidate's share over the release as a Mermaid line (a mirrored share counts as its
+    percent of the copies)."""
+    values = ", ".join(str(change.percent) for change in glance.samples(SHARE_SAMPLES))
+    return "\n".join(
+        [
+            "```mermaid",
+            "xychart-beta",
+            '  title "Candidate\'s share over the release (%)"',
+            f'  x-axis "seconds into the release" 0 --> {round(glance.seconds)}',
+            '  y-axis "% to the candidate" 0 --> 100',
+            f"  line [{values}]",
+            "```",
+        ]
+    )
 
 
 def _thresholds(rows: list[Threshold]) -> str:

@@ -7,9 +7,21 @@ from rich.table import Table
 
 from rollout.report.charts import Chart, charts_of
 from rollout.report.contents import ReleaseReport, StageReport
-from rollout.report.text import MARK, split_text, step_rows, when_text, who_text
+from rollout.report.glance import ROLLBACK, Glance
+from rollout.report.text import (
+    MARK,
+    glance_rows,
+    marks_text,
+    span_text,
+    split_text,
+    step_rows,
+    verdicts_text,
+    when_text,
+    who_text,
+)
 
 BARS = "▁▂▃▄▅▆▇█"
+SHARE_WIDTH = 60  # characters of the share's sparkline
 STYLE = {"pass": "bold green", "fail": "bold red", "inconclusive": "bold yellow", "error": "bold magenta"}
 
 
@@ -22,6 +34,7 @@ def sparkline(values: list[float | None], top: float) -> str:
 
 def print_report(report: ReleaseReport, console: Console) -> None:
     console.rule(report.title)
+    _glance(report.glance, console)
     for stage in report.stages:
         _stage(stage, console)
     table = Table(title=f"Steps (from the {report.source})", title_justify="left")
@@ -32,6 +45,29 @@ def print_report(report: ReleaseReport, console: Console) -> None:
     console.print(table)
     if report.packages is not None:
         console.print(report.packages.summary(), markup=False)
+
+
+def _glance(glance: Glance, console: Console) -> None:
+    """The whole release before the stage details."""
+    console.print(f"At a glance: {verdicts_text(glance)}", markup=False, highlight=False)
+    console.print(f"  took {span_text(glance)}", markup=False, highlight=False)
+    if glance.seconds > 0:
+        line = sparkline([float(c.percent) for c in glance.samples(SHARE_WIDTH)], 100.0)
+        ticks = [" "] * SHARE_WIDTH
+        for mark in glance.marks:
+            column = min(SHARE_WIDTH - 1, round(mark.at / glance.seconds * (SHARE_WIDTH - 1)))
+            ticks[column] = "x" if mark.kind == ROLLBACK else "^"
+        console.print(f"  candidate's share, 0 to 100%: {line}", markup=False, highlight=False)
+        console.print(f"  {'^ stage, x rollback':>29} {''.join(ticks)}", markup=False, highlight=False)
+        console.print(f"  {marks_text(glance)}", markup=False, highlight=False)
+    if glance.stages:
+        table = Table(show_header=True)
+        for heading in ("stage", "verdict", "candidate gets", "approval"):
+            table.add_column(heading)
+        for row in glance_rows(glance):
+            table.add_row(*row)
+        console.print(table)
+    console.print()
 
 
 def _stage(stage: StageReport, console: Console) -> None:

@@ -17,6 +17,7 @@ class SklearnWrapper(PythonModel):
         self.inner = mlflow.sklearn.load_model(context.artifacts["inner"])
         self.answer = context.model_config.get("answer", "predict")
         self.breach = context.model_config.get("breach")
+        self.constant = context.model_config.get("constant")
 
     def predict(self, context, model_input, params=None):
         if self.answer == "proba":
@@ -27,6 +28,8 @@ class SklearnWrapper(PythonModel):
         predicted = self.inner.predict(model_input)
         if self.breach == "shift":
             return predicted + 10
+        if self.breach == "constant":
+            return np.full(len(predicted), float(self.constant))
         if self.breach == "pairs":
             return np.column_stack([predicted, predicted])
         return predicted

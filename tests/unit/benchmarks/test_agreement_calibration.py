@@ -76,3 +76,13 @@ def test_the_table_in_the_docs_is_the_study_s_output(rows: list[Judged]) -> None
     assert DOC.read_text(encoding="utf-8") == study_markdown(rows), (
         "docs/agreement-calibration.md is out of date: python -m benchmarks.agreement_calibration"
     )
+
+
+def test_the_numbers_init_writes_next_to_the_drift_limits_are_the_study_s(rows: list[Judged]) -> None:
+    from rollout.project.answer_drift import STUDY_LEGITIMATE_MEAN_SHIFT, STUDY_LEGITIMATE_SPREAD_RATIOS
+
+    legitimate = [row.drift for row in rows if row.pair.kind == "numbers" and row.counted == "legitimate"]
+    shifts = [d.mean_shift for d in legitimate if d.mean_shift is not None]
+    ratios = [d.spread_ratio for d in legitimate if d.spread_ratio is not None]
+    assert round(max(shifts), 2) == STUDY_LEGITIMATE_MEAN_SHIFT
+    assert (round(min(ratios), 2), round(max(ratios), 2)) == STUDY_LEGITIMATE_SPREAD_RATIOS

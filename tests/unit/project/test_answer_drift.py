@@ -23,6 +23,14 @@ def test_an_offset_moves_the_mean_in_units_of_live_s_spread() -> None:
     assert found.problems(10) == [
         "candidate's mean answer moved 0.50 standard deviations of live's answers (limit 0.25)"
     ]
+    assert found.problems(10, max_mean_shift=0.6) == []  # the plan's own limit
+
+
+def test_the_plan_s_spread_limit_decides() -> None:
+    mean = sum(LIVE) / len(LIVE)
+    doubled = drift([mean + 2 * (v - mean) for v in LIVE], LIVE, NUMBERS)  # same mean, twice the spread
+    assert doubled.problems(10) == ["candidate's answers spread 2.00x as wide as live's (limit 0.67x..1.5x)"]
+    assert doubled.problems(10, max_spread_ratio=2.5) == []
 
 
 def test_a_constant_or_doubled_answer_changes_the_spread() -> None:

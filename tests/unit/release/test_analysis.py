@@ -19,6 +19,8 @@ class Limits:
     max_p95_latency_ms: float = 500
     max_latency_ratio: float = 1.5
     min_agreement: float = 0.9
+    max_mean_shift: float = 0.25
+    max_spread_ratio: float = 1.5
 
 
 def stats(ok: int, errors: int = 0, latency_ms: float = 10.0, client_errors: int = 0) -> WindowStats:
