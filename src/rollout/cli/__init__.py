@@ -20,6 +20,7 @@ from rollout.azureml.cloud import CLOUD_ENV
 from rollout.cli import (
     acceptance,
     deployment,
+    doctor,
     emulator,
     endpoint,
     github,
@@ -110,6 +111,7 @@ for _module in (
     target,
     workflow,
     github,
+    doctor,
 ):
     _module.register(app)
 
