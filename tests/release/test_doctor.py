@@ -79,6 +79,7 @@ def test_a_healthy_project_passes_every_check(lab: Lab, released: Path) -> None:
         assert line in out
     assert "live: deployed as its spec" in out
     assert "idle: the next release deploys into it" in out
+    assert "published on the endpoint: RequestsPerMinute, RequestLatency_P95" in out
 
 
 def test_an_identity_without_a_role_fails_with_the_role_to_assign(lab: Lab, released: Path) -> None:

@@ -82,3 +82,13 @@ class EndpointFacts:
     slots: tuple[SlotFacts, ...] = ()
     idle_slot: str | None = None
     release_in_progress: bool = False
+
+
+@dataclass(frozen=True)
+class MetricFacts:
+    """The Azure Monitor metrics the analysis reads, and those published on the endpoint's resource."""
+
+    resource_id: str
+    needed: tuple[str, ...]
+    published: tuple[str, ...] | None  # None: not read, `error` says why
+    error: str | None = None

@@ -16,7 +16,15 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from rollout.doctor.facts import CredentialFacts, DeploymentShape, LockFacts, NeededRole, SlotFacts
+from rollout.azureml.azure_monitor import LATENCY_P95, REQUESTS
+from rollout.doctor.facts import (
+    CredentialFacts,
+    DeploymentShape,
+    LockFacts,
+    MetricFacts,
+    NeededRole,
+    SlotFacts,
+)
 from rollout.doctor.permissions import Permissions
 from rollout.github.role_commands import on_storage_only
 from rollout.github.roles import ROLES_DIR, job_roles
@@ -173,3 +181,23 @@ def shape(deployment: object) -> DeploymentShape:
 
 def slot_facts(slot: str, spec: object, live: object | None, role: str) -> SlotFacts:
     return SlotFacts(slot, shape(spec), shape(live) if live is not None else None, role)
+
+
+def metric_facts(conn: Connection, resource_id: str) -> MetricFacts:
+    """The metric definitions of the endpoint's resource, read with azure-monitor-query's client on
+    the target's resource manager (as the analysis reads the metrics themselves)."""
+    from azure.core.exceptions import AzureError
+    from azure.monitor.query import MetricsQueryClient
+
+    from rollout.azureml.sdk import azure_message
+
+    target = conn.target
+    manager = resource_manager_of(target)
+    options = {"connection_verify": target.ca_file()} if target.ca_file() else {}
+    client = MetricsQueryClient(target.credential(), endpoint=manager, audience=manager, **options)
+    needed = (REQUESTS, LATENCY_P95)
+    try:
+        published = tuple(str(d.name) for d in client.list_metric_definitions(resource_id))
+    except AzureError as error:
+        return MetricFacts(resource_id, needed, None, azure_message(error))
+    return MetricFacts(resource_id, needed, published)

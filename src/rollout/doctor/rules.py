@@ -10,6 +10,7 @@ from rollout.doctor.facts import (
     EndpointFacts,
     IdentityFacts,
     LockFacts,
+    MetricFacts,
     ScopeKind,
     SlotFacts,
 )
@@ -198,3 +199,27 @@ def _differences(spec: DeploymentShape, live: DeploymentShape) -> list[tuple[str
         if value is not None and live.request_settings.get(name) != value:
             found.append((f"request_settings.{name}", value, live.request_settings.get(name)))
     return found
+
+
+def metrics_check(facts: MetricFacts) -> Check:
+    """The metrics the analysis reads are published on the endpoint's resource."""
+    listing = f"`az monitor metrics list-definitions --resource {facts.resource_id}`"
+    if facts.published is None:
+        return Check(
+            "metrics",
+            "Azure Monitor",
+            False,
+            f"cannot list the endpoint's metric definitions: {facts.error or 'not read'}",
+            f"give the caller Microsoft.Insights/metricDefinitions/read (Monitoring Reader), then {listing}",
+        )
+    published = {name.lower() for name in facts.published}
+    missing = [name for name in facts.needed if name.lower() not in published]
+    if missing:
+        return Check(
+            "metrics",
+            "Azure Monitor",
+            False,
+            f"the endpoint's resource does not publish {', '.join(missing)}, which the analysis reads",
+            f"the analysis cannot judge a stage without them: see what the region publishes with {listing}",
+        )
+    return Check("metrics", "Azure Monitor", True, f"published on the endpoint: {', '.join(facts.needed)}")

@@ -63,6 +63,8 @@ def diagnose(conn: Connection, project: Project, environments: list[str]) -> Dia
         needed = gather.needed_role(project.root, LOCK_ROLE, auth_mode)
         checks.append(rules.lock_check(gather.lock_facts(conn, token, place, needed)))
     checks.extend(rules.endpoint_checks(_endpoint(ctx, project, exists)))
+    if exists:
+        checks.append(rules.metrics_check(gather.metric_facts(conn, str(ctx.endpoint().id))))
     return Diagnosis(conn.target.name, checks)
 
 

@@ -11,12 +11,20 @@ from rollout.doctor.facts import (
     EndpointFacts,
     IdentityFacts,
     LockFacts,
+    MetricFacts,
     NeededRole,
     SlotFacts,
 )
 from rollout.doctor.gather import audience_of
 from rollout.doctor.permissions import PermissionEntry, Permissions
-from rollout.doctor.rules import credential_check, endpoint_checks, identity_checks, lock_check, needed_at
+from rollout.doctor.rules import (
+    credential_check,
+    endpoint_checks,
+    identity_checks,
+    lock_check,
+    metrics_check,
+    needed_at,
+)
 
 EP = "Microsoft.MachineLearningServices/workspaces/onlineEndpoints"
 WS_READ = "Microsoft.MachineLearningServices/workspaces/read"
@@ -154,3 +162,14 @@ def test_each_difference_from_the_spec_is_a_failure_with_its_fix() -> None:
     assert endpoint_checks(
         EndpointFacts("ep", True, "key", "key", (SlotFacts("b", same_kind, shape(), "live"),))
     )[1].ok
+
+
+def test_the_metrics_the_analysis_reads_must_be_published_on_the_endpoint() -> None:
+    needed = ("RequestsPerMinute", "RequestLatency_P95")
+    assert metrics_check(MetricFacts("/ep", needed, ("requestsperminute", "RequestLatency_P95", "x"))).ok
+    missing = metrics_check(MetricFacts("/ep", needed, ("RequestsPerMinute", "RequestLatency")))
+    assert not missing.ok and "does not publish RequestLatency_P95" in missing.detail
+    assert missing.advice and "az monitor metrics list-definitions --resource /ep" in missing.advice
+    refused = metrics_check(MetricFacts("/ep", needed, None, "AuthorizationFailed: no"))
+    assert not refused.ok and "AuthorizationFailed" in refused.detail
+    assert refused.advice and "metricDefinitions/read" in refused.advice
