@@ -80,6 +80,7 @@ def test_a_healthy_project_passes_every_check(lab: Lab, released: Path) -> None:
     assert "live: deployed as its spec" in out
     assert "idle: the next release deploys into it" in out
     assert "published on the endpoint: RequestsPerMinute, RequestLatency_P95" in out
+    assert "exists; the caller reads, writes and leases its blobs" in out
 
 
 def test_an_identity_without_a_role_fails_with_the_role_to_assign(lab: Lab, released: Path) -> None:
@@ -128,3 +129,20 @@ def test_specs_that_differ_from_the_live_endpoint_fail_with_what_to_change(
     assert "set `instance_count: 1` in the slot's spec" in text
     assert "request_settings.request_timeout_ms: the spec says 9000" in text
     assert "3 check(s) failed" in text
+
+
+def test_a_lock_container_that_does_not_exist_fails_with_how_to_create_it(
+    lab: Lab, released: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "project"
+    shutil.copytree(released, copy)
+    plan_file = copy / "deployments" / "release.yml"
+    plan = yaml.safe_load(plan_file.read_text())
+    plan["lock"] = {**plan.get("lock", {}), "container": "no-such-locks"}
+    plan_file.write_text(yaml.safe_dump(plan, sort_keys=False))
+    result = doctor(lab, copy)
+    assert result.returncode == 1
+    text = " ".join(result.stdout.split())
+    assert "the lock's container no-such-locks does not exist in account" in text
+    assert "--name no-such-locks --auth-mode login`) or name an existing one" in text
+    assert "1 check(s) failed" in text

@@ -52,6 +52,7 @@ class LockFacts:
     permissions: Permissions | None  # None: not readable, `error` says why
     needed_data_actions: tuple[str, ...]
     error: str | None = None
+    exists: bool | None = None  # None: not known (`error` says why)
 
 
 @dataclass(frozen=True)

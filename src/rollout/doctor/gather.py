@@ -148,25 +148,50 @@ def needed_role(root: Path, key: str, auth_mode: str) -> NeededRole:
     )
 
 
-def lock_place(conn: Connection, account_url: str | None, container: str | None) -> tuple[str, str]:
-    """The storage account and container of the release lock: the plan's, else the default datastore's."""
+def lock_place(conn: Connection, account_url: str | None, container: str | None) -> tuple[str, str, str]:
+    """The release lock's storage account, container and blob service URL: the plan's, else the
+    default datastore's."""
     if account_url is None or container is None:
         store = conn.ml.datastores.get_default()
         account = str(getattr(store, "account_name", "") or "")
         container = container or str(getattr(store, "container_name", "") or "")
-    if account_url is not None:
-        found = _ACCOUNT.search(account_url)
-        account = found.group(1) if found else account_url
-    return account, container
+        suffix = str(getattr(store, "endpoint", "") or "core.windows.net")
+        account_url = account_url or conn.target.blob_account_url(account, suffix)
+    found = _ACCOUNT.search(account_url)
+    return (found.group(1) if found else account_url), container, account_url
 
 
-def lock_facts(conn: Connection, token: str, place: tuple[str, str], needed: NeededRole) -> LockFacts:
-    account, container = place
+def lock_facts(conn: Connection, token: str, place: tuple[str, str, str], needed: NeededRole) -> LockFacts:
+    """The lock's container: whether it exists (read with the target's credential, as the lock
+    reaches it) and the caller's permissions on it."""
+    from azure.core.exceptions import AzureError, ResourceNotFoundError
+    from azure.storage.blob import ContainerClient
+
+    from rollout.azureml.sdk import azure_message
+
+    account, container, account_url = place
+    client = ContainerClient(
+        account_url,
+        container,
+        credential=conn.target.credential(),
+        connection_verify=conn.target.ca_file() or True,
+    )
+    exists: bool | None = None
+    reason: str | None = None
+    try:
+        client.get_container_properties()
+        exists = True
+    except ResourceNotFoundError:
+        exists = False
+    except AzureError as error:
+        reason = azure_message(error)
     try:
         permissions = read_permissions(conn, token, container_scope(conn.ml, account, container))
     except Unreadable as error:
-        return LockFacts(account, container, None, needed.data_actions, str(error))
-    return LockFacts(account, container, permissions, needed.data_actions)
+        return LockFacts(account, container, None, needed.data_actions, str(error), exists)
+    return LockFacts(
+        account, container, permissions, needed.data_actions, None if exists is not None else reason, exists
+    )
 
 
 def shape(deployment: object) -> DeploymentShape:

@@ -112,12 +112,21 @@ def identity_checks(facts: IdentityFacts) -> list[Check]:
 def lock_check(facts: LockFacts) -> Check:
     """The caller's data role on the lock's container."""
     subject = f"{facts.account}/{facts.container}"
-    if facts.permissions is None:
+    if facts.exists is False:
         return Check(
             "lock",
             subject,
             False,
-            f"cannot read the permissions on the lock's container: {facts.error or 'not read'}",
+            f"the lock's container {facts.container} does not exist in account {facts.account}",
+            f"create it (`az storage container create --account-name {facts.account} --name "
+            f"{facts.container} --auth-mode login`) or name an existing one in the plan's `lock.container`",
+        )
+    if facts.permissions is None or facts.exists is None:
+        return Check(
+            "lock",
+            subject,
+            False,
+            f"cannot read the lock's container or the permissions on it: {facts.error or 'not read'}",
             "check the plan's `lock` (account_url, container) and the workspace's default datastore",
         )
     missing = facts.permissions.missing(facts.needed_data_actions, data=True)
@@ -130,7 +139,7 @@ def lock_check(facts: LockFacts) -> Check:
             f"assign the caller the role rollout-lock (.github/roles/rollout-lock.json) or Storage Blob "
             f"Data Contributor on container {facts.container} of account {facts.account}",
         )
-    return Check("lock", subject, True, "the caller reads, writes and leases the lock's blobs")
+    return Check("lock", subject, True, "exists; the caller reads, writes and leases its blobs")
 
 
 def endpoint_checks(facts: EndpointFacts) -> list[Check]:

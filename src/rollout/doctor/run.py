@@ -36,7 +36,7 @@ def diagnose(conn: Connection, project: Project, environments: list[str]) -> Dia
     auth_mode = str(project.endpoint.auth_mode or "key")
     settings = project.plan.lock
     try:
-        place: tuple[str, str] | None = gather.lock_place(conn, settings.account_url, settings.container)
+        place: tuple[str, str, str] | None = gather.lock_place(conn, settings.account_url, settings.container)
     except HttpResponseError as error:  # the default datastore could not be read
         place = None
         reason = " ".join(str(error.message).split())
@@ -56,7 +56,7 @@ def diagnose(conn: Connection, project: Project, environments: list[str]) -> Dia
         "endpoint": f"{workspace}/onlineEndpoints/{project.endpoint_name}" if exists else workspace,
     }
     if place is not None:
-        scopes["lock container"] = gather.container_scope(conn.ml, *place)
+        scopes["lock container"] = gather.container_scope(conn.ml, place[0], place[1])
     for environment in environments:
         checks.extend(rules.identity_checks(_identity(conn, project, environment, token, scopes)))
     if place is not None:

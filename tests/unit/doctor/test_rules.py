@@ -100,16 +100,21 @@ def test_an_identity_lacking_an_action_gets_the_role_to_assign_where() -> None:
 def test_the_lock_needs_the_callers_data_role_on_its_container() -> None:
     needed = (BLOBS + "/read", BLOBS + "/write")
     owner = Permissions((PermissionEntry(("*",)),))  # Azure's Owner: no data actions
-    refused = lock_check(LockFacts("acct", "locks", owner, needed))
+    refused = lock_check(LockFacts("acct", "locks", owner, needed, exists=True))
     assert not refused.ok and f"{BLOBS}/read, {BLOBS}/write" in refused.detail
     assert (
         refused.advice
         and "Storage Blob Data Contributor on container locks of account acct" in refused.advice
     )
     data = Permissions((PermissionEntry((), (), (BLOBS + "/*",)),))
-    assert lock_check(LockFacts("acct", "locks", data, needed)).ok
-    unread = lock_check(LockFacts("acct", "locks", None, needed, "404 NotFound"))
+    assert lock_check(LockFacts("acct", "locks", data, needed, exists=True)).ok
+    unread = lock_check(LockFacts("acct", "locks", None, needed, "404 NotFound", exists=True))
     assert not unread.ok and "404 NotFound" in unread.detail
+    unknown = lock_check(LockFacts("acct", "locks", data, needed, "AuthorizationFailure: no"))
+    assert not unknown.ok and "AuthorizationFailure" in unknown.detail
+    missing = lock_check(LockFacts("acct", "locks", data, needed, exists=False))
+    assert not missing.ok and missing.detail == "the lock's container locks does not exist in account acct"
+    assert missing.advice and "az storage container create --account-name acct --name locks" in missing.advice
 
 
 def shape(kind: str = "Standard_DS3_v2", count: int = 1, timeout: int | None = 5000) -> DeploymentShape:
