@@ -17,6 +17,7 @@ Environments = Annotated[
     list[str] | None,
     typer.Option(
         "--environment",
+        metavar="NAME",
         help="A GitHub environment whose identity to check against the roles its jobs need "
         "(.github/environments.yml, .github/roles/). Repeat for more. On Azure the signed-in caller "
         "is checked (run it as that environment's identity); on the emulator each identity is.",
@@ -38,8 +39,9 @@ def doctor(
     as_json: Json = False,
 ) -> None:
     """Check, changing nothing, what a release needs: the credential, each environment identity's
-    permissions, the data role on the lock's container, and the live endpoint against the specs.
-    Exits 1 when a check fails, with a line of advice for each."""
+    permissions, the lock's container and the data role on it, the live endpoint against the specs
+    and the idle slot, and the Azure Monitor metrics the analysis reads. Exits 1 when a check
+    fails, with a line of advice for each."""
     from rollout.azureml.connection import Connection
     from rollout.azureml.targets import parse_target
     from rollout.doctor.run import diagnose
