@@ -133,6 +133,15 @@ def test_a_release_on_the_azure_target_runs_end_to_end(
     assert (status["traffic"], status["live"], status["candidate"]) == ({"green": 100}, "green", "blue")
     assert status["verdict"] == "canary: fail"
 
+    # the preflight on the azure target: DefaultAzureCredential's chain answered by the Azure CLI
+    doctor = json.loads(ok(cloud_lab.rollout("doctor", "--json", *azure, cwd=project)))
+    lines = {(check["area"], check["subject"]): check for check in doctor["checks"]}
+    assert doctor["healthy"] and all(check["ok"] for check in doctor["checks"])
+    credential = lines["credential", "DefaultAzureCredential (AzureCliCredential)"]
+    assert "answered for cloud" in credential["detail"]
+    assert lines["slot", "-"]["detail"] == "no slot is idle: a release is in progress"
+    assert lines["metrics", "Azure Monitor"]["ok"]
+
     # the verdict's numbers are Azure Monitor's: since the command began, Monitor holds the window
     # plus the smoke requests sent to the candidate before traffic moved
     numbers = verdict["numbers"]

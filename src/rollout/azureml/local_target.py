@@ -141,6 +141,12 @@ class LocalTarget:
 
         return grant(self.directory, client_id, [RoleGrant(path, scope) for path, scope in roles])
 
+    def existing_identity_token(self, client_id: str) -> str:
+        """A token for a client id with the roles it has on the emulator now (reads only)."""
+        from rollout.emulator.host.identity_grant import token_for
+
+        return token_for(self.directory, client_id)
+
     def container_scope(self, container: str) -> str:
         """The ARM scope of a container of the emulator's storage account."""
         from rollout.emulator.control.arm_actions import container_scope

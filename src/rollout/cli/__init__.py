@@ -21,6 +21,7 @@ from rollout.azureml.cloud import CLOUD_ENV
 from rollout.cli import (
     acceptance,
     deployment,
+    doctor,
     emulator,
     endpoint,
     github,
@@ -113,6 +114,7 @@ for _module in (
     target,
     workflow,
     github,
+    doctor,
 ):
     _module.register(app)
 

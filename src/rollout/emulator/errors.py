@@ -179,6 +179,13 @@ class BlobNotFound(AzureError):
     code = "BlobNotFound"
 
 
+class ContainerNotFound(AzureError):
+    """A blob container that does not exist (404)."""
+
+    status = 404
+    code = "ContainerNotFound"
+
+
 class BlobAlreadyExists(AzureError):
     """An upload with `If-None-Match: *` of a blob that exists (409)."""
 

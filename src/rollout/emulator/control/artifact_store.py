@@ -103,6 +103,13 @@ class ArtifactStore:
             raise ValueError(f"invalid blob name {container}/{blob}")
         return path
 
+    def container_exists(self, container: str) -> bool:
+        """Whether a container of the storage account exists: the workspace's (`azureml`), or one a
+        blob was written to (the emulator creates a container with its first blob)."""
+        if not container or "/" in container or container in (".", ".."):
+            return False
+        return container == BLOB_CONTAINER or (self.root / STORAGE_ACCOUNT / container).is_dir()
+
     def blob_location(self, url: str) -> tuple[str, str] | None:
         """The container and blob (or blob prefix) a blob URL of this storage account names, else None."""
         parsed = urllib.parse.urlsplit(url)

@@ -206,9 +206,10 @@ class BlobApi:
     def _authorised(self, request: Request, permission: str) -> tuple[str, str]:
         """The container and blob of a request whose SAS grants one of `permission` (r, w, d, ...), or
         that carries the bearer token of a principal whose roles grant one of their data actions."""
-        container, blob = request.path_params["container"], request.path_params["blob"]
+        container, blob = request.path_params["container"], request.path_params.get("blob", "")
         try:
-            self.store.blob_path(container, blob)
+            if blob:  # a container's own request names no blob
+                self.store.blob_path(container, blob)
         except ValueError:
             raise BlobNotFound("The specified blob does not exist.") from None
         authorization = request.headers.get("authorization", "")

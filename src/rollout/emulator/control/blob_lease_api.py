@@ -9,6 +9,8 @@ are blob_leases', the table lease_table's), as azure-storage-blob's `BlobLeaseCl
   (break: seconds until the lease is broken). The blob must exist (404 `BlobNotFound`). The SAS must
   grant write (`w`); a break, write or delete (`d`), as Azure Storage allows since 2017-07-29.
 - `DELETE {blob}` (`x-ms-lease-id` while leased): 202. The SAS must grant delete (`d`).
+- `GET|HEAD {container}?restype=container` (Get Container Properties): 200, or 404
+  `ContainerNotFound`; a read (`r`) is enough. A container exists once a blob was written to it.
 Errors are Azure Storage's XML (`storage_error`), with `HeaderName`/`HeaderValue` for a header out
 of range (400 `InvalidHeaderValue`).
 """
@@ -29,7 +31,7 @@ from rollout.core.files import sync_directory
 from rollout.emulator.control.artifact_store import etag
 from rollout.emulator.control.artifacts import STORAGE_VERSION, BlobApi, storage_error
 from rollout.emulator.control.blob_leases import LeaseRequest, lease_id_header, seconds_header
-from rollout.emulator.errors import AzureError, BlobNotFound
+from rollout.emulator.errors import AzureError, BlobNotFound, ContainerNotFound
 
 _STATUS = {"acquire": 201, "renew": 200, "change": 200, "release": 200, "break": 202}
 
@@ -69,6 +71,30 @@ class BlobLeaseApi(BlobApi):
         elif action != "release" and outcome.lease_id is not None:
             reply["x-ms-lease-id"] = outcome.lease_id
         return Response(status_code=_STATUS[action], headers=reply)
+
+    async def container_properties(self, request: Request) -> Response:
+        """Get Container Properties: 200 with its ETag and lease state, 404 ContainerNotFound."""
+        try:
+            container, _ = self._authorised(request, "r")
+            # without restype=container, Azure reads the path as a blob of the `$root` container
+            if request.query_params.get("restype") != "container" or not self.store.container_exists(
+                container
+            ):
+                raise ContainerNotFound("The specified container does not exist.")
+        except AzureError as error:
+            return storage_error(error)
+        now = email.utils.format_datetime(dt.datetime.now(dt.UTC), usegmt=True)
+        headers = {
+            "ETag": f'"0x{uuid.uuid5(uuid.NAMESPACE_URL, container).hex[:15].upper()}"',
+            "Last-Modified": now,
+            "x-ms-lease-status": "unlocked",
+            "x-ms-lease-state": "available",
+            "x-ms-has-immutability-policy": "false",
+            "x-ms-has-legal-hold": "false",
+            "x-ms-request-id": str(uuid.uuid4()),
+            "x-ms-version": STORAGE_VERSION,
+        }
+        return Response(status_code=200, headers=headers)
 
     async def delete_blob(self, request: Request) -> Response:
         """Delete a blob (202), with its lease's id while it is leased."""

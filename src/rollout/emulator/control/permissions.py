@@ -15,6 +15,17 @@ from rollout.emulator.rbac import Principal
 
 SUFFIX = "/providers/Microsoft.Authorization/permissions"
 RESOURCE_GROUP_PATH = "/subscriptions/{subscription}/resourceGroups/{resource_group}"
+ENDPOINT_PATH = WORKSPACE_PATH + "/onlineEndpoints/{endpoint}"
+CONTAINER_PATH = (
+    RESOURCE_GROUP_PATH
+    + "/providers/Microsoft.Storage/storageAccounts/{account}/blobServices/default/containers/{container}"
+)
+LEVELS = (
+    ("workspace", WORKSPACE_PATH),
+    ("resource_group", RESOURCE_GROUP_PATH),
+    ("endpoint", ENDPOINT_PATH),
+    ("container", CONTAINER_PATH),
+)
 
 
 async def list_permissions(request: Request) -> Response:
@@ -25,8 +36,9 @@ async def list_permissions(request: Request) -> Response:
 
 
 def routes(guard: Guard) -> list[Route]:
-    """The permissions of the caller at the workspace and at its resource group."""
+    """The permissions of the caller at the workspace, its resource group, an online endpoint and
+    a blob container of a storage account (the release lock's)."""
     return [
         Route(path + SUFFIX, guard(list_permissions), methods=["GET"], name=f"arm.permissions.{level}")
-        for level, path in (("workspace", WORKSPACE_PATH), ("resource_group", RESOURCE_GROUP_PATH))
+        for level, path in LEVELS
     ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from rollout.emulator.control.azure_monitor.route import METRICS_SUFFIX, MonitorApi
+from rollout.emulator.control.azure_monitor.route import DEFINITIONS_SUFFIX, METRICS_SUFFIX, MonitorApi
 from rollout.emulator.control.guard import Guard, Handler
 from rollout.emulator.control.handlers import ArmApi
 from rollout.emulator.control.workspace import OPERATIONS_PATH, WORKSPACE_PATH
@@ -42,6 +42,8 @@ def routes(api: ArmApi, monitor: MonitorApi, guard: Guard) -> list[Route]:
         ("POST", MODEL + "/versions/{version}/package", api.package_model),
         ("GET", ENDPOINT + METRICS_SUFFIX, monitor.endpoint_metrics),
         ("GET", DEPLOYMENT + METRICS_SUFFIX, monitor.deployment_metrics),
+        ("GET", ENDPOINT + DEFINITIONS_SUFFIX, monitor.endpoint_definitions),
+        ("GET", DEPLOYMENT + DEFINITIONS_SUFFIX, monitor.deployment_definitions),
     ]
     # A long-running operation is polled at the subscription's location, above the resource group
     # where a job's role is assigned; ARM lets any signed-in caller poll it (its id is the secret).

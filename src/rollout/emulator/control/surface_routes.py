@@ -18,7 +18,8 @@ from rollout.emulator.control.workspace import PROVIDER, WORKSPACE_PATH
 
 MLFLOW = "/mlflow/{mlflow_api}" + WORKSPACE_PATH + "/api/2.0/mlflow/{operation:path}"
 ARTIFACTS = "/artifact/v2.0" + WORKSPACE_PATH + "/artifacts/{origin}/{container}"
-BLOB = f"/{STORAGE_ACCOUNT}.blob.{STORAGE_SUFFIX}" + "/{container}/{blob:path}"
+CONTAINER = f"/{STORAGE_ACCOUNT}.blob.{STORAGE_SUFFIX}" + "/{container}"
+BLOB = CONTAINER + "/{blob:path}"
 MODELS = PROVIDER + "/workspaces/models"
 
 
@@ -54,5 +55,6 @@ def routes(mlflow: MlflowSurface, artifacts: ArtifactApi, blobs: BlobLeaseApi, g
         Route(BLOB, blobs.put_blob, methods=["PUT"], name="blob.put"),
         Route(BLOB, blobs.get_blob, methods=["GET", "HEAD"], name="blob.get"),
         Route(BLOB, blobs.delete_blob, methods=["DELETE"], name="blob.delete"),
+        Route(CONTAINER, blobs.container_properties, methods=["GET", "HEAD"], name="blob.container"),
     ]
     return table

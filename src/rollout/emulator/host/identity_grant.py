@@ -50,5 +50,11 @@ def grant(
     """Make `grants` the client id's role assignments and return a token for it."""
     assignments = tuple(RoleAssignment(read_role(g.definition), g.scope or DEFAULT_SCOPE) for g in grants)
     IdentityFile(state_dir).assign(client_id, assignments)
+    return token_for(state_dir, client_id, ttl=ttl)
+
+
+def token_for(state_dir: Path, client_id: str, *, ttl: float = DEFAULT_TTL_SECONDS) -> str:
+    """A token for the client id with the roles it has now (none changed; an identity the
+    emulator does not know is refused wherever it presents the token)."""
     key = ensure_management_token(state_dir)
     return identity_tokens.issue(key, client_id, audience=AUDIENCE, now=time.time(), ttl=ttl)

@@ -1,5 +1,6 @@
-"""Azure Monitor's metrics route on the emulator's resources:
-`GET {endpoint or deployment resource id}/providers/Microsoft.Insights/metrics`.
+"""Azure Monitor's metrics routes on the emulator's resources:
+`GET {endpoint or deployment resource id}/providers/Microsoft.Insights/metrics`, and
+`.../providers/Microsoft.Insights/metricDefinitions`, the metrics published on the resource.
 
 Guarded as every ARM route (the management token, any `api-version`: 2024-02-01, 2023-10-01,
 2018-01-01, ...). Query parameters: `timespan`, `interval`, `metricnames`, `aggregation`, `$filter`,
@@ -33,6 +34,8 @@ from rollout.emulator.state import EmulatorState
 
 METRICS_SUFFIX = "/providers/Microsoft.Insights/metrics"
 METRIC_TYPE = "Microsoft.Insights/metrics"
+DEFINITIONS_SUFFIX = "/providers/Microsoft.Insights/metricDefinitions"
+AGGREGATIONS = ("None", "Average", "Minimum", "Maximum", "Total", "Count")
 
 
 class MonitorApi:
@@ -70,6 +73,26 @@ class MonitorApi:
             ) from None
         return self._answer(request, DEPLOYMENT_METRICS, DEPLOYMENT_NAMESPACE, "")
 
+    async def endpoint_definitions(self, request: Request) -> Response:
+        """The metrics Azure publishes on an online endpoint (`metricDefinitions`)."""
+        name = request.path_params["endpoint"]
+        try:
+            self._state.get_endpoint(name)
+        except NotFound:
+            raise self._not_found(f"onlineEndpoints/{name}") from None
+        return _definitions(request, ENDPOINT_METRICS, ENDPOINT_NAMESPACE)
+
+    async def deployment_definitions(self, request: Request) -> Response:
+        """The metrics Azure publishes on a deployment (`metricDefinitions`)."""
+        params = request.path_params
+        try:
+            self._state.get_deployment(params["endpoint"], params["deployment"])
+        except NotFound:
+            raise self._not_found(
+                f"onlineEndpoints/{params['endpoint']}/deployments/{params['deployment']}"
+            ) from None
+        return _definitions(request, DEPLOYMENT_METRICS, DEPLOYMENT_NAMESPACE)
+
     def _answer(
         self, request: Request, catalogue: Sequence[MetricDefinition], namespace: str, endpoint: str
     ) -> Response:
@@ -101,6 +124,34 @@ class MonitorApi:
             f"The Resource 'Microsoft.MachineLearningServices/workspaces/{self._workspace.name}/{relative}' "
             f"under resource group '{self._workspace.resource_group}' was not found."
         )
+
+
+def _definitions(request: Request, catalogue: Sequence[MetricDefinition], namespace: str) -> Response:
+    """Azure Monitor's `metricDefinitions` list (api-version 2018-01-01): one entry per metric."""
+    resource_id = request.url.path[: -len(DEFINITIONS_SUFFIX)]
+    return JSONResponse(
+        {
+            "value": [
+                {
+                    "id": f"{resource_id}{DEFINITIONS_SUFFIX}/{metric.name}",
+                    "resourceId": resource_id,
+                    "namespace": namespace,
+                    "name": {"value": metric.name, "localizedValue": metric.display_name},
+                    "displayDescription": metric.description,
+                    "isDimensionRequired": False,
+                    "unit": metric.unit,
+                    "primaryAggregationType": metric.primary_aggregation,
+                    "supportedAggregationTypes": list(AGGREGATIONS),
+                    "metricAvailabilities": [
+                        {"timeGrain": "PT1M", "retention": "P93D"},
+                        {"timeGrain": "PT1H", "retention": "P93D"},
+                    ],
+                    "dimensions": [{"value": d, "localizedValue": d} for d in metric.dimensions],
+                }
+                for metric in catalogue
+            ]
+        }
+    )
 
 
 def _cost(query: Query) -> int:

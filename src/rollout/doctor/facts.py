@@ -1,0 +1,95 @@
+"""The facts the doctor's rules judge, as read from a target (no I/O here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from rollout.doctor.permissions import Permissions
+
+ScopeKind = Literal["workspace", "endpoint", "lock container"]
+
+
+@dataclass(frozen=True)
+class CredentialFacts:
+    """Who answered the credential chain, for which cloud, and the audience of its token."""
+
+    credential: str | None  # the credential that gave a token (None: none did)
+    cloud: str  # the target's cloud, in words
+    resource_manager: str  # the cloud's resource manager, the audience expected
+    audience: str | None = None  # the token's `aud` (None: not a JWT, e.g. the emulator's owner)
+    error: str | None = None  # why no credential gave a token
+
+
+@dataclass(frozen=True)
+class NeededRole:
+    """A role a job needs: its actions and data actions, and where it is assigned."""
+
+    key: str
+    actions: tuple[str, ...]
+    data_actions: tuple[str, ...]
+    on_container: bool  # the lock's role is assigned on the lock's container
+
+
+@dataclass(frozen=True)
+class IdentityFacts:
+    """An environment's identity: the roles its jobs need and its permissions at each scope (a
+    scope missing from `permissions` could not be read, `errors` says why)."""
+
+    environment: str
+    client_id: str | None  # None: the caller itself (on Azure, the doctor runs as the job would)
+    needs: tuple[NeededRole, ...]
+    permissions: dict[ScopeKind, Permissions] = field(default_factory=dict)
+    errors: dict[ScopeKind, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LockFacts:
+    """The release lock's container and the caller's permissions on it."""
+
+    account: str
+    container: str
+    permissions: Permissions | None  # None: not readable, `error` says why
+    needed_data_actions: tuple[str, ...]
+    error: str | None = None
+    exists: bool | None = None  # None: not known (`error` says why)
+
+
+@dataclass(frozen=True)
+class DeploymentShape:
+    """What the doctor compares between a slot's spec and its live deployment."""
+
+    instance_type: str | None
+    instance_count: int | None
+    request_settings: dict[str, int | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SlotFacts:
+    slot: str
+    spec: DeploymentShape
+    live: DeploymentShape | None  # None: not deployed
+    role: str  # live, candidate or idle
+
+
+@dataclass(frozen=True)
+class EndpointFacts:
+    """The endpoint's spec and live state (`exists` False: not created yet)."""
+
+    name: str
+    exists: bool
+    spec_auth_mode: str | None
+    live_auth_mode: str | None = None
+    slots: tuple[SlotFacts, ...] = ()
+    idle_slot: str | None = None
+    release_in_progress: bool = False
+
+
+@dataclass(frozen=True)
+class MetricFacts:
+    """The Azure Monitor metrics the analysis reads, and those published on the endpoint's resource."""
+
+    resource_id: str
+    needed: tuple[str, ...]
+    published: tuple[str, ...] | None  # None: not read, `error` says why
+    error: str | None = None

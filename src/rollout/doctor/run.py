@@ -1,0 +1,124 @@
+"""A doctor run: read the facts of a project's target, judge each (`rollout.doctor.rules`)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+
+from azure.core.exceptions import HttpResponseError
+
+from rollout.azureml.local_target import LocalTarget
+from rollout.doctor import gather, rules
+from rollout.doctor.checks import Check, Diagnosis
+from rollout.doctor.facts import EndpointFacts, IdentityFacts, ScopeKind
+from rollout.doctor.permissions import Permissions
+from rollout.github.defaults import ENVIRONMENTS_FILE
+from rollout.github.environments_config import load_config
+from rollout.github.roles import environment_roles
+from rollout.release.context import ReleaseContext
+from rollout.release.roles import idle_slot
+
+if TYPE_CHECKING:
+    from rollout.azureml.connection import Connection
+    from rollout.project.specs import Project
+
+LOCK_ROLE = "rollout-lock"
+
+
+def diagnose(conn: Connection, project: Project, environments: list[str]) -> Diagnosis:
+    """Every check, in order: the credential, each environment's identity, the lock, the endpoint."""
+    credential, token = gather.read_credential(conn.target)
+    checks = [rules.credential_check(credential)]
+    if token is None:
+        return Diagnosis(conn.target.name, checks)
+    ctx = ReleaseContext(conn, project)
+    exists = ctx.exists()
+    auth_mode = str(project.endpoint.auth_mode or "key")
+    settings = project.plan.lock
+    try:
+        place: tuple[str, str, str] | None = gather.lock_place(conn, settings.account_url, settings.container)
+    except HttpResponseError as error:  # the default datastore could not be read
+        place = None
+        reason = " ".join(str(error.message).split())
+        checks.append(
+            Check(
+                "lock",
+                "container",
+                False,
+                f"cannot find the lock's container: {reason}",
+                "name the lock's `account_url` and `container` in the release plan",
+            )
+        )
+    workspace = gather.workspace_scope(conn.ml)
+    scopes: dict[ScopeKind, str] = {
+        "workspace": workspace,
+        # before its creation, the roles on the workspace (or above) are those the endpoint gets
+        "endpoint": f"{workspace}/onlineEndpoints/{project.endpoint_name}" if exists else workspace,
+    }
+    if place is not None:
+        scopes["lock container"] = gather.container_scope(conn.ml, place[0], place[1])
+    for environment in environments:
+        checks.extend(rules.identity_checks(_identity(conn, project, environment, token, scopes)))
+    if place is not None:
+        needed = gather.needed_role(project.root, LOCK_ROLE, auth_mode)
+        checks.append(rules.lock_check(gather.lock_facts(conn, token, place, needed)))
+    checks.extend(rules.endpoint_checks(_endpoint(ctx, project, exists)))
+    if exists:
+        checks.append(rules.metrics_check(gather.metric_facts(conn, str(ctx.endpoint().id))))
+    return Diagnosis(conn.target.name, checks)
+
+
+def _identity(
+    conn: Connection, project: Project, environment: str, caller_token: str, scopes: dict[ScopeKind, str]
+) -> IdentityFacts:
+    """An environment's identity and its permissions at each scope (on the emulator, read with a
+    token of its own; on Azure, the caller's)."""
+    config_path = project.root / ENVIRONMENTS_FILE
+    declared = load_config(config_path).environments if config_path.is_file() else {}
+    spec = declared.get(environment)
+    keys = spec.roles if spec and spec.roles else list(environment_roles(environment))
+    auth_mode = str(project.endpoint.auth_mode or "key")
+    needs = tuple(gather.needed_role(project.root, key, auth_mode) for key in keys)
+    target = conn.target
+    client_id: str | None = None
+    token = caller_token
+    if isinstance(target, LocalTarget):
+        client_id = str(spec.identity.client_id) if spec else str(uuid.uuid5(uuid.NAMESPACE_URL, environment))
+        token = target.existing_identity_token(client_id)
+    permissions: dict[ScopeKind, Permissions] = {}
+    errors: dict[ScopeKind, str] = {}
+    for kind, scope in scopes.items():
+        try:
+            permissions[kind] = gather.read_permissions(conn, token, scope)
+        except gather.Unreadable as error:
+            errors[kind] = str(error)
+    return IdentityFacts(environment, client_id, needs, permissions, errors)
+
+
+def _endpoint(ctx: ReleaseContext, project: Project, exists: bool) -> EndpointFacts:
+    spec_auth = str(project.endpoint.auth_mode) if project.endpoint.auth_mode else None
+    if not exists:
+        return EndpointFacts(project.endpoint_name, False, spec_auth)
+    endpoint = ctx.endpoint()
+    live = ctx.deployments()
+    roles = ctx.roles(endpoint)
+
+    def role(name: str) -> str:
+        if name == roles.candidate:
+            return "candidate"
+        return "live" if name == roles.live else "idle"
+
+    slots = tuple(
+        gather.slot_facts(slot, spec, live.get(str(spec.name)), role(str(spec.name)))
+        for slot, spec in project.deployments.items()
+    )
+    idle = None if roles.in_progress else idle_slot(list(project.deployments), roles.live)
+    return EndpointFacts(
+        project.endpoint_name,
+        True,
+        spec_auth,
+        str(endpoint.auth_mode) if endpoint.auth_mode else None,
+        slots,
+        idle,
+        roles.in_progress,
+    )
