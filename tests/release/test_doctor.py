@@ -33,7 +33,8 @@ def released(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pat
     root = make_project(tmp_path_factory.mktemp("doctor") / "project", "ep-doctor-preflight")
     shutil.copytree(REPO / ROLES_DIR, root / ROLES_DIR)
     environments = {
-        name: {"identity": {"client_id": CLIENT_IDS[name]}, "roles": roles} for name, roles in ROLES.items()
+        name: {"identity": {"client_id": CLIENT_IDS[name]}, "roles": roles, "can_admins_bypass": False}
+        for name, roles in ROLES.items()
     }
     (root / ".github" / "environments.yml").write_text(yaml.safe_dump({"environments": environments}))
     serving_v1(lab, root)

@@ -92,7 +92,10 @@ def test_deploy_again_with_the_same_pin_is_a_no_op(live_on_v1: Release) -> None:
     rel.say = said.append
     rel.deploy(version=VERSIONS["v2"])
     rel.deploy(version=VERSIONS["v2"])
-    assert said[-1] == "heart-classifier:2 is already deployed in green"
+    again = said[said.index("deploying heart-classifier:2 into green at 0% traffic") + 1 :]
+    assert "heart-classifier:2 is already deployed in green" in again  # nothing deployed twice
+    assert "deploying heart-classifier:2 into green at 0% traffic" not in again
+    assert again[-1].startswith("packages: green installs the same ")  # the slot's packages, as recorded
 
 
 def test_a_candidate_that_fails_every_request_stops_before_traffic_moves(

@@ -73,7 +73,7 @@ def to_html(report: ReleaseReport) -> str:
             verdicts=verdicts_text(report.glance),
             span=span_text(report.glance),
             rows=glance_rows(report.glance),
-            boundaries=marks_text(report.glance),
+            boundaries=marks_text(report.glance) if report.glance.marks else "",
             chart=Markup(share_svg(report.glance)) if report.glance.seconds > 0 else None,  # escaped
         ),
     )

@@ -75,8 +75,10 @@ def _glance(report: ReleaseReport) -> str:
     ]
     if rows:
         lines += ["| stage | verdict | candidate gets | approval |", "|---|---|---|---|", rows, ""]
-    if glance.seconds > 0:
-        lines += [_share_chart(glance), "", f"{marks_text(glance)}.", ""]
+    if glance.seconds > 0:  # a release within one second has no time axis to draw
+        lines += [_share_chart(glance), ""]
+    if glance.marks:
+        lines += [f"{marks_text(glance)}.", ""]
     return "\n".join(lines)
 
 

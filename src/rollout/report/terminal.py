@@ -59,6 +59,7 @@ def _glance(glance: Glance, console: Console) -> None:
             ticks[column] = "x" if mark.kind == ROLLBACK else "^"
         console.print(f"  candidate's share, 0 to 100%: {line}", markup=False, highlight=False)
         console.print(f"  {'^ stage, x rollback':>29} {''.join(ticks)}", markup=False, highlight=False)
+    if glance.marks:
         console.print(f"  {marks_text(glance)}", markup=False, highlight=False)
     if glance.stages:
         table = Table(show_header=True)

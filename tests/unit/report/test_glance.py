@@ -184,3 +184,22 @@ def test_a_stage_run_by_hand_needed_no_approval(rollout_home: Path) -> None:
     )
     text = to_markdown(build_report(Recorded("ep", read("ep")), STAGES))
     assert "| canary | pass | 10% of traffic | no approval needed: run by hand |" in text
+
+
+def test_a_release_within_one_second_still_marks_its_stage_and_rollback(rollout_home: Path) -> None:
+    quick = [
+        step("deploy", "deploy", "done", None, "00:00", "0"),
+        step("stage", "canary", "fail", "00:00", "00:00", "10"),
+        step("rollback", "rollback", "done", None, "00:00", "0"),
+    ]
+    for entry in quick:
+        append(entry)
+    report = build_report(Recorded("ep", read("ep")), STAGES, stage="canary")
+    assert report.glance.seconds == 0  # recorded to the second: no time axis to draw
+    text = to_markdown(report)
+    assert "```mermaid" not in text.partition("### Stage canary")[0]
+    assert "stages began: canary at 0 s; rollback at 0 s." in text
+    assert "stages began: canary at 0 s; rollback at 0 s." in to_html(report)
+    out = io.StringIO()
+    print_report(report, Console(file=out, width=120))
+    assert "stages began: canary at 0 s; rollback at 0 s" in out.getvalue()
