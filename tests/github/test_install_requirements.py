@@ -19,6 +19,7 @@ from rollout.github.install import (
     LOCK_COMMAND,
     RELEASE_LOCK,
     RELEASE_REQUIREMENTS,
+    REPOSITORY_LOCK_COMMAND,
     installed_requirements,
     requirement,
 )
@@ -97,9 +98,19 @@ def test_the_lock_covers_rollouts_dependencies_at_the_constrained_versions():
 
 
 def test_the_lock_was_compiled_by_the_documented_command():
-    assert LOCK_COMMAND in (REPO / RELEASE_LOCK).read_text()
-    assert LOCK_COMMAND.replace(f" -o {RELEASE_LOCK}", "") in (REPO / RELEASE_REQUIREMENTS).read_text()
-    assert LOCK_COMMAND in (REPO / "docs" / "installing.md").read_text()
+    assert REPOSITORY_LOCK_COMMAND in (REPO / RELEASE_LOCK).read_text()
+    assert (
+        REPOSITORY_LOCK_COMMAND.replace(f" -o {RELEASE_LOCK}", "")
+        in (REPO / RELEASE_REQUIREMENTS).read_text()
+    )
+    assert REPOSITORY_LOCK_COMMAND in (REPO / "docs" / "development.md").read_text()
+    assert LOCK_COMMAND in (REPO / "docs" / "installing.md").read_text()  # a team's project
+
+
+def test_a_projects_lock_keeps_rollout_which_no_checkout_installs():
+    # a project written by `rollout init` has no pyproject.toml: its jobs get rollout from the lock
+    assert "--no-emit-package" not in LOCK_COMMAND
+    assert f"--no-emit-package {DISTRIBUTION}" in REPOSITORY_LOCK_COMMAND
 
 
 @pytest.mark.parametrize(

@@ -347,14 +347,17 @@ def test_a_release_names_the_pins_whose_runs_the_concurrency_group_dropped(workf
     assert values[
         "reason"
     ].endswith(  # each at the commit that first pinned it
-        " It skips 2 pin(s) whose runs GitHub's concurrency dropped (one pending run per endpoint): "
+        " It skips 2 pin(s) the endpoint never served (runs GitHub's concurrency dropped, one pending "
+        "run per endpoint, or runs that did not release them): "
         f"heart-classifier:3 ({commits['v3'][:7]} 'pin v3'), "
         f"heart-classifier:4 ({commits['v4'][:7]} 'pin v4')."
     )
     assert out.startswith("release: ") and "It skips 2 pin(s)" in out
 
 
-def test_the_next_version_after_the_served_one_skips_nothing(workflow_cli, bumped, tmp_path):
+def test_only_pins_after_the_served_one_are_skipped_and_an_unknown_served_one_skips_nothing(
+    workflow_cli, bumped, tmp_path
+):
     root, commits = bumped
     path = served(tmp_path, **serving("heart-classifier:4"))
     _, out, values = decide(

@@ -124,8 +124,8 @@ def test_existing_files_are_kept_unless_forced(registry_lab: Lab, tmp_path: Path
     assert sorted(p.name for p in project.rglob("*") if p.is_file()) == ["blue.yml"]
     assert (project / "deployments" / "blue.yml").read_text() == "mine\n"
 
-    # forced, with a scoring script and its environment: the slots run the script
-    script, conda = _script(project), _conda(project)
+    # forced, with a scoring script and its environment in the script's folder: the slots run the script
+    script, conda = _script(project), _conda(project / "scoring")
     coded = ["--scoring-script", str(script), "--conda-file", str(conda)]
     forced = registry_lab.in_process("init", *args, *coded, "--force")
     assert forced.returncode == 0, forced.stderr
@@ -133,6 +133,6 @@ def test_existing_files_are_kept_unless_forced(registry_lab: Lab, tmp_path: Path
     assert (project / "deployments" / "blue.yml").read_text().startswith("$schema:")
     spec = yaml.safe_load((project / "deployments" / "green.yml").read_text())
     assert spec["code_configuration"] == {"code": "../scoring", "scoring_script": "score.py"}
-    assert spec["environment"]["conda_file"] == "../conda.yaml"
+    assert spec["environment"]["conda_file"] == "../scoring/conda.yaml"
     assert "note: the slots run scoring/score.py; the probe answers and the output contract" in forced.stderr
     assert "output: a class label in [0, 1, 2]; agreement: equal labels" in forced.stdout

@@ -99,8 +99,21 @@ def test_an_identity_without_a_role_fails_with_the_role_to_assign(lab: Lab, rele
     assert "1 check(s) failed" in result.stdout
 
 
-def test_an_identity_the_target_does_not_know_cannot_be_checked(lab: Lab, released: Path) -> None:
-    result = doctor(lab, released, "production")  # declared nowhere: its identity has no roles
+def test_an_identity_the_target_does_not_know_cannot_be_checked(
+    lab: Lab, released: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "project"
+    shutil.copytree(released, copy)
+    config = copy / ".github" / "environments.yml"
+    declared = yaml.safe_load(config.read_text())
+    unknown = {"client_id": str(uuid.uuid4())}  # an identity the emulator never issued a token to
+    declared["environments"]["production"] = {
+        "identity": unknown,
+        "roles": ["rollout-traffic", "rollout-lock"],
+        "can_admins_bypass": False,
+    }
+    config.write_text(yaml.safe_dump(declared))
+    result = doctor(lab, copy, "production")
     assert result.returncode == 1
     text = " ".join(result.stdout.split())
     assert "cannot read the permissions" in text and "401" in text
@@ -147,3 +160,12 @@ def test_a_lock_container_that_does_not_exist_fails_with_how_to_create_it(
     assert "the lock's container no-such-locks does not exist in account" in text
     assert "--name no-such-locks --auth-mode login`) or name an existing one" in text
     assert "1 check(s) failed" in text
+
+
+def test_an_environment_the_file_does_not_declare_is_one_error_line(lab: Lab, released: Path) -> None:
+    result = doctor(lab, released, "prodution")
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.strip() == (
+        "error: --environment prodution: .github/environments.yml declares no such environment "
+        "(it declares canary, release)"
+    )

@@ -89,8 +89,9 @@ def pin_changed(
     reason = decision.reason
     if skipped:
         reason += (
-            f" It skips {len(skipped)} pin(s) whose runs GitHub's concurrency dropped (one pending run "
-            f"per endpoint): {', '.join(str(s) for s in skipped)}."
+            f" It skips {len(skipped)} pin(s) the endpoint never served (runs GitHub's concurrency "
+            f"dropped, one pending run per endpoint, or runs that did not release them): "
+            f"{', '.join(str(s) for s in skipped)}."
         )
     console.github_output(
         {

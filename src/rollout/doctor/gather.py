@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from rollout.azureml.azure_monitor import LATENCY_P95, REQUESTS
+from rollout.core.errors import UserError
 from rollout.doctor.facts import (
     CredentialFacts,
     DeploymentShape,
@@ -133,12 +134,18 @@ def container_scope(ml: MLClient, account: str, container: str) -> str:
 
 
 def needed_role(root: Path, key: str, auth_mode: str) -> NeededRole:
-    """A role of `.github/roles/<key>.json`, else rollout's own of that name; KeyError if neither."""
+    """A role of `.github/roles/<key>.json`, else rollout's own of that name; a UserError if
+    neither, or if the file is not a role definition's JSON."""
     path = root / ROLES_DIR / f"{key}.json"
     if path.is_file():
-        data = json.loads(path.read_text())
+        try:
+            data = json.loads(path.read_text())
+        except json.JSONDecodeError as error:
+            raise UserError(f"{path}: not a role definition's JSON ({error})") from None
     else:
-        role = next(r for r in job_roles(auth_mode) if r.key == key)
+        role = next((r for r in job_roles(auth_mode) if r.key == key), None)
+        if role is None:
+            raise UserError(f"role {key}: no {path} and rollout has no role of that name")
         data = json.loads(role.definition())
     return NeededRole(
         key,

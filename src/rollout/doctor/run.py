@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING
 
-from azure.core.exceptions import HttpResponseError
+from azure.core.exceptions import AzureError
 
 from rollout.azureml.local_target import LocalTarget
+from rollout.core.errors import UserError
 from rollout.doctor import gather, rules
 from rollout.doctor.checks import Check, Diagnosis
 from rollout.doctor.facts import EndpointFacts, IdentityFacts, ScopeKind
@@ -32,14 +33,19 @@ def diagnose(conn: Connection, project: Project, environments: list[str]) -> Dia
     if token is None:
         return Diagnosis(conn.target.name, checks)
     ctx = ReleaseContext(conn, project)
-    exists = ctx.exists()
+    try:
+        exists = ctx.exists()
+    except AzureError as error:  # the caller cannot read the workspace: nothing else can be checked
+        reason = " ".join(str(getattr(error, "message", None) or error).split())
+        advice = "give the caller a role that reads the workspace (the gate's, `rollout-gate`)"
+        return Diagnosis(conn.target.name, [*checks, Check("workspace", "read", False, reason, advice)])
     auth_mode = str(project.endpoint.auth_mode or "key")
     settings = project.plan.lock
     try:
         place: tuple[str, str, str] | None = gather.lock_place(conn, settings.account_url, settings.container)
-    except HttpResponseError as error:  # the default datastore could not be read
+    except AzureError as error:  # the default datastore could not be read
         place = None
-        reason = " ".join(str(error.message).split())
+        reason = " ".join(str(getattr(error, "message", None) or error).split())
         checks.append(
             Check(
                 "lock",
@@ -76,6 +82,11 @@ def _identity(
     config_path = project.root / ENVIRONMENTS_FILE
     declared = load_config(config_path).environments if config_path.is_file() else {}
     spec = declared.get(environment)
+    if declared and spec is None:
+        raise UserError(
+            f"--environment {environment}: {ENVIRONMENTS_FILE} declares no such environment "
+            f"(it declares {', '.join(sorted(declared))})"
+        )
     keys = spec.roles if spec and spec.roles else list(environment_roles(environment))
     auth_mode = str(project.endpoint.auth_mode or "key")
     needs = tuple(gather.needed_role(project.root, key, auth_mode) for key in keys)

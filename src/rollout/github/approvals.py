@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from rollout.core.errors import UserError
 from rollout.github.api import GitHubApi, Repository, segment
 
 DEFAULT_API_URL = "https://api.github.com"
@@ -58,15 +59,20 @@ def run_reviews(api: GitHubApi, run: ActionsRun) -> list[Review]:
     with api.answers():
         answer = api.rest.actions.get_reviews_for_run(segment(repo.owner), segment(repo.name), run.run_id)
         items = answer.json()
-    return [
-        Review(
-            environments=[e.get("name", "") for e in item["environments"]],
-            state=item["state"],
-            login=item["user"]["login"],
-            comment=item.get("comment") or "",
-        )
-        for item in items
-    ]
+    try:
+        return [
+            Review(
+                environments=[e.get("name", "") for e in item["environments"]],
+                state=item["state"],
+                login=item["user"]["login"],
+                comment=item.get("comment") or "",
+            )
+            for item in items
+        ]
+    except (KeyError, TypeError, AttributeError) as error:  # a review GitHub did not fill in as documented
+        raise UserError(
+            f"GitHub's review history of run {run.run_id} has an unexpected item ({error!r})"
+        ) from None
 
 
 def approved(reviews: list[Review], environment: str) -> list[Review]:

@@ -17,11 +17,15 @@ from rollout import DISTRIBUTION
 
 RELEASE_REQUIREMENTS = Path("release-requirements.txt")
 RELEASE_LOCK = Path("release-requirements.lock")
-# Compiles the lock for the workflows' runners (Linux x86-64, the Python they set up).
+# Compiles the lock for the workflows' runners (Linux x86-64, the Python they set up): rollout
+# itself in it, pinned and hashed, as a project written by `rollout init` installs it.
 LOCK_COMMAND = (
     f"uv pip compile {RELEASE_REQUIREMENTS} --generate-hashes --python-version 3.11 "
-    f"--python-platform x86_64-manylinux_2_28 --no-emit-package {DISTRIBUTION} -o {RELEASE_LOCK}"
+    f"--python-platform x86_64-manylinux_2_28 -o {RELEASE_LOCK}"
 )
+# rollout's own repository installs rollout from its checkout (`pip install --no-deps .`): its lock
+# leaves rollout out.
+REPOSITORY_LOCK_COMMAND = LOCK_COMMAND.replace(" -o ", f" --no-emit-package {DISTRIBUTION} -o ")
 
 _HEADER = (
     f"# What the release workflows install, as the input of {RELEASE_LOCK}: every job installs the\n"

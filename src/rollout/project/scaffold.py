@@ -106,6 +106,8 @@ def _inside(root: Path, path: Path, option: str) -> Path:
 def link_scoring_code(root: Path, scratch: Path, code: ScoringCode) -> None:
     """Links in `scratch` to the project's scoring folder and conda file, for validating a copy."""
     for relative in (code.code, code.conda_file):
+        if (scratch / relative).exists():  # the conda file inside the scoring folder, linked with it
+            continue
         (scratch / relative).parent.mkdir(parents=True, exist_ok=True)
         (scratch / relative).symlink_to((root / relative).resolve())
 

@@ -82,6 +82,8 @@ def glance_of(steps: list[Entry]) -> Glance:
             if e.rolled_back:
                 marks.append(Mark(at(e.ended), ROLLBACK, f"{e.name} rolled back"))
                 changes.append(ShareChange(at(e.ended), 0, False))
+            elif mirrored:  # a shadow stage turns its mirror off when it ends
+                changes.append(ShareChange(at(e.ended), 0, False))
         elif e.step == ROLLBACK:
             marks.append(Mark(at(e.ended), ROLLBACK, "rollback"))
             changes.append(ShareChange(at(e.ended), 0, False))

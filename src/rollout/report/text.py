@@ -57,7 +57,10 @@ def approval_text(entry: Entry) -> str:
         said = f': "{a.comment}"' if a.comment else ""
         return f"approved by {', '.join(a.by)} on GitHub{where}{said}"
     if a.gate == GATE_OPEN:
-        return f"no approval needed: environment {a.environment} asks for no review"
+        return (
+            f"no approval in this run: environment {a.environment} asks for no review "
+            "(or was approved in another attempt)"
+        )
     if a.gate == GATE_PROMPT:
         return f"started at the prompt by {', '.join(a.by) or 'an unknown user'}"
     if a.gate == GATE_UNREAD:

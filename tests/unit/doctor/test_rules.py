@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 
+import pytest
+
+from rollout.core.errors import UserError
 from rollout.doctor.facts import (
     CredentialFacts,
     DeploymentShape,
@@ -15,7 +19,7 @@ from rollout.doctor.facts import (
     NeededRole,
     SlotFacts,
 )
-from rollout.doctor.gather import audience_of
+from rollout.doctor.gather import audience_of, needed_role
 from rollout.doctor.permissions import PermissionEntry, Permissions
 from rollout.doctor.rules import (
     credential_check,
@@ -178,3 +182,14 @@ def test_the_metrics_the_analysis_reads_must_be_published_on_the_endpoint() -> N
     refused = metrics_check(MetricFacts("/ep", needed, None, "AuthorizationFailed: no"))
     assert not refused.ok and "AuthorizationFailed" in refused.detail
     assert refused.advice and "metricDefinitions/read" in refused.advice
+
+
+def test_a_role_without_a_definition_is_one_error_line(tmp_path: Path) -> None:
+    assert needed_role(tmp_path, "rollout-gate", "key").actions  # rollout's own, with no file
+    with pytest.raises(UserError, match=r"role rollout-custom: no .* and rollout has no role of that name"):
+        needed_role(tmp_path, "rollout-custom", "key")
+    broken = tmp_path / ".github" / "roles" / "rollout-custom.json"
+    broken.parent.mkdir(parents=True)
+    broken.write_text("{not json")
+    with pytest.raises(UserError, match="not a role definition's JSON"):
+        needed_role(tmp_path, "rollout-custom", "key")

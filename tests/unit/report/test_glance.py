@@ -93,6 +93,7 @@ def test_the_glance_steps_the_candidates_share_through_every_stage_and_the_rollb
     assert glance.changes == [
         ShareChange(0, 0, False),
         ShareChange(60, 50, True),
+        ShareChange(120, 0, False),  # the shadow's mirror off at its end, while the canary awaits approval
         ShareChange(180, 10, False),
         ShareChange(300, 50, False),
         ShareChange(400, 0, False),
@@ -105,6 +106,7 @@ def test_the_glance_steps_the_candidates_share_through_every_stage_and_the_rollb
     ]
     assert glance.seconds == 400
     assert [c.percent for c in glance.samples(5)] == [0, 50, 10, 50, 0]  # at 0, 100, 200, 300, 400 s
+    assert glance.share_at(150) == ShareChange(120, 0, False)
 
 
 def test_the_markdown_opens_with_the_whole_release(rollout_home: Path) -> None:
@@ -119,8 +121,8 @@ def test_the_markdown_opens_with_the_whole_release(rollout_home: Path) -> None:
         in glance
     )
     assert (
-        "| shadow | pass | 50% mirrored | no approval needed: environment shadow asks for no review |"
-        in glance
+        "| shadow | pass | 50% mirrored | no approval in this run: environment shadow asks for no review "
+        "(or was approved in another attempt) |" in glance
     )
     assert (
         "| canary | pass | 10% of traffic | approved by alice, bob on GitHub (environment canary): "
