@@ -108,6 +108,9 @@ class Stage(_Spec):
     mirror: StrictInt | None = None
     bake_seconds: float = Field(alias="bake")
     environment: str
+    # a stage that moves all traffic refuses to start while the candidate has fewer instances than
+    # live: it would serve live's load with less capacity; true lets it
+    allow_fewer_instances: bool = False
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

@@ -170,7 +170,25 @@ def _stage_may_start(ctx: ReleaseContext, stage: str) -> tuple[str, str | None]:
     state = deployment_state(ctx.conn.ml, candidate, ctx.endpoint_name)
     if state != "Succeeded":
         raise UserError(f"candidate {candidate} is {state}, not Succeeded; deploy it again")
+    _check_capacity(ctx, ctx.project.plan.stage(stage), candidate, roles.live)
     return candidate, roles.live
+
+
+def _check_capacity(ctx: ReleaseContext, stage: Stage, candidate: str, live: str | None) -> None:
+    """A stage that moves all traffic starts only when the candidate has as many instances as live
+    (unless the stage allows fewer): with fewer, it would take live's whole load on less capacity."""
+    if stage.traffic != 100 or live is None or stage.allow_fewer_instances:
+        return
+    deployments = ctx.deployments()
+    if live not in deployments or candidate not in deployments:
+        return
+    has, had = deployments[candidate].instance_count or 0, deployments[live].instance_count or 0
+    if has < had:
+        raise UserError(
+            f"stage {stage.name} would move all traffic to {candidate}, which has {has} instance(s) "
+            f"where live {live} has {had}: roll back, give {candidate}'s spec `instance_count: {had}` "
+            f"and deploy it again, or let the stage start with `allow_fewer_instances: true`"
+        )
 
 
 @dataclass
