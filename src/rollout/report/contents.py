@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from rollout.core.errors import UserError
+from rollout.project.output_contract import Tolerance
 from rollout.project.specs import Stage
 from rollout.release.analysis import LATENCY_NOISE_MS
 from rollout.release.history import Entry, package_diff
@@ -202,10 +203,10 @@ def _tolerance(limits: dict[str, float]) -> str:
     """How a number model's answers agree: `, within 0.52` (absolute) or `, within 5.00%`."""
     if "tolerance_absolute" not in limits:
         return ""
-    absolute, relative = limits["tolerance_absolute"], limits.get("tolerance_relative", 0.0)
-    parts = [f"{absolute:.4g}"] if absolute else []
-    parts += [f"{relative:.2%}"] if relative or not parts else []
-    return f" of rows within {' or '.join(parts)}"
+    tolerance = Tolerance(
+        absolute=limits["tolerance_absolute"], relative=limits.get("tolerance_relative", 0.0)
+    )
+    return f" of rows within {tolerance.describe()}"
 
 
 def _drift(limits: dict[str, float], n: dict[str, float | int | None]) -> list[Threshold]:

@@ -55,35 +55,34 @@ class MonitorApi:
 
     async def endpoint_metrics(self, request: Request) -> Response:
         """Azure Monitor metrics of an online endpoint (RequestsPerMinute, RequestLatency_P95, ...)."""
-        name = request.path_params["endpoint"]
-        try:
-            endpoint = self._state.get_endpoint(name)
-        except NotFound:
-            raise self._not_found(f"onlineEndpoints/{name}") from None
-        return self._answer(request, ENDPOINT_METRICS, ENDPOINT_NAMESPACE, endpoint.name)
+        name = self._endpoint_of(request)
+        return self._answer(request, ENDPOINT_METRICS, ENDPOINT_NAMESPACE, name)
 
     async def deployment_metrics(self, request: Request) -> Response:
         """Azure Monitor metrics of a deployment (resource metrics by instance; not measured: empty)."""
-        params = request.path_params
-        try:
-            self._state.get_deployment(params["endpoint"], params["deployment"])
-        except NotFound:
-            raise self._not_found(
-                f"onlineEndpoints/{params['endpoint']}/deployments/{params['deployment']}"
-            ) from None
+        self._deployment_of(request)
         return self._answer(request, DEPLOYMENT_METRICS, DEPLOYMENT_NAMESPACE, "")
 
     async def endpoint_definitions(self, request: Request) -> Response:
         """The metrics Azure publishes on an online endpoint (`metricDefinitions`)."""
-        name = request.path_params["endpoint"]
-        try:
-            self._state.get_endpoint(name)
-        except NotFound:
-            raise self._not_found(f"onlineEndpoints/{name}") from None
+        self._endpoint_of(request)
         return _definitions(request, ENDPOINT_METRICS, ENDPOINT_NAMESPACE)
 
     async def deployment_definitions(self, request: Request) -> Response:
         """The metrics Azure publishes on a deployment (`metricDefinitions`)."""
+        self._deployment_of(request)
+        return _definitions(request, DEPLOYMENT_METRICS, DEPLOYMENT_NAMESPACE)
+
+    def _endpoint_of(self, request: Request) -> str:
+        """The name of the request's endpoint; Azure Monitor's 404 when there is none."""
+        name = request.path_params["endpoint"]
+        try:
+            return self._state.get_endpoint(name).name
+        except NotFound:
+            raise self._not_found(f"onlineEndpoints/{name}") from None
+
+    def _deployment_of(self, request: Request) -> None:
+        """Azure Monitor's 404 unless the request's deployment exists."""
         params = request.path_params
         try:
             self._state.get_deployment(params["endpoint"], params["deployment"])
@@ -91,7 +90,6 @@ class MonitorApi:
             raise self._not_found(
                 f"onlineEndpoints/{params['endpoint']}/deployments/{params['deployment']}"
             ) from None
-        return _definitions(request, DEPLOYMENT_METRICS, DEPLOYMENT_NAMESPACE)
 
     def _answer(
         self, request: Request, catalogue: Sequence[MetricDefinition], namespace: str, endpoint: str
