@@ -82,6 +82,7 @@ def test_a_healthy_project_passes_every_check(lab: Lab, released: Path) -> None:
     assert "idle: the next release deploys into it" in out
     assert "published on the endpoint: RequestsPerMinute, RequestLatency_P95" in out
     assert "exists; the caller reads, writes and leases its blobs" in out
+    assert "none in .github/workflows: releases run by hand" in " ".join(out.split())
 
 
 def test_an_identity_without_a_role_fails_with_the_role_to_assign(lab: Lab, released: Path) -> None:
@@ -169,3 +170,24 @@ def test_an_environment_the_file_does_not_declare_is_one_error_line(lab: Lab, re
         "error: --environment prodution: .github/environments.yml declares no such environment "
         "(it declares canary, release)"
     )
+
+
+def test_workflows_out_of_step_with_the_plan_fail_with_how_to_render_them(
+    lab: Lab, released: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "project"
+    shutil.copytree(released, copy)
+    rendered = lab.in_process("workflow", "render", "--path", str(copy))
+    assert rendered.returncode == 0, rendered.stderr
+    in_step = doctor(lab, copy)
+    assert "release.yml, rollback.yml and the roles match the plan" in " ".join(in_step.stdout.split())
+    plan_file = copy / "deployments" / "release.yml"
+    plan = yaml.safe_load(plan_file.read_text())
+    plan["stages"][-1]["bake"] = "7m"  # the plan changed, the workflows were not rendered again
+    plan_file.write_text(yaml.safe_dump(plan, sort_keys=False))
+    result = doctor(lab, copy)
+    assert result.returncode == 1
+    text = " ".join(result.stdout.split())
+    assert "out of step with the release plan: .github/workflows/release.yml" in text
+    assert "run `rollout workflow render` and commit what it writes" in text
+    assert "1 check(s) failed" in text

@@ -29,6 +29,8 @@ from rollout.doctor.facts import (
 from rollout.doctor.permissions import Permissions
 from rollout.github.role_commands import on_storage_only
 from rollout.github.roles import ROLES_DIR, job_roles
+from rollout.github.workflow import RELEASE_WORKFLOW, read_plan
+from rollout.github.workflow import check as workflow_check
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -233,3 +235,11 @@ def metric_facts(conn: Connection, resource_id: str) -> MetricFacts:
     except AzureError as error:
         return MetricFacts(resource_id, needed, None, azure_message(error))
     return MetricFacts(resource_id, needed, published)
+
+
+def workflow_problems(root: Path) -> list[str] | None:
+    """What differs between the project's workflows and those its plan renders; None when it has
+    no release workflow at all."""
+    if not (root / RELEASE_WORKFLOW).exists():
+        return None
+    return workflow_check(root, read_plan(root))

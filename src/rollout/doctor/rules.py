@@ -232,3 +232,22 @@ def metrics_check(facts: MetricFacts) -> Check:
             f"the analysis cannot judge a stage without them: see what the region publishes with {listing}",
         )
     return Check("metrics", "Azure Monitor", True, f"published on the endpoint: {', '.join(facts.needed)}")
+
+
+def workflows_check(problems: list[str] | None) -> Check:
+    """The release workflows in step with the plan (`rollout workflow render --check`); None: the
+    project has no workflows (its releases run by hand)."""
+    if problems is None:
+        return Check("workflows", "GitHub Actions", True, "none in .github/workflows: releases run by hand")
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        return Check(
+            "workflows",
+            "GitHub Actions",
+            False,
+            f"out of step with the release plan: {problems[0]}{more}",
+            "run `rollout workflow render` and commit what it writes (`--check` lists every difference)",
+        )
+    return Check(
+        "workflows", "GitHub Actions", True, "release.yml, rollback.yml and the roles match the plan"
+    )

@@ -27,9 +27,13 @@ LOCK_ROLE = "rollout-lock"
 
 
 def diagnose(conn: Connection, project: Project, environments: list[str]) -> Diagnosis:
-    """Every check, in order: the credential, each environment's identity, the lock, the endpoint."""
+    """Every check, in order: the credential, the workflows, each environment's identity, the lock,
+    the endpoint."""
     credential, token = gather.read_credential(conn.target)
-    checks = [rules.credential_check(credential)]
+    checks = [
+        rules.credential_check(credential),
+        rules.workflows_check(gather.workflow_problems(project.root)),
+    ]
     if token is None:
         return Diagnosis(conn.target.name, checks)
     ctx = ReleaseContext(conn, project)

@@ -28,6 +28,7 @@ from rollout.doctor.rules import (
     lock_check,
     metrics_check,
     needed_at,
+    workflows_check,
 )
 
 EP = "Microsoft.MachineLearningServices/workspaces/onlineEndpoints"
@@ -193,3 +194,13 @@ def test_a_role_without_a_definition_is_one_error_line(tmp_path: Path) -> None:
     broken.write_text("{not json")
     with pytest.raises(UserError, match="not a role definition's JSON"):
         needed_role(tmp_path, "rollout-custom", "key")
+
+
+def test_the_workflows_line_says_in_step_stale_or_absent() -> None:
+    assert workflows_check([]).ok and workflows_check(None).ok
+    stale = workflows_check([".github/workflows/release.yml: stage full bakes 5m", "rollback.yml differs"])
+    assert not stale.ok
+    assert stale.detail == (
+        "out of step with the release plan: .github/workflows/release.yml: stage full bakes 5m (and 1 more)"
+    )
+    assert stale.advice is not None and "rollout workflow render" in stale.advice
