@@ -56,6 +56,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "acceptance: the pre-promotion acceptance suite, against a live candidate"
     )
+    # the deprecations azure-ai-ml's schemas raise in the marshmallow a team's environment holds
+    # (hundreds a run) say nothing about the candidate
+    for module in ("marshmallow", "azure"):
+        config.addinivalue_line("filterwarnings", f"ignore::DeprecationWarning:{module}")
 
 
 def _project_root(config: pytest.Config) -> Path:
