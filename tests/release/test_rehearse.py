@@ -66,3 +66,11 @@ def test_a_broken_version_fails_naming_the_cause(lab: Lab, project: Path) -> Non
     ), errors
     assert f"### Rehearsal failed: {MODEL}:{VERSIONS['broken']}" in summary.read_text()
     _untouched(lab, project, before)
+
+
+def test_the_candidate_itself_as_live_version_is_refused_before_anything_starts(
+    lab: Lab, project: Path
+) -> None:
+    result = lab.in_process("rehearse", "--version", "1", "--live", "1", cwd=project)
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: --live is version 1, the candidate itself: nothing to rehearse"

@@ -25,7 +25,10 @@ def register(app: typer.Typer) -> None:
 
 
 def rehearse(
-    version: Annotated[int, typer.Option("--version", help="The candidate: this model version.")],
+    version: Annotated[
+        int | None,
+        typer.Option("--version", help="The candidate: this model version (default: the plan's pin)."),
+    ] = None,
     live: Annotated[
         int | None,
         typer.Option(
@@ -65,10 +68,10 @@ def rehearse(
     report. Nothing of the local state or of Azure is changed."""
     from rollout import registry
     from rollout.acceptance.launcher import run_acceptance_suite_naming_cause
+    from rollout.github.live_pin import live_version
     from rollout.project.specs import parse_duration
     from rollout.project.validation import validate_project
-    from rollout.rehearsal.live_pin import live_version
-    from rollout.rehearsal.throwaway import RehearsalFailed, RehearsalSettings, rehearse, throwaway_state
+    from rollout.rehearsal.throwaway import RehearsalSettings, rehearse, throwaway_state
 
     try:
         bake_seconds = parse_duration(bake)
@@ -80,16 +83,21 @@ def rehearse(
             print(problem, file=sys.stderr)
         raise UserError(f"{len(problems)} problem(s) in the specs; nothing was rehearsed")
     project = project_at(path)
+    candidate = version if version is not None else project.plan.model.version
+    live_pin = live_version(path, candidate, live, base)
+    if live_pin is None:
+        nothing = f"nothing to rehearse: the model pin did not change ({base} pins version {candidate} too)"
+        print(nothing)
+        _write_markdown(markdown, f"### Nothing to rehearse\n\n{nothing}; the specs and samples are valid.\n")
+        return
     source = registry_uri(target, subscription, resource_group, workspace)  # before the state is swapped
-    settings = RehearsalSettings(
-        version, live_version(path, version, live, base), source, bake_seconds, probe_rps
-    )
+    settings = RehearsalSettings(candidate, live_pin, source, bake_seconds, probe_rps)
     registry.quiet_logs()
     with throwaway_state() as state:
         result = rehearse(project, settings, state, run_acceptance_suite_naming_cause, say)
         _report(project, settings, result, markdown)
     if result.failure is not None:
-        raise RehearsalFailed(f"the rehearsal failed: {result.failure}")
+        raise UserError(f"the rehearsal failed: {result.failure}")
     model = project.plan.model.name
     print(f"rehearsal passed: {model}:{settings.candidate} released over {model}:{settings.live}")
 
@@ -119,9 +127,14 @@ def _report(
         built = build_report(Recorded(result.endpoint, entries), project.plan.stages)
         print_report(built, Console(highlight=False))
         text += to_markdown(built)
-    if markdown is not None:
-        try:
-            markdown.parent.mkdir(parents=True, exist_ok=True)
-            markdown.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise UserError(f"cannot write the report to {markdown} ({exc.strerror})") from None
+    _write_markdown(markdown, text)
+
+
+def _write_markdown(markdown: Path | None, text: str) -> None:
+    if markdown is None:
+        return
+    try:
+        markdown.parent.mkdir(parents=True, exist_ok=True)
+        markdown.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"cannot write the report to {markdown} ({exc.strerror})") from None

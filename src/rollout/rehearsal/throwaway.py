@@ -23,7 +23,7 @@ from rollout.azureml.local_target import LocalTarget
 from rollout.core import paths
 from rollout.core.errors import UserError
 from rollout.project.specs import Project, Stage
-from rollout.rehearsal.model_copy import copy_versions
+from rollout.registry.version_copy import copy_versions
 from rollout.release.promote import StageOptions
 from rollout.release.results import DeployResult, StageResult
 from rollout.release.run import run_release
@@ -35,10 +35,6 @@ _CLEARED = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "ROLLOUT_TARGET", "GIT
 ENVIRONMENTS_ENV = "ROLLOUT_ENVIRONMENTS_DIR"
 
 Acceptance = Callable[[Release, DeployResult], None]
-
-
-class RehearsalFailed(UserError):
-    """The rehearsed release did not pass; the message names the cause in one line."""
 
 
 @dataclass(frozen=True)
@@ -124,11 +120,10 @@ def rehearse(
     rel = Release(Connection(state.target()), project, progress=say)
     result = RehearsalResult(rel.endpoint_name)
     served = rel.deploy(version=settings.live)
-    if served.candidate is None:
-        raise RehearsalFailed(f"version {settings.live} could not be deployed as the live version")
-    set_traffic(rel.conn.ml, rel.endpoint_name, {served.candidate: 100})
+    slot = served.candidate or "blue"  # the emulator is new: the first deploy always creates a slot
+    set_traffic(rel.conn.ml, rel.endpoint_name, {slot: 100})
     rel.retire()
-    say(f"{name}:{settings.live} is live in {served.candidate}; releasing {name}:{settings.candidate}")
+    say(f"{name}:{settings.live} is live in {slot}; releasing {name}:{settings.candidate}")
 
     def run_stage(release: Release, stage: Stage) -> StageResult:
         options = StageOptions(settings.bake_seconds, settings.probe_rps)

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rollout import registry
+from rollout import registry  # the package's helpers (this module is one of its parts)
 from rollout.core.errors import UserError
 
 if TYPE_CHECKING:

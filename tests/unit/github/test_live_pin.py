@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from rollout.core.errors import UserError
+from rollout.github.live_pin import live_version
 from rollout.project.layout import PLAN_FILE
-from rollout.rehearsal.live_pin import live_version
 
 
 def _pin(root: Path, version: int) -> None:
@@ -46,11 +46,10 @@ def test_a_plan_pinning_the_candidate_takes_the_pin_at_the_base(repo: Path) -> N
     assert live_version(repo, 2, None, "HEAD~1") == 1
 
 
-def test_no_live_version_to_tell_is_a_user_error(repo: Path) -> None:
-    with pytest.raises(UserError, match="nothing to rehearse: the pin at HEAD is version 1"):
-        live_version(repo, 1, None, "HEAD")
+def test_no_live_version_or_the_candidate_itself(repo: Path) -> None:
+    assert live_version(repo, 1, None, "HEAD") is None  # the pin did not change: nothing to rehearse
     _pin(repo, 2)
     with pytest.raises(UserError, match=r"cannot tell the live version: .* nope has no plan"):
         live_version(repo, 2, None, "nope")
-    with pytest.raises(UserError, match="nothing to rehearse: --live is version 2"):
+    with pytest.raises(UserError, match="--live is version 2, the candidate itself"):
         live_version(repo, 2, 2, "HEAD")

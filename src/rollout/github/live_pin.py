@@ -1,5 +1,6 @@
 """Which version a rehearsal puts live: the one asked for, else the plan's pin when the candidate
-is another version, else the pin of the plan at a base commit (the pull request's base)."""
+is another version, else the pin of the plan at a base commit (a pull request's base); none when
+that pin is the candidate's (the pull request did not change the pin)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,13 @@ from rollout.github.pin_change import pin_from_plan_text, plan_at
 from rollout.project.layout import PLAN_FILE
 
 
-def live_version(root: Path, candidate: int, asked: int | None, base: str) -> int:
-    """The live version of a rehearsal of `candidate` in the project at `root`."""
+def live_version(root: Path, candidate: int, asked: int | None, base: str) -> int | None:
+    """The live version of a rehearsal of `candidate` in the project at `root`; None when the
+    plan at `base` pins the candidate too (nothing to rehearse)."""
     if asked is not None:
-        return _other_than(candidate, asked, "--live")
+        if asked == candidate:
+            raise UserError(f"--live is version {candidate}, the candidate itself: nothing to rehearse")
+        return asked
     pinned = pin_from_plan_text(_read(root / PLAN_FILE))
     if pinned is not None and pinned.version.isdigit() and int(pinned.version) != candidate:
         return int(pinned.version)
@@ -24,13 +28,7 @@ def live_version(root: Path, candidate: int, asked: int | None, base: str) -> in
             f"cannot tell the live version: the plan pins version {candidate} and {base} has no plan "
             "with a version pin; name it with --live"
         )
-    return _other_than(candidate, int(before.version), f"the pin at {base}")
-
-
-def _other_than(candidate: int, live: int, where: str) -> int:
-    if live == candidate:
-        raise UserError(f"nothing to rehearse: {where} is version {candidate}, the candidate itself")
-    return live
+    return None if int(before.version) == candidate else int(before.version)
 
 
 def _read(path: Path) -> str:
