@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from rollout.project.specs import Project
     from rollout.rehearsal.throwaway import RehearsalResult, RehearsalSettings
 
-DEFAULT_BAKE = "4s"
 DEFAULT_PROBE_RPS = 50.0
 
 
@@ -41,9 +40,22 @@ def rehearse(
         str,
         typer.Option("--base", help="The commit whose plan pins the live version (a pull request's base)."),
     ] = "HEAD",
-    bake: Annotated[str, typer.Option("--bake", help="Bake time of every stage (e.g. 4s).")] = DEFAULT_BAKE,
+    bake: Annotated[
+        str | None,
+        typer.Option(
+            "--bake",
+            envvar="ROLLOUT_REHEARSAL_BAKE",
+            help="Bake time of every stage (e.g. 6s; default: the shortest, at least 4s, that gives the "
+            "candidate 1.5 times the plan's min_requests at the probe load in every stage).",
+        ),
+    ] = None,
     probe_rps: Annotated[
-        float, typer.Option("--probe-rps", help="Probe requests per second during each bake.")
+        float,
+        typer.Option(
+            "--probe-rps",
+            envvar="ROLLOUT_REHEARSAL_PROBE_RPS",
+            help="Probe requests per second during each bake.",
+        ),
     ] = DEFAULT_PROBE_RPS,
     markdown: Annotated[
         Path | None,
@@ -71,10 +83,10 @@ def rehearse(
     from rollout.github.live_pin import live_version
     from rollout.project.specs import parse_duration
     from rollout.project.validation import validate_project
-    from rollout.rehearsal.throwaway import RehearsalSettings, rehearse, throwaway_state
+    from rollout.rehearsal.throwaway import RehearsalSettings, rehearsal_bake, rehearse, throwaway_state
 
     try:
-        bake_seconds = parse_duration(bake)
+        asked_bake = parse_duration(bake) if bake else None
     except ValueError as exc:
         raise UserError(f"--bake: {exc}") from exc
     problems = validate_project(path).problems
@@ -90,6 +102,7 @@ def rehearse(
         print(nothing)
         _write_markdown(markdown, f"### Nothing to rehearse\n\n{nothing}; the specs and samples are valid.\n")
         return
+    bake_seconds = asked_bake if asked_bake is not None else rehearsal_bake(project.plan, probe_rps)
     source = registry_uri(target, subscription, resource_group, workspace)  # before the state is swapped
     settings = RehearsalSettings(candidate, live_pin, source, bake_seconds, probe_rps)
     registry.quiet_logs()

@@ -9,6 +9,7 @@ cache keyed by their requirements: the user's cache is kept, so a rehearsal buil
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import tempfile
@@ -22,7 +23,7 @@ from rollout.azureml.endpoints import set_traffic
 from rollout.azureml.local_target import LocalTarget
 from rollout.core import paths
 from rollout.core.errors import UserError
-from rollout.project.specs import Project, Stage
+from rollout.project.specs import Project, ReleasePlan, Stage
 from rollout.registry.version_copy import copy_versions
 from rollout.release.promote import StageOptions
 from rollout.release.results import DeployResult, StageResult
@@ -35,6 +36,19 @@ _CLEARED = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "ROLLOUT_TARGET", "GIT
 ENVIRONMENTS_ENV = "ROLLOUT_ENVIRONMENTS_DIR"
 
 Acceptance = Callable[[Release, DeployResult], None]
+SHORTEST_BAKE_SECONDS = 4.0
+REQUESTS_MARGIN = 1.5  # each stage's bake gives the candidate this many times min_requests
+
+
+def rehearsal_bake(plan: ReleasePlan, probe_rps: float) -> float:
+    """The shortest bake (whole seconds, at least SHORTEST_BAKE_SECONDS) in which the probe load
+    gives the candidate REQUESTS_MARGIN times the plan's `min_requests` in every stage: all of the
+    probe in a traffic stage (sent to each deployment), the mirrored share of it in a shadow stage."""
+    if probe_rps <= 0:
+        return SHORTEST_BAKE_SECONDS
+    needed = plan.analysis.min_requests * REQUESTS_MARGIN
+    seconds = [needed / (probe_rps * ((stage.mirror or 100) / 100)) for stage in plan.stages]
+    return float(max(SHORTEST_BAKE_SECONDS, math.ceil(max(seconds, default=0.0))))
 
 
 @dataclass(frozen=True)
