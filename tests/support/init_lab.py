@@ -141,6 +141,7 @@ WRITTEN = {
     "samples/probe.json",
     ".github/workflows/release.yml",
     ".github/workflows/rollback.yml",
+    ".github/workflows/pull-request.yml",
     ".github/environments.yml",
     "release-requirements.txt",
     # the role of each kind of job, as code (their actions are tested in tests/unit/github)

@@ -4,6 +4,7 @@ project's candidate in a child pytest that reaches the same target."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -65,3 +66,31 @@ def run_acceptance_suite(release: Release, deployed: DeployResult) -> None:
     # the child finds the same workspace: options given as flags travel as environment variables
     if run_suite(command, root, target.child_environment()) != 0:
         raise UserError(f"the acceptance suite failed against {candidate}; no traffic was moved")
+
+
+def run_acceptance_suite_naming_cause(release: Release, deployed: DeployResult) -> None:
+    """`run_acceptance_suite`, whose UserError names the first failing test and its first line."""
+    import tempfile
+
+    from rollout.github.junit_summary import read_report
+
+    candidate, live = deployed.candidate, deployed.live
+    if candidate is None:
+        return
+    target = release.conn.target
+    root = release.project.root
+    with tempfile.TemporaryDirectory(prefix="rollout-acceptance-") as scratch:
+        report = Path(scratch) / "junit.xml"
+        command = SuiteSubject(
+            root, target.name, endpoint=release.endpoint_name, deployment=candidate, live=live
+        ).command(["-q", f"--junitxml={report}"])
+        release.say(f"acceptance suite against {candidate}")
+        if run_suite(command, root, target.child_environment()) == 0:
+            return
+        problems = read_report(report).problems if report.is_file() else []
+    cause = ""
+    if problems:
+        _kind, test, line = problems[0]
+        named = re.search(r"test_\w+(\[.*\])?$", test)
+        cause = f": {named[0] if named else test}" + (f": {line}" if line else "")
+    raise UserError(f"the acceptance suite failed against {candidate}{cause}")

@@ -71,6 +71,7 @@ def init(
     github_files = [
         workflow.RELEASE_WORKFLOW,
         workflow.ROLLBACK_WORKFLOW,
+        workflow.PULL_REQUEST_WORKFLOW,
         defaults.ENVIRONMENTS_FILE,
         install.RELEASE_REQUIREMENTS,
     ]

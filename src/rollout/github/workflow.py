@@ -3,8 +3,9 @@ Azure roles of their jobs, `.github/roles/`, from rollout.github.roles).
 
 `release.yml` has one job per stage of the plan (shadow and traffic stages alike), in the plan's
 order, each in the stage's GitHub environment; `rollback.yml` is gated by the environment of the
-plan's last stage. Both are rendered from the Jinja2 templates in
-`rollout/github/workflow_templates/` (release.yml loops over the plan's stages), so the workflow
+plan's last stage; `pull-request.yml` rehearses a pull request's release on the emulator. All are
+rendered from the Jinja2 templates in `rollout/github/workflow_templates/` (release.yml loops over
+the plan's stages), so the workflow
 cannot drift from the plan unnoticed: `check` names every difference.
 """
 
@@ -33,6 +34,7 @@ from rollout.project.names import name_problems
 
 RELEASE_WORKFLOW = Path(".github/workflows/release.yml")
 ROLLBACK_WORKFLOW = Path(".github/workflows/rollback.yml")
+PULL_REQUEST_WORKFLOW = Path(".github/workflows/pull-request.yml")
 
 # The environment of the jobs that change no live traffic share (deploy at 0%, acceptance,
 # retire, the safety-net rollback). Its branch policy keeps Azure credentials on `main`.
@@ -190,9 +192,18 @@ def render_rollback(plan: WorkflowPlan) -> str:
     return _render("rollback.yml", plan)
 
 
+def render_pull_request(plan: WorkflowPlan) -> str:
+    """The text of `.github/workflows/pull-request.yml` (the release rehearsed on a pull request)."""
+    return _render("pull-request.yml", plan)
+
+
 def rendered(plan: WorkflowPlan) -> dict[Path, str]:
     """Every workflow rendered from the plan, by path relative to the project root."""
-    return {RELEASE_WORKFLOW: render_release(plan), ROLLBACK_WORKFLOW: render_rollback(plan)}
+    return {
+        RELEASE_WORKFLOW: render_release(plan),
+        ROLLBACK_WORKFLOW: render_rollback(plan),
+        PULL_REQUEST_WORKFLOW: render_pull_request(plan),
+    }
 
 
 def generated(plan: WorkflowPlan) -> dict[Path, str]:
