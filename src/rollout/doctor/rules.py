@@ -248,6 +248,4 @@ def workflows_check(problems: list[str] | None) -> Check:
             f"out of step with the release plan: {problems[0]}{more}",
             "run `rollout workflow render` and commit what it writes (`--check` lists every difference)",
         )
-    return Check(
-        "workflows", "GitHub Actions", True, "release.yml, rollback.yml and the roles match the plan"
-    )
+    return Check("workflows", "GitHub Actions", True, "the workflows and the roles match the plan")
