@@ -36,7 +36,8 @@ READY_PROCESS_TIMEOUT_SECONDS = 120.0
 
 def first_score(root: Path, label: str, files: Path, model_uri: str, *, warmed: bool) -> float:
     """Seconds from a new pool's first `prepare` until its instance answers a scoring request;
-    `warmed`: the pool warmed the cache's most recent environment first, and its imports are done."""
+    `warmed`: the pool warmed up first (`warm_recent`: the cache's most recent environment's ready
+    process and this machine's interpreters), and its imports are done."""
     from rollout.emulator.environments import EnvironmentCache
     from rollout.emulator.instances.pool import InstancePool
     from rollout.emulator.resources import Deployment, Probe
@@ -45,7 +46,7 @@ def first_score(root: Path, label: str, files: Path, model_uri: str, *, warmed: 
     pool = InstancePool(root / f"logs-{label}", root / f"run-{label}", cache)
     try:
         if warmed:
-            pool.warm(cache.recent(1))
+            pool.warm_recent(1)  # what the emulator does when it starts
             for ready in pool.ready_processes():
                 if not ready.wait_ready(READY_PROCESS_TIMEOUT_SECONDS):
                     raise SystemExit("error: the warmed ready process did not become ready")

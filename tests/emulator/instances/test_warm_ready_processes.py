@@ -62,18 +62,19 @@ def test_a_fresh_pool_warms_the_most_recent_environments_and_a_deployment_claims
     cache = cache_of(tmp_path / "environments", "oldest", "older", "newest")
     pool = InstancePool(tmp_path / "logs", tmp_path / "run", cache)
     try:
-        assert pool.warm(cache.recent(2)) == ["newest", "older"]
+        assert pool.warm_recent(0) == [] and pool.ready_environments() == frozenset()
+        assert pool.warm_recent(2) == ["newest", "older"]
         assert pool.ready_environments() == pool.unclaimed_environments() == {"newest", "older"}
         warmed = {ready.launch.cwd.name: ready for ready in pool.ready_processes()}
         for ready in warmed.values():
             assert ready.wait_ready(READY_TIMEOUT_S) and alive(ready.pid)
             assert ready.launch.python == tmp_path / "environments" / ready.launch.cwd.name / "bin" / "python"
-        assert pool.warm(cache.recent(2)) == []  # running already: the same processes
+        assert pool.warm(cache.recent(3)) == ["oldest"]  # the others run already: the same processes
 
         claimed = pool.ready_process(environment(cache, "newest"))  # what a deployment's start does
         assert claimed is warmed["newest"] and alive(claimed.pid)
-        assert pool.unclaimed_environments() == {"older"}
-        assert pool.ready_environments() == {"newest", "older"}  # "oldest" was never started
+        assert pool.unclaimed_environments() == {"older", "oldest"}
+        assert pool.ready_environments() == {"newest", "older", "oldest"}
     finally:
         pool.close()
     assert not any(alive(ready.pid) for ready in warmed.values())

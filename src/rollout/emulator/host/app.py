@@ -48,7 +48,7 @@ from rollout.emulator.control.scoring_code import ScoringCode
 from rollout.emulator.control.workspace import Workspace
 from rollout.emulator.data import metrics as metrics_module
 from rollout.emulator.data import scoring
-from rollout.emulator.environments import EnvironmentCache
+from rollout.emulator.environments import EnvironmentCache, EnvironmentProblem
 from rollout.emulator.errors import MethodNotAllowed, NotFound
 from rollout.emulator.host.body_limit import BodyLimit
 from rollout.emulator.host.config import ServerConfig
@@ -142,8 +142,8 @@ def create_app(config: ServerConfig) -> Starlette:
 
         def warm() -> None:
             try:
-                warmed = pool.warm(environments.recent(config.warm_environments))
-            except (OSError, RuntimeError) as error:  # an unreadable cache, or already stopping
+                warmed = pool.warm_recent(config.warm_environments)
+            except (OSError, RuntimeError, EnvironmentProblem) as error:  # stopping, or no interpreter
                 log.warning("warming the cached environments failed: %s", error)
                 return
             if warmed:

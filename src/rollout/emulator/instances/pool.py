@@ -223,6 +223,17 @@ class InstancePool:
             started.append(environment.key)
         return started
 
+    def warm_recent(self, limit: int) -> list[str]:
+        """What a freshly started emulator does before its first deployments: warm the ready
+        processes of the `limit` cached environments used most recently, then find this machine's
+        interpreters (which the first `prepare` needs, and takes a second or so to list). The keys
+        of the environments warmed now; nothing at all for a `limit` of 0."""
+        if limit <= 0:
+            return []
+        started = self.warm(self.environments.recent(limit))
+        self.environments.interpreters()
+        return started
+
     def ready_processes(self) -> list[ForkServerClient]:
         with self._lock:
             return list(self._ready_processes.values())
