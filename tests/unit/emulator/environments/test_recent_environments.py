@@ -1,5 +1,5 @@
 """The environment cache remembers when each environment was last used, and lists the most recent
-ones first: what an emulator warms when it starts."""
+ones first: what an emulator warms when it starts (how many: `$ROLLOUT_EMULATOR_WARM_ENVIRONMENTS`)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+
 from rollout.emulator.environments import EnvironmentCache, EnvironmentSpec, environment_key
 from rollout.emulator.environments.cache import FORMAT, LAST_USED_NAME, MANIFEST_NAME
 from rollout.emulator.environments.failures import EnvironmentKind
 from rollout.emulator.environments.interpreters import Interpreter
+from rollout.emulator.host.config import WARM_ENVIRONMENTS_ENV, warm_environments_from_env
 
 PYTHON = Interpreter(sys.version_info[:3], Path(sys.executable), "linux-x86_64-gnu")
 
@@ -69,3 +72,18 @@ def test_a_deployment_finding_its_environment_cached_records_its_use(tmp_path):
     assert [found.key for found in cache.recent(1)] == [key]
     cache.record_use("not-built")  # nothing to record: no environment appears
     assert not (tmp_path / "not-built").exists()
+
+
+@pytest.mark.parametrize(("raw", "expected"), [(None, 2), ("", 2), ("0", 0), (" 3 ", 3)])
+def test_how_many_environments_an_emulator_warms(monkeypatch, raw, expected):
+    if raw is None:
+        monkeypatch.delenv(WARM_ENVIRONMENTS_ENV, raising=False)
+    else:
+        monkeypatch.setenv(WARM_ENVIRONMENTS_ENV, raw)
+    assert warm_environments_from_env() == expected
+
+
+def test_a_warm_count_that_is_not_a_number_is_refused_in_one_line(monkeypatch):
+    monkeypatch.setenv(WARM_ENVIRONMENTS_ENV, "-1")
+    with pytest.raises(ValueError, match=r"ROLLOUT_EMULATOR_WARM_ENVIRONMENTS must be a number .* not '-1'"):
+        warm_environments_from_env()
