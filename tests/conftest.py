@@ -28,12 +28,15 @@ def _state_outside_the_checkout(tmp_path_factory: pytest.TempPathFactory) -> Ite
     environments go to one cache that every xdist worker and every emulator of the run shares
     (`$ROLLOUT_ENVIRONMENTS_DIR`, inherited by the processes the tests start), so that each model's
     environment is built once per run (uv's own package cache, in the user's cache directory, is
-    shared across runs)."""
+    shared across runs). Emulators warm no cached environment when they start."""
     with pytest.MonkeyPatch.context() as patch:
         if "ROLLOUT_HOME" not in os.environ:
             patch.setenv("ROLLOUT_HOME", str(tmp_path_factory.mktemp("rollout-home")))
         if "ROLLOUT_ENVIRONMENTS_DIR" not in os.environ:
             patch.setenv("ROLLOUT_ENVIRONMENTS_DIR", str(_run_dir(tmp_path_factory) / "environments"))
+        # An emulator warms none of the run's environments when it starts (the tests that deploy
+        # start their environment's ready process as they go); tests/emulator/instances says how.
+        patch.setenv("ROLLOUT_EMULATOR_WARM_ENVIRONMENTS", "0")
         yield
 
 

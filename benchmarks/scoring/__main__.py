@@ -33,7 +33,9 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[Options, Path]:
     parser.add_argument("--split-requests", type=int, default=default.split_requests)
     parser.add_argument("--no-demo", action="store_true", help="skip timing scripts/demo.sh")
     parser.add_argument(
-        "--quick", action="store_true", help="fewer requests: 4 rounds, 2 s runs, 2,000 split requests"
+        "--quick",
+        action="store_true",
+        help="fewer requests: 4 rounds, 2 s runs, 2,000 split requests, 1 start of each",
     )
     parser.add_argument(
         "--output", type=Path, default=RESULTS, help="the results file (default benchmarks/RESULTS.md)"
@@ -50,7 +52,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[Options, Path]:
         registry_uri=args.registry_uri,
         model=args.model,
     )
-    quick = dataclasses.replace(options, rounds=4, seconds=2.0, split_requests=2000)
+    quick = dataclasses.replace(options, rounds=4, seconds=2.0, split_requests=2000, start_runs=1)
     return (quick if args.quick else options), args.output
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from benchmarks.scoring.demo import DEMO_RELEASE_STEP, Demo
 from benchmarks.scoring.load import Split
+from benchmarks.scoring.starts import Starts
 from benchmarks.scoring.subjects import CLIENTS, ENDPOINT_TARGET, INSTANCE_TARGET, SERVE_TARGET
 from rollout.core.stats import percentile
 
@@ -45,6 +46,7 @@ class Report:
     demo: Demo | None
     seconds: float
     machine: str
+    starts: Starts | None = None
 
     def p50(self, rows: int, name: str) -> float:
         return percentile(self.latency[rows][name], 50)
@@ -66,6 +68,33 @@ class Report:
             )
         overhead = self.p50(1, ENDPOINT_TARGET) - self.p50(1, INSTANCE_TARGET)
         goals.append(Goal("router overhead (endpoint - instance), 1-row p50", overhead, 1.0, " ms"))
+        goals += [
+            Goal(
+                f"endpoint p50 / azmlinfsrv called directly (the instance) p50, {n}-row",
+                self.p50(n, ENDPOINT_TARGET) / self.p50(n, INSTANCE_TARGET),
+                1.25,
+                "x",
+            )
+            for n in sorted(self.latency)
+        ]
+        if self.starts is not None:
+            goals.append(
+                Goal(
+                    "instance start: a cached environment's deployment to its first scored request, "
+                    "its ready process warmed when the emulator started",
+                    self.starts.warmed,
+                    2.0,
+                    " s",
+                )
+            )
+            goals.append(
+                Goal(
+                    "first build of the environment on a warm package cache",
+                    self.starts.first_build,
+                    10,
+                    " s",
+                )
+            )
         live_error = max(abs(self.split.live.get("blue", 0) - 90), abs(self.split.live.get("green", 0) - 10))
         goals.append(
             Goal(
@@ -107,6 +136,15 @@ class Report:
             )
         lines += ["", "Split: " + ", ".join(f"{k} {v:.2f}%" for k, v in self.split.live.items())]
         lines[-1] += f"; mirrored {self.split.mirrored:.2f}% (of {self.split.requests} live requests)."
+        if self.starts is not None:
+            lines += [
+                "",
+                f"Start times (median of {self.starts.runs}, the environment cached, a new instance pool): "
+                f"deployment start to first scored request {self.starts.cold:.2f} s with the ready process "
+                f"started by the deployment, {self.starts.warmed:.2f} s with it warmed when the pool "
+                "started; "
+                f"first build into an empty environment cache {self.starts.first_build:.2f} s.",
+            ]
         if self.demo is not None:
             lines += [
                 "",

@@ -16,6 +16,7 @@ from benchmarks.scoring.demo import Demo, demo_seconds
 from benchmarks.scoring.load import Split, latencies, split_exactness, throughput
 from benchmarks.scoring.report import Report, machine
 from benchmarks.scoring.servers import Emulator, deploy, emulator, instance_port, mlflow_serve, wait_for_ping
+from benchmarks.scoring.starts import measure_starts
 from benchmarks.scoring.subjects import (
     CLIENTS,
     ENDPOINT,
@@ -39,6 +40,7 @@ class Options:
     per_round: int = 30  # requests per target per round
     seconds: float = 5.0  # per throughput run
     split_requests: int = 10_000
+    start_runs: int = 3  # first builds and first scores of a cached environment, cold and warmed
     demo: bool = True  # time scripts/demo.sh too
     registry_uri: str | None = None  # None: train the demo model into a temporary registry
     model: str = "heart-classifier/1"  # NAME/VERSION in `registry_uri`
@@ -71,15 +73,17 @@ def measure(options: Options) -> Report:
     demo: Demo | None = None
     with tempfile.TemporaryDirectory(prefix="rollout-bench-") as scratch, ExitStack() as stack:
         root = Path(scratch)
-        servers = start_servers(stack, root, *demo_model(root, options.registry_uri, options.model))
+        registry_uri, model_uri = demo_model(root, options.registry_uri, options.model)
+        servers = start_servers(stack, root, registry_uri, model_uri)
         targets = aim(servers)
         check_answers(targets)
         latency, rps, split = load(servers, targets, options)
-        stack.close()  # stop the servers before the demo starts its own emulator
+        stack.close()  # stop the servers before the start times and the demo
+        starts = measure_starts(root, registry_uri, model_uri, runs=options.start_runs)
         if options.demo:
             print("timing scripts/demo.sh in a scratch copy of the project ...", flush=True)
             demo = demo_seconds(root)
-    return Report(latency, rps, split, demo, time.perf_counter() - began, machine())
+    return Report(latency, rps, split, demo, time.perf_counter() - began, machine(), starts)
 
 
 def start_servers(stack: ExitStack, root: Path, registry_uri: str, model_uri: str) -> Servers:

@@ -164,7 +164,7 @@ def serve(
 
     from rollout.emulator.control.timing import TIME_SCALE_ENV, TIMING_ENV, timing_from
     from rollout.emulator.host import process
-    from rollout.emulator.host.config import instance_quota_from_env
+    from rollout.emulator.host.config import instance_quota_from_env, warm_environments_from_env
     from rollout.emulator.host.server import ServerConfig
     from rollout.emulator.host.server import serve as serve_forever
 
@@ -174,6 +174,7 @@ def serve(
             time_scale if time_scale is not None else os.environ.get(TIME_SCALE_ENV),
         )
         instance_quota = instance_quota_from_env()
+        warm_environments = warm_environments_from_env()
     except ValueError as error:
         raise UserError(str(error)) from None
     try:
@@ -188,6 +189,7 @@ def serve(
             port=recorded.port,
             timing=chosen,
             instance_quota=instance_quota,
+            warm_environments=warm_environments,
         )
     )
 

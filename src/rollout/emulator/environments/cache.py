@@ -7,7 +7,9 @@ as it is, without uv or the network. A build goes into a temporary directory bes
 lock file per key (`fcntl.flock`: two processes building one key wait for each other, and the
 second finds the first's), and is renamed into place whole once its manifest is written, so a
 directory at `<root>/<key>` is always a complete environment. The manifest
-(`rollout-environment.json`) records what was asked, what was resolved and how long it took.
+(`rollout-environment.json`) records what was asked, what was resolved and how long it took; the
+time of an environment's last use (its `rollout-last-used` file's modification time, touched by
+every `build` that finds or builds it) orders `recent`, the environments an emulator warms first.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from rollout.emulator.environments.interpreters import Choice, Interpreter, choo
 from rollout.emulator.environments.spec import EnvironmentSpec
 
 MANIFEST_NAME = "rollout-environment.json"
+LAST_USED_NAME = "rollout-last-used"  # its modification time: when a deployment last asked for it
 FORMAT = 1  # of the cache's layout and manifest: a change makes every key new
 _KEY_LENGTH = 24
 
@@ -94,7 +97,10 @@ class EnvironmentCache:
             with self._locked(key):
                 found = self.find(key, warnings)
                 if found is None:
-                    return self._build(key, spec, choice.interpreter, options, warnings)
+                    built = self._build(key, spec, choice.interpreter, options, warnings)
+                    self.record_use(key)
+                    return built
+        self.record_use(key)
         options.progress(f"environment {key}: cached ({counted(len(found.resolved), 'package')})")
         return found
 
@@ -110,6 +116,35 @@ class EnvironmentCache:
         resolved = [str(line) for line in manifest.get("resolved", [])]
         python = environment_python(path)
         return BuiltEnvironment(path, python, resolved, key, list(warnings), cached=True)
+
+    def record_use(self, key: str) -> None:
+        """Note that a deployment uses environment `key` now (nothing if it is not built, or the
+        cache is read-only)."""
+        with contextlib.suppress(OSError):
+            if (self.root / key / MANIFEST_NAME).is_file():
+                (self.root / key / LAST_USED_NAME).touch()
+
+    def recent(self, limit: int) -> list[BuiltEnvironment]:
+        """The built environments, most recently used first, at most `limit` of them (one never
+        recorded as used counts from when it was built)."""
+        if limit <= 0 or not self.root.is_dir():
+            return []
+        dated: list[tuple[float, str]] = []
+        for path in self.root.iterdir():
+            if path.name.startswith("."):  # builds in progress, lock files
+                continue
+            for name in (LAST_USED_NAME, MANIFEST_NAME):
+                with contextlib.suppress(OSError):
+                    dated.append(((path / name).stat().st_mtime, path.name))
+                    break
+        found = []
+        for _, key in sorted(dated, reverse=True):
+            environment = self.find(key)
+            if environment is not None:
+                found.append(environment)
+                if len(found) == limit:
+                    break
+        return found
 
     def _build(
         self,

@@ -1,8 +1,9 @@
 """Assembles the emulator's app: the control plane (ARM), the data plane (scoring), metrics,
 `/healthz` and `/openapi.json`, over one state, one instance pool and one metrics registry.
 
-On startup it restores the state from SQLite and starts the instances of every deployment again;
-on shutdown it stops them all.
+On startup it restores the state from SQLite and starts the instances of every deployment again,
+and warms the ready processes of the cached environments used most recently (in the background,
+`config.warm_environments` of them); on shutdown it stops them all.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from rollout.emulator.control.scoring_code import ScoringCode
 from rollout.emulator.control.workspace import Workspace
 from rollout.emulator.data import metrics as metrics_module
 from rollout.emulator.data import scoring
-from rollout.emulator.environments import EnvironmentCache
+from rollout.emulator.environments import EnvironmentCache, EnvironmentProblem
 from rollout.emulator.errors import MethodNotAllowed, NotFound
 from rollout.emulator.host.body_limit import BodyLimit
 from rollout.emulator.host.config import ServerConfig
@@ -67,10 +68,11 @@ def create_app(config: ServerConfig) -> Starlette:
     store = Store(state_dir)
     state = EmulatorState(store, token_ttl=config.token_ttl, instance_quota=config.instance_quota)
     assets = AssetState(store)
+    environments = EnvironmentCache()
     pool = InstancePool(
         log_dir=ensure_private_dir(state_dir / "logs"),
         run_dir=ensure_private_dir(state_dir / "instances"),
-        environments=EnvironmentCache(),
+        environments=environments,
     )
     metrics = metrics_module.Metrics()
     registry = ModelRegistry(config.registry_uri, downloads_dir=state_dir / "models")
@@ -137,6 +139,17 @@ def create_app(config: ServerConfig) -> Starlette:
         # a daemon thread: a stop soon after the start need not wait for MLflow's import to finish
         threading.Thread(target=registry.warm_up, name="registry-warm-up", daemon=True).start()
         await provisioner.restore()
+
+        def warm() -> None:
+            try:
+                warmed = pool.warm_recent(config.warm_environments)
+            except (OSError, RuntimeError, EnvironmentProblem) as error:  # stopping, or no interpreter
+                log.warning("warming the cached environments failed: %s", error)
+                return
+            if warmed:
+                log.info("warming the ready processes of environments %s", ", ".join(warmed))
+
+        threading.Thread(target=warm, name="warm-environments", daemon=True).start()
         log.info(
             "emulator serving %s (state %s, registry %s, timing %s, instance quota %s)",
             config.url,

@@ -9,6 +9,11 @@ once; each instance is a fork of it running Azure's server (`azmlinfsrv`) on the
 scoring script or the deployment's own `score.py`, on a free loopback port. Each instance has a
 monitor thread (`supervisor`) that probes and restarts it; a deployment's instances come in
 generations (`generations`), a newer one replacing the serving one once ready. Log files: `logs`.
+
+A ready process starts with the first deployment of its environment, or ahead of any (`warm`: the
+emulator warms the cached environments used most recently when it starts, so that their first
+deployment does not wait for the imports). One warmed ahead that no deployment claims within
+`warm_idle` seconds stops; a claimed one lasts as long as the pool.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import itertools
 import re
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from rollout.emulator.environments import BuiltEnvironment, EnvironmentCache
@@ -36,6 +42,7 @@ from rollout.emulator.instances.supervisor import Instance
 from rollout.emulator.resources import Deployment, parse_model_reference
 
 STOP_GRACE_SECONDS = 5.0
+WARM_IDLE_SECONDS = 600.0  # how long a ready process started ahead waits for a deployment
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -44,7 +51,7 @@ class InstancePool:
     ready process. `log_dir` holds the logs, `run_dir` the model mounts and the processes' working
     directories; environments come from `environments`."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 (the settings after `*` are tuning knobs, each with a default)
         self,
         log_dir: Path,
         run_dir: Path,
@@ -52,6 +59,7 @@ class InstancePool:
         *,
         log_cap: int = logs.LOG_CAP_BYTES,
         stop_grace: float = STOP_GRACE_SECONDS,
+        warm_idle: float = WARM_IDLE_SECONDS,
     ) -> None:
         self.log_dir = Path(log_dir)
         self.log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -60,6 +68,7 @@ class InstancePool:
         self.environments = environments
         self.log_cap = log_cap
         self.stop_grace = stop_grace
+        self.warm_idle = warm_idle
         self._lock = threading.Lock()
         self._slots: dict[tuple[str, str], Slot] = {}
         self._by_pid: dict[int, Instance] = {}
@@ -68,6 +77,7 @@ class InstancePool:
         self._numbers = itertools.count(int(time.time() * 1000))
         self._closed = False
         self._ready_processes: dict[str, ForkServerClient] = {}
+        self._unclaimed: dict[str, threading.Timer] = {}  # warmed ahead, no deployment yet
 
     # The contract ------------------------------------------------------------------------------
 
@@ -140,6 +150,9 @@ class InstancePool:
                 instance.join(max(0.0, deadline - time.monotonic()))
         with self._lock:
             ready_processes, self._ready_processes = list(self._ready_processes.values()), {}
+            timers, self._unclaimed = list(self._unclaimed.values()), {}
+        for timer in timers:
+            timer.cancel()
         for ready in ready_processes:
             ready.close()
 
@@ -179,26 +192,80 @@ class InstancePool:
 
     def ready_process(self, environment: BuiltEnvironment) -> ForkServerClient:
         """The environment's ready process, started on first use (it preloads in the background;
-        spawns wait for it)."""
+        spawns wait for it), or the one warmed ahead for it, which is now claimed."""
         with self._lock:
             if self._closed:
                 raise RuntimeError("the instance pool is closed")
+            timer = self._unclaimed.pop(environment.key, None)
+            if timer is not None:
+                timer.cancel()
             ready = self._ready_processes.get(environment.key)
             if ready is None:
-                launch = ReadyLaunch(
-                    python=environment.python,
-                    cwd=self.run_dir / "ready" / environment.key,
-                    log_path=self.log_dir / f"ready-process-{environment.key}.log",
-                    environ=bytecode_kept(server_free_environ()),
-                )
-                ready = self._ready_processes[environment.key] = ForkServerClient(
-                    launch, self._process_exited
-                )
+                ready = self._ready_processes[environment.key] = self._launch(environment)
             return ready
+
+    def warm(self, environments: Iterable[BuiltEnvironment]) -> list[str]:
+        """Start the ready processes of `environments` ahead of their deployments (each imports in
+        the background); one that no deployment claims within `warm_idle` seconds stops. The keys
+        of those started now (an environment whose ready process runs already is left as it is)."""
+        started = []
+        for environment in environments:
+            with self._lock:
+                if self._closed:
+                    break
+                if environment.key in self._ready_processes:
+                    continue
+                self._ready_processes[environment.key] = self._launch(environment)
+                timer = threading.Timer(self.warm_idle, self._stop_unclaimed, args=(environment.key,))
+                timer.daemon = True
+                self._unclaimed[environment.key] = timer
+            timer.start()
+            started.append(environment.key)
+        return started
+
+    def warm_recent(self, limit: int) -> list[str]:
+        """What a freshly started emulator does before its first deployments: warm the ready
+        processes of the `limit` cached environments used most recently, then find this machine's
+        interpreters (which the first `prepare` needs, and takes a second or so to list). The keys
+        of the environments warmed now; nothing at all for a `limit` of 0."""
+        if limit <= 0:
+            return []
+        started = self.warm(self.environments.recent(limit))
+        self.environments.interpreters()
+        return started
 
     def ready_processes(self) -> list[ForkServerClient]:
         with self._lock:
             return list(self._ready_processes.values())
+
+    def ready_environments(self) -> frozenset[str]:
+        """The keys of the environments that have a ready process."""
+        with self._lock:
+            return frozenset(self._ready_processes)
+
+    def unclaimed_environments(self) -> frozenset[str]:
+        """The keys of the environments whose ready process was warmed ahead and no deployment has
+        used yet."""
+        with self._lock:
+            return frozenset(self._unclaimed)
+
+    def _launch(self, environment: BuiltEnvironment) -> ForkServerClient:
+        launch = ReadyLaunch(
+            python=environment.python,
+            cwd=self.run_dir / "ready" / environment.key,
+            log_path=self.log_dir / f"ready-process-{environment.key}.log",
+            environ=bytecode_kept(server_free_environ()),
+        )
+        return ForkServerClient(launch, self._process_exited)
+
+    def _stop_unclaimed(self, key: str) -> None:
+        """Stop the ready process warmed ahead for `key` if no deployment has claimed it."""
+        with self._lock:
+            if self._unclaimed.pop(key, None) is None:
+                return
+            ready = self._ready_processes.pop(key, None)
+        if ready is not None:
+            ready.close()
 
     def deployment_dir(self, endpoint: str, name: str, *, create: bool = True) -> Path:
         for part in (endpoint, name):
