@@ -14,8 +14,8 @@ $(STAMP): pyproject.toml constraints.txt tools/package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip uninstall --quiet --yes rollout 2>/dev/null  # the distribution's name before rollout-azureml
-	$(BIN)/python -m pip install --quiet -c constraints.txt uv  # installs the rest in seconds
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -c constraints.txt -e '.[dev,demo]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt uv  # installs the rest, and compiles it, in seconds
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -c constraints.txt -e '.[dev,demo]'
 	npm ci --prefix tools --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
