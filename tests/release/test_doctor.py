@@ -60,6 +60,13 @@ def grant(lab: Lab, root: Path, environment: str, roles: list[str]) -> None:
     )
 
 
+def copy_of(released: Path, tmp_path: Path) -> Path:
+    """A copy of the released project, to change without touching the module's."""
+    copy = tmp_path / "project"
+    shutil.copytree(released, copy)
+    return copy
+
+
 def doctor(lab: Lab, root: Path, *environments: str) -> Result:
     args = [arg for name in environments for arg in ("--environment", name)]
     return lab.in_process("doctor", "--path", str(root), *args)
@@ -103,8 +110,7 @@ def test_an_identity_without_a_role_fails_with_the_role_to_assign(lab: Lab, rele
 def test_an_identity_the_target_does_not_know_cannot_be_checked(
     lab: Lab, released: Path, tmp_path: Path
 ) -> None:
-    copy = tmp_path / "project"
-    shutil.copytree(released, copy)
+    copy = copy_of(released, tmp_path)
     config = copy / ".github" / "environments.yml"
     declared = yaml.safe_load(config.read_text())
     unknown = {"client_id": str(uuid.uuid4())}  # an identity the emulator never issued a token to
@@ -126,8 +132,7 @@ def test_an_identity_the_target_does_not_know_cannot_be_checked(
 def test_specs_that_differ_from_the_live_endpoint_fail_with_what_to_change(
     lab: Lab, released: Path, tmp_path: Path
 ) -> None:
-    copy = tmp_path / "project"
-    shutil.copytree(released, copy)
+    copy = copy_of(released, tmp_path)
     blue = copy / "deployments" / "blue.yml"
     spec = yaml.safe_load(blue.read_text())
     spec["instance_count"] = 2
@@ -149,8 +154,7 @@ def test_specs_that_differ_from_the_live_endpoint_fail_with_what_to_change(
 def test_a_lock_container_that_does_not_exist_fails_with_how_to_create_it(
     lab: Lab, released: Path, tmp_path: Path
 ) -> None:
-    copy = tmp_path / "project"
-    shutil.copytree(released, copy)
+    copy = copy_of(released, tmp_path)
     plan_file = copy / "deployments" / "release.yml"
     plan = yaml.safe_load(plan_file.read_text())
     plan["lock"] = {**plan.get("lock", {}), "container": "no-such-locks"}
@@ -175,8 +179,7 @@ def test_an_environment_the_file_does_not_declare_is_one_error_line(lab: Lab, re
 def test_workflows_out_of_step_with_the_plan_fail_with_how_to_render_them(
     lab: Lab, released: Path, tmp_path: Path
 ) -> None:
-    copy = tmp_path / "project"
-    shutil.copytree(released, copy)
+    copy = copy_of(released, tmp_path)
     rendered = lab.in_process("workflow", "render", "--path", str(copy))
     assert rendered.returncode == 0, rendered.stderr
     in_step = doctor(lab, copy)
