@@ -9,6 +9,7 @@ serve them (the demo model's and the chaos model's), from the run's shared envir
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -23,7 +24,9 @@ import pytest
 
 from chaos_support import CHAOS_MODEL, chaos_body, register_chaos_model
 from rollout.emulator.control.model_registry import ModelRegistry
+from rollout.emulator.data.forwarding import Forwarder, Reply
 from rollout.emulator.environments import EnvironmentCache
+from rollout.emulator.errors import ServiceUnavailable
 from rollout.emulator.instances.pool import InstancePool, Readiness
 from rollout.emulator.resources import Deployment, Probe, parse_model_reference
 
@@ -290,6 +293,40 @@ def test_a_server_that_cannot_start_fails_the_deployment_with_its_error(pool, ch
     assert readiness.state == "failed"
     assert "the inference server did not start (the instance exited with code 1)" in readiness.reason
     assert "invalid literal for int() with base 10: 'many'" in readiness.reason
+
+
+def test_requests_to_a_restoring_deployment_wait_for_its_instances(pool, chaos_uri):
+    """After a restart, a deployment's requests are held until its instances are ready (200), or
+    refused with the failed instance's reason (503) when they fail."""
+    good = _deployment("restoring", chaos_uri, environment_variables={"SLOT": "restoring"})
+    bad = _deployment("restoring-bad", chaos_uri, environment_variables={"WORKER_COUNT": "many"})
+    for deployment in (good, bad):
+        pool.restoring("pool-tests", deployment.name)
+    forwarder = Forwarder(pool)
+
+    async def scenario() -> tuple[bool, Reply, ServiceUnavailable]:
+        body = json.dumps(chaos_body()).encode()
+        requests = [asyncio.create_task(forwarder.forward(d, body, "r-1")) for d in (good, bad)]
+        await asyncio.sleep(0.1)
+        held = not any(request.done() for request in requests)
+        for deployment in (good, bad):  # as provisioning restarts them
+            await asyncio.to_thread(pool.provision, deployment)
+        reply = await requests[0]
+        with pytest.raises(ServiceUnavailable) as refused:
+            await requests[1]
+        await forwarder.aclose()
+        return held, reply, refused.value
+
+    held, reply, refused = asyncio.run(scenario())
+    assert held
+    assert (reply.status, json.loads(reply.content)) == (200, ["restoring"])
+    assert "has no ready instance (failed: the inference server did not start" in refused.message
+    progress = {p.name: (p.state, p.restoring) for p in pool.restore_progress()}
+    assert progress == {"restoring": ("ready", True), "restoring-bad": ("failed", True)}
+    for deployment in (good, bad):
+        pool.restored("pool-tests", deployment.name)
+        pool.stop("pool-tests", deployment.name)
+    assert pool.restore_progress() == []
 
 
 def test_stop_and_close_leave_no_process_behind(pool, chaos_uri):

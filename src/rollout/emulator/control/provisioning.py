@@ -60,6 +60,8 @@ class Pool(Protocol):
     ) -> Runtime: ...
     def start(self, deployment: Deployment, runtime: Runtime) -> None: ...
     def readiness(self, endpoint: str, name: str) -> Readiness: ...
+    def restoring(self, endpoint: str, name: str) -> None: ...
+    def restored(self, endpoint: str, name: str) -> None: ...
     def stop(self, endpoint: str, name: str) -> None: ...
     def note(self, endpoint: str, name: str, text: str) -> None: ...
     def logs(
@@ -122,7 +124,9 @@ class Provisioner:
         self._spawn(self._delete_endpoint(endpoint, operation))
 
     async def restore(self) -> None:
-        """Bring persisted resources back: finish deletes, restart instances of live deployments."""
+        """Bring persisted resources back: finish deletes, restart instances of live deployments
+        (the pool knows them as restoring until they are ready or failed, so that their requests
+        wait for them)."""
         for endpoint in self.state.list_endpoints():
             if endpoint.provisioning_state == "Deleting":
                 self.delete_endpoint(endpoint.name, self.operations.start())
@@ -143,6 +147,7 @@ class Provisioner:
                     self.pool.note(
                         endpoint.name, deployment.name, "Emulator restarted; starting instances again."
                     )
+                    self.pool.restoring(endpoint.name, deployment.name)
                     self.deploy(deployment, None)
 
     async def close(self) -> None:
@@ -159,6 +164,7 @@ class Provisioner:
             "deployment_create" if deployment.provisioning_state == "Creating" else "deployment_update"
         )
         done_at = asyncio.get_running_loop().time() + (self.timing.seconds(change) if operation else 0.0)
+        ended = True  # a restore ends with every outcome but a cancellation (a newer run takes over)
         try:
             files: Path | None = None
             if deployment.model_uri:
@@ -192,12 +198,16 @@ class Provisioner:
             if operation is not None:
                 self.operations.fail(operation, NotFound(f"Deployment '{name}' was deleted."))
         except asyncio.CancelledError:
+            ended = False
             if operation is not None:
                 self.operations.fail(operation, Canceled(f"Deployment '{name}' was changed again."))
             raise
         except Exception as error:  # a bug or an unexpected registry error must not leave it Creating
             log.exception("provisioning %s/%s failed", endpoint, name)
             self._fail(endpoint, name, operation, InternalServerError, f"Provisioning failed: {error}")
+        finally:
+            if ended:
+                self.pool.restored(endpoint, name)
 
     def _code(self, deployment: Deployment) -> CodeSource | None:
         """A code deployment's folder and environment (noted in its logs); None without a script."""

@@ -8,12 +8,17 @@ is Azure's inference server: its reply of 200 or 400 passes through, body and al
 model failing (424 with `ms-azureml-model-error-statuscode` and `ms-azureml-model-error-reason`,
 the server's message in Azure's error shape). Either way the server's own headers
 (`SERVER_HEADERS`: whether the scoring script failed, its run time, the server's version) reach the
-client. No ready instance answers 503; an instance that breaks the connection 502.
+client. No ready instance answers 503; an instance that breaks the connection 502. A deployment
+that is being restored after the emulator restarted (its instances starting) is not refused: its
+requests wait for a ready instance (within `request_timeout_ms`, counted as pending), as on Azure a
+deployment that succeeded keeps serving; if its instances fail, the answer is the 503 of a failed
+instance.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import urllib.parse
 from typing import TYPE_CHECKING, NamedTuple
@@ -45,6 +50,7 @@ RUN_MS_HEADER = "x-ms-run-fn-exec-ms"
 # value it sent the instance, which the server echoes).
 SERVER_HEADERS = (RUN_MS_HEADER, "x-ms-run-function-failed", "x-ms-server-version", "x-ms-request-id")
 SWAGGER_TIMEOUT_SECONDS = 10.0
+RESTORE_POLL_SECONDS = 0.02  # how often a request held for a restoring deployment looks for an instance
 
 
 class Reply(NamedTuple):
@@ -69,6 +75,9 @@ class Forwarder:
     async def swagger(self, deployment: Deployment, version: str | None) -> bytes:
         """The swagger document a ready instance's server makes of its scoring script's input and
         output types (`GET /swagger.json?version=...`)."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(SWAGGER_TIMEOUT_SECONDS):
+                await self.restored(deployment)
         instances = self.pool.ready_instances(deployment.endpoint, deployment.name)
         if not instances:
             raise self._unavailable(deployment)
@@ -103,6 +112,8 @@ class Forwarder:
             async with asyncio.timeout(timeout):
                 while True:
                     instance = self._least_busy(deployment, unreachable)
+                    if instance is None and not unreachable and await self.restored(deployment):
+                        continue
                     if instance is None:
                         raise self._unavailable(deployment)
                     try:
@@ -115,8 +126,14 @@ class Forwarder:
                         # reached it, so another instance may take it.
                         unreachable.add(id(instance))
         except TimeoutError:
+            restoring = (
+                " (its instances are still starting after the emulator restarted)"
+                if self.pool.is_restoring(deployment.endpoint, deployment.name)
+                else ""
+            )
             raise RequestTimeout(
-                f"The deployment did not answer within request_timeout_ms ({settings.request_timeout_ms} ms)."
+                f"The deployment did not answer within request_timeout_ms ({settings.request_timeout_ms} ms)"
+                f"{restoring}."
             ) from None
         except InstanceBroke as exc:
             raise BadGateway(
@@ -135,6 +152,20 @@ class Forwarder:
                 MODEL_ERROR_REASON_HEADER: "model_error",
             },
         )
+
+    async def restored(self, deployment: Deployment) -> bool:
+        """Wait while the deployment is being restored and has no ready instance; whether it has
+        one now (False at once for a deployment that is not restoring, or whose instances failed).
+        The caller bounds the wait."""
+        endpoint, name = deployment.endpoint, deployment.name
+        while not self.pool.ready_instances(endpoint, name):
+            if (
+                not self.pool.is_restoring(endpoint, name)
+                or self.pool.readiness(endpoint, name).state != "starting"
+            ):
+                return False
+            await asyncio.sleep(RESTORE_POLL_SECONDS)
+        return True
 
     def _least_busy(self, deployment: Deployment, unreachable: set[int]) -> Instance | None:
         instances = self.pool.ready_instances(deployment.endpoint, deployment.name)

@@ -14,6 +14,11 @@ A ready process starts with the first deployment of its environment, or ahead of
 emulator warms the cached environments used most recently when it starts, so that their first
 deployment does not wait for the imports). One warmed ahead that no deployment claims within
 `warm_idle` seconds stops; a claimed one lasts as long as the pool.
+
+A deployment brought back after the emulator restarts is `restoring` until provisioning says it is
+`restored` (ready or failed): its readiness is "starting" even before its instances exist (not
+"no instances"), so that the router holds its requests instead of refusing them, and
+`restore_progress` tells how each restored deployment is doing.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import re
 import threading
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from rollout.emulator.environments import BuiltEnvironment, EnvironmentCache
@@ -42,6 +48,7 @@ from rollout.emulator.instances.supervisor import Instance
 from rollout.emulator.resources import Deployment, parse_model_reference
 
 STOP_GRACE_SECONDS = 5.0
+RESTORING_REASON = "restoring after the emulator restarted: its instances are starting"
 WARM_IDLE_SECONDS = 600.0  # how long a ready process started ahead waits for a deployment
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -78,6 +85,8 @@ class InstancePool:
         self._closed = False
         self._ready_processes: dict[str, ForkServerClient] = {}
         self._unclaimed: dict[str, threading.Timer] = {}  # warmed ahead, no deployment yet
+        self._restores: dict[tuple[str, str], tuple[str, str]] = {}  # every restored deployment
+        self._restoring: set[tuple[str, str]] = set()  # those not ready (or failed) yet
 
     # The contract ------------------------------------------------------------------------------
 
@@ -119,16 +128,50 @@ class InstancePool:
         slot.replace(Generation(self, slot, deployment, runtime, next(self._numbers)))
 
     def readiness(self, endpoint: str, name: str) -> Readiness:
-        slot = self._slots.get(_key(endpoint, name))
+        key = _key(endpoint, name)
+        slot = self._slots.get(key)
         generation = slot.newest if slot else None
         if generation is None:
+            if key in self._restoring:
+                return Readiness("starting", RESTORING_REASON)
             return Readiness("failed", "the deployment has no instances")
         return generation.readiness()
+
+    def restoring(self, endpoint: str, name: str) -> None:
+        """Note that the deployment is being brought back after a restart (its instances not
+        started yet): it is starting, not without instances, until `restored`."""
+        key = _key(endpoint, name)
+        with self._lock:
+            self._restores[key] = (endpoint, name)
+            self._restoring.add(key)
+
+    def restored(self, endpoint: str, name: str) -> None:
+        """The deployment's restore has ended (ready, or failed); nothing for one not restoring."""
+        with self._lock:
+            self._restoring.discard(_key(endpoint, name))
+
+    def is_restoring(self, endpoint: str, name: str) -> bool:
+        return _key(endpoint, name) in self._restoring
+
+    def restore_progress(self) -> list[RestoreProgress]:
+        """Every deployment restored since the pool started (and not deleted since), with how it is
+        doing (its readiness), and whether its restore is still under way."""
+        with self._lock:
+            restores, restoring = dict(self._restores), set(self._restoring)
+        progress = []
+        for key, (endpoint, name) in restores.items():
+            readiness = self.readiness(endpoint, name)
+            progress.append(
+                RestoreProgress(endpoint, name, readiness.state, readiness.reason, key in restoring)
+            )
+        return progress
 
     def stop(self, endpoint: str, name: str) -> None:
         """Stop the deployment's instances (in the background); returns at once."""
         with self._lock:
             slot = self._slots.pop(_key(endpoint, name), None)
+            self._restoring.discard(_key(endpoint, name))
+            self._restores.pop(_key(endpoint, name), None)
         if slot is not None:
             generations = slot.stop()
             with self._lock:
@@ -312,8 +355,20 @@ class InstancePool:
             instance.process_exited(returncode)
 
 
+@dataclass(frozen=True)
+class RestoreProgress:
+    """How a deployment brought back after a restart is doing: `state` "starting", "ready" or
+    "failed" (`reason` says why not ready); `restoring` until provisioning has seen it end."""
+
+    endpoint: str
+    name: str
+    state: str
+    reason: str = ""
+    restoring: bool = False
+
+
 def _key(endpoint: str, name: str) -> tuple[str, str]:
     return endpoint.lower(), name.lower()
 
 
-__all__ = ["InstancePool", "Readiness"]
+__all__ = ["InstancePool", "Readiness", "RestoreProgress"]
