@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -165,8 +166,8 @@ class LocalTarget:
                 f"the local emulator is not running (state dir {self.directory}); "
                 "start it with `rollout emulator start`"
             )
-        try:
-            started, _ = process.start(self.directory, self.registry_uri)
+        try:  # its notes (a port taken, the deployments it restores) go to stderr
+            started, _ = process.start(self.directory, self.registry_uri, notify=_note)
         except process.EmulatorError as error:
             raise UserError(str(error)) from None
         return started
@@ -182,6 +183,10 @@ class LocalTarget:
         from rollout.emulator.host.management_token import read_management_token
 
         return LocalTokenCredential(read_management_token(Path(running.state_dir)))
+
+
+def _note(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
 
 
 def trust_for_uploads(ca_file: str) -> None:

@@ -100,4 +100,5 @@ def test_healthz(emulator):
         "url": emulator.url,
         "registry_uri": emulator.registry_uri,
         "pid": emulator.pid,
+        "restored": [],  # nothing brought back from an earlier run
     }

@@ -2,7 +2,8 @@
 
 Stopping the emulator stops every instance; starting it again on the same state directory restores
 endpoints, deployments, traffic, mirror traffic, tags, keys and tokens on the same port (so scoring
-URIs do not change), and starts the instances again.
+URIs do not change), and starts the instances again: `start` returns once they are ready, so
+scoring answers at once.
 """
 
 from __future__ import annotations
@@ -58,17 +59,6 @@ def _score(
         verify=ssl.create_default_context(cafile=status["ca_file"]),
         timeout=30,
     )
-
-
-def _wait_until_scoring(
-    status: dict, endpoint: str, key: str, body: dict, deployment: str, timeout: float = 90
-):
-    deadline = time.monotonic() + timeout
-    while True:
-        response = _score(status, endpoint, key, body, deployment)
-        if response.status_code == 200 or time.monotonic() > deadline:
-            return response
-        time.sleep(0.2)
 
 
 def _group_members(pgid: int) -> list[int]:
@@ -180,9 +170,19 @@ def test_cli_lifecycle_and_restart_persistence(home, emulator_registry, register
         "green": "Succeeded",
     }
     assert ml.online_endpoints.get("persist-token").auth_mode == "aml_token"
-    for deployment in ("blue", "green"):
-        response = _wait_until_scoring(second, "persist", keys.primary_key, sample_request, deployment)
+    # `start` returned once the restored deployments were ready: they serve at once, live traffic too.
+    for deployment in ("blue", "green", None):
+        response = _score(second, "persist", keys.primary_key, sample_request, deployment)
         assert response.status_code == 200, response.text
+    assert "restored 2 deployments: blue ready, green ready" in restarted.stderr
+    health = httpx.get(
+        f"{second['url']}/healthz", verify=ssl.create_default_context(cafile=second["ca_file"])
+    ).json()
+    assert health["status"] == "ok"
+    assert [(d["deployment"], d["state"]) for d in health["restored"]] == [
+        ("blue", "ready"),
+        ("green", "ready"),
+    ]
     assert _score(second, "persist-token", token, sample_request).status_code != 401
     assert "Emulator restarted; starting instances again." in ml.online_deployments.get_logs(
         "blue", "persist", lines=200, container_type="storage-initializer"

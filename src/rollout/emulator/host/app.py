@@ -103,9 +103,22 @@ def create_app(config: ServerConfig) -> Starlette:
     )
 
     async def healthz(request: Request) -> Response:
-        """Liveness of the emulator: 200 with its URL and registry once it serves requests."""
+        """Liveness of the emulator: 200 with its URL and registry once it serves requests; its
+        `status` is "restoring" while deployments brought back from its state are starting (each in
+        `restored` with its state), then "ok"."""
+        progress = pool.restore_progress()
+        restoring = any(deployment.restoring for deployment in progress)
         return JSONResponse(
-            {"status": "ok", "url": config.url, "registry_uri": config.registry_uri, "pid": os.getpid()}
+            {
+                "status": "restoring" if restoring else "ok",
+                "url": config.url,
+                "registry_uri": config.registry_uri,
+                "pid": os.getpid(),
+                "restored": [
+                    {"endpoint": d.endpoint, "deployment": d.name, "state": d.state, "reason": d.reason}
+                    for d in progress
+                ],
+            }
         )
 
     async def openapi_json(request: Request) -> Response:

@@ -1,7 +1,8 @@
 """Running the emulator in the background: start, stop, status.
 
 `start` spawns `python -m rollout.emulator` detached (its own session), waits until `/healthz`
-answers over HTTPS, and writes `emulator.json` (pid, the process's start time, url, port, ca_file,
+answers over HTTPS (then until the deployments restored from its state are ready, `restore_wait`),
+and writes `emulator.json` (pid, the process's start time, url, port, ca_file,
 state_dir, registry_uri) into the state directory; the file stays after a stop, as the record of
 the last run. A later start serves on the port recorded there when it is free (so scoring URIs stay
 the same), else on a free port. `stop` signals only the process the record names if it is still
@@ -35,6 +36,7 @@ from rollout.core.waiting import wait_until
 from rollout.emulator.constants import HOST, PORT_TAKEN_MARK
 from rollout.emulator.control.timing import Timing
 from rollout.emulator.credentials import DEFAULT_TOKEN_TTL_SECONDS
+from rollout.emulator.host import restore_wait
 from rollout.emulator.host.tls import ensure_certificates
 from rollout.emulator.private_dir import ensure_private_dir
 
@@ -126,11 +128,13 @@ def start(
     Without `registry_uri` it serves the registry it served last time, or else the local default.
     Without `port` it serves on the port it served last time when that is free (`notify` hears
     when it is not), or else on a free port. Without `timing` the emulator reads
-    $ROLLOUT_EMULATOR_TIMING and $ROLLOUT_EMULATOR_TIME_SCALE (else instant).
-    """
+    $ROLLOUT_EMULATOR_TIMING and $ROLLOUT_EMULATOR_TIME_SCALE (else instant). It returns once the
+    deployments restored from the state are ready or failed (`restore_wait`, within a bound;
+    `notify` hears the progress)."""
     state_dir = ensure_private_dir(state_dir.resolve())
     current = status(state_dir)
     if current is not None and current.running:
+        restore_wait.wait(current.url, current.ca_file, notify, started_now=False)
         return current, False
     if registry_uri is None:
         registry_uri = current.registry_uri if current is not None else paths.registry_uri()
@@ -148,6 +152,7 @@ def start(
                 raise EmulatorError(str(error)) from None
             continue  # another process took the free port first: pick another
         _write_status(state_dir, started)
+        restore_wait.wait(started.url, started.ca_file, notify)
         return started, True
     raise AssertionError("unreachable")
 
