@@ -77,7 +77,7 @@ class Forwarder:
         output types (`GET /swagger.json?version=...`)."""
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(SWAGGER_TIMEOUT_SECONDS):
-                await self.restored(deployment)
+                await self._wait_while_restoring(deployment)
         instances = self.pool.ready_instances(deployment.endpoint, deployment.name)
         if not instances:
             raise self._unavailable(deployment)
@@ -112,7 +112,7 @@ class Forwarder:
             async with asyncio.timeout(timeout):
                 while True:
                     instance = self._least_busy(deployment, unreachable)
-                    if instance is None and not unreachable and await self.restored(deployment):
+                    if instance is None and not unreachable and await self._wait_while_restoring(deployment):
                         continue
                     if instance is None:
                         raise self._unavailable(deployment)
@@ -153,7 +153,7 @@ class Forwarder:
             },
         )
 
-    async def restored(self, deployment: Deployment) -> bool:
+    async def _wait_while_restoring(self, deployment: Deployment) -> bool:
         """Wait while the deployment is being restored and has no ready instance; whether it has
         one now (False at once for a deployment that is not restoring, or whose instances failed).
         The caller bounds the wait."""
