@@ -128,11 +128,11 @@ def message(headers: Mapping[str, str], read: Callable[[], bytes | str | None]) 
     length = next((value for name, value in kept.items() if name.lower() == "content-length"), "")
     if length.isdigit() and int(length) > MAX_BODY:
         return Message(headers=kept, text=f"<{length} bytes, not recorded>")
+    if kind and not any(text in kind for text in TEXT_TYPES):  # not read: it may be a stream
+        return Message(headers=kept, text=f"<{length or 'some'} bytes of {kind.split(';')[0]}>")
     raw = read()
     if not raw:
         return Message(headers=kept)
-    if kind and not any(text in kind for text in TEXT_TYPES):
-        return Message(headers=kept, text=f"<{len(raw)} bytes of {kind.split(';')[0]}>")
     text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
     if len(text) > MAX_BODY:
         return Message(headers=kept, text=f"<{len(text)} characters, not recorded>")
