@@ -6,7 +6,7 @@ import json
 import string
 import uuid
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rollout.azureml.recording.exchanges import Exchange, Message
@@ -41,6 +41,7 @@ def written(scrubbed: Exchange) -> str:
     return scrubbed.to_line()
 
 
+@settings(max_examples=40)
 @given(key=SECRETS, token=SECRETS, subscription=GUIDS)
 def test_keys_and_tokens_in_headers_and_fields_are_scrubbed_everywhere(
     key: str, token: str, subscription: str
@@ -63,6 +64,7 @@ def test_keys_and_tokens_in_headers_and_fields_are_scrubbed_everywhere(
     assert json.loads(written(scrubber.scrub(keys)))["request"]["headers"]["Authorization"] == SCRUBBED
 
 
+@settings(max_examples=40)
 @given(signature=SECRETS.filter(lambda s: "&" not in s), jwt_body=SECRETS)
 def test_sas_signatures_and_jwts_are_scrubbed_in_urls_and_text(signature: str, jwt_body: str) -> None:
     jwt = f"eyJhbGciOiJSUzI1NiJ9.{jwt_body.replace('+', 'a').replace('/', 'b').replace('=', 'c')}.c2ln"
@@ -87,6 +89,7 @@ def test_connection_string_keys_are_scrubbed() -> None:
     assert "c2VjcmV0a2V5" not in written(scrubbed) and "AccountName=a" in (scrubbed.response.text or "")
 
 
+@settings(max_examples=40)
 @given(first=GUIDS, second=GUIDS)
 def test_the_same_id_always_gets_the_same_placeholder(first: str, second: str) -> None:
     scrubber, again = Scrubber("salt"), Scrubber("salt")  # two processes of one recording

@@ -53,7 +53,7 @@ class ReplayedExchange:
     @property
     def line(self) -> str:
         recorded = self.exchange
-        path = WORKSPACE_PATH.sub("{workspace}", recorded.path)
+        path = SUBSCRIPTION_PATH.sub("{subscription}", WORKSPACE_PATH.sub("{workspace}", recorded.path))
         head = f"{self.number:>4} {recorded.method:<6} {path}"
         if self.note:
             return f"{head}: {self.note}"
