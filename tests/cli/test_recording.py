@@ -14,7 +14,11 @@ from pathlib import Path
 import pytest
 
 from labs import Lab
+from rollout.azureml.azure_monitor import AzureMonitorMetrics
+from rollout.azureml.cloud import CloudEndpoints
+from rollout.azureml.recording import recorder
 from rollout.azureml.recording.exchanges import read_recording
+from rollout.azureml.recording.recorder import RECORD_ENV
 from rollout.azureml.recording.scrubber import SCRUBBED
 from rollout.emulator.constants import SUBSCRIPTION_ID
 from rollout.emulator.host.management_token import read_management_token
@@ -37,6 +41,7 @@ def test_a_recorded_run_keeps_no_key_or_token(lab: Lab, tmp_path: Path) -> None:
     assert run("endpoint", "create", "-f", str(spec)) == 0
     keys = lab.connection().ml.online_endpoints.get_keys(ENDPOINT)
     assert run("endpoint", "get-credentials", "-n", ENDPOINT) == 0
+    monitor_snapshot(lab, recording)
     run("endpoint", "invoke", "-n", ENDPOINT, "--request-file", str(REPO / "samples" / "sample.json"))
     assert run("endpoint", "delete", "-n", ENDPOINT, "--yes") == 0
 
@@ -54,6 +59,22 @@ def test_a_recorded_run_keeps_no_key_or_token(lab: Lab, tmp_path: Path) -> None:
     assert listed and all(e.response.body["primaryKey"] == SCRUBBED for e in listed)
     assert scored and scored[0].request.headers["authorization"] == SCRUBBED
     assert [e.method for e in exchanges][-2:] == ["DELETE", "GET"]  # the delete and its operation's poll
+    assert any(
+        e.path.endswith("/providers/Microsoft.Insights/metrics") and e.status == 200 for e in exchanges
+    )
+
+
+def monitor_snapshot(lab: Lab, recording: Path) -> None:
+    """Azure Monitor's client (the Azure target's metrics source), recording, on the emulator's
+    metrics route."""
+    target = lab.target()
+    resource = lab.connection().ml.online_endpoints.get(ENDPOINT).id
+    cloud = CloudEndpoints("emulator", target.url().rstrip("/"), target.url())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(RECORD_ENV, str(recording))
+        options = {"connection_verify": target.ca_file(), **recorder.azure_options()}
+        source = AzureMonitorMetrics(resource, target.credential(), cloud, **options)
+        source.snapshot(ENDPOINT)
 
 
 @pytest.mark.parametrize("recording", RECORDINGS, ids=[path.name for path in RECORDINGS])
