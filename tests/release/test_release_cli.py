@@ -17,6 +17,8 @@ import pytest
 from github_output_format import parse_github_output
 from labs import Lab, Result
 from release_lab import PROBE_RPS, VERSIONS, lock_holder, make_project, serving_v1
+from rollout.azureml.recording.exchanges import read_recording
+from rollout.emulator.host.management_token import read_management_token
 from rollout.release import history
 from rollout.release.history import GATE_NONE, Approval
 from rollout.release.steps import Release
@@ -197,9 +199,14 @@ def test_json_outputs_for_automation(lab: Lab, live_on_v1: Release, monkeypatch:
     assert json.loads(validated.stdout) == {"valid": True, "problems": [], "notes": []}, validated.stderr
 
 
-def test_release_runs_acceptance_every_stage_and_retires(lab: Lab, live_on_v1: Release) -> None:
+def test_release_runs_acceptance_every_stage_and_retires(
+    lab: Lab, live_on_v1: Release, tmp_path: Path
+) -> None:
     root = live_on_v1.project.root
+    recording = tmp_path / "recording"
     result = lab.rollout(
+        "--record",
+        str(recording),
         "release",
         "--yes",
         "--version",
@@ -228,6 +235,16 @@ def test_release_runs_acceptance_every_stage_and_retires(lab: Lab, live_on_v1: R
     status = live_on_v1.status()
     assert status.traffic == {"green": 100}
     assert [d.name for d in status.deployments] == ["green"]
+    # --record saved the release's exchanges and its acceptance suite's (a process of its own)
+    # with none of the keys or the token they used
+    exchanges = read_recording(recording)
+    scoring_processes = {e.pid for e in exchanges if e.client == "scoring"}
+    assert len({e.pid for e in exchanges}) >= 2 and len(scoring_processes) >= 2
+    assert {"PUT", "DELETE"} <= {e.method for e in exchanges if e.client == "arm"}
+    keys = lab.connection().ml.online_endpoints.get_keys(live_on_v1.endpoint_name)
+    written = "".join(path.read_text() for path in recording.glob("*.jsonl"))
+    for secret in (keys.primary_key, keys.secondary_key, read_management_token(lab.state_dir)):
+        assert secret not in written
 
 
 def test_an_inconclusive_stage_exits_3_and_keeps_the_split(

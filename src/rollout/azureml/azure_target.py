@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from rollout.azureml import write_fence
 from rollout.azureml.cloud import CLOUD_ENV, CloudEndpoints, resolve_cloud
+from rollout.azureml.recording import recorder
 from rollout.core.errors import UserError
 
 if TYPE_CHECKING:
@@ -75,6 +76,7 @@ class AzureTarget:
             scope["workspace"],
             cloud=self.endpoints.name,
             raw_request_hook=write_fence.request_hook,
+            **recorder.azure_options(),
         )
 
     @cached_property
@@ -106,7 +108,12 @@ class AzureTarget:
     def metrics_source(self, ml: MLClient, endpoint: str) -> MetricsSource:
         from rollout.azureml.azure_monitor import AzureMonitorMetrics
 
-        return AzureMonitorMetrics(ml.online_endpoints.get(endpoint).id, self.credential(), self.endpoints)
+        return AzureMonitorMetrics(
+            ml.online_endpoints.get(endpoint).id,
+            self.credential(),
+            self.endpoints,
+            **recorder.azure_options(),
+        )
 
     def blob_account_url(self, account: str, suffix: str) -> str:
         return f"https://{account}.blob.{suffix}"

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from rollout import LOCAL_CLOUD_PREFIX
 from rollout.azureml import write_fence
+from rollout.azureml.recording import recorder
 from rollout.core import paths
 from rollout.core.errors import UserError
 
@@ -99,6 +100,7 @@ class LocalTarget:
             enable_telemetry=False,
             show_progress=False,
             raw_request_hook=write_fence.request_hook,
+            **recorder.azure_options(),
         )
 
     def credential(self) -> LocalTokenCredential:
@@ -122,6 +124,16 @@ class LocalTarget:
     def url(self) -> str:
         """The base URL of the running emulator (for its /metrics.json, /healthz...)."""
         return self.emulator().url
+
+    @staticmethod
+    def workspace_path() -> str:
+        """The ARM path of the emulator's one workspace."""
+        from rollout.emulator.constants import RESOURCE_GROUP, SUBSCRIPTION_ID, WORKSPACE
+
+        return (
+            f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{RESOURCE_GROUP}"
+            f"/providers/Microsoft.MachineLearningServices/workspaces/{WORKSPACE}"
+        )
 
     def metrics_source(self, ml: MLClient, endpoint: str) -> MetricsSource:
         from rollout.azureml.metrics_sources import EmulatorMetrics

@@ -17,6 +17,7 @@ from typing import Protocol
 
 import httpx
 
+from rollout.azureml.recording import recorder
 from rollout.azureml.scoring import tls_verify
 from rollout.core.errors import UserError
 
@@ -109,7 +110,10 @@ class EmulatorMetrics:
 
     def snapshot(self, endpoint: str) -> dict[str, WindowStats]:
         try:
-            response = httpx.get(self._url, verify=self._verify, timeout=10)
+            with httpx.Client(
+                verify=self._verify, timeout=10, event_hooks=recorder.httpx_hooks("metrics")
+            ) as http:
+                response = http.get(self._url)
             response.raise_for_status()
             return parse_emulator_metrics(response.json(), endpoint)
         except httpx.HTTPStatusError as exc:

@@ -15,6 +15,8 @@ from typing import Any
 
 import httpx
 
+from rollout.azureml.recording import recorder
+
 DEPLOYMENT_HEADER = "azureml-model-deployment"
 
 
@@ -70,6 +72,7 @@ class ScoringClient:
             verify=tls_verify(verify),
             timeout=timeout,
             headers={"Authorization": f"Bearer {credential}", "Content-Type": "application/json"},
+            event_hooks=recorder.httpx_hooks("scoring"),
         )
 
     def score(self, request: dict | str | bytes, deployment: str | None = None) -> Reply:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from importlib.metadata import version
+from pathlib import Path
 from typing import IO, Annotated, Any
 
 import typer
@@ -18,6 +19,7 @@ from typer.core import TyperGroup
 
 from rollout import DISTRIBUTION
 from rollout.azureml.cloud import CLOUD_ENV
+from rollout.azureml.recording.recorder import RECORD_ENV
 from rollout.cli import (
     acceptance,
     deployment,
@@ -27,6 +29,7 @@ from rollout.cli import (
     github,
     init,
     model,
+    recording,
     rehearse,
     release,
     report,
@@ -92,8 +95,21 @@ def _root(
             "cloud ARM_CLOUD_METADATA_URL names, else AzureCloud).",
         ),
     ] = None,
+    record: Annotated[
+        Path | None,
+        typer.Option(
+            "--record",
+            envvar=RECORD_ENV,
+            help="Save every exchange with the target (ARM, Azure Monitor, scoring), secrets and ids "
+            "scrubbed, to this directory, this command's and the processes it starts "
+            "(see `rollout recording replay`).",
+        ),
+    ] = None,
 ) -> None:
     """Gated blue/green releases of MLflow models to Azure ML managed online endpoints."""
+    if record:
+        # inherited by the processes the command starts (the acceptance suite): they record too
+        os.environ[RECORD_ENV] = str(record.resolve())
     if cloud:
         # the SDKs' own setting, read by azure-ai-ml and azureml-mlflow alike and inherited by the
         # acceptance suite's process: every client of this command reaches the same cloud
@@ -117,6 +133,7 @@ for _module in (
     workflow,
     github,
     doctor,
+    recording,
 ):
     _module.register(app)
 
