@@ -4,7 +4,7 @@ to GitHub's ids, the changes planned (`rollout.github.environments_plan`) and ma
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Literal, TypedDict
 
 from rollout.core.errors import UserError
 from rollout.github.api import GitHubApi, Repository, segment
@@ -18,17 +18,28 @@ from rollout.github.environments_plan import (
     plan_environment,
 )
 
-if TYPE_CHECKING:
-    from githubkit_schemas.v2022_11_28.types import (
-        DeploymentBranchPolicySettingsType,
-        ReposOwnerRepoEnvironmentsEnvironmentNamePutBodyType,
-    )
 
-    class EnvironmentBody(ReposOwnerRepoEnvironmentsEnvironmentNamePutBodyType, total=False):
-        """PUT /repos/{owner}/{repo}/environments/{name}'s body: GitHub takes `can_admins_bypass`
-        too, which its OpenAPI description leaves out."""
+class BranchPolicyBody(TypedDict):
+    """`deployment_branch_policy` of an environment's PUT body."""
 
-        can_admins_bypass: bool
+    protected_branches: bool
+    custom_branch_policies: bool
+
+
+class ReviewerBody(TypedDict):
+    type: Literal["User", "Team"]
+    id: int
+
+
+class EnvironmentBody(TypedDict, total=False):
+    """PUT /repos/{owner}/{repo}/environments/{name}'s body, as rollout sends it (GitHub also takes
+    `can_admins_bypass`, which its OpenAPI description leaves out)."""
+
+    wait_timer: int
+    prevent_self_review: bool
+    reviewers: list[ReviewerBody] | None
+    deployment_branch_policy: BranchPolicyBody | None
+    can_admins_bypass: bool
 
 
 class ReviewerResolver:
@@ -112,7 +123,7 @@ def plan_changes(api: GitHubApi, repo: Repository, config: EnvironmentsFile) -> 
 
 def environment_body(settings: Settings) -> EnvironmentBody:
     """The request body of PUT /repos/{owner}/{repo}/environments/{name}."""
-    policy: DeploymentBranchPolicySettingsType | None = None  # all branches
+    policy: BranchPolicyBody | None = None  # all branches
     if settings.branch_policy != "all":
         custom = settings.branch_policy == "custom"
         policy = {"protected_branches": not custom, "custom_branch_policies": custom}
