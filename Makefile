@@ -58,7 +58,10 @@ lint-workflows: $(STAMP)
 # (tests/conftest.py orders them); the 20 slowest tests are listed at the end.
 PYTEST := $(BIN)/python -m pytest -n 3 --dist loadfile --no-loadscope-reorder
 
-test: lint lint-workflows browser
+# The checks and the browser's install run side by side (the install waits on the network, the
+# checks on the CPU), each one's output kept together; then the suite.
+test: $(STAMP)
+	$(MAKE) --no-print-directory -j3 --output-sync=target lint lint-workflows browser
 	$(PYTEST) --durations=20
 
 # The inner loop: lint and the unit tests.
