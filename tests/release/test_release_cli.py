@@ -107,6 +107,27 @@ def test_a_pin_already_live_and_an_endpoint_not_made_yet_are_answers_not_errors(
     assert "ep-cli-not-made-yet" not in [e.name for e in lab.connection().ml.online_endpoints.list()]
 
 
+def test_a_deploy_over_the_quota_creates_nothing(lab: Lab, tmp_path: Path) -> None:
+    root = make_project(tmp_path / "project", "ep-cli-over-quota")
+    blue = root / "deployments" / "blue.yml"
+    blue.write_text(blue.read_text().replace("Standard_DS3_v2", "Standard_F4s_v2"))
+    state_dir = str(lab.state_dir)
+    assert (
+        lab.in_process("emulator", "quota", "standardFSv2Family=4", "--state-dir", state_dir).returncode == 0
+    )
+    try:
+        line = one_error_line(lab.in_process("deploy", "--version", str(VERSIONS["v1"]), cwd=root))
+    finally:
+        lab.in_process("emulator", "quota", "standardFSv2Family=default", "--state-dir", state_dir)
+    assert line == (
+        "error: not enough quota to deploy blue: standardFSv2Family: 8 cores needed (1 x Standard_F4s_v2, "
+        "4 vCPUs, with 20% of instances reserved for upgrades), 0 used of 4, 4 free; request a quota "
+        "increase for standardFSv2Family in the workspace's region, or choose a smaller instance_type or "
+        "fewer instances (instance_count) in blue's spec"
+    )
+    assert "ep-cli-over-quota" not in [e.name for e in lab.connection().ml.online_endpoints.list()]
+
+
 def test_missing_project_files(lab: Lab, tmp_path: Path) -> None:
     line = one_error_line(lab.rollout("deploy", "--path", str(tmp_path), cwd=tmp_path))
     assert "deployments/release.yml" in line

@@ -27,7 +27,7 @@ from rollout import __version__
 from rollout.emulator.asset_state import AssetState
 from rollout.emulator.constants import LOCATION, RESOURCE_GROUP, SUBSCRIPTION_ID, WORKSPACE
 from rollout.emulator.control import assets as asset_routes
-from rollout.emulator.control import cloud_metadata, openapi, permissions, surface_routes
+from rollout.emulator.control import cloud_metadata, openapi, permissions, surface_routes, usages
 from rollout.emulator.control import datastores as datastore_routes
 from rollout.emulator.control import routes as control_routes
 from rollout.emulator.control.artifact_store import ArtifactStore
@@ -45,6 +45,7 @@ from rollout.emulator.control.model_registry import ModelRegistry
 from rollout.emulator.control.principals import Principals
 from rollout.emulator.control.provisioning import Provisioner
 from rollout.emulator.control.scoring_code import ScoringCode
+from rollout.emulator.control.usages import UsagesApi
 from rollout.emulator.control.workspace import Workspace
 from rollout.emulator.data import metrics as metrics_module
 from rollout.emulator.data import scoring
@@ -131,6 +132,7 @@ def create_app(config: ServerConfig) -> Starlette:
         *cloud_metadata.routes(config.url),
         *control_routes.routes(arm, MonitorApi(state, workspace, metrics.history), guard),
         *permissions.routes(guard),
+        *usages.routes(UsagesApi(state, workspace, state_dir), guard),
         *asset_routes.routes(
             AssetApi(assets=assets, blobs=artifact_store, shapes=arm.shapes, workspace=workspace), guard
         ),
