@@ -11,6 +11,9 @@ gets a `QuotaUnknown`, never an error.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -89,14 +92,18 @@ def read_capacity(
     from azure.core.exceptions import AzureError
 
     try:
-        sizes = {str(_field(s, "name")).lower(): s for s in ml.compute.list_sizes()}
-        size = sizes.get(instance_type.lower())
-        if size is None:
-            return QuotaUnknown(f"the region lists no VM size {instance_type}")
-        family = str(_field(size, "family"))
-        usage = next((u for u in ml.compute.list_usage() if _usage_name(u).lower() == family.lower()), None)
+        with _activity_log_muted():
+            # the workspace's region, read once (each of the calls below would read it again)
+            location = str(ml.workspaces.get(ml.workspace_name).location)
+            sizes = {str(_field(s, "name")).lower(): s for s in ml.compute.list_sizes(location=location)}
+            size = sizes.get(instance_type.lower())
+            if size is None:
+                return QuotaUnknown(f"the region lists no VM size {instance_type}")
+            family = str(_field(size, "family"))
+            usages = list(ml.compute.list_usage(location=location))
     except AzureError as error:
         return QuotaUnknown(" ".join(azure_message(error).split()))
+    usage = next((u for u in usages if _usage_name(u).lower() == family.lower()), None)
     if usage is None:
         return QuotaUnknown(f"the region's usages list no {family}")
     need = CoreNeed(instance_type, family, _vcpus(size), instance_count)
@@ -110,6 +117,19 @@ def read_capacity(
         released = CoreNeed(replacing[0], family, _vcpus(before), replacing[1]).cores
     used = int(_field(usage, "current_value", "currentValue"))
     return Capacity(need, used, int(_field(usage, "limit")), released)
+
+
+@contextmanager
+def _activity_log_muted() -> Iterator[None]:
+    """azure-ai-ml logs a refused call as an ERROR activity, several lines on stderr; the caller
+    gets one line (a QuotaUnknown's reason) instead."""
+    logger = logging.getLogger("azure.ai.ml._telemetry")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _vcpus(size: Any) -> int:
