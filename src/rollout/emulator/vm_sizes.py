@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from rollout.emulator.constants import SUBSCRIPTION_ID
+from rollout.emulator.errors import OutOfQuota
 from rollout.emulator.resources import Deployment, reserved_instances
 
 DSV2 = "standardDSv2Family"
@@ -79,3 +81,20 @@ def cores_in_use(deployments: Iterable[Deployment]) -> dict[str, int]:
         if size is not None and deployment.provisioning_state != "Deleting":
             used[size.family] += reserved_cores(deployment)
     return used
+
+
+def check_core_quota(deployment: Deployment, others: Iterable[Deployment], limits: dict[str, int]) -> None:
+    """The deployment's cores fit its family's limit beside the `others`' (Azure's `OutOfQuota`)."""
+    size = size_of(deployment.instance_type)
+    if size is None:
+        return
+    used = cores_in_use(others)[size.family]
+    needed = reserved_cores(deployment)
+    limit = limits.get(size.family, -1)
+    if 0 <= limit < used + needed:
+        raise OutOfQuota(
+            f"Not enough quota available for {deployment.instance_type} in SubscriptionId {SUBSCRIPTION_ID}. "
+            f"Current usage/limit: {used}/{limit} {size.family} cores. Additional needed: {needed} "
+            f"(instance_count {deployment.instance_count} x {size.vcpus} vCPUs and 20% reserved for "
+            "upgrades). Delete unused deployments, lower instance_count or request a quota increase."
+        )

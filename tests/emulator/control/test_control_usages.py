@@ -1,7 +1,8 @@
 """The region's VM sizes and core usages through azure-ai-ml's `ml_client.compute.list_sizes()`
 and `list_usage()` (ARM's `locations/{location}/vmSizes` and `usages`): a deployment's cores with
-the upgrade reserve counted in its family, the limits `rollout emulator quota` sets, and a 403 for
-a role assigned on the resource group, as on Azure."""
+the upgrade reserve counted in its family, the limits `rollout emulator quota` sets (a deployment
+over them refused with `OutOfQuota`), and a 403 for a role assigned on the resource group, as on
+Azure."""
 
 from __future__ import annotations
 
@@ -60,6 +61,10 @@ def test_sizes_and_usages_in_arms_shapes(emulator, ml_client, endpoint, lab):
         capacity = read_capacity(ml_client, "Standard_DS3_v2", 1)
         assert isinstance(capacity, Capacity) and capacity.need.cores == 8
         assert capacity.used == before.currentValue + 48
+        with emulator.arm() as arm:  # and the emulator refuses what does not fit, as Azure does
+            over = arm.put(emulator.deployment_path(endpoint, "one"), json=_deployment_body(1))
+        assert (over.status_code, over.json()["error"]["code"]) == (400, "OutOfQuota")
+        assert "standardDSv2Family cores. Additional needed: 8" in over.json()["error"]["message"]
     finally:
         lab.in_process("emulator", "quota", f"{DSV2}=default", "--state-dir", state_dir)
     assert _usage(ml_client, DSV2).limit == DEFAULT_FAMILY_LIMIT

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import threading
@@ -24,6 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from rollout import __version__
+from rollout.emulator import core_quota
 from rollout.emulator.asset_state import AssetState
 from rollout.emulator.constants import LOCATION, RESOURCE_GROUP, SUBSCRIPTION_ID, WORKSPACE
 from rollout.emulator.control import assets as asset_routes
@@ -57,7 +59,7 @@ from rollout.emulator.host.management_token import ensure_management_token
 from rollout.emulator.identities import IdentityFile
 from rollout.emulator.instances.pool import InstancePool
 from rollout.emulator.private_dir import ensure_private_dir
-from rollout.emulator.state import EmulatorState
+from rollout.emulator.quota_state import QuotaState
 from rollout.emulator.store import Store
 
 log = logging.getLogger("rollout.emulator")
@@ -67,7 +69,12 @@ def create_app(config: ServerConfig) -> Starlette:
     """The emulator's app: state restored from the state directory, an instance pool, a metrics registry."""
     state_dir = ensure_private_dir(config.state_dir)
     store = Store(state_dir)
-    state = EmulatorState(store, token_ttl=config.token_ttl, instance_quota=config.instance_quota)
+    state = QuotaState(
+        store,
+        limits=functools.partial(core_quota.limits, state_dir),
+        token_ttl=config.token_ttl,
+        instance_quota=config.instance_quota,
+    )
     assets = AssetState(store)
     environments = EnvironmentCache()
     pool = InstancePool(
