@@ -9,11 +9,14 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+import jsonschema
 import pytest
 from azure.ai.ml.entities import Usage
 from azure.core.exceptions import HttpResponseError
 
+from arm_schemas import USAGE, VM_SIZE, paginated
 from rollout.azureml.vm_quota import Capacity, QuotaUnknown, read_capacity
+from rollout.emulator.constants import SUBSCRIPTION_ID
 from rollout.emulator.core_quota import DEFAULT_FAMILY_LIMIT
 from rollout.emulator.host.identity_grant import RoleGrant, grant
 
@@ -68,6 +71,17 @@ def test_sizes_and_usages_in_arms_shapes(emulator, ml_client, endpoint, lab):
     finally:
         lab.in_process("emulator", "quota", f"{DSV2}=default", "--state-dir", state_dir)
     assert _usage(ml_client, DSV2).limit == DEFAULT_FAMILY_LIMIT
+
+
+def test_the_replies_conform_to_azures_schemas(emulator):
+    with emulator.arm() as arm:
+        location = (
+            f"/subscriptions/{SUBSCRIPTION_ID}/providers/Microsoft.MachineLearningServices/locations/local"
+        )
+        jsonschema.validate(arm.get(location + "/usages").json(), paginated(USAGE))
+        jsonschema.validate(arm.get(location + "/vmSizes").json(), paginated(VM_SIZE))
+        elsewhere = arm.get(location.replace("/local", "/westeurope") + "/usages")
+    assert (elsewhere.status_code, elsewhere.json()["error"]["code"]) == (404, "NotFound")
 
 
 def test_a_role_on_the_resource_group_cannot_read_usages(emulator):
