@@ -90,6 +90,26 @@ def test_a_healthy_project_passes_every_check(lab: Lab, released: Path) -> None:
     assert "published on the endpoint: RequestsPerMinute, RequestLatency_P95" in out
     assert "exists; the caller reads, writes and leases its blobs" in out
     assert "none in .github/workflows: releases run by hand" in " ".join(out.split())
+    assert "standardDSv2Family: 8 cores needed (1 x Standard_DS3_v2" in " ".join(out.split())
+
+
+def test_no_quota_for_the_idle_slot_fails_with_what_to_do(lab: Lab, released: Path) -> None:
+    state_dir = str(lab.state_dir)
+    assert (
+        lab.in_process("emulator", "quota", "standardDSv2Family=0", "--state-dir", state_dir).returncode == 0
+    )
+    try:
+        result = doctor(lab, released)
+    finally:
+        lab.in_process("emulator", "quota", "standardDSv2Family=default", "--state-dir", state_dir)
+    assert result.returncode == 1
+    out = " ".join(result.stdout.split())
+    assert "with 20% of instances reserved for upgrades)" in out and "used of 0, 0 free" in out
+    assert (
+        "advice: quota green: request a quota increase for standardDSv2Family in the workspace's region, "
+        "or choose a smaller instance_type or fewer instances in green's spec"
+    ) in out
+    assert "1 check(s) failed" in out
 
 
 def test_an_identity_without_a_role_fails_with_the_role_to_assign(lab: Lab, released: Path) -> None:

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import pytest
 
 from github_output_format import parse_github_output
 from labs import Lab, Result
-from release_lab import PROBE_RPS, VERSIONS, lock_holder, make_project, serving_v1
+from release_lab import PROBE_RPS, REPO, VERSIONS, lock_holder, make_project, serving_v1
 from rollout.azureml.recording.exchanges import read_recording
 from rollout.emulator.host.management_token import read_management_token
 from rollout.release import history
@@ -105,6 +106,52 @@ def test_a_pin_already_live_and_an_endpoint_not_made_yet_are_answers_not_errors(
     refused = lab.in_process("release", "--yes", cwd=missing)
     assert refused.returncode != 0 and "nothing was released" in refused.stderr
     assert "ep-cli-not-made-yet" not in [e.name for e in lab.connection().ml.online_endpoints.list()]
+
+
+def test_a_deploy_over_the_quota_creates_nothing(lab: Lab, tmp_path: Path) -> None:
+    root = make_project(tmp_path / "project", "ep-cli-over-quota")
+    blue = root / "deployments" / "blue.yml"
+    blue.write_text(blue.read_text().replace("Standard_DS3_v2", "Standard_F4s_v2"))
+    state_dir = str(lab.state_dir)
+    assert (
+        lab.in_process("emulator", "quota", "standardFSv2Family=4", "--state-dir", state_dir).returncode == 0
+    )
+    try:
+        line = one_error_line(lab.in_process("deploy", "--version", str(VERSIONS["v1"]), cwd=root))
+    finally:
+        lab.in_process("emulator", "quota", "standardFSv2Family=default", "--state-dir", state_dir)
+    assert line == (
+        "error: not enough quota to deploy blue: standardFSv2Family: 8 cores needed (1 x Standard_F4s_v2, "
+        "4 vCPUs, with 20% of instances reserved for upgrades), 0 used of 4, 4 free; request a quota "
+        "increase for standardFSv2Family in the workspace's region, or choose a smaller instance_type or "
+        "fewer instances (instance_count) in blue's spec"
+    )
+    assert "ep-cli-over-quota" not in [e.name for e in lab.connection().ml.online_endpoints.list()]
+
+
+def test_a_quota_the_deploy_role_cannot_read_is_a_warning_not_a_stop(lab: Lab, tmp_path: Path) -> None:
+    from rollout.azureml.connection import Connection
+    from rollout.azureml.local_target import LocalTarget, LocalTokenCredential
+    from rollout.azureml.vm_quota import QuotaUnknown
+    from rollout.emulator.host.identity_grant import RoleGrant, grant
+    from rollout.project.loading import load_project
+    from rollout.release.capacity import check_capacity
+    from rollout.release.context import ReleaseContext
+
+    role = RoleGrant(REPO / ".github" / "roles" / "rollout-deploy.json", None)  # on the resource group
+    token = grant(lab.state_dir, str(uuid.uuid4()), [role])
+
+    class AsTheDeployJob(LocalTarget):
+        @staticmethod
+        def _credential(running: object) -> LocalTokenCredential:
+            return LocalTokenCredential(token)
+
+    said: list[str] = []
+    project = load_project(make_project(tmp_path / "project", "ep-cli-quota-unread"))
+    ctx = ReleaseContext(Connection(AsTheDeployJob(lab.state_dir)), project, said.append)
+    assert isinstance(check_capacity(ctx, "blue", None), QuotaUnknown)
+    assert len(said) == 1 and said[0].startswith("warning: cannot read the quota for Standard_DS3_v2 (")
+    assert "locations/vmSizes/read" in said[0] and said[0].endswith("); deploying unchecked")
 
 
 def test_missing_project_files(lab: Lab, tmp_path: Path) -> None:

@@ -329,6 +329,44 @@ ERROR = {
     },
 }
 
+# `GET .../locations/{location}/usages` and `.../vmSizes` (Usage and VirtualMachineSize): no other field.
+USAGE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["unit", "currentValue", "limit", "name"],
+    "properties": {
+        "id": STRING,
+        "amlWorkspaceLocation": STRING,
+        "type": STRING,
+        "unit": {"enum": ["Count"]},
+        "currentValue": {"type": "integer"},
+        "limit": {"type": "integer"},
+        "name": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"value": STRING, "localizedValue": STRING},
+        },
+    },
+}
+VM_SIZE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name", "family", "vCPUs"],
+    "properties": {
+        "name": STRING,
+        "family": STRING,
+        "vCPUs": {"type": "integer"},
+        "gpus": {"type": "integer"},
+        "osVhdSizeMB": {"type": "integer"},
+        "maxResourceVolumeMB": {"type": "integer"},
+        "memoryGB": {"type": "number"},
+        "lowPriorityCapable": {"type": "boolean"},
+        "premiumIO": {"type": "boolean"},
+        "estimatedVMPrices": {"type": "object"},
+        "supportedComputeTypes": {"type": "array", "items": STRING},
+    },
+}
+
 # Set by the service (readOnly in the specification), per resource: top level and in properties.
 READ_ONLY = {
     "endpoint": (("id", "name", "type", "systemData"), ("provisioningState", "scoringUri", "swaggerUri")),

@@ -1,4 +1,4 @@
-"""`rollout emulator` commands: start, stop, status, serve, env, identity."""
+"""`rollout emulator` commands: start, stop, status, serve, env, identity, quota."""
 
 from __future__ import annotations
 
@@ -63,6 +63,7 @@ def register(app: typer.Typer) -> None:
     group.command("serve")(serve)
     group.command("env")(env)
     group.command("identity")(identity)
+    group.command("quota")(quota)
     app.add_typer(group)
 
 
@@ -280,6 +281,40 @@ def identity(
     token_file.touch(mode=0o600)
     token_file.write_text(token + "\n")
     typer.echo(f"{client_id}: {len(role)} role(s); token written to {token_file}")
+
+
+def quota(
+    limit: Annotated[
+        list[str] | None,
+        typer.Argument(help="FAMILY=CORES, e.g. standardDSv2Family=8 (FAMILY=default: back to the default)."),
+    ] = None,
+    state_dir: StateDir = None,
+) -> None:
+    """Set the emulator's VM core quota per family, then print every family's limit.
+
+    As a subscription's quota on Azure: `rollout deploy` and `rollout doctor` read it from the
+    region's usages, and the emulator counts each deployment's cores in it (20% of its instances
+    reserved for upgrades). The limits are kept in the state directory and apply at once, also to
+    a running emulator. Without arguments, it prints the limits.
+    """
+    from rollout.emulator import core_quota
+
+    directory = _state_dir(state_dir)
+    changes: dict[str, int | None] = {}
+    for item in limit or []:
+        family, _, cores = item.partition("=")
+        if cores == "default":
+            changes[family] = None
+        elif cores.isdigit():
+            changes[family] = int(cores)
+        else:
+            raise UserError(f"{item}: give FAMILY=CORES (a number of cores, or `default`)")
+    try:
+        limits = core_quota.set_limits(directory, changes) if changes else core_quota.limits(directory)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    for family, limit_cores in limits.items():
+        typer.echo(f"{family}: {limit_cores} cores")
 
 
 def _state_dir(state_dir: Path | None) -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from rollout.azureml.vm_quota import Capacity, QuotaUnknown
 from rollout.doctor.permissions import Permissions
 
 ScopeKind = Literal["workspace", "endpoint", "lock container"]
@@ -93,3 +94,13 @@ class MetricFacts:
     needed: tuple[str, ...]
     published: tuple[str, ...] | None  # None: not read, `error` says why
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class QuotaFacts:
+    """The VM core quota for the slot the next release deploys into (`slot` None: a release is in
+    progress, its candidate holds its cores already)."""
+
+    slot: str | None
+    instance_type: str | None = None
+    reading: Capacity | QuotaUnknown | None = None

@@ -3,6 +3,7 @@ the facts (`rollout.doctor.facts`); nothing here reads a target."""
 
 from __future__ import annotations
 
+from rollout.azureml.vm_quota import QuotaUnknown
 from rollout.doctor.checks import Check
 from rollout.doctor.facts import (
     CredentialFacts,
@@ -11,6 +12,7 @@ from rollout.doctor.facts import (
     IdentityFacts,
     LockFacts,
     MetricFacts,
+    QuotaFacts,
     ScopeKind,
     SlotFacts,
 )
@@ -232,6 +234,40 @@ def metrics_check(facts: MetricFacts) -> Check:
             f"the analysis cannot judge a stage without them: see what the region publishes with {listing}",
         )
     return Check("metrics", "Azure Monitor", True, f"published on the endpoint: {', '.join(facts.needed)}")
+
+
+QUOTA_READS = (
+    "Microsoft.MachineLearningServices/locations/usages/read",
+    "Microsoft.MachineLearningServices/locations/vmSizes/read",
+)
+
+
+def quota_check(facts: QuotaFacts) -> Check:
+    """The cores of the slot the next release deploys into fit its VM family's free quota (with
+    Azure's 20% upgrade reserve)."""
+    reading = facts.reading
+    if facts.slot is None or reading is None:
+        return Check("quota", "-", True, "no slot to deploy into: a release is in progress")
+    if isinstance(reading, QuotaUnknown):
+        return Check(
+            "quota",
+            facts.slot,
+            False,
+            f"cannot read the quota for {facts.instance_type}: {reading.reason}",
+            f"give the caller {' and '.join(QUOTA_READS)} on the subscription (its Reader role has both), "
+            "or compare the family's usage and limit in the Azure portal (Quotas); `rollout deploy` "
+            "warns and deploys without the check",
+        )
+    if not reading.fits:
+        return Check(
+            "quota",
+            facts.slot,
+            False,
+            f"{reading.summary()}, {max(reading.free, 0)} free",
+            f"request a quota increase for {reading.need.family} in the workspace's region, or choose a "
+            f"smaller instance_type or fewer instances in {facts.slot}'s spec",
+        )
+    return Check("quota", facts.slot, True, f"{reading.summary()}: fits")
 
 
 def workflows_check(problems: list[str] | None) -> Check:

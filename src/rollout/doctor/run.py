@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING
 from azure.core.exceptions import AzureError
 
 from rollout.azureml.local_target import LocalTarget
+from rollout.azureml.vm_quota import read_capacity
 from rollout.core.errors import UserError
 from rollout.doctor import gather, rules
 from rollout.doctor.checks import Check, Diagnosis
-from rollout.doctor.facts import EndpointFacts, IdentityFacts, ScopeKind
+from rollout.doctor.facts import EndpointFacts, IdentityFacts, QuotaFacts, ScopeKind
 from rollout.doctor.permissions import Permissions
 from rollout.github.defaults import ENVIRONMENTS_FILE
 from rollout.github.environments_config import load_config
@@ -72,7 +73,9 @@ def diagnose(conn: Connection, project: Project, environments: list[str]) -> Dia
     if place is not None:
         needed = gather.needed_role(project.root, LOCK_ROLE, auth_mode)
         checks.append(rules.lock_check(gather.lock_facts(conn, token, place, needed)))
-    checks.extend(rules.endpoint_checks(_endpoint(ctx, project, exists)))
+    endpoint = _endpoint(ctx, project, exists)
+    checks.extend(rules.endpoint_checks(endpoint))
+    checks.append(rules.quota_check(_quota(conn, project, endpoint)))
     if exists:
         checks.append(rules.metrics_check(gather.metric_facts(conn, str(ctx.endpoint().id))))
     return Diagnosis(conn.target.name, checks)
@@ -137,3 +140,19 @@ def _endpoint(ctx: ReleaseContext, project: Project, exists: bool) -> EndpointFa
         idle,
         roles.in_progress,
     )
+
+
+def _quota(conn: Connection, project: Project, endpoint: EndpointFacts) -> QuotaFacts:
+    """The quota for the slot the next release deploys into (replacing what it holds now)."""
+    if not endpoint.exists:
+        slot: str | None = idle_slot(list(project.deployments), None)
+    else:
+        slot = None if endpoint.release_in_progress else endpoint.idle_slot
+    if slot is None:
+        return QuotaFacts(None)
+    spec = project.deployments[slot]
+    live = next((s.live for s in endpoint.slots if s.slot == slot), None)
+    replacing = (live.instance_type, live.instance_count or 1) if live and live.instance_type else None
+    instance_type = str(spec.instance_type)
+    reading = read_capacity(conn.ml, instance_type, int(spec.instance_count or 1), replacing)
+    return QuotaFacts(slot, instance_type, reading)

@@ -14,6 +14,7 @@ from rollout.azureml.environment_packages import read_packages
 from rollout.azureml.sdk import state_name
 from rollout.core.errors import UserError
 from rollout.release import history
+from rollout.release.capacity import check_capacity
 from rollout.release.context import ReleaseContext, split_of
 from rollout.release.history import DONE, TAG_HISTORY
 from rollout.release.results import DeployResult
@@ -37,11 +38,14 @@ if TYPE_CHECKING:
 def deploy(ctx: ReleaseContext, version: int | None, force_lock: bool) -> DeployResult:
     """Deploy the pinned model (or `version`) into the idle slot at 0% traffic."""
     with ctx.lock("the deploy", force=force_lock):
+        fresh = not ctx.exists()
+        if fresh:  # the quota first: a refused deploy creates nothing, not even the endpoint
+            check_capacity(ctx, idle_slot(ctx.slots, None), None)
         ctx.apply_endpoint()
-        return _deploy(ctx, version)
+        return _deploy(ctx, version, checked=fresh)
 
 
-def _deploy(ctx: ReleaseContext, version: int | None) -> DeployResult:
+def _deploy(ctx: ReleaseContext, version: int | None, checked: bool = False) -> DeployResult:
     plan = ctx.project.plan
     model = f"{plan.model.name}:{version or plan.model.version}"
     endpoint = ctx.endpoint()
@@ -53,6 +57,8 @@ def _deploy(ctx: ReleaseContext, version: int | None) -> DeployResult:
     if existing and model_of(existing) == model and state_name(existing.provisioning_state) == "Succeeded":
         ctx.say(f"{model} is already deployed in {slot}")
     else:
+        if not checked:
+            check_capacity(ctx, slot, existing)
         _create_deployment(ctx, slot, model, existing)
     _start(ctx, result, slot, endpoint)
     return result

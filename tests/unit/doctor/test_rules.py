@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from rollout.azureml.vm_quota import Capacity, CoreNeed, QuotaUnknown
 from rollout.core.errors import UserError
 from rollout.doctor.facts import (
     CredentialFacts,
@@ -17,6 +18,7 @@ from rollout.doctor.facts import (
     LockFacts,
     MetricFacts,
     NeededRole,
+    QuotaFacts,
     SlotFacts,
 )
 from rollout.doctor.gather import audience_of, needed_role
@@ -28,6 +30,7 @@ from rollout.doctor.rules import (
     lock_check,
     metrics_check,
     needed_at,
+    quota_check,
     workflows_check,
 )
 
@@ -204,3 +207,19 @@ def test_the_workflows_line_says_in_step_stale_or_absent() -> None:
         "out of step with the release plan: .github/workflows/release.yml: stage full bakes 5m (and 1 more)"
     )
     assert stale.advice is not None and "rollout workflow render" in stale.advice
+
+
+def test_the_quota_line_fits_falls_short_or_cannot_be_read() -> None:
+    need = CoreNeed("Standard_DS3_v2", "standardDSv2Family", 4, 2)  # 3 instances held: 12 cores
+    fits = quota_check(QuotaFacts("green", "Standard_DS3_v2", Capacity(need, used=8, limit=20)))
+    assert fits.ok and fits.detail.endswith("8 used of 20: fits")
+    short = quota_check(QuotaFacts("green", "Standard_DS3_v2", Capacity(need, used=10, limit=20)))
+    assert not short.ok and short.detail.endswith("10 used of 20, 10 free")
+    assert short.advice is not None and "request a quota increase for standardDSv2Family" in short.advice
+    unread = quota_check(QuotaFacts("green", "Standard_DS3_v2", QuotaUnknown("403 AuthorizationFailed")))
+    assert (
+        not unread.ok
+        and unread.detail == "cannot read the quota for Standard_DS3_v2: 403 AuthorizationFailed"
+    )
+    assert unread.advice is not None and "locations/usages/read" in unread.advice
+    assert quota_check(QuotaFacts(None)).ok  # a release in progress: its candidate holds its cores

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import threading
@@ -24,10 +25,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from rollout import __version__
+from rollout.emulator import core_quota
 from rollout.emulator.asset_state import AssetState
 from rollout.emulator.constants import LOCATION, RESOURCE_GROUP, SUBSCRIPTION_ID, WORKSPACE
 from rollout.emulator.control import assets as asset_routes
-from rollout.emulator.control import cloud_metadata, openapi, permissions, surface_routes
+from rollout.emulator.control import cloud_metadata, openapi, permissions, surface_routes, usages
 from rollout.emulator.control import datastores as datastore_routes
 from rollout.emulator.control import routes as control_routes
 from rollout.emulator.control.artifact_store import ArtifactStore
@@ -45,6 +47,7 @@ from rollout.emulator.control.model_registry import ModelRegistry
 from rollout.emulator.control.principals import Principals
 from rollout.emulator.control.provisioning import Provisioner
 from rollout.emulator.control.scoring_code import ScoringCode
+from rollout.emulator.control.usages import UsagesApi
 from rollout.emulator.control.workspace import Workspace
 from rollout.emulator.data import metrics as metrics_module
 from rollout.emulator.data import scoring
@@ -56,7 +59,7 @@ from rollout.emulator.host.management_token import ensure_management_token
 from rollout.emulator.identities import IdentityFile
 from rollout.emulator.instances.pool import InstancePool
 from rollout.emulator.private_dir import ensure_private_dir
-from rollout.emulator.state import EmulatorState
+from rollout.emulator.quota_state import QuotaState
 from rollout.emulator.store import Store
 
 log = logging.getLogger("rollout.emulator")
@@ -66,7 +69,12 @@ def create_app(config: ServerConfig) -> Starlette:
     """The emulator's app: state restored from the state directory, an instance pool, a metrics registry."""
     state_dir = ensure_private_dir(config.state_dir)
     store = Store(state_dir)
-    state = EmulatorState(store, token_ttl=config.token_ttl, instance_quota=config.instance_quota)
+    state = QuotaState(
+        store,
+        limits=functools.partial(core_quota.limits, state_dir),
+        token_ttl=config.token_ttl,
+        instance_quota=config.instance_quota,
+    )
     assets = AssetState(store)
     environments = EnvironmentCache()
     pool = InstancePool(
@@ -131,6 +139,7 @@ def create_app(config: ServerConfig) -> Starlette:
         *cloud_metadata.routes(config.url),
         *control_routes.routes(arm, MonitorApi(state, workspace, metrics.history), guard),
         *permissions.routes(guard),
+        *usages.routes(UsagesApi(state, workspace, state_dir), guard),
         *asset_routes.routes(
             AssetApi(assets=assets, blobs=artifact_store, shapes=arm.shapes, workspace=workspace), guard
         ),

@@ -1,0 +1,47 @@
+"""The emulator's VM core quota per family: generous by default, set lower to rehearse a
+subscription with little quota (`rollout emulator quota FAMILY=CORES`).
+
+The limits live in the state directory's `core-quota.json` (`{"standardDSv2Family": 8}`), read
+on every request, so a running emulator answers with a limit as soon as it is set.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rollout.core.files import write_atomically
+from rollout.emulator.private_dir import ensure_private_dir
+from rollout.emulator.vm_sizes import FAMILY_NAMES
+
+QUOTA_FILE = "core-quota.json"
+# The cores a family may hold when no limit is set: more than the largest deployment holds
+# (50 instances, 60 with the reserve, of a 16-core size).
+DEFAULT_FAMILY_LIMIT = 1000
+
+
+def limits(state_dir: Path) -> dict[str, int]:
+    """Every family's limit in cores: the file's, else the default."""
+    path = state_dir / QUOTA_FILE
+    stored = json.loads(path.read_text()) if path.is_file() else {}
+    return {family: int(stored.get(family, DEFAULT_FAMILY_LIMIT)) for family in FAMILY_NAMES}
+
+
+def set_limits(state_dir: Path, changes: dict[str, int | None]) -> dict[str, int]:
+    """Set families' limits (None: back to the default); every family's limit after the change.
+    A ValueError names a family the emulator does not know or a negative limit."""
+    path = ensure_private_dir(state_dir) / QUOTA_FILE
+    stored: dict[str, int] = json.loads(path.read_text()) if path.is_file() else {}
+    known = {name.lower(): name for name in FAMILY_NAMES}
+    for family, cores in changes.items():
+        name = known.get(family.lower())
+        if name is None:
+            raise ValueError(f"no VM family {family!r}; the emulator knows {', '.join(FAMILY_NAMES)}")
+        if cores is None:
+            stored.pop(name, None)
+        elif cores < 0:
+            raise ValueError(f"the limit of {name} must be 0 or more cores, not {cores}")
+        else:
+            stored[name] = cores
+    write_atomically(path, (json.dumps(stored, indent=2, sort_keys=True) + "\n").encode())
+    return limits(state_dir)
