@@ -71,14 +71,23 @@ def test_the_deploy_role_deploys_and_retires_and_cannot_write_the_endpoint(
     assert (refused.value.status_code, refused.value.error.code) == (403, "AuthorizationFailed")
     assert admin.status().traffic == {"blue": 100}
 
-    # the last stage (a traffic identity's job) moves the record and closes the release as it passes
-    roles = admin.roles()
-    set_traffic(
-        admin.conn.ml,
-        admin.endpoint_name,
-        {"green": 100},
-        {**roles.record_tags(), **closing_tags("green", "blue")},
+    # a rollback before any stage (a traffic identity's job) finds the record on the candidate
+    assert admin.rollback().to_dict() == {"live": "blue", "candidate": "green", "deleted": False}
+    rolled_back = admin.status()
+    assert (rolled_back.candidate, rolled_back.verdict, rolled_back.traffic) == (
+        "green",
+        "rolled back",
+        {"blue": 100},
     )
+
+    # the last stage (a traffic identity's job) closes the release as it passes
+    close = {**admin.roles().record_tags(), **closing_tags("green", "blue")}
+    set_traffic(admin.conn.ml, admin.endpoint_name, {"green": 100}, close)
+    # after it, before retire: a rollback opens the release again and gives blue all traffic back
+    admin.rollback()
+    reopened = admin.status()
+    assert (reopened.live, reopened.candidate, reopened.traffic) == ("blue", "green", {"blue": 100})
+    set_traffic(admin.conn.ml, admin.endpoint_name, {"green": 100}, close)
     tags_closed = dict(admin.endpoint().tags or {})
 
     retired = deployer.retire(now=True)

@@ -52,7 +52,7 @@ class Release(ReleaseContext):
         return rollback.not_this_runs(self, run)
 
     def retire(self, force_lock: bool = False, now: bool = False) -> RetireResult:
-        """Delete the drained old deployment and close the release (`now`: in its grace period too)."""
+        """Delete the drained old deployment of the closed release (`now`: in its grace period too)."""
         return retire.retire(self, force_lock, now)
 
     def status(self) -> Status:
