@@ -540,10 +540,18 @@ def test_the_projects_environments_file_applies_as_a_process(api, tmp_path):
     second = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
 
     assert first.returncode == 0, first.stderr
-    assert "applied changes to 6 environment(s) and 1 branch(es)" in first.stdout
-    environments = {"release", "release-dispatch", "shadow", "canary", "production-half", "production"}
+    assert "applied changes to 7 environment(s) and 1 branch(es)" in first.stdout
+    environments = {
+        "release",
+        "release-dispatch",
+        "release-rollback",
+        "shadow",
+        "canary",
+        "production-half",
+        "production",
+    }
     assert set(api.environments) == environments
-    # no admin bypasses the rules of an environment whose identity can move traffic
+    # no admin bypasses the rules of an environment whose identity can move traffic or deploy
     bypass = {name: environment.can_admins_bypass for name, environment in api.environments.items()}
     assert bypass == {**dict.fromkeys(environments, False), "release-dispatch": True}
     assert api.environments["release-dispatch"].reviewers == [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -133,6 +134,31 @@ def test_a_failed_stage_is_rolled_back_and_the_run_fails(release):
     for _, _, job in stage_jobs(release):
         assert not job.get("continue-on-error")
         assert all(not step.get("continue-on-error") for step in job["steps"])
+
+
+def test_only_jobs_behind_reviewers_and_the_safety_net_may_write_the_endpoint(release):
+    """Each job's environment's roles (.github/environments.yml, .github/roles): no job of `release`
+    (gate, deploy, acceptance, retire) holds the endpoint's write; the safety net has its own."""
+    declared = yaml.safe_load((REPO / ".github" / "environments.yml").read_text())["environments"]
+
+    def actions(environment: str) -> set[str]:
+        roles = declared[environment]["roles"]
+        return {
+            a
+            for r in roles
+            for a in json.loads((REPO / ".github/roles" / f"{r}.json").read_text())["Actions"]
+        }
+
+    jobs = release["jobs"]
+    endpoint_write = "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/write"
+    for job_id in ("deploy", "acceptance", "retire"):
+        assert environment_of(jobs[job_id]) == "release", job_id
+    assert endpoint_write not in actions("release")
+    assert "rollout deploy --deployments-only" in runs(jobs["deploy"])
+    assert environment_of(jobs["rollback"]) == "release-rollback"
+    assert endpoint_write in actions("release-rollback")
+    assert declared["release-rollback"]["can_admins_bypass"] is False
+    assert declared["release-rollback"]["branches"] == ["main"]
 
 
 def test_the_pin_change_gate(release, plan):

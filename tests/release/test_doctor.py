@@ -21,7 +21,7 @@ from rollout.github.roles import ROLES_DIR
 RELEASE_ID = str(uuid.uuid4())
 CANARY_ID = str(uuid.uuid4())
 ROLES = {
-    "release": ["rollout-acceptance", "rollout-deploy", "rollout-traffic", "rollout-lock"],
+    "release": ["rollout-acceptance", "rollout-deploy", "rollout-lock"],
     "canary": ["rollout-traffic", "rollout-lock"],
 }
 CLIENT_IDS = {"release": RELEASE_ID, "canary": CANARY_ID}

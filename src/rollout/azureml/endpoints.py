@@ -56,41 +56,52 @@ def update_endpoint(
     return updated
 
 
-def set_traffic(ml: MLClient, name: str, split: dict[str, int]) -> OnlineEndpoint:
+def set_traffic(
+    ml: MLClient, name: str, split: dict[str, int], tags: dict[str, str | None] | None = None
+) -> OnlineEndpoint:
+    """Set the live split (and `tags`, as `set_tags` does) in one endpoint write."""
     wanted = {k: v for k, v in split.items() if v}
 
     def change(endpoint: OnlineEndpoint) -> None:
         endpoint.traffic = dict(split)
+        _change_tags(endpoint, tags or {})
 
-    return update_endpoint(ml, name, change, lambda e: live_traffic(e) == wanted)
+    return update_endpoint(ml, name, change, lambda e: live_traffic(e) == wanted and _has_tags(e, tags or {}))
 
 
-def set_mirror(ml: MLClient, name: str, mirror: dict[str, int]) -> OnlineEndpoint:
+def set_mirror(
+    ml: MLClient, name: str, mirror: dict[str, int], tags: dict[str, str | None] | None = None
+) -> OnlineEndpoint:
+    """Set the mirror traffic (and `tags`, as `set_tags` does) in one endpoint write."""
     wanted = {k: v for k, v in mirror.items() if v}
 
     def change(endpoint: OnlineEndpoint) -> None:
         endpoint.mirror_traffic = dict(mirror)
+        _change_tags(endpoint, tags or {})
 
-    return update_endpoint(ml, name, change, lambda e: mirror_traffic(e) == wanted)
+    return update_endpoint(
+        ml, name, change, lambda e: mirror_traffic(e) == wanted and _has_tags(e, tags or {})
+    )
 
 
 def set_tags(ml: MLClient, name: str, tags: dict[str, str | None]) -> OnlineEndpoint:
     """Set (or, with None, remove) endpoint tags, leaving traffic and other tags alone."""
+    return update_endpoint(ml, name, lambda e: _change_tags(e, tags), lambda e: _has_tags(e, tags))
 
-    def change(endpoint: OnlineEndpoint) -> None:
-        current = dict(endpoint.tags or {})
-        for key, value in tags.items():
-            if value is None:
-                current.pop(key, None)
-            else:
-                current[key] = value
-        endpoint.tags = current
 
-    def confirm(endpoint: OnlineEndpoint) -> bool:
-        current = endpoint.tags or {}
-        return all(current.get(key) == value for key, value in tags.items())
+def _change_tags(endpoint: OnlineEndpoint, tags: dict[str, str | None]) -> None:
+    current = dict(endpoint.tags or {})
+    for key, value in tags.items():
+        if value is None:
+            current.pop(key, None)
+        else:
+            current[key] = value
+    endpoint.tags = current
 
-    return update_endpoint(ml, name, change, confirm)
+
+def _has_tags(endpoint: OnlineEndpoint, tags: dict[str, str | None]) -> bool:
+    current = endpoint.tags or {}
+    return all(current.get(key) == value for key, value in tags.items())
 
 
 def get_endpoint(ml: MLClient, name: str) -> OnlineEndpoint:

@@ -95,6 +95,7 @@ def init(
             workflow.DISPATCH_ENVIRONMENT,
             [stage.environment for stage in scaffold.STAGES],
             roles.environment_roles,
+            workflow.SAFETY_NET_ENVIRONMENT,
         )
         files[install.RELEASE_REQUIREMENTS] = install.installed_requirements()
         scaffold.write(Path(scratch), files)

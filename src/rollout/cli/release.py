@@ -80,15 +80,24 @@ def deploy(
     resource_group: ResourceGroup = None,
     workspace: Workspace = None,
     as_json: Json = False,
+    deployments_only: Annotated[
+        bool,
+        typer.Option(
+            "--deployments-only",
+            help="Write deployments only, never the endpoint (the release workflow's deploy job, whose "
+            "role cannot): the endpoint must exist, and its spec is not applied.",
+        ),
+    ] = False,
 ) -> None:
-    """Deploy the release plan's pinned model into the idle slot at 0% traffic."""
+    """Deploy the release plan's pinned model into the idle slot at 0% traffic (its record on the
+    candidate deployment); first create or update the endpoint from its spec."""
     rel = release_for(path, target, subscription, resource_group, workspace)
     pinned = rel.project.plan.model
     warn_about_registered_model_code(
         registry_uri(target, subscription, resource_group, workspace), pinned.name, version or pinned.version
     )
     before = rel.status() if rel.exists() else None
-    result = rel.deploy(version, force_lock=force_lock)
+    result = rel.deploy(version, force_lock=force_lock, deployments_only=deployments_only)
     console.github_output(result.to_dict())
     if result.candidate is None:
         console.step_summary(f"### Nothing to deploy\n\n{result.model} is already live in {result.live}.\n")

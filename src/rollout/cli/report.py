@@ -63,7 +63,8 @@ def report(
     """Report on the latest release: each stage's verdict, thresholds and charts, and its steps.
 
     Reads the history file (`.rollout/history/<endpoint>.jsonl`); steps recorded elsewhere (a
-    stage job on another runner) come from the endpoint's `rollout.history` tag.
+    stage job on another runner) come from the release's `rollout.history` tag (on the endpoint, or on
+    the candidate until the first stage).
     """
     from rollout.release import history
     from rollout.report.contents import Recorded, build_report
@@ -96,11 +97,11 @@ def _from_endpoint(
 ) -> list[Entry]:
     """The steps the endpoint's summary tag lists; [] (with a note) when the endpoint is not there
     but the history file has something to show."""
-    from rollout.release.history import TAG_HISTORY, from_tag
+    from rollout.release.history import from_tag
 
     try:
         rel = release_for(path, target, subscription, resource_group, workspace)
-        return from_tag((rel.endpoint().tags or {}).get(TAG_HISTORY), endpoint)
+        return from_tag(rel.roles().history, endpoint)
     except UserError as exc:
         if not have_file:
             raise UserError(

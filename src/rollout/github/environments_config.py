@@ -14,7 +14,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from rollout.core.errors import UserError
-from rollout.github.roles import TRAFFIC_ROLE
+from rollout.github.roles import SERVING_ROLES
 from rollout.github.yaml_file import read_yaml
 
 MAX_REVIEWERS = 6
@@ -70,10 +70,11 @@ class EnvironmentSpec(BaseModel):
         return self
 
     @model_validator(mode="after")
-    def _no_admin_bypass_where_traffic_moves(self) -> EnvironmentSpec:
-        if TRAFFIC_ROLE in self.roles and self.can_admins_bypass:
+    def _no_admin_bypass_where_users_are_served(self) -> EnvironmentSpec:
+        serving = [role for role in SERVING_ROLES if role in self.roles]
+        if serving and self.can_admins_bypass:
             raise ValueError(
-                f"its identity can move live traffic ({TRAFFIC_ROLE}): set `can_admins_bypass: false` "
+                f"its identity {SERVING_ROLES[serving[0]]} ({serving[0]}): set `can_admins_bypass: false` "
                 "so that no admin skips its rules"
             )
         return self
@@ -129,17 +130,21 @@ def starter_config(
     dispatch_environment: str,
     stage_environments: list[str],
     roles: Callable[[str], tuple[str, ...]] = lambda _: (),
+    safety_net_environment: str | None = None,
 ) -> str:
     """A first `.github/environments.yml`: every environment limited to `main`, with placeholders
     for the identities (`rollout github configure` refuses them until they are replaced), the roles
     `roles` names for each, and a note where reviewers go (a stage gated by no one runs as soon as
-    the previous one passes)."""
-    names = list(dict.fromkeys([release_environment, dispatch_environment, *stage_environments]))
+    the previous one passes). `safety_net_environment`: the release's safety-net rollback's."""
+    net = [safety_net_environment] if safety_net_environment else []
+    names = list(dict.fromkeys([release_environment, dispatch_environment, *net, *stage_environments]))
     lines = [
         "# GitHub environments that gate the release workflow (.github/workflows/release.yml) and the",
         "# manual rollback (.github/workflows/rollback.yml): one per stage of",
-        f"# deployments/release.yml, `{release_environment}` for the jobs that move no live traffic, and",
-        f"# `{dispatch_environment}` for the first job of a release started by hand (give it reviewers).",
+        f"# deployments/release.yml, `{release_environment}` for the jobs that write no endpoint (deploy,",
+        f"# acceptance, retire), `{dispatch_environment}` for the first job of a release started by hand",
+        "# (give it reviewers)"
+        + (f", and `{safety_net_environment}` for the release's safety-net rollback." if net else "."),
         "# Put the client ID of each environment's own Azure identity in place of the zeros, add",
         "# reviewers to the stages (`reviewers: [{team: SLUG}]`, `prevent_self_review: true`, a",
         "# `wait_timer` in minutes), then apply with `rollout github configure --repo OWNER/REPO`",
@@ -153,6 +158,6 @@ def starter_config(
         named = roles(name)
         role_line = f"    roles: [{', '.join(named)}]\n" if named else ""
         identity = f"    identity:\n      client_id: {placeholder}\n"
-        bypass = "    can_admins_bypass: false\n" if TRAFFIC_ROLE in named else ""
+        bypass = "    can_admins_bypass: false\n" if set(SERVING_ROLES) & set(named) else ""
         lines.append(f"  {name}:\n{identity}{role_line}    branches: [main]\n{bypass}")
     return "\n".join(lines).rstrip("\n") + "\n"

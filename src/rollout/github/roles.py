@@ -32,9 +32,12 @@ SCORE_CREDENTIAL = {
     "aad_token": (),
 }
 
-# The role that writes the endpoint (traffic): the environments that hold it keep admins from
-# bypassing their rules (`can_admins_bypass: false` in .github/environments.yml).
+# The role that writes the endpoint (traffic), and the one that writes deployments (which can
+# replace the live slot's model): the environments that hold either can change what users are
+# served, and keep admins from bypassing their rules (`can_admins_bypass: false`).
 TRAFFIC_ROLE = "rollout-traffic"
+DEPLOY_ROLE = "rollout-deploy"
+SERVING_ROLES = {TRAFFIC_ROLE: "can move live traffic", DEPLOY_ROLE: "can replace a deployment's model"}
 
 Scope = Literal["workspace", "lock container"]
 
@@ -91,10 +94,11 @@ def job_roles(auth_mode: str = "key") -> list[JobRole]:
             "workspace",
         ),
         JobRole(
-            "rollout-deploy",
+            DEPLOY_ROLE,
             "rollout deploy",
-            "Deploy and retire: creates and deletes the endpoint's deployments and reads their logs "
-            "(a failure's cause, the environment's packages); moves no traffic",
+            "Deploy and retire: creates and deletes the endpoint's deployments (the release's record "
+            "goes on the candidate's tags) and reads their logs (a failure's cause, the environment's "
+            "packages); writes no endpoint, so moves no traffic",
             (
                 *READ,
                 ENDPOINTS + "/deployments/write",
@@ -133,14 +137,16 @@ def job_roles(auth_mode: str = "key") -> list[JobRole]:
 
 
 # The jobs of each kind of environment, and so the roles its identity needs. `release` runs the
-# gate of a push, deploy, acceptance, retire and the safety-net rollback; `release-dispatch` only
-# the gate of a run started by hand; a stage's environment its stage (the last stage's also the
-# manual rollback); `retire` (a plan's retire_after) the retire job. Deploy and retire also record
-# the release in the endpoint's tags, an endpoint write: their environments hold the traffic role.
+# gate of a push, deploy, acceptance and retire, none of which writes the endpoint (deploy records
+# the release on the candidate deployment, retire only deletes the drained one); `release-dispatch`
+# only the gate of a run started by hand; a stage's environment its stage (the last stage's also
+# the manual rollback); `retire` (a plan's retire_after) the retire job; `release-rollback` the
+# release's safety-net rollback, the one job without reviewers that moves traffic.
 ENVIRONMENT_JOBS = {
-    "release": ("rollout-acceptance", "rollout-deploy", "rollout-traffic", "rollout-lock"),
+    "release": ("rollout-acceptance", "rollout-deploy", "rollout-lock"),
     "release-dispatch": ("rollout-gate",),
-    "retire": ("rollout-deploy", "rollout-traffic", "rollout-lock"),
+    "release-rollback": ("rollout-traffic", "rollout-lock"),
+    "retire": ("rollout-deploy", "rollout-lock"),
     "stage": ("rollout-traffic", "rollout-lock"),
 }
 

@@ -36,9 +36,13 @@ RELEASE_WORKFLOW = Path(".github/workflows/release.yml")
 ROLLBACK_WORKFLOW = Path(".github/workflows/rollback.yml")
 PULL_REQUEST_WORKFLOW = Path(".github/workflows/pull-request.yml")
 
-# The environment of the jobs that change no live traffic share (deploy at 0%, acceptance,
-# retire, the safety-net rollback). Its branch policy keeps Azure credentials on `main`.
+# The environment of the jobs that write no endpoint (deploy at 0%, acceptance, retire, the gate
+# of a push). Its branch policy keeps Azure credentials on `main`.
 RELEASE_ENVIRONMENT = "release"
+# The environment of the release's safety-net rollback: it moves traffic without a reviewer (a
+# failed or cancelled release must not wait for one), so it is kept apart from `release`, whose
+# identity then writes no endpoint; `main` only, no admin bypass.
+SAFETY_NET_ENVIRONMENT = "release-rollback"
 # The environment of a release's first job when someone starts it by hand (workflow_dispatch): a
 # merged pull request was reviewed, a dispatched run was not, so its reviewers approve it before any
 # job logs in to Azure (every later job needs that one).
@@ -178,6 +182,7 @@ def _render(template: str, plan: WorkflowPlan) -> str:
             actions=actions,
             release_environment=RELEASE_ENVIRONMENT,
             dispatch_environment=DISPATCH_ENVIRONMENT,
+            safety_net_environment=SAFETY_NET_ENVIRONMENT,
         )
     )
 

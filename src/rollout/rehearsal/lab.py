@@ -2,7 +2,8 @@
 
 A private MLflow registry with the demo model's versions, the local emulator on a private state
 directory, and per scenario an endpoint of its own with a live deployment (or none, for a first
-release). The emulator serves that registry as its workspace's MLflow registry, so the versions are
+release: the endpoint is created, as its set-up step would, since the workflow's deploy job writes
+deployments only). The emulator serves that registry as its workspace's MLflow registry, so the versions are
 the workspace's too: on the azure target (the default a user gets) the jobs find them through the
 workspace tracking URI, with the emulator presented as an Azure cloud (`rollout emulator env`) in
 the runner's environment and a logged-in stand-in `az` left on PATH by the azure/login stand-in.
@@ -351,6 +352,8 @@ class Rehearsal:
         project = lab_project(self.source, folder / "project", f"rh-{name}"[:32].rstrip("-"), changes=changes)
         if live_version:
             self.lab.serve_live(project, live_version)
+        else:  # the set-up step that creates an endpoint, which no job of the workflow writes
+            self.lab.release(project).apply_endpoint()
         return Scenario(name, project, folder, self)
 
     def close(self) -> None:

@@ -22,7 +22,7 @@ from rollout.azureml.endpoints import (
 from rollout.azureml.lease_lock import Holder, LeaseLock, LockPlace, lock_blob
 from rollout.azureml.sdk import Progress, quiet, state_name
 from rollout.release import history
-from rollout.release.history import TAG_HISTORY, Entry, Split, release_id
+from rollout.release.history import Entry, Split, release_id
 from rollout.release.lock import HeldLock, LockTiming, hold
 from rollout.release.roles import Roles, read_roles
 from rollout.release.takeover import apply_until_read_back
@@ -60,7 +60,7 @@ class ReleaseContext:
         return endpoint_exists(self.conn.ml, self.endpoint_name)
 
     def roles(self, endpoint: OnlineEndpoint | None = None) -> Roles:
-        return read_roles(endpoint or self.endpoint(), set(self.deployments()))
+        return read_roles(endpoint or self.endpoint(), self.deployments())
 
     def apply_endpoint(self) -> OnlineEndpoint:
         return apply_endpoint(self.conn.ml, self.project.endpoint, self.say)
@@ -102,11 +102,11 @@ class ReleaseContext:
 
     # -- history --------------------------------------------------------------------------------
 
-    def history_tag(self, step: str, outcome: str, share: str) -> str:
-        """The endpoint's summary tag with this step added (see `rollout.release.history`)."""
-        return history.tag_add(
-            (self.endpoint().tags or {}).get(TAG_HISTORY), step, outcome, share, history.now()
-        )
+    def history_tag(self, step: str, outcome: str, share: str, roles: Roles | None = None) -> str:
+        """The release's summary tag (the record's, on the endpoint or the candidate) with this
+        step added (see `rollout.release.history`)."""
+        summary = (roles or self.roles()).history
+        return history.tag_add(summary, step, outcome, share, history.now())
 
     def record(
         self, step: str, name: str, outcome: str, roles: Roles, ended: str | None = None, **details: Any

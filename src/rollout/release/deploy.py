@@ -1,6 +1,9 @@
 """Deploy: the pinned model (or another version) into the idle slot at 0% traffic, which starts a
-release (the endpoint's tags name the candidate, the live deployment and the model). A no-op when
-the model is deployed already or live already; refused while another release takes traffic."""
+release: its record (the candidate, the live deployment, the model, the run) goes on the candidate
+deployment's own tags, in the same deployments write, so deploy never writes the endpoint once it
+exists (`rollout.release.roles`). A no-op when the model is deployed already or live already;
+refused while another release takes traffic, or while the last release's old deployment is kept
+for a rollback."""
 
 from __future__ import annotations
 
@@ -9,40 +12,51 @@ import os
 from typing import TYPE_CHECKING
 
 from rollout.azureml.deployments import provision_deployment
-from rollout.azureml.endpoints import live_traffic, mirror_traffic, set_tags
+from rollout.azureml.endpoints import live_traffic, mirror_traffic
 from rollout.azureml.environment_packages import read_packages
 from rollout.azureml.sdk import state_name
 from rollout.core.errors import UserError
+from rollout.project.layout import PLAN_FILE
 from rollout.release import history
 from rollout.release.capacity import check_capacity
 from rollout.release.context import ReleaseContext, split_of
-from rollout.release.history import DONE, TAG_HISTORY
+from rollout.release.history import DONE
 from rollout.release.results import DeployResult
-from rollout.release.roles import (
-    TAG_CANDIDATE,
-    TAG_LIVE,
-    TAG_MODEL,
-    TAG_RUN,
-    TAG_STAGE,
-    TAG_VERDICT,
-    Roles,
-    idle_slot,
-    model_of,
-    read_roles,
-)
+from rollout.release.roles import Roles, deployment_record, idle_slot, model_of, new_release_id, read_roles
 
 if TYPE_CHECKING:
     from azure.ai.ml.entities import OnlineDeployment, OnlineEndpoint
 
 
-def deploy(ctx: ReleaseContext, version: int | None, force_lock: bool) -> DeployResult:
-    """Deploy the pinned model (or `version`) into the idle slot at 0% traffic."""
+class EndpointMissing(UserError):
+    """`rollout deploy --deployments-only` found no endpoint: creating one is an endpoint write."""
+
+
+def deploy(
+    ctx: ReleaseContext, version: int | None, force_lock: bool, deployments_only: bool = False
+) -> DeployResult:
+    """Deploy the pinned model (or `version`) into the idle slot at 0% traffic; first create or
+    update the endpoint from its spec, unless `deployments_only` (then it must exist)."""
+    if deployments_only and not ctx.exists():
+        raise EndpointMissing(
+            f"endpoint {ctx.endpoint_name} does not exist, and this deploy writes deployments only: create"
+            f" it once with `rollout endpoint apply -f {_spec_path(ctx)}` as an identity that may write"
+            " endpoints (see docs/github-roles.md)"
+        )
     with ctx.lock("the deploy", force=force_lock):
         fresh = not ctx.exists()
         if fresh:  # the quota first: a refused deploy creates nothing, not even the endpoint
             check_capacity(ctx, idle_slot(ctx.slots, None), None)
-        ctx.apply_endpoint()
+        if not deployments_only:
+            ctx.apply_endpoint()
         return _deploy(ctx, version, checked=fresh)
+
+
+def _spec_path(ctx: ReleaseContext) -> str:
+    """The endpoint spec's path, relative to the project root where it is inside it."""
+    root = ctx.project.root.resolve()
+    spec = (root / PLAN_FILE).parent.joinpath(ctx.project.plan.endpoint).resolve()
+    return spec.relative_to(root).as_posix() if spec.is_relative_to(root) else str(spec)
 
 
 def _deploy(ctx: ReleaseContext, version: int | None, checked: bool = False) -> DeployResult:
@@ -54,14 +68,36 @@ def _deploy(ctx: ReleaseContext, version: int | None, checked: bool = False) -> 
     if slot is None:
         return result
     existing = deployments.get(slot)
-    if existing and model_of(existing) == model and state_name(existing.provisioning_state) == "Succeeded":
-        ctx.say(f"{model} is already deployed in {slot}")
+    roles = read_roles(endpoint, deployments)
+    if roles.candidate == slot and roles.model == model and not roles.on_endpoint and _ready(existing):
+        ctx.say(f"{model} is already deployed in {slot}")  # by a deploy that opened this release
+        _start(ctx, result, slot, endpoint)
+        return result
+    record = Roles(
+        live=result.live,
+        candidate=slot,
+        stage=None,
+        model=model,
+        run=os.environ.get("GITHUB_RUN_ID") or None,
+        history=history.tag_add(
+            history.tag_start(model, slot, result.live), "deploy", DONE, "0", history.now()
+        ),
+        release=new_release_id(),
+        on_endpoint=False,
+    )
+    if existing and model_of(existing) == model and _ready(existing):
+        ctx.say(f"{model} is already deployed in {slot}: recording the release on it")
     else:
         if not checked:
             check_capacity(ctx, slot, existing)
-        _create_deployment(ctx, slot, model, existing)
+        ctx.say(f"deploying {model} into {slot} at 0% traffic")
+    _write_deployment(ctx, slot, model, existing, deployment_record(record))
     _start(ctx, result, slot, endpoint)
     return result
+
+
+def _ready(deployment: OnlineDeployment | None) -> bool:
+    return deployment is not None and state_name(deployment.provisioning_state) == "Succeeded"
 
 
 def _destination(
@@ -69,7 +105,7 @@ def _destination(
 ) -> tuple[DeployResult, str | None]:
     """The step's result and the slot to deploy `model` into: the candidate of the release under
     way, or the idle slot; None when `model` is there already."""
-    roles = read_roles(endpoint, set(deployments))
+    roles = read_roles(endpoint, deployments)
     live_now = live_traffic(endpoint)
     if roles.candidate is not None:
         slot, live_before = roles.candidate, roles.live
@@ -86,44 +122,42 @@ def _destination(
         return DeployResult(live_before, slot, model), slot
     live_before = roles.live
     if live_before is not None and live_before in deployments and model_of(deployments[live_before]) == model:
+        if roles.drained is not None:  # its release was closed by its last stage, not yet retired
+            ctx.say(
+                f"{model} is released in {live_before}; {roles.drained} is kept at 0% until `rollout retire`"
+            )
+            return DeployResult(roles.drained, live_before, model), None
         ctx.say(f"{model} is already live in {live_before}: nothing to release")
         return DeployResult(live_before, None, model), None
+    if roles.drained is not None:
+        raise UserError(
+            f"the last release's old deployment {roles.drained} is kept at 0% for a rollback; retire it"
+            " (`rollout retire`) or roll back (`rollout rollback`) before releasing another version"
+        )
     slot = idle_slot(ctx.slots, live_before)
     if live_now.get(slot) or mirror_traffic(endpoint).get(slot):
         raise UserError(f"slot {slot} still takes traffic ({live_now}); give one slot all traffic first")
     return DeployResult(live_before, slot, model), slot
 
 
-def _create_deployment(ctx: ReleaseContext, slot: str, model: str, existing: OnlineDeployment | None) -> None:
+def _write_deployment(
+    ctx: ReleaseContext, slot: str, model: str, existing: OnlineDeployment | None, record: dict[str, str]
+) -> None:
+    """Create or update `slot` from its spec with `model`, the release's record in its tags."""
     # A copy: azure-ai-ml replaces a local code folder and an inline environment with the assets it
     # registers, and a later deploy of this slot must upload the folder as it is then.
     spec = copy.deepcopy(ctx.project.deployments[slot])
     spec.model = "azureml:" + model
     spec.endpoint_name = ctx.endpoint_name
-    ctx.say(f"deploying {model} into {slot} at 0% traffic")
+    spec.tags = {**(spec.tags or {}), **record}
     provision_deployment(ctx.conn.ml, spec, ctx.say, existing)
 
 
 def _start(ctx: ReleaseContext, result: DeployResult, slot: str, before: OnlineEndpoint) -> None:
-    """Tag the endpoint with the release just deployed into `slot`, confirm `slot` takes no
-    traffic, and record the step with the packages of `slot`'s environment (when its log lists
-    them; a note says why when it does not)."""
+    """Confirm `slot` takes no traffic, and record the step with the packages of `slot`'s
+    environment (when its log lists them; a note says why when it does not)."""
     model, live_before = result.model, result.live
     ended = history.now()
-    started_tag = history.tag_start(model, slot, live_before)
-    set_tags(
-        ctx.conn.ml,
-        ctx.endpoint_name,
-        {
-            TAG_LIVE: live_before or "",
-            TAG_CANDIDATE: slot,
-            TAG_MODEL: model,
-            TAG_RUN: os.environ.get("GITHUB_RUN_ID") or None,
-            TAG_STAGE: None,
-            TAG_VERDICT: None,
-            TAG_HISTORY: history.tag_add(started_tag, "deploy", DONE, "0", ended),
-        },
-    )
     after = ctx.endpoint()
     if live_traffic(after).get(slot):
         raise UserError(f"{slot} was expected at 0% traffic after deploy but has {after.traffic[slot]}%")

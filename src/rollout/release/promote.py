@@ -26,7 +26,7 @@ from rollout.release.context import ReleaseContext, split_of
 from rollout.release.history import GATE_NONE, TAG_HISTORY, Approval, Split, Timeline, share_of
 from rollout.release.lock import HeldLock
 from rollout.release.results import StageResult
-from rollout.release.roles import TAG_MODEL, TAG_STAGE, TAG_VERDICT, Roles
+from rollout.release.roles import TAG_STAGE, TAG_VERDICT, Roles, closing_tags
 from rollout.release.shadow import SKIPPED, judged_on_copies, mirroring
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ def promote(ctx: ReleaseContext, stage_name: str, options: StageOptions) -> Stag
             f"({options.bake_seconds:g} s) does not apply here, the plan's is the minimum"
         )
     with ctx.lock(f"stage {stage.name}", force=options.force_lock) as held:
-        candidate, live = _stage_may_start(ctx, stage.name)
+        roles = _stage_may_start(ctx, stage.name)
         started, before = history.now(), split_of(ctx.endpoint())
         timeline = Timeline(seconds)
 
@@ -89,17 +89,7 @@ def promote(ctx: ReleaseContext, stage_name: str, options: StageOptions) -> Stag
             if options.on_bake:
                 options.on_bake(progress)
 
-        run = StageRun(
-            ctx,
-            stage,
-            candidate,
-            live,
-            held,
-            seconds=seconds,
-            probe_rps=options.probe_rps,
-            on_bake=recorded,
-            approval=options.approval,
-        )
+        run = StageRun(ctx, stage, roles, held, seconds, options.probe_rps, recorded, options.approval)
         try:
             result = run_stage(run)
         except SmokeFailed as failed:
@@ -120,7 +110,7 @@ def _record(run: StageRun, result: StageResult, started: str, before: Split, tim
         "stage",
         run.stage.name,
         verdict.outcome,
-        Roles(live=run.live, candidate=run.candidate, stage=None, model=(after.tags or {}).get(TAG_MODEL)),
+        run.roles,
         share=_share(result, run.candidate),
         started=started,
         before=before,
@@ -147,9 +137,8 @@ def _limits(ctx: ReleaseContext) -> dict[str, float]:
     return limits
 
 
-def _stage_may_start(ctx: ReleaseContext, stage: str) -> tuple[str, str | None]:
-    """The candidate and the live deployment, once the stage's preconditions hold (read under
-    the lock)."""
+def _stage_may_start(ctx: ReleaseContext, stage: str) -> Roles:
+    """The release, once the stage's preconditions hold (read under the lock)."""
     names = [s.name for s in ctx.project.plan.stages]
     roles = ctx.roles()
     candidate = roles.candidate
@@ -171,7 +160,7 @@ def _stage_may_start(ctx: ReleaseContext, stage: str) -> tuple[str, str | None]:
     if state != "Succeeded":
         raise UserError(f"candidate {candidate} is {state}, not Succeeded; deploy it again")
     _check_capacity(ctx, ctx.project.plan.stage(stage), candidate, roles.live)
-    return candidate, roles.live
+    return roles
 
 
 def _check_capacity(ctx: ReleaseContext, stage: Stage, candidate: str, live: str | None) -> None:
@@ -193,22 +182,32 @@ def _check_capacity(ctx: ReleaseContext, stage: Stage, candidate: str, live: str
 
 @dataclass
 class StageRun:
-    """One run of a stage: the candidate and live deployment, the lock it holds (renewed as the
-    stage goes), the bake's length, probe load, progress callback and gate's approval."""
+    """One run of a stage: the release, the lock it holds (renewed as the stage goes), the bake's
+    length, probe load, progress callback and gate's approval. Its first endpoint write moves the
+    release's record there from the candidate (`take_record`)."""
 
     ctx: ReleaseContext
     stage: Stage
-    candidate: str
-    live: str | None
+    roles: Roles
     held: HeldLock
     seconds: float
     probe_rps: float
     on_bake: Callable[[BakeProgress], None] | None
     approval: Approval | None = None  # how the stage's gate was passed (None: run by hand)
     samples: SampleSet = field(init=False)
+    candidate: str = field(init=False)  # the release's, as the stage found them
+    live: str | None = field(init=False)
+    _record: dict[str, str | None] = field(init=False)  # the record to move to the endpoint
 
     def __post_init__(self) -> None:
         self.samples = SampleSet.load(self.ctx.project.root / SAMPLES_DIR)
+        self.candidate, self.live = self.roles.candidate or "", self.roles.live
+        self._record = {} if self.roles.on_endpoint else self.roles.record_tags()
+
+    def take_record(self) -> dict[str, str | None]:
+        """The record's tags for the endpoint write about to be sent (once; {} when it is there)."""
+        record, self._record = self._record, {}
+        return record
 
     def say(self, message: str) -> None:
         self.ctx.say(message)
@@ -222,7 +221,7 @@ class StageRun:
         self.ctx.restore(self.live, self.held)
 
     def tag(self, tags: dict[str, str | None]) -> None:
-        set_tags(self.ctx.conn.ml, self.ctx.endpoint_name, tags)
+        set_tags(self.ctx.conn.ml, self.ctx.endpoint_name, {**self.take_record(), **tags})
 
     def smoke(self, client: ScoringClient) -> None:
         """Every sample, sent to the candidate by header, must score before traffic moves.
@@ -287,7 +286,7 @@ class _Traffic:
             run.say("no live deployment: this first release gives the candidate all traffic")
         run.say(f"stage {run.stage.name}: traffic {_fmt(self.split)}")
         run.still_mine()
-        set_traffic(run.ctx.conn.ml, run.ctx.endpoint_name, self.split)
+        set_traffic(run.ctx.conn.ml, run.ctx.endpoint_name, self.split, run.take_record())
         yield
 
     def settle(self, verdict: Verdict) -> bool:
@@ -323,7 +322,7 @@ class _Shadow:
         run = self.run
         run.still_mine()
         run.say(f"stage {run.stage.name}: mirror {_fmt(self.mirror)} (traffic stays {self.live}=100)")
-        with mirroring(run.ctx.conn.ml, run.ctx.endpoint_name, self.mirror, run.ctx.say):
+        with mirroring(run.ctx.conn.ml, run.ctx.endpoint_name, self.mirror, run.ctx.say, run.take_record()):
             yield
 
     def settle(self, verdict: Verdict) -> bool:
@@ -365,6 +364,8 @@ def _run(run: StageRun, kind: _Traffic | _Shadow) -> StageResult:
         tags[TAG_STAGE] = name
     elif outcome in ("fail", "error"):
         tags[TAG_STAGE] = None
+    if outcome == "pass" and name == ctx.project.plan.stages[-1].name and not kind.mirrored:
+        tags |= closing_tags(run.candidate, run.live)  # the last stage closes the release
     run.tag(tags)
     return result
 

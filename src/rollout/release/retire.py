@@ -1,5 +1,6 @@
-"""Retire: once the candidate takes all traffic, delete the drained old deployment and close the
-release (its tags cleared; the history keeps it).
+"""Retire: once the last stage has closed the release, delete the drained old deployment (the
+endpoint's `rollout.drained`). Only a deployments delete: retire writes no endpoint, so the
+history's summary tag ends with the last stage and only the history file records the retire.
 
 With the plan's `retire_after`, the old deployment stays at 0% that long after the last stage
 passed, so that a rollback in that time is one traffic change rather than a new deployment; a
@@ -8,15 +9,15 @@ retire before then is refused unless asked for at once.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from rollout.azureml.deployments import delete_deployment
-from rollout.azureml.endpoints import live_traffic, mirror_traffic, set_tags
+from rollout.azureml.endpoints import live_traffic, mirror_traffic
 from rollout.core.errors import UserError
 from rollout.release.context import ReleaseContext, split_of
 from rollout.release.history import DONE, TAG_HISTORY, from_tag
 from rollout.release.results import RetireResult
-from rollout.release.roles import RELEASE_TAGS
 
 
 def in_grace(ctx: ReleaseContext) -> str | None:
@@ -41,36 +42,39 @@ def in_grace(ctx: ReleaseContext) -> str | None:
 
 
 def retire(ctx: ReleaseContext, force_lock: bool, now: bool = False) -> RetireResult:
-    """Delete the drained old deployment and close the release (not in its grace period unless `now`)."""
+    """Delete the drained old deployment of the closed release (not in its grace period unless
+    `now`). A deployments delete only: the last stage closed the release in the endpoint's tags."""
     keeping = None if now else in_grace(ctx)
     if keeping is not None:
         raise UserError(f"{keeping}; `rollout retire --now` retires it at once")
     with ctx.lock("the retire", force=force_lock):
-        roles = ctx.roles()
-        candidate = roles.candidate
-        if candidate is None:
-            ctx.say("no release in progress: nothing to retire")
-            return RetireResult(None, roles.live)
         endpoint = ctx.endpoint()
-        share = live_traffic(endpoint).get(candidate, 0)
-        if share != 100:
-            raise UserError(f"candidate {candidate} has {share}% of traffic; promote it to 100% first")
-        old = roles.live
-        if old and old in ctx.deployments():
-            if mirror_traffic(endpoint).get(old):
-                raise UserError(f"{old} still receives mirrored traffic; run `rollout mirror off` first")
-            ctx.say(f"deleting {old}")
-            delete_deployment(ctx.conn.ml, old, ctx.endpoint_name)
-        tags: dict[str, str | None] = dict.fromkeys(RELEASE_TAGS)
-        tags[TAG_HISTORY] = ctx.history_tag("retire", DONE, "100")
-        after = set_tags(ctx.conn.ml, ctx.endpoint_name, tags)
+        roles = ctx.roles(endpoint)
+        if roles.candidate is not None:
+            share = live_traffic(endpoint).get(roles.candidate, 0)
+            if share != 100:
+                raise UserError(
+                    f"candidate {roles.candidate} has {share}% of traffic; promote it to 100% first"
+                )
+            raise UserError(
+                f"the release of {roles.model} into {roles.candidate} is still open: its last stage closes it"
+                f" when it passes (`rollout promote --stage {ctx.project.plan.stages[-1].name}`)"
+            )
+        old = roles.drained
+        if old is None:
+            ctx.say("no drained deployment: nothing to retire")
+            return RetireResult(None, roles.live)
+        if live_traffic(endpoint).get(old) or mirror_traffic(endpoint).get(old):
+            raise UserError(f"{old} still receives traffic ({split_of(endpoint)}); nothing was deleted")
+        ctx.say(f"deleting {old}")
+        delete_deployment(ctx.conn.ml, old, ctx.endpoint_name)
         ctx.record(
             "retire",
             "retire",
             DONE,
-            roles,
+            replace(roles, live=old, candidate=roles.live),
             share="100",
             before=split_of(endpoint),
-            after=split_of(after),
+            after=split_of(ctx.endpoint()),
         )
-    return RetireResult(old, candidate)
+    return RetireResult(old, roles.live)

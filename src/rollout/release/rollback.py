@@ -1,5 +1,7 @@
 """Rollback: all traffic back to the deployment that was live before the release, mirror off, the
-release's stage cleared; with `delete`, the candidate deleted and the release closed. With
+release's stage cleared and its record on the endpoint (moved there when it was still on the
+candidate, opened again when the last stage had closed it); with `delete`, the candidate deleted
+and the release closed. With
 `force_lock` it takes the lock over from a stage that is baking, which then stops writing: the
 rollback waits until whatever the stage had sent has landed, then applies its split until it reads
 it back (`rollout.release.takeover`).
@@ -15,22 +17,23 @@ from rollout.core.errors import UserError
 from rollout.release.context import ReleaseContext, split_of
 from rollout.release.history import DONE, TAG_HISTORY
 from rollout.release.results import RollbackResult
-from rollout.release.roles import RELEASE_TAGS, TAG_RUN, TAG_STAGE, TAG_VERDICT
+from rollout.release.roles import RELEASE_TAGS, TAG_VERDICT
 
 
 def rollback(ctx: ReleaseContext, delete: bool, force_lock: bool) -> RollbackResult:
-    """All traffic back to the deployment that was live before the release; mirror off."""
+    """All traffic back to the deployment that was live before the release; mirror off. Also after
+    the last stage closed the release, while its old deployment is kept (it is opened again)."""
     with ctx.lock("the rollback", force=force_lock) as held:
-        roles = ctx.roles()
+        roles = ctx.roles().reopened()
         candidate = roles.candidate
         if candidate is None:
             raise UserError("no release in progress: nothing to roll back")
         before = split_of(ctx.endpoint())
         ctx.restore_until_read_back(roles.live, held)
         tags: dict[str, str | None] = {
-            TAG_STAGE: None,
+            **roles.record_tags(),
             TAG_VERDICT: "rolled back",
-            TAG_HISTORY: ctx.history_tag("rollback", DONE, "0"),
+            TAG_HISTORY: ctx.history_tag("rollback", DONE, "0", roles),
         }
         if delete:
             ctx.say(f"deleting candidate {candidate}")
@@ -54,11 +57,10 @@ def not_this_runs(ctx: ReleaseContext, run: str) -> str | None:
     """Why the safety net of GitHub run `run` must change nothing (None: it is that run's to roll
     back): the release in progress was deployed by another run (or none), or another run holds
     the release lock. A re-run keeps its run's id, so an old run re-run finds a newer run's release."""
-    endpoint = ctx.endpoint()
-    roles = ctx.roles(endpoint)
+    roles = ctx.roles()  # a release its last stage closed is not the safety net's to reopen
     if roles.candidate is None:
         return f"no release in progress: the safety net of run {run} has nothing to roll back"
-    deployed_by = (endpoint.tags or {}).get(TAG_RUN) or None
+    deployed_by = roles.run
     if deployed_by != run:
         who = f"run {deployed_by}" if deployed_by else "no GitHub run"
         return (

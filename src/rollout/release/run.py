@@ -50,10 +50,14 @@ def run_release(
     candidate = run.deployed.candidate
     if candidate is None:
         return run
-    passed = release.roles().stage
+    roles = release.roles()
+    passed = roles.stage
     stages = release.project.plan.stages
     names = [stage.name for stage in stages]
-    if passed in names:
+    if not roles.in_progress:  # its last stage passed and closed it; the old deployment is kept
+        say(f"every stage of {run.deployed.model} has passed already")
+        stages = []
+    elif passed in names:
         say(f"stages up to {passed} have passed already")
         stages = stages[names.index(passed) + 1 :]
     elif acceptance is not None:

@@ -36,13 +36,20 @@ def judged_on_copies(candidate: str, percent: int, live: str) -> str:
 
 
 @contextmanager
-def mirroring(ml: MLClient, endpoint: str, mirror: dict[str, int], say: Progress) -> Iterator[None]:
-    """Mirror traffic on for the block, and off again whatever way the block ends.
+def mirroring(
+    ml: MLClient,
+    endpoint: str,
+    mirror: dict[str, int],
+    say: Progress,
+    tags: dict[str, str | None] | None = None,
+) -> Iterator[None]:
+    """Mirror traffic on for the block (with `tags` in the same write), and off again whatever way
+    the block ends.
 
     Mirroring already off (a rollback that took the lock over turns it off first) is left alone,
     so as not to write the endpoint under the new holder's feet.
     """
-    set_mirror(ml, endpoint, mirror)
+    set_mirror(ml, endpoint, mirror, tags)
     try:
         yield
     finally:

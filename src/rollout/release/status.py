@@ -15,7 +15,7 @@ from rollout.release.roles import TAG_VERDICT, model_of, read_roles
 def status(ctx: ReleaseContext) -> Status:
     endpoint = ctx.endpoint()
     deployments = ctx.deployments()
-    roles = read_roles(endpoint, set(deployments))
+    roles = read_roles(endpoint, deployments)
     live_now, mirror = live_traffic(endpoint), mirror_traffic(endpoint)
 
     def role(name: str) -> str:
@@ -33,9 +33,9 @@ def status(ctx: ReleaseContext) -> Status:
         mirror_traffic=mirror,
         live=roles.live,
         candidate=roles.candidate,
-        release=roles.model,
+        release=roles.model if roles.in_progress else None,
         stage=roles.stage,
-        verdict=(endpoint.tags or {}).get(TAG_VERDICT),
+        verdict=(endpoint.tags or {}).get(TAG_VERDICT) if roles.on_endpoint else None,
         deployments=[
             DeploymentStatus(
                 name=name,

@@ -16,9 +16,12 @@ from rollout.release.results import DeployResult, RetireResult, RollbackResult, 
 class Release(ReleaseContext):
     """The release of a project's pinned model to its endpoint, over one connection."""
 
-    def deploy(self, version: int | None = None, force_lock: bool = False) -> DeployResult:
-        """Deploy the pinned model into the idle slot at 0% traffic; a no-op when already there."""
-        return deploy.deploy(self, version, force_lock)
+    def deploy(
+        self, version: int | None = None, force_lock: bool = False, deployments_only: bool = False
+    ) -> DeployResult:
+        """Deploy the pinned model into the idle slot at 0% traffic; a no-op when already there.
+        With `deployments_only`, the endpoint must exist and is not written."""
+        return deploy.deploy(self, version, force_lock, deployments_only)
 
     def promote(  # noqa: PLR0913 (StageOptions' fields as keywords)
         self,
@@ -49,7 +52,7 @@ class Release(ReleaseContext):
         return rollback.not_this_runs(self, run)
 
     def retire(self, force_lock: bool = False, now: bool = False) -> RetireResult:
-        """Delete the drained old deployment and close the release (`now`: in its grace period too)."""
+        """Delete the drained old deployment of the closed release (`now`: in its grace period too)."""
         return retire.retire(self, force_lock, now)
 
     def status(self) -> Status:

@@ -60,14 +60,21 @@ def test_the_repositorys_roles_are_the_rendered_ones_and_every_environment_names
 def test_init_names_each_environments_roles(tmp_path):
     path = tmp_path / "environments.yml"
     path.write_text(
-        starter_config("release", "release-dispatch", ["canary", "production"], environment_roles)
+        starter_config(
+            "release", "release-dispatch", ["canary", "production"], environment_roles, "release-rollback"
+        )
     )
     text = path.read_text()
     assert "  release-dispatch:\n    identity:\n      client_id: 0" in text
     assert "    roles: [rollout-gate]\n" in text
-    assert text.count("    roles: [rollout-traffic, rollout-lock]\n") == 2
-    # every environment whose identity can move traffic keeps admins from bypassing its rules
-    assert text.count("    can_admins_bypass: false\n") == 3  # release, canary, production
+    assert "  release:\n    identity:\n      client_id: 0" in text
+    assert "    roles: [rollout-acceptance, rollout-deploy, rollout-lock]\n" in text  # no endpoint write
+    assert "  release-rollback:\n    identity:\n      client_id: 0" in text
+    assert (
+        text.count("    roles: [rollout-traffic, rollout-lock]\n") == 3
+    )  # the safety net, canary, production
+    # every environment whose identity can move traffic or deploy keeps admins from bypassing its rules
+    assert text.count("    can_admins_bypass: false\n") == 4
     assert "  release-dispatch:\n    identity:\n      client_id: 0" in text
 
 
