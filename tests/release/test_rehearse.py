@@ -85,6 +85,7 @@ def test_a_version_whose_requirements_miss_a_package_fails_its_deployment(lab: L
     line, progress = _failure(lab, project, "missing", project / "summary.md")
     assert line.startswith("error: the rehearsal failed: deployment green failed: "), line
     assert "ModuleNotFoundError: No module named 'xgboost'" in line
+    assert "acceptance suite against green" not in progress  # the deployment was the step that failed
     assert "--- last log lines of green ---" in progress  # the container's log, as the check shows it
     assert (
         "ModuleNotFoundError: No module named 'xgboost'"
