@@ -36,7 +36,8 @@ def configure(
 
     A dry run unless --apply: prints what differs from GitHub's settings (environments, reviewers,
     wait timers, deployment branch policies, each environment's AZURE_CLIENT_ID variable, the
-    protection of branches). With --apply, makes the changes; a second run changes nothing.
+    protection of branches, and the repository's AZURE_PULL_REQUEST_CLIENT_ID variable when the file
+    declares `pull_requests`). With --apply, makes the changes; a second run changes nothing.
     Stops before any request while .github/CODEOWNERS does not give each declared pattern its owners.
 
     The token is read from $GITHUB_TOKEN: it needs administration rights on the repository (a
