@@ -15,7 +15,7 @@ import pytest
 
 from labs import Lab
 from model_cache import ModelCache
-from release_lab import DEMO, FAULTY, MODEL, VERSIONS
+from release_lab import DEMO, FAULTY, MISSING, MODEL, VERSIONS
 
 REPO = Path(__file__).resolve().parent.parent
 PROJECT_DIRS = ("endpoints", "deployments", "samples")
@@ -77,7 +77,10 @@ def lab(tmp_path_factory: pytest.TempPathFactory, model_cache: ModelCache) -> It
 
     lab = Lab(tmp_path_factory.mktemp("release-lab"))
     for name, version in VERSIONS.items():
-        model_dir = model_cache.faulty(*FAULTY[name]) if name in FAULTY else model_cache.demo(*DEMO[name])
+        if name in MISSING:
+            model_dir = model_cache.missing(MISSING[name])
+        else:
+            model_dir = model_cache.faulty(*FAULTY[name]) if name in FAULTY else model_cache.demo(*DEMO[name])
         assert model_cache.register(lab.registry_uri, lab.artifacts_dir, MODEL, model_dir) == version
     process.start(lab.state_dir, lab.registry_uri)
     lab.connection().ml.online_endpoints.list()  # starts the emulator and checks it answers

@@ -156,6 +156,16 @@ def test_a_release_on_the_azure_target_runs_end_to_end(
 
     deploy_role_cannot_touch_the_live_deployment(cloud_lab, project, tmp_path)
 
+    # `rollout rehearse --target azure` reads its versions from the workspace's registry (through
+    # azureml-mlflow and the Azure CLI's token): live version 2 is found there, a version the
+    # workspace never had is named before anything is copied or started
+    rehearsed = cloud_lab.rollout("rehearse", "--version", "9", "--live", "2", *azure, cwd=project)
+    assert rehearsed.returncode == 1, rehearsed.stdout
+    assert rehearsed.stderr.splitlines()[-1].startswith(
+        "error: model heart-classifier version 9 is not in the registry at azureml://"
+    ), rehearsed.stderr
+    assert "version 2 " not in rehearsed.stderr
+
     # every token came from the Azure CLI, for the cloud's resource manager and, for the release
     # lock's lease, Azure Storage
     calls = cloud_lab.az_calls()

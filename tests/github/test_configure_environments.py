@@ -19,6 +19,8 @@ REPO = Path(__file__).resolve().parents[2]
 RELEASE_ID = "11111111-1111-4111-8111-111111111111"
 CANARY_ID = "22222222-2222-4222-8222-222222222222"
 PRODUCTION_ID = "33333333-3333-4333-8333-333333333333"
+DISPATCH_ID = "44444444-4444-4444-8444-444444444444"
+PULL_REQUEST_ID = "55555555-5555-4555-8555-555555555555"
 
 CONFIG = f"""\
 environments:
@@ -352,6 +354,47 @@ def test_a_changed_client_id_is_shown_then_patched(github_cli, api, config):
     assert api.violations == []
 
 
+def test_the_pull_requests_identity_is_the_repositorys_variable_set_then_corrected(github_cli, api, config):
+    config.write_text(config.read_text() + f"pull_requests:\n  identity: {{client_id: {PULL_REQUEST_ID}}}\n")
+
+    code, out, _ = run(github_cli, api, config)
+    assert code == 0
+    assert f"repository variable AZURE_PULL_REQUEST_CLIENT_ID: unset -> {PULL_REQUEST_ID}\n" in out
+    assert api.writes == []
+    run(github_cli, api, config, "--apply")
+    assert api.variables == {"AZURE_PULL_REQUEST_CLIENT_ID": PULL_REQUEST_ID}
+    assert all("AZURE_PULL_REQUEST_CLIENT_ID" not in env.variables for env in api.environments.values())
+
+    api.variables["AZURE_PULL_REQUEST_CLIENT_ID"] = RELEASE_ID  # drift: the release's identity
+    before = len(api.requests)
+    code, out, _ = run(github_cli, api, config, "--apply")
+    assert code == 0
+    assert f"AZURE_PULL_REQUEST_CLIENT_ID: {RELEASE_ID} -> {PULL_REQUEST_ID}" in out
+    assert "0 environment(s), 0 branch(es) and the repository variable AZURE_PULL_REQUEST_CLIENT_ID" in out
+    writes = [(r.method, r.path, r.body) for r in api.requests[before:] if r.method != "GET"]
+    assert writes == [
+        (
+            "PATCH",
+            "/repos/acme/models/actions/variables/AZURE_PULL_REQUEST_CLIENT_ID",
+            {"name": "AZURE_PULL_REQUEST_CLIENT_ID", "value": PULL_REQUEST_ID},
+        )
+    ]
+    code, out, _ = run(github_cli, api, config)
+    assert "repository variable AZURE_PULL_REQUEST_CLIENT_ID: no changes" in out
+    assert "every environment and protected branch is up to date" in out
+    assert api.violations == []
+
+
+def test_a_pull_requests_identity_shared_with_an_environment_is_refused(github_cli, api, config):
+    config.write_text(config.read_text() + f"pull_requests:\n  identity: {{client_id: {CANARY_ID}}}\n")
+
+    code, _, err = run(github_cli, api, config)
+
+    assert code == 1
+    assert "pull_requests shares the identity of environment canary" in err
+    assert api.requests == []
+
+
 def test_branch_protection_is_put_whole_then_drift_is_corrected(github_cli, api, config):
     run(github_cli, api, config, "--apply")
     puts = [r.body for r in api.writes if r.path == "/repos/acme/models/branches/main/protection"]
@@ -540,7 +583,10 @@ def test_the_projects_environments_file_applies_as_a_process(api, tmp_path):
     second = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
 
     assert first.returncode == 0, first.stderr
-    assert "applied changes to 7 environment(s) and 1 branch(es)" in first.stdout
+    assert (
+        "applied changes to 7 environment(s), 1 branch(es) and the repository variable "
+        "AZURE_PULL_REQUEST_CLIENT_ID" in first.stdout
+    )
     environments = {
         "release",
         "release-dispatch",
@@ -559,6 +605,9 @@ def test_the_projects_environments_file_applies_as_a_process(api, tmp_path):
     ]
     client_ids = {name: env.variables["AZURE_CLIENT_ID"] for name, env in api.environments.items()}
     assert len(set(client_ids.values())) == len(environments)
+    # the pull requests' identity is the repository's variable, no environment's
+    assert api.variables == {"AZURE_PULL_REQUEST_CLIENT_ID": "6f1c0e2a-0000-4000-8000-000000000007"}
+    assert api.variables["AZURE_PULL_REQUEST_CLIENT_ID"] not in client_ids.values()
     main = api.branches["main"]
     assert main is not None and main["required_pull_request_reviews"]["require_code_owner_reviews"] is True
     assert second.returncode == 0, second.stderr
@@ -580,10 +629,11 @@ def test_a_scaffolded_file_is_refused_until_its_identities_are_filled_in(github_
     assert api.requests == []
 
     text = path.read_text()
-    for client_id in (RELEASE_ID, CANARY_ID, PRODUCTION_ID, "44444444-4444-4444-8444-444444444444"):
+    for client_id in (RELEASE_ID, CANARY_ID, PRODUCTION_ID, DISPATCH_ID, PULL_REQUEST_ID):
         text = text.replace("00000000-0000-0000-0000-000000000000", client_id, 1)
     path.write_text(text)
     code, out, _ = run(github_cli, api, path, "--apply")
     assert code == 0, out
     assert set(api.environments) == {"release", "release-dispatch", "canary", "production"}
+    assert api.variables == {"AZURE_PULL_REQUEST_CLIENT_ID": PULL_REQUEST_ID}
     assert api.violations == []

@@ -25,6 +25,7 @@ ROLES = {
     "canary": ["rollout-traffic", "rollout-lock"],
 }
 CLIENT_IDS = {"release": RELEASE_ID, "canary": CANARY_ID}
+PULL_REQUEST_ID = str(uuid.uuid4())
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +37,10 @@ def released(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pat
         name: {"identity": {"client_id": CLIENT_IDS[name]}, "roles": roles, "can_admins_bypass": False}
         for name, roles in ROLES.items()
     }
-    (root / ".github" / "environments.yml").write_text(yaml.safe_dump({"environments": environments}))
+    pull_requests = {"identity": {"client_id": PULL_REQUEST_ID}}  # its roles: rollout-pull-request
+    (root / ".github" / "environments.yml").write_text(
+        yaml.safe_dump({"environments": environments, "pull_requests": pull_requests})
+    )
     serving_v1(lab, root)
     for name in ROLES:
         grant(lab, root, name, ROLES[name])
@@ -125,6 +129,22 @@ def test_an_identity_without_a_role_fails_with_the_role_to_assign(lab: Lab, rele
         in (" ".join(result.stdout.split()))
     )
     assert "1 check(s) failed" in result.stdout
+
+
+def test_the_pull_requests_identity_is_checked_against_its_read_only_role(lab: Lab, released: Path) -> None:
+    target = lab.target()
+    role = released / ROLES_DIR / "rollout-pull-request.json"
+    target.identity_token(PULL_REQUEST_ID, [(released / ROLES_DIR / "rollout-gate.json", None)])
+    short = doctor(lab, released, "pull_requests")
+    target.identity_token(PULL_REQUEST_ID, [(role, None)])
+    result = doctor(lab, released, "pull_requests")
+
+    assert short.returncode == 1
+    out = " ".join(short.stdout.split())
+    assert f"on the workspace: identity {PULL_REQUEST_ID} lacks" in out and "models/versions/read" in out
+    assert f"assign identity {PULL_REQUEST_ID} the roles rollout-pull-request" in out
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "on the workspace: everything rollout-pull-request need" in " ".join(result.stdout.split())
 
 
 def test_an_identity_the_target_does_not_know_cannot_be_checked(

@@ -1,5 +1,9 @@
 """`rollout rehearse` as a user runs it: versions of the lab's registry rehearsed on a throwaway
-emulator of the command's own, which leaves the lab's emulator, registry and history as they were."""
+emulator of the command's own, which leaves the lab's emulator, registry and history as they were.
+A failing rehearsal stops at the step that failed and ends in one line naming its cause: a
+version that breaks the output contract (the acceptance suite), one whose requirements miss a
+package its model imports (its deployment, with the container's log). A version that disagrees
+with live fails the same suite: tests/unit/acceptance/test_failure_cause.py words it."""
 
 from __future__ import annotations
 
@@ -50,22 +54,43 @@ def test_a_good_version_rehearses_its_release_and_reports_it(lab: Lab, project: 
     _untouched(lab, project, before)
 
 
-def test_a_broken_version_fails_naming_the_cause(lab: Lab, project: Path) -> None:
+def _failure(lab: Lab, project: Path, version: str, summary: Path) -> tuple[str, str]:
+    """`rollout rehearse` of a lab version over version 1, which fails: its one `error:` line and
+    its progress (stderr); no stage ran, and the lab is as it was."""
     before = registry.latest_version(registry.client(lab.registry_uri), MODEL)
-    summary = project / "summary.md"
     result = lab.in_process(
-        "rehearse", "--version", str(VERSIONS["broken"]), "--live", str(VERSIONS["v1"]), *FAST,
+        "rehearse", "--version", str(VERSIONS[version]), "--live", str(VERSIONS["v1"]), *FAST,
         "--markdown", str(summary), cwd=project,
     )  # fmt: skip
-    assert result.returncode != 0
+    assert result.returncode == 1, result.stdout
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1, result.stderr
-    assert errors[0].startswith(
-        "error: the rehearsal failed: the acceptance suite failed against green: "
-        "test_candidate_scores_every_sample[probe.json]: AssertionError: "
-    ), errors
-    assert f"### Rehearsal failed: {MODEL}:{VERSIONS['broken']}" in summary.read_text()
+    assert "stage full" not in result.stderr  # it stopped at the step that failed
+    cause = errors[0].removeprefix("error: the rehearsal failed: ")
+    assert summary.read_text().startswith(f"### Rehearsal failed: {MODEL}:{VERSIONS[version]}\n\n{cause}\n")
     _untouched(lab, project, before)
+    return errors[0], result.stderr
+
+
+def test_a_version_breaking_the_output_contract_fails_naming_the_cause(lab: Lab, project: Path) -> None:
+    summary = project / "summary.md"
+    line, _ = _failure(lab, project, "off-label", summary)
+    assert line.startswith(
+        "error: the rehearsal failed: the acceptance suite failed against green: "
+        "test_candidate_scores_every_sample[probe.json]: AssertionError: output contract: "
+    ), line
+
+
+def test_a_version_whose_requirements_miss_a_package_fails_its_deployment(lab: Lab, project: Path) -> None:
+    line, progress = _failure(lab, project, "missing", project / "summary.md")
+    assert line.startswith("error: the rehearsal failed: deployment green failed: "), line
+    assert "ModuleNotFoundError: No module named 'xgboost'" in line
+    assert "acceptance suite against green" not in progress  # the deployment was the step that failed
+    assert "--- last log lines of green ---" in progress  # the container's log, as the check shows it
+    assert (
+        "ModuleNotFoundError: No module named 'xgboost'"
+        in progress.split("--- last log lines of green ---")[1]
+    )
 
 
 def test_the_candidate_itself_as_live_version_is_refused_before_anything_starts(

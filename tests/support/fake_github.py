@@ -154,6 +154,7 @@ class FakeGitHub:
         self.users: dict[str, int] = {}
         self.teams: dict[tuple[str, str], int] = {}
         self.environments: dict[str, Environment] = {}
+        self.variables: dict[str, str] = {}  # the repository's Actions variables, by upper-case name
         # The repository's branches and their protection (the PUT body as sent), None if unprotected.
         self.branches: dict[str, dict[str, Any] | None] = {"main": None}
         self.requests: list[Recorded] = []
@@ -281,6 +282,8 @@ class FakeGitHub:
             return self._protection(m.group(1), r.method, r.body)
         if m := re.fullmatch(repo + r"/environments/([^/]+)/variables(?:/([^/]+))?", r.path):
             return self._variables(m.group(1), m.group(2), r.method, r.body)
+        if m := re.fullmatch(repo + r"/actions/variables(?:/([^/]+))?", r.path):
+            return self._variable_store(self.variables, "the repository", m.group(1), r.method, r.body)
         m = re.fullmatch(_ENV + r"(?P<rest>/deployment-branch-policies(?:/(?P<policy>\d+))?)?", r.path)
         if m is None or (m.group("owner"), m.group("repo")) != (self.owner, self.repo):
             return 404, {"message": "Not Found"}
@@ -375,17 +378,23 @@ class FakeGitHub:
         environment = self.environments.get(name)
         if environment is None:
             return self._violation(404, f"{method} variable of {name}: no such environment")
+        return self._variable_store(environment.variables, name, variable, method, body)
+
+    def _variable_store(
+        self, store: dict[str, str], name: str, variable: str | None, method: str, body: Any
+    ) -> tuple[int, Any]:
+        """The variables of an environment (`name`) or of the repository, kept in `store`."""
         if variable is None and method == "POST":
             try:
                 jsonschema.validate(body, POST_VARIABLE_SCHEMA)
             except jsonschema.ValidationError as exc:
                 return self._violation(422, f"POST variable of {name}: invalid body: {exc.message}")
-            if body["name"].upper() in environment.variables:
+            if body["name"].upper() in store:
                 return self._violation(409, f"POST variable of {name}: {body['name']} already exists")
-            environment.variables[body["name"].upper()] = body["value"]
+            store[body["name"].upper()] = body["value"]
             return 201, {}
         if variable is not None and method == "GET":
-            value = environment.variables.get(variable.upper())
+            value = store.get(variable.upper())
             if value is None:
                 return 404, {"message": "Not Found"}
             return 200, {
@@ -401,11 +410,11 @@ class FakeGitHub:
                 return self._violation(
                     422, f"PATCH variable {variable} of {name}: invalid body: {exc.message}"
                 )
-            if variable.upper() not in environment.variables:
+            if variable.upper() not in store:
                 return self._violation(404, f"PATCH variable {variable} of {name}: not found")
             new_name = body.get("name", variable).upper()
-            value = environment.variables.pop(variable.upper())
-            environment.variables[new_name] = body.get("value", value)
+            value = store.pop(variable.upper())
+            store[new_name] = body.get("value", value)
             return 204, None
         return self._violation(404, f"{method} variables of {name}: no such route")
 

@@ -150,6 +150,7 @@ WRITTEN = {
     ".github/roles/rollout-deploy.json",
     ".github/roles/rollout-traffic.json",
     ".github/roles/rollout-lock.json",
+    ".github/roles/rollout-pull-request.json",  # the pull-request check's, read-only
 }
 
 

@@ -39,7 +39,7 @@ class ModelCache:
         return self.get(f"demo-{variant}-{seed}", lambda path: save(train(variant, seed), path))
 
     def faulty(self, mode: str, delay_s: float = 0.3) -> Path:
-        """The demo classifier (variant 1) wrapped to misbehave (`broken`, `flaky`, `slow`)."""
+        """The demo classifier (variant 1) wrapped to misbehave (a mode of models/faulty_model.py)."""
         import mlflow.pyfunc
         from mlflow.models import Model
 
@@ -58,6 +58,18 @@ class ModelCache:
             )
 
         return self.get(f"faulty-{mode}-{delay_s:g}", build)
+
+    def missing(self, package: str) -> Path:
+        """The demo classifier (variant 1) whose requirements leave out `package`, which it imports."""
+        inner = self.demo(1)
+
+        def build(path: Path) -> None:
+            shutil.copytree(inner, path)
+            for name in ("requirements.txt", "conda.yaml"):
+                kept = [line for line in (path / name).read_text().splitlines() if package not in line]
+                (path / name).write_text("\n".join(kept) + "\n")
+
+        return self.get(f"missing-{package}", build)
 
     def register(self, registry_uri: str, artifacts_dir: Path, name: str, model_dir: Path) -> int:
         """Register a cached directory in a lab's registry; the new version."""

@@ -20,11 +20,18 @@ from rollout.release.steps import Release
 REPO = Path(__file__).resolve().parents[2]
 MODEL = "heart-classifier"
 # versions registered in the lab's registry, in this order
-VERSIONS = {"v1": 1, "v2": 2, "v3": 3, "broken": 4, "flaky": 5, "slow": 6}
+VERSIONS = {"v1": 1, "v2": 2, "v3": 3, "broken": 4, "flaky": 5, "slow": 6, "off-label": 7, "missing": 8}
 # what each version is: the demo model (variant, seed), or the faulty wrapper (mode, delay)
 DEMO = {"v1": (1, 0), "v2": (2, 0), "v3": (1, 1)}
 SLOW_SECONDS = 1.5  # how long the slow version takes a request: over FAST_PLAN's limit on any machine
-FAULTY = {"broken": ("broken",), "flaky": ("flaky",), "slow": ("slow", SLOW_SECONDS)}
+FAULTY = {
+    "broken": ("broken",),
+    "flaky": ("flaky",),
+    "slow": ("slow", SLOW_SECONDS),
+    "off-label": ("off-label",),
+}
+# the demo model (variant 1) whose requirements leave out a package it imports
+MISSING = {"missing": "xgboost"}
 # Short bakes, and limits that tell a healthy candidate from a faulty one on any machine: a
 # healthy model answers in milliseconds (some hundreds on busy shared cores), the slow one in
 # SLOW_SECONDS, the broken one never. The ratio of two p95s of a few milliseconds swings with how

@@ -72,8 +72,6 @@ def run_acceptance_suite_naming_cause(release: Release, deployed: DeployResult) 
     """`run_acceptance_suite`, whose UserError names the first failing test and its first line."""
     import tempfile
 
-    from rollout.github.junit_summary import read_report
-
     candidate, live = deployed.candidate, deployed.live
     if candidate is None:
         return
@@ -87,10 +85,18 @@ def run_acceptance_suite_naming_cause(release: Release, deployed: DeployResult) 
         release.say(f"acceptance suite against {candidate}")
         if run_suite(command, root, target.child_environment()) == 0:
             return
-        problems = read_report(report).problems if report.is_file() else []
+        raise UserError(failure_cause(candidate, report))
+
+
+def failure_cause(candidate: str, report: Path) -> str:
+    """The suite's failure as one line: the first failing test of its JUnit report (without its
+    module) and the first line of its message; no more than the deployment when there is no report."""
+    from rollout.github.junit_summary import read_report
+
+    problems = read_report(report).problems if report.is_file() else []
     cause = ""
     if problems:
         _kind, test, line = problems[0]
         named = re.search(r"test_\w+(\[.*\])?$", test)
         cause = f": {named[0] if named else test}" + (f": {line}" if line else "")
-    raise UserError(f"the acceptance suite failed against {candidate}{cause}")
+    return f"the acceptance suite failed against {candidate}{cause}"

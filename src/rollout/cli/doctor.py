@@ -20,7 +20,8 @@ Environments = Annotated[
         metavar="NAME",
         help="A GitHub environment whose identity to check against the roles its jobs need "
         "(.github/environments.yml, .github/roles/). Repeat for more. On Azure the signed-in caller "
-        "is checked (run it as that environment's identity); on the emulator each identity is.",
+        "is checked (run it as that environment's identity); on the emulator each identity is. "
+        "`pull_requests` is the pull requests' identity (the pull-request check's).",
     ),
 ]
 

@@ -36,7 +36,8 @@ def configure(
 
     A dry run unless --apply: prints what differs from GitHub's settings (environments, reviewers,
     wait timers, deployment branch policies, each environment's AZURE_CLIENT_ID variable, the
-    protection of branches). With --apply, makes the changes; a second run changes nothing.
+    protection of branches, and the repository's AZURE_PULL_REQUEST_CLIENT_ID variable when the file
+    declares `pull_requests`). With --apply, makes the changes; a second run changes nothing.
     Stops before any request while .github/CODEOWNERS does not give each declared pattern its owners.
 
     The token is read from $GITHUB_TOKEN: it needs administration rights on the repository (a
@@ -74,10 +75,20 @@ def roles(
     lock_container: Annotated[
         str, typer.Option("--lock-container", help="The container of the release lock's blobs.")
     ] = "",
+    repo: Annotated[
+        str | None,
+        typer.Option(
+            "--repo",
+            help="OWNER/REPO, in the pull requests' federated credential subject "
+            "(default: $GITHUB_REPOSITORY).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Print the az commands that create the roles of .github/roles/ and assign each environment's
-    identity the roles .github/environments.yml names (prints only; run them with an identity that
-    may create roles and assignments, such as Owner or User Access Administrator).
+    identity the roles .github/environments.yml names, and the pull requests' identity (its
+    `pull_requests`) its read-only role (prints only; run them with an identity that may create
+    roles and assignments, such as Owner or User Access Administrator).
 
     The lock's container is the plan's `lock` (account_url, container), else the workspace's default
     datastore: `az ml datastore show -n workspaceblobstore --query "[account_name, container_name]"`.
@@ -98,7 +109,7 @@ def roles(
         raise UserError(f"give {', '.join(missing)} (the Azure scope the roles are assigned at)")
     scope = AzureScope(*(str(value) for value in values.values()))
     root = config.resolve().parent.parent
-    for line in commands(root, load_config(config), scope):
+    for line in commands(root, load_config(config), scope, repo or os.environ.get("GITHUB_REPOSITORY")):
         typer.echo(line)
 
 

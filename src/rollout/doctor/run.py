@@ -16,7 +16,7 @@ from rollout.doctor.facts import EndpointFacts, IdentityFacts, QuotaFacts, Scope
 from rollout.doctor.permissions import Permissions
 from rollout.github.defaults import ENVIRONMENTS_FILE
 from rollout.github.environments_config import load_config
-from rollout.github.roles import environment_roles
+from rollout.github.roles import PULL_REQUEST_ROLE, environment_roles
 from rollout.release.context import ReleaseContext
 from rollout.release.roles import idle_slot
 
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from rollout.project.specs import Project
 
 LOCK_ROLE = "rollout-lock"
+PULL_REQUESTS = "pull_requests"  # `--environment pull_requests`: the pull requests' identity (no environment)
 
 
 def diagnose(conn: Connection, project: Project, environments: list[str]) -> Diagnosis:
@@ -86,22 +87,14 @@ def _identity(
 ) -> IdentityFacts:
     """An environment's identity and its permissions at each scope (on the emulator, read with a
     token of its own; on Azure, the caller's)."""
-    config_path = project.root / ENVIRONMENTS_FILE
-    declared = load_config(config_path).environments if config_path.is_file() else {}
-    spec = declared.get(environment)
-    if declared and spec is None:
-        raise UserError(
-            f"--environment {environment}: {ENVIRONMENTS_FILE} declares no such environment "
-            f"(it declares {', '.join(sorted(declared))})"
-        )
-    keys = spec.roles if spec and spec.roles else list(environment_roles(environment))
+    keys, declared_id = _declared_identity(project, environment)
     auth_mode = str(project.endpoint.auth_mode or "key")
     needs = tuple(gather.needed_role(project.root, key, auth_mode) for key in keys)
     target = conn.target
     client_id: str | None = None
     token = caller_token
     if isinstance(target, LocalTarget):
-        client_id = str(spec.identity.client_id) if spec else str(uuid.uuid5(uuid.NAMESPACE_URL, environment))
+        client_id = declared_id or str(uuid.uuid5(uuid.NAMESPACE_URL, environment))
         token = target.existing_identity_token(client_id)
     permissions: dict[ScopeKind, Permissions] = {}
     errors: dict[ScopeKind, str] = {}
@@ -111,6 +104,27 @@ def _identity(
         except gather.Unreadable as error:
             errors[kind] = str(error)
     return IdentityFacts(environment, client_id, needs, permissions, errors)
+
+
+def _declared_identity(project: Project, environment: str) -> tuple[list[str], str | None]:
+    """The roles an environment's identity needs and its client ID as the environments file
+    declares them (None: not declared); `pull_requests` names the pull requests' identity."""
+    config_path = project.root / ENVIRONMENTS_FILE
+    config = load_config(config_path) if config_path.is_file() else None
+    if environment == PULL_REQUESTS:
+        pull_requests = config.pull_requests if config else None
+        if pull_requests is None:
+            return [PULL_REQUEST_ROLE], None
+        return list(pull_requests.roles), str(pull_requests.identity.client_id)
+    declared = config.environments if config else {}
+    spec = declared.get(environment)
+    if declared and spec is None:
+        raise UserError(
+            f"--environment {environment}: {ENVIRONMENTS_FILE} declares no such environment "
+            f"(it declares {', '.join(sorted(declared))})"
+        )
+    keys = spec.roles if spec and spec.roles else list(environment_roles(environment))
+    return keys, str(spec.identity.client_id) if spec else None
 
 
 def _endpoint(ctx: ReleaseContext, project: Project, exists: bool) -> EndpointFacts:

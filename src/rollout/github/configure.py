@@ -3,8 +3,9 @@ what `.github/environments.yml` says.
 
 A dry run unless `apply`: it prints what differs from the environments and protected branches as
 GitHub has them. Applying makes the changes (create or update each environment, add and remove its
-custom deployment branch policies, set its AZURE_CLIENT_ID variable; protect each branch); applying
-again changes nothing. `.github/CODEOWNERS` is a file of the repository: it is checked to give each
+custom deployment branch policies, set its AZURE_CLIENT_ID variable; protect each branch; set the
+repository's AZURE_PULL_REQUEST_CLIENT_ID variable to the pull requests' identity); applying again
+changes nothing. `.github/CODEOWNERS` is a file of the repository: it is checked to give each
 declared pattern its owners, before any request, and every owner must exist on GitHub.
 """
 
@@ -18,8 +19,9 @@ from rollout.core.errors import UserError
 from rollout.github.api import GitHubApi, Repository
 from rollout.github.branch_protection import apply_branch, check_codeowners, plan_branches
 from rollout.github.environments_apply import ReviewerResolver, apply, plan_changes
-from rollout.github.environments_config import load_config
+from rollout.github.environments_config import PULL_REQUEST_CLIENT_ID_VARIABLE, load_config
 from rollout.github.environments_plan import describe
+from rollout.github.pull_request_variable import apply_variable, plan_variable
 
 TOKEN_VARIABLE = "GITHUB_TOKEN"
 
@@ -53,14 +55,23 @@ def configure(run: Configure, token: str | None, echo: Callable[[str], None]) ->
             for reviewer in reviewers:
                 resolver.resolve(reviewer)
         branches = plan_branches(api, repo, config)
+        variable = plan_variable(api, repo, config)
         for change in changes:
             echo("\n".join(describe(change)))
         for branch in branches:
             echo("\n".join(branch.describe()))
+        if variable is not None:
+            echo(variable.describe())
         pending = [change for change in changes if not change.empty]
         pending_branches = [branch for branch in branches if not branch.empty]
+        pending_variable = variable is not None and not variable.empty
         counts = f"{len(pending)} environment(s) and {len(pending_branches)} branch(es)"
-        if not pending and not pending_branches:
+        if pending_variable:
+            counts = (
+                f"{len(pending)} environment(s), {len(pending_branches)} branch(es) "
+                f"and the repository variable {PULL_REQUEST_CLIENT_ID_VARIABLE}"
+            )
+        if not pending and not pending_branches and not pending_variable:
             echo(f"{repo}: every environment and protected branch is up to date")
         elif not run.apply:
             echo(f"dry run: {counts} would change; run again with --apply to change them")
@@ -69,4 +80,6 @@ def configure(run: Configure, token: str | None, echo: Callable[[str], None]) ->
                 apply(api, repo, change)
             for branch in pending_branches:
                 apply_branch(api, repo, branch)
+            if variable is not None and pending_variable:
+                apply_variable(api, repo, variable)
             echo(f"{repo}: applied changes to {counts}")

@@ -14,7 +14,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from rollout.core.errors import UserError
-from rollout.github.roles import SERVING_ROLES
+from rollout.github.roles import PULL_REQUEST_ROLE, SERVING_ROLES
 from rollout.github.yaml_file import read_yaml
 
 MAX_REVIEWERS = 6
@@ -22,6 +22,10 @@ MAX_WAIT_TIMER_MINUTES = 43_200
 # The environment variable holding the client ID of the environment's Azure identity, which the
 # workflows' azure/login reads (an environment's variable wins over a repository's).
 CLIENT_ID_VARIABLE = "AZURE_CLIENT_ID"
+# The repository variable holding the client ID of the pull requests' identity, which the
+# pull-request check's azure/login reads (its job runs in no environment).
+PULL_REQUEST_CLIENT_ID_VARIABLE = "AZURE_PULL_REQUEST_CLIENT_ID"
+RoleKey = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 
 
 class Reviewer(BaseModel):
@@ -56,7 +60,7 @@ class EnvironmentSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     identity: Identity
     # The Azure roles its identity gets: files .github/roles/<name>.json (`rollout github roles`).
-    roles: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]] = []
+    roles: list[RoleKey] = []
     reviewers: Annotated[list[Reviewer], Field(max_length=MAX_REVIEWERS)] = []
     prevent_self_review: bool = False
     wait_timer: Annotated[int, Field(ge=0, le=MAX_WAIT_TIMER_MINUTES)] = 0
@@ -80,6 +84,28 @@ class EnvironmentSpec(BaseModel):
         return self
 
 
+class PullRequestsSpec(BaseModel):
+    """The identity the pull-request check's rehearsal logs in with: no environment's (its
+    federated credential's subject is `repo:OWNER/REPO:pull_request`), set as the repository's
+    AZURE_PULL_REQUEST_CLIENT_ID variable, with read-only roles."""
+
+    model_config = ConfigDict(extra="forbid")
+    identity: Identity
+    roles: list[RoleKey] = [PULL_REQUEST_ROLE]
+
+    @model_validator(mode="after")
+    def _serves_nothing(self) -> PullRequestsSpec:
+        for role, power in SERVING_ROLES.items():
+            if role in self.roles:
+                raise ValueError(f"a pull request's identity must not hold {role}: it {power}")
+        return self
+
+
+def pull_request_subject(repo: str) -> str:
+    """The OIDC subject GitHub gives a pull request's job that runs in no environment."""
+    return f"repo:{repo}:pull_request"
+
+
 class BranchProtectionSpec(BaseModel):
     """What a pull request into the branch needs; applied with PUT .../branches/{branch}/protection."""
 
@@ -98,6 +124,7 @@ class BranchProtectionSpec(BaseModel):
 class EnvironmentsFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     environments: Annotated[dict[str, EnvironmentSpec], Field(min_length=1)]
+    pull_requests: PullRequestsSpec | None = None
     branch_protection: dict[str, BranchProtectionSpec] = {}
     # CODEOWNERS patterns and their owners, as `.github/CODEOWNERS` must have them.
     code_owners: dict[str, Annotated[list[Reviewer], Field(min_length=1)]] = {}
@@ -112,6 +139,12 @@ class EnvironmentsFile(BaseModel):
                     f"environments {other} and {name} share the identity {spec.identity.client_id}; "
                     "each environment logs in with its own"
                 )
+        shared = self.pull_requests and seen.get(self.pull_requests.identity.client_id)
+        if shared:
+            raise ValueError(
+                f"pull_requests shares the identity of environment {shared}; "
+                "a pull request's check logs in with an identity of its own, which only reads"
+            )
         return self
 
 
@@ -160,4 +193,11 @@ def starter_config(
         identity = f"    identity:\n      client_id: {placeholder}\n"
         bypass = "    can_admins_bypass: false\n" if set(SERVING_ROLES) & set(named) else ""
         lines.append(f"  {name}:\n{identity}{role_line}    branches: [main]\n{bypass}")
+    lines += [
+        "# The pull-request check (.github/workflows/pull-request.yml) reads the model versions it",
+        "# rehearses with an identity of its own, in no environment: its federated credential's",
+        "# subject is repo:OWNER/REPO:pull_request, and `rollout github configure` sets its client ID",
+        f"# as the repository's {PULL_REQUEST_CLIENT_ID_VARIABLE} variable.",
+        f"pull_requests:\n  identity:\n    client_id: {placeholder}\n  roles: [{PULL_REQUEST_ROLE}]\n",
+    ]
     return "\n".join(lines).rstrip("\n") + "\n"

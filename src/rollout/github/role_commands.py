@@ -1,7 +1,7 @@
 """The `az` commands that create the roles of `.github/roles/` and assign them to each environment's
-identity, as `.github/environments.yml` names them (`rollout github roles`; pure: it prints, it
-sends nothing). A role whose actions are all Azure Storage's is assigned on the release lock's
-container; any other on the workspace."""
+identity, as `.github/environments.yml` names them, and the pull requests' identity its roles
+(`rollout github roles`; pure: it prints, it sends nothing). A role whose actions are all Azure
+Storage's is assigned on the release lock's container; any other on the workspace."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from rollout.core.errors import UserError
-from rollout.github.environments_config import EnvironmentsFile
+from rollout.github.environments_config import EnvironmentsFile, pull_request_subject
 from rollout.github.roles import ASSIGNABLE_SCOPE, ROLES_DIR
 
 STORAGE = "Microsoft.Storage/"
@@ -64,10 +64,17 @@ def on_storage_only(role: dict[str, Any]) -> bool:
     return bool(actions) and all(str(action).startswith(STORAGE) for action in actions)
 
 
-def commands(root: Path, config: EnvironmentsFile, scope: AzureScope) -> list[str]:
-    """`az role definition create` for each role an environment names, then `az role assignment
-    create` for each environment's identity and role."""
-    keys = list(dict.fromkeys(key for spec in config.environments.values() for key in spec.roles))
+def commands(root: Path, config: EnvironmentsFile, scope: AzureScope, repo: str | None = None) -> list[str]:
+    """`az role definition create` for each role an environment (or the pull requests' identity)
+    names, then `az role assignment create` for each identity and role; the pull requests' lines
+    name the federated credential subject of their identity (`repo` OWNER/REPO, if known)."""
+    # who gets which roles: each environment's identity, then the pull requests' (no environment)
+    holders = [(name, str(spec.identity.client_id), spec.roles) for name, spec in config.environments.items()]
+    if config.pull_requests is not None:
+        subject = pull_request_subject(repo or "OWNER/REPO")
+        who = f"pull requests (federated credential subject {subject})"
+        holders.append((who, str(config.pull_requests.identity.client_id), config.pull_requests.roles))
+    keys = list(dict.fromkeys(key for _, _, roles in holders for key in roles))
     if not keys:
         raise UserError("no environment of the environments file names its `roles`")
     roles = {key: read_role(root, key) for key in keys}
@@ -79,12 +86,12 @@ def commands(root: Path, config: EnvironmentsFile, scope: AzureScope) -> list[st
             "az role definition create --role-definition "
             + shlex.quote(json.dumps(definition, separators=(",", ":")))
         )
-    for name, spec in config.environments.items():
-        for key in spec.roles:
+    for name, client_id, held in holders:
+        for key in held:
             role = roles[key]
             where = scope.container_id if on_storage_only(role) else scope.workspace_id
             lines.append(
-                f"az role assignment create --assignee {spec.identity.client_id} "
+                f"az role assignment create --assignee {client_id} "
                 f"--role {shlex.quote(role['Name'])} "
                 f"--scope {shlex.quote(where)}  # {name}"
             )

@@ -38,6 +38,10 @@ SCORE_CREDENTIAL = {
 TRAFFIC_ROLE = "rollout-traffic"
 DEPLOY_ROLE = "rollout-deploy"
 SERVING_ROLES = {TRAFFIC_ROLE: "can move live traffic", DEPLOY_ROLE: "can replace a deployment's model"}
+# The role of the pull-request check's identity, which runs in no environment (its federated
+# credential's subject is `repo:OWNER/REPO:pull_request`): it reads the two model versions a
+# rehearsal releases and the endpoint, and nothing else (no write, no keys, no scoring).
+PULL_REQUEST_ROLE = "rollout-pull-request"
 
 Scope = Literal["workspace", "lock container"]
 
@@ -132,6 +136,15 @@ def job_roles(auth_mode: str = "key") -> list[JobRole]:
             (),
             (BLOBS + "/read", BLOBS + "/write"),
             "lock container",
+        ),
+        JobRole(
+            PULL_REQUEST_ROLE,
+            "rollout pull request",
+            "The pull-request check's rehearsal: reads the workspace, its models and the endpoint (whose "
+            "get lists its deployments); writes nothing, lists no keys, scores nothing",
+            READ + MODELS,
+            (),
+            "workspace",
         ),
     ]
 

@@ -164,3 +164,42 @@ def test_only_the_lock_role_leases_the_lock_blob(emulator):
     blob(lock).set_blob_metadata({"holder": "traffic"}, lease=lease)
     assert blob(lock).get_blob_properties().metadata == {"holder": "traffic"}
     lease.release()
+
+
+def test_the_pull_requests_identity_reads_what_a_rehearsal_needs_and_writes_nothing(
+    emulator, ml_client, endpoint, registered_models
+):
+    client_id, token = identity(emulator, "rollout-pull-request")
+    pull_request = emulator.ml_client_as(token)
+    heart = registered_models.heart
+
+    # what `rollout rehearse` reads on the target: both versions (ARM and the workspace's MLflow
+    # registry, as azureml-mlflow asks it) and the endpoint
+    live, pinned = (pull_request.models.get(heart, str(v)) for v in registered_models.heart_versions)
+    assert (live.version, pinned.version) == ("1", "2")
+    assert served(pull_request, endpoint) == {"one": 100}
+    mlflow = f"/mlflow/v2.0{emulator.workspace_path.format(**SCOPE)}/api/2.0/mlflow"
+    signed_in = {"Authorization": f"Bearer {token}"}
+    with emulator.https() as http:
+        version = http.get(
+            f"{mlflow}/model-versions/get", params={"name": heart, "version": "2"}, headers=signed_in
+        )
+        registered = http.post(
+            f"{mlflow}/registered-models/create", json={"name": "pr-wrote-this"}, headers=signed_in
+        )
+    assert version.status_code == 200 and version.json()["model_version"]["version"] == "2"
+    assert registered.status_code == 403 and "workspaces/models/write" in registered.text
+
+    # and nothing else: no traffic, no deployment, no keys
+    error = _move_traffic(pull_request, endpoint)
+    assert (error.status_code, error.error.code) == (403, "AuthorizationFailed")
+    assert f"The client '{client_id}' with object id '" in error.error.message
+    with pytest.raises(HttpResponseError) as keys:
+        pull_request.online_endpoints.get_keys(endpoint)
+    assert (keys.value.status_code, keys.value.error.code) == (403, "AuthorizationFailed")
+    assert "onlineEndpoints/listKeys/action" in keys.value.error.message
+    with pytest.raises(HttpResponseError) as deployed:
+        _create(pull_request, _deployment(endpoint, "three", registered_models))
+    assert (deployed.value.status_code, deployed.value.error.code) == (403, "AuthorizationFailed")
+    assert "three" not in {d.name for d in ml_client.online_deployments.list(endpoint)}
+    assert served(ml_client, endpoint) == {"one": 100}

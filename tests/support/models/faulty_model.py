@@ -1,7 +1,8 @@
 """A heart classifier that misbehaves on purpose, for release tests (an MLflow model from code).
 
 `model_config["mode"]`: `broken` raises on every request, `flaky` on every third request of an
-instance, `slow` answers after `delay_s` seconds. Otherwise it predicts with the wrapped model.
+instance, `slow` answers after `delay_s` seconds, `off-label` answers a label the wrapped model has
+not (its answer plus 7: outside the output contract). Otherwise it predicts with the wrapped model.
 """
 
 import time
@@ -23,6 +24,8 @@ class FaultyModel(PythonModel):
             raise RuntimeError(f"{self.mode} model failed on call {self.calls}")
         if self.mode == "slow":
             time.sleep(self.delay_s)
+        if self.mode == "off-label":
+            return self.inner.predict(model_input) + 7
         return self.inner.predict(model_input)
 
 

@@ -100,6 +100,7 @@ def test_the_commands_create_each_role_then_assign_it_where_it_applies():
         "rollout acceptance",
         "rollout deploy",
         "rollout gate",
+        "rollout pull request",
         "rollout release lock",
         "rollout traffic",
     ]
