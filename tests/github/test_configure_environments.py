@@ -606,7 +606,7 @@ def test_the_projects_environments_file_applies_as_a_process(api, tmp_path):
     client_ids = {name: env.variables["AZURE_CLIENT_ID"] for name, env in api.environments.items()}
     assert len(set(client_ids.values())) == len(environments)
     # the pull requests' identity is the repository's variable, no environment's
-    assert api.variables == {"AZURE_PULL_REQUEST_CLIENT_ID": "6f1c0e2a-0000-4000-8000-000000000007"}
+    assert api.variables == {"AZURE_PULL_REQUEST_CLIENT_ID": "6f1c0e2a-0000-4000-8000-000000000008"}
     assert api.variables["AZURE_PULL_REQUEST_CLIENT_ID"] not in client_ids.values()
     main = api.branches["main"]
     assert main is not None and main["required_pull_request_reviews"]["require_code_owner_reviews"] is True

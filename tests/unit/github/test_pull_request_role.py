@@ -37,7 +37,7 @@ def test_the_commands_assign_it_to_the_pull_requests_identity_naming_its_subject
     lines = commands(REPO, load_config(REPO / ".github/environments.yml"), SCOPE, "acme/models")
     mine = [line for line in lines if "'rollout pull request'" in line]
     assert mine == [
-        "az role assignment create --assignee 6f1c0e2a-0000-4000-8000-000000000007 "
+        "az role assignment create --assignee 6f1c0e2a-0000-4000-8000-000000000008 "
         "--role 'rollout pull request' --scope "
         "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws"
         "  # pull requests (federated credential subject repo:acme/models:pull_request)"
