@@ -19,6 +19,12 @@ def test_the_same_shape_with_other_values_is_no_difference() -> None:
     }
     assert shape_differences(ENDPOINT, other) == []
     assert shape_differences([1, 2], [3.5]) == []  # numbers are numbers; an array's length is a value
+    # a count per status code: its keys are values
+    assert shape_differences({"codes": {"200": 3}}, {"codes": {"200": 1, "424": 2}}) == []
+    assert shape_differences({"codes": {}}, {"codes": {"503": 1}}) == []
+    assert shape_differences({"codes": {"200": 3}}, {"codes": {"200": "3"}}) == [
+        Difference("body $.codes.*", "number", "string")
+    ]
     assert differences(200, Message(JSON, ENDPOINT), 200, Message(dict(JSON), other)) == []
 
 
