@@ -282,11 +282,10 @@ def test_release_runs_acceptance_every_stage_and_retires(
     status = live_on_v1.status()
     assert status.traffic == {"green": 100}
     assert [d.name for d in status.deployments] == ["green"]
-    # --record saved the release's exchanges and its acceptance suite's (a process of its own)
-    # with none of the keys or the token they used
+    # --record saved the release's exchanges, its acceptance suite's among them (the malformed
+    # requests it sends are refused with a 4xx), with none of the keys or the token they used
     exchanges = read_recording(recording)
-    scoring_processes = {e.pid for e in exchanges if e.client == "scoring"}
-    assert len({e.pid for e in exchanges}) >= 2 and len(scoring_processes) >= 2
+    assert any(400 <= e.status < 500 for e in exchanges if e.client == "scoring")
     assert {"PUT", "DELETE"} <= {e.method for e in exchanges if e.client == "arm"}
     keys = lab.connection().ml.online_endpoints.get_keys(live_on_v1.endpoint_name)
     written = "".join(path.read_text() for path in recording.glob("*.jsonl"))

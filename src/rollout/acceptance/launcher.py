@@ -1,13 +1,13 @@
 """Running the acceptance suite, which ships with the package (`rollout.acceptance`), against a
-project's candidate in a child pytest that reaches the same target."""
+project's candidate: pytest in this process (its libraries are loaded already: a child process would
+spend seconds importing them again), from the project's root, reaching the same target."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
-import subprocess
-import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,8 +31,8 @@ class SuiteSubject:
     live: str | None = None
 
     def command(self, extra: Sequence[str] = ()) -> list[str]:
-        """The pytest command line that runs the packaged suite against this subject."""
-        command = [sys.executable, "-m", "pytest", "-p", SUITE_PLUGIN, "--pyargs", SUITE_PACKAGE]
+        """pytest's arguments that run the packaged suite against this subject."""
+        command = ["-p", SUITE_PLUGIN, "--pyargs", SUITE_PACKAGE]
         command += ["-p", "no:cacheprovider"]
         command += ["--project", str(Path(self.project).resolve()), "--target", self.target]
         for option, value in (
@@ -45,11 +45,30 @@ class SuiteSubject:
         return [*command, *extra]
 
 
-def run_suite(command: list[str], project: Path, env: dict[str, str] | None = None) -> int:
-    """Run the suite from the project's root, with the caller's local state (`--path` from another
-    folder reaches the same emulator and registry); pytest's exit code."""
+def run_suite(args: list[str], project: Path, env: dict[str, str] | None = None) -> int:
+    """Run pytest with `args` from the project's root, with the caller's local state (`--path` from
+    another folder reaches the same emulator and registry) and `env` set while it runs; pytest's
+    exit code."""
+    import pytest
+
     state = {paths.HOME_ENV: str(paths.home())}
-    return subprocess.run(command, cwd=project, env={**os.environ, **state, **(env or {})}).returncode
+    with contextlib.chdir(project), _environment({**state, **(env or {})}):
+        return int(pytest.main(args))
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """`values` in os.environ while the block runs, then what was there before."""
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def run_acceptance_suite(release: Release, deployed: DeployResult) -> None:
@@ -63,7 +82,7 @@ def run_acceptance_suite(release: Release, deployed: DeployResult) -> None:
         root, target.name, endpoint=release.endpoint_name, deployment=candidate, live=live
     ).command(["-q"])
     release.say(f"acceptance suite against {candidate}")
-    # the child finds the same workspace: options given as flags travel as environment variables
+    # the suite finds the same workspace: options given as flags travel as environment variables
     if run_suite(command, root, target.child_environment()) != 0:
         raise UserError(f"the acceptance suite failed against {candidate}; no traffic was moved")
 

@@ -108,11 +108,11 @@ def _root(
 ) -> None:
     """Gated blue/green releases of MLflow models to Azure ML managed online endpoints."""
     if record:
-        # inherited by the processes the command starts (the acceptance suite): they record too
+        # read by this command's clients, and inherited by any process it starts: they record too
         os.environ[RECORD_ENV] = str(record.resolve())
     if cloud:
-        # the SDKs' own setting, read by azure-ai-ml and azureml-mlflow alike and inherited by the
-        # acceptance suite's process: every client of this command reaches the same cloud
+        # the SDKs' own setting, read by azure-ai-ml and azureml-mlflow alike (the acceptance
+        # suite's clients too): every client of this command reaches the same cloud
         os.environ[CLOUD_ENV] = cloud
 
 
