@@ -222,7 +222,7 @@ def release_journey(
 
         if release_v2:
             args = ("release", "--yes", "--bake", "2s", "--probe-rps", str(PROBE_RPS))
-            released = lab.rollout(*args, cwd=project)
+            released = lab.in_process(*args, cwd=project)
             assert released.returncode == 0, released.stdout[-3000:] + released.stderr[-2000:]
             assert "acceptance suite against green" in released.stderr
             for stage in stages:
@@ -230,7 +230,7 @@ def release_journey(
             assert f"released {kind.name}:2: green is live, blue retired" in released.stdout
             live_slot, idle_slot = idle_slot, live_slot
 
-        broken = lab.rollout("release", "--yes", "--version", "3", "--bake", "2s", cwd=project)
+        broken = lab.in_process("release", "--yes", "--version", "3", "--bake", "2s", cwd=project)
         assert broken.returncode != 0, broken.stdout[-3000:]
         refused = f"the acceptance suite failed against {idle_slot}; no traffic was moved"
         assert refused in broken.stderr, broken.stderr[-2000:]
@@ -238,7 +238,7 @@ def release_journey(
         assert live.status().traffic == {live_slot: 100}
 
         if kind.broken:
-            wrong = lab.rollout("release", "--yes", "--version", "4", "--bake", "2s", cwd=project)
+            wrong = lab.in_process("release", "--yes", "--version", "4", "--bake", "2s", cwd=project)
             assert wrong.returncode != 0, wrong.stdout[-3000:]
             assert refused in wrong.stderr, wrong.stderr[-2000:]
             assert "test_candidate_agrees_with_live" in wrong.stdout and broken_says in wrong.stdout, (
