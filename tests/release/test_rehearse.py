@@ -1,9 +1,8 @@
 """`rollout rehearse` as a user runs it: versions of the lab's registry rehearsed on a throwaway
 emulator of the command's own, which leaves the lab's emulator, registry and history as they were.
 A failing rehearsal stops at the step that failed and ends in one line naming its cause: a
-version that breaks the output contract (the acceptance suite), one whose requirements miss a
-package its model imports (its deployment, with the container's log). A version that disagrees
-with live fails the same suite: tests/unit/acceptance/test_failure_cause.py words it."""
+version that breaks the output contract or one that disagrees with live (the acceptance suite), one
+whose requirements miss a package its model imports (its deployment, with the container's log)."""
 
 from __future__ import annotations
 
@@ -78,6 +77,14 @@ def test_a_version_breaking_the_output_contract_fails_naming_the_cause(lab: Lab,
     assert line.startswith(
         "error: the rehearsal failed: the acceptance suite failed against green: "
         "test_candidate_scores_every_sample[probe.json]: AssertionError: output contract: "
+    ), line
+
+
+def test_a_version_that_disagrees_with_live_fails_naming_the_cause(lab: Lab, project: Path) -> None:
+    line, _ = _failure(lab, project, "contrary", project / "summary.md")
+    assert line.startswith(
+        "error: the rehearsal failed: the acceptance suite failed against green: "
+        "test_candidate_agrees_with_live: AssertionError: agreement 0.00% over "
     ), line
 
 

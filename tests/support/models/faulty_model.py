@@ -2,7 +2,9 @@
 
 `model_config["mode"]`: `broken` raises on every request, `flaky` on every third request of an
 instance, `slow` answers after `delay_s` seconds, `off-label` answers a label the wrapped model has
-not (its answer plus 7: outside the output contract). Otherwise it predicts with the wrapped model.
+not (its answer plus 7: outside the output contract), `contrary` the other label of the wrapped
+model's two (within the contract, disagreeing on every row). Otherwise it predicts with the wrapped
+model.
 """
 
 import time
@@ -26,6 +28,8 @@ class FaultyModel(PythonModel):
             time.sleep(self.delay_s)
         if self.mode == "off-label":
             return self.inner.predict(model_input) + 7
+        if self.mode == "contrary":
+            return 1 - self.inner.predict(model_input)
         return self.inner.predict(model_input)
 
 
