@@ -20,7 +20,17 @@ from rollout.release.steps import Release
 REPO = Path(__file__).resolve().parents[2]
 MODEL = "heart-classifier"
 # versions registered in the lab's registry, in this order
-VERSIONS = {"v1": 1, "v2": 2, "v3": 3, "broken": 4, "flaky": 5, "slow": 6, "off-label": 7, "missing": 8, "contrary": 9}
+VERSIONS = {
+    "v1": 1,
+    "v2": 2,
+    "v3": 3,
+    "broken": 4,
+    "flaky": 5,
+    "slow": 6,
+    "off-label": 7,
+    "missing": 8,
+    "contrary": 9,
+}
 # what each version is: the demo model (variant, seed), or the faulty wrapper (mode, delay)
 DEMO = {"v1": (1, 0), "v2": (2, 0), "v3": (1, 1)}
 SLOW_SECONDS = 1.5  # how long the slow version takes a request: over FAST_PLAN's limit on any machine
