@@ -100,12 +100,31 @@ def test_a_repository_variable_may_lengthen_a_traffic_stages_bake_never_shorten_
 def test_release_runs_validate_deploy_acceptance_then_stages_then_retire(release):
     jobs = release["jobs"]
     assert needs_of(jobs["validate"]) == ["gate"]
-    assert needs_of(jobs["deploy"]) == ["validate"]
+    assert needs_of(jobs["deploy"]) == ["validate", "doctor"]
     assert needs_of(jobs["acceptance"]) == ["deploy"]
     assert "rollout validate" in runs(jobs["validate"])
     assert "rollout deploy" in runs(jobs["deploy"])
     assert "rollout retire" in runs(jobs["retire"])
     assert jobs["deploy"]["outputs"]["candidate"] == "${{ steps.deploy.outputs.candidate }}"
+
+
+def test_a_read_only_preflight_runs_as_the_deploy_jobs_identity_before_deploy(release):
+    """`rollout doctor` checks the release identity's permissions and the live endpoint against the
+    specs; a failure stops the release before anything is written."""
+    jobs = release["jobs"]
+    doctor = jobs["doctor"]
+    assert needs_of(doctor) == ["gate"]
+    assert doctor["if"] == jobs["validate"]["if"] == "needs.gate.outputs.release == 'true'"
+    assert "doctor" in needs_of(jobs["deploy"])
+    assert environment_of(doctor) == environment_of(jobs["deploy"]) == "release"
+    # read permissions only (the OpenID Connect token is the Azure login), and no GitHub token
+    assert doctor["permissions"] == {"contents": "read", "id-token": "write"}
+    assert "github.token" not in str(doctor) and "secrets." not in str(doctor)
+    command = runs(doctor)
+    assert 'rollout doctor --environment "release" --only permissions --only endpoint' in command
+    assert not re.search(r"rollout (deploy|promote|rollback|retire|traffic|endpoint)", command)
+    assert not doctor.get("continue-on-error")
+    assert all(not step.get("continue-on-error") for step in doctor["steps"])
 
 
 def test_acceptance_runs_the_suite_against_the_candidate_and_uploads_junit(release, endpoint_name):
@@ -251,7 +270,7 @@ def test_no_job_bakes_in_a_target_the_variable_selects_it(name):
 
 def _reaches_the_target(step: dict[str, Any]) -> bool:
     run = str(step.get("run", ""))
-    return bool(re.search(r"rollout (deploy|promote|rollback|retire|status|acceptance)", run))
+    return bool(re.search(r"rollout (deploy|promote|rollback|retire|status|acceptance|doctor)", run))
 
 
 @pytest.mark.parametrize("name", ["release.yml", "rollback.yml"])
@@ -266,9 +285,13 @@ def test_azure_jobs_log_in_with_oidc_then_sign_in_to_the_workspace(name):
         assert set(steps[login]["with"]) == {"client-id", "tenant-id", "subscription-id"}
         assert steps[login]["with"]["client-id"] == "${{ vars.AZURE_CLIENT_ID }}"
         # the token comes from the cloud rollout resolves, never from a hard-coded public host
-        assert steps[login + 1]["run"] == "rollout target check"
         assert "azure.com" not in str(steps)
-        assert steps[login]["if"] == steps[login + 1]["if"] == "env.ROLLOUT_TARGET == 'azure'"
+        assert steps[login]["if"] == "env.ROLLOUT_TARGET == 'azure'"
+        if job_id == "doctor":  # its first line is the credential's: it signs in at once itself
+            assert steps[login + 1]["run"].startswith("rollout doctor ")
+        else:
+            assert steps[login + 1]["run"] == "rollout target check"
+            assert steps[login + 1]["if"] == "env.ROLLOUT_TARGET == 'azure'"
         first_azure = next(i for i, step in enumerate(steps) if _reaches_the_target(step))
         assert login < first_azure
         assert all("secrets." not in str(step) for step in steps), f"{job_id} uses a secret"

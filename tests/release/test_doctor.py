@@ -16,6 +16,7 @@ import yaml
 
 from labs import Lab, Result
 from release_lab import REPO, make_project, serving_v1
+from rollout.doctor.gather import audience_of
 from rollout.github.roles import ROLES_DIR
 
 RELEASE_ID = str(uuid.uuid4())
@@ -234,3 +235,11 @@ def test_workflows_out_of_step_with_the_plan_fail_with_how_to_render_them(
     assert "out of step with the release plan: .github/workflows/release.yml" in text
     assert "run `rollout workflow render` and commit what it writes" in text
     assert "1 check(s) failed" in text
+
+
+def test_an_identitys_token_is_for_the_emulators_resource_manager(lab: Lab, released: Path) -> None:
+    """As Entra ID gives a token for a cloud's resource manager that cloud's audience: the
+    credential line of a job logged in as an identity (the release workflow's doctor job) holds."""
+    target = lab.target()
+    token = target.existing_identity_token(RELEASE_ID)
+    assert audience_of(token) == target.emulator().url.rstrip("/") + "/"

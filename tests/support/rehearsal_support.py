@@ -13,6 +13,7 @@ from rollout.rehearsal.act import RunResult
 RELEASE_JOBS = [  # release.yml rendered for the rehearsal's stages: shadow and full
     "gate",
     "validate",
+    "doctor",
     "deploy",
     "acceptance",
     "stage-shadow",

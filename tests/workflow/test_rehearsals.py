@@ -66,6 +66,11 @@ def test_a_pin_change_from_1_to_2_releases_version_2_through_every_job(rehearsal
     )
     jobs = result.jobs
     assert jobs["gate"].outputs == {"release": "true"}
+    # the preflight, as the release identity: its permissions and the live endpoint as the specs
+    preflight = jobs["doctor"].summary
+    assert "### rollout doctor: all checks passed" in preflight, preflight
+    assert "| ok | permissions | release (caller) | on the lock container:" in preflight
+    assert "| ok | slot | blue | live: deployed as its spec |" in preflight
     assert jobs["deploy"].outputs == {"live": "blue", "candidate": "green"}
     for stage in ("shadow", "full"):
         assert jobs[f"stage-{stage}"].step_outputs["promote"]["verdict"] == "pass"
@@ -98,7 +103,7 @@ def test_a_pin_change_from_1_to_2_releases_version_2_through_every_job(rehearsal
         job: appid((tokens / f"{job}.token").read_text()) for job in set(RELEASE_JOBS) - {"validate"}
     }
     assert logged_in == {
-        **dict.fromkeys(("gate", "deploy", "acceptance", "retire"), client["release"]),
+        **dict.fromkeys(("gate", "doctor", "deploy", "acceptance", "retire"), client["release"]),
         "stage-shadow": client["shadow"],
         "stage-full": client["production"],
     }

@@ -7,6 +7,9 @@ from typing import Literal
 
 from rollout.azureml.vm_quota import Capacity, QuotaUnknown
 from rollout.doctor.permissions import Permissions
+from rollout.github.branch_protection import BranchChange
+from rollout.github.environments_plan import EnvironmentChange
+from rollout.github.pull_request_variable import VariableChange
 
 ScopeKind = Literal["workspace", "endpoint", "lock container"]
 
@@ -104,3 +107,26 @@ class QuotaFacts:
     slot: str | None
     instance_type: str | None = None
     reading: Capacity | QuotaUnknown | None = None
+
+
+@dataclass(frozen=True)
+class GitHubNotChecked:
+    """The GitHub side was not read: `reason` says why (no token, no repository)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class GitHubFacts:
+    """The repository's settings on GitHub against `.github/environments.yml`: what `rollout github
+    configure` would change (an empty change: in step), and how `.github/CODEOWNERS` differs from
+    the file's `code_owners`. `error`: GitHub could not be read (the changes are then empty);
+    `declared` False: the project has no environments file."""
+
+    repo: str
+    declared: bool = True
+    environments: tuple[EnvironmentChange, ...] = ()
+    branches: tuple[BranchChange, ...] = ()
+    variable: VariableChange | None = None
+    codeowners: tuple[str, ...] = ()
+    error: str | None = None

@@ -10,7 +10,7 @@ from azure.core.exceptions import AzureError
 from rollout.azureml.local_target import LocalTarget
 from rollout.azureml.vm_quota import read_capacity
 from rollout.core.errors import UserError
-from rollout.doctor import gather, rules
+from rollout.doctor import gather, github_rules, github_settings, rules
 from rollout.doctor.checks import Check, Diagnosis
 from rollout.doctor.facts import EndpointFacts, IdentityFacts, QuotaFacts, ScopeKind
 from rollout.doctor.permissions import Permissions
@@ -26,16 +26,32 @@ if TYPE_CHECKING:
 
 LOCK_ROLE = "rollout-lock"
 PULL_REQUESTS = "pull_requests"  # `--environment pull_requests`: the pull requests' identity (no environment)
+# The checks `--only` selects; those that read the target follow the credential's line.
+OFFLINE_AREAS = ("workflows", "github")
+TARGET_AREAS = ("permissions", "lock", "endpoint", "quota", "metrics")
+AREAS = OFFLINE_AREAS + TARGET_AREAS
 
 
-def diagnose(conn: Connection, project: Project, environments: list[str]) -> Diagnosis:
-    """Every check, in order: the credential, the workflows, each environment's identity, the lock,
-    the endpoint."""
+def diagnose(
+    conn: Connection,
+    project: Project,
+    environments: list[str],
+    github: github_settings.GitHubAccess | None = None,
+    only: frozenset[str] | None = None,
+) -> Diagnosis:
+    """Every check (or those of the areas in `only`), in order: the credential, the workflows, the
+    GitHub side, each environment's identity, the lock, the endpoint and its slots, the quota, the
+    metrics. The target is not touched when no area of `only` reads it."""
+    areas = frozenset(AREAS) if only is None else only
+    checks: list[Check] = []
+    if "workflows" in areas:
+        checks.append(rules.workflows_check(gather.workflow_problems(project.root)))
+    if "github" in areas:
+        checks.extend(github_rules.github_checks(github_settings.read_github(project.root, github)))
+    if areas.isdisjoint(TARGET_AREAS):
+        return Diagnosis(conn.target.name, checks)
     credential, token = gather.read_credential(conn.target)
-    checks = [
-        rules.credential_check(credential),
-        rules.workflows_check(gather.workflow_problems(project.root)),
-    ]
+    checks.insert(0, rules.credential_check(credential))
     if token is None:
         return Diagnosis(conn.target.name, checks)
     ctx = ReleaseContext(conn, project)
@@ -46,11 +62,39 @@ def diagnose(conn: Connection, project: Project, environments: list[str]) -> Dia
         advice = "give the caller a role that reads the workspace (the gate's, `rollout-gate`)"
         return Diagnosis(conn.target.name, [*checks, Check("workspace", "read", False, reason, advice)])
     auth_mode = str(project.endpoint.auth_mode or "key")
+    place = None if areas.isdisjoint(("permissions", "lock")) else _lock_place(conn, project, checks)
+    workspace = gather.workspace_scope(conn.ml)
+    scopes: dict[ScopeKind, str] = {
+        "workspace": workspace,
+        # before its creation, the roles on the workspace (or above) are those the endpoint gets
+        "endpoint": f"{workspace}/onlineEndpoints/{project.endpoint_name}" if exists else workspace,
+    }
+    if place is not None:
+        scopes["lock container"] = gather.container_scope(conn.ml, place[0], place[1])
+    if "permissions" in areas:
+        for environment in environments:
+            checks.extend(rules.identity_checks(_identity(conn, project, environment, token, scopes)))
+    if place is not None and "lock" in areas:
+        needed = gather.needed_role(project.root, LOCK_ROLE, auth_mode)
+        checks.append(rules.lock_check(gather.lock_facts(conn, token, place, needed)))
+    if areas.isdisjoint(("endpoint", "quota", "metrics")):
+        return Diagnosis(conn.target.name, checks)
+    endpoint = _endpoint(ctx, project, exists)
+    if "endpoint" in areas:
+        checks.extend(rules.endpoint_checks(endpoint))
+    if "quota" in areas:
+        checks.append(rules.quota_check(_quota(conn, project, endpoint)))
+    if exists and "metrics" in areas:
+        checks.append(rules.metrics_check(gather.metric_facts(conn, str(ctx.endpoint().id))))
+    return Diagnosis(conn.target.name, checks)
+
+
+def _lock_place(conn: Connection, project: Project, checks: list[Check]) -> tuple[str, str, str] | None:
+    """The lock's account, container and URL (None, with a failed check: not found)."""
     settings = project.plan.lock
     try:
-        place: tuple[str, str, str] | None = gather.lock_place(conn, settings.account_url, settings.container)
+        return gather.lock_place(conn, settings.account_url, settings.container)
     except AzureError as error:  # the default datastore could not be read
-        place = None
         reason = " ".join(str(getattr(error, "message", None) or error).split())
         checks.append(
             Check(
@@ -61,25 +105,7 @@ def diagnose(conn: Connection, project: Project, environments: list[str]) -> Dia
                 "name the lock's `account_url` and `container` in the release plan",
             )
         )
-    workspace = gather.workspace_scope(conn.ml)
-    scopes: dict[ScopeKind, str] = {
-        "workspace": workspace,
-        # before its creation, the roles on the workspace (or above) are those the endpoint gets
-        "endpoint": f"{workspace}/onlineEndpoints/{project.endpoint_name}" if exists else workspace,
-    }
-    if place is not None:
-        scopes["lock container"] = gather.container_scope(conn.ml, place[0], place[1])
-    for environment in environments:
-        checks.extend(rules.identity_checks(_identity(conn, project, environment, token, scopes)))
-    if place is not None:
-        needed = gather.needed_role(project.root, LOCK_ROLE, auth_mode)
-        checks.append(rules.lock_check(gather.lock_facts(conn, token, place, needed)))
-    endpoint = _endpoint(ctx, project, exists)
-    checks.extend(rules.endpoint_checks(endpoint))
-    checks.append(rules.quota_check(_quota(conn, project, endpoint)))
-    if exists:
-        checks.append(rules.metrics_check(gather.metric_facts(conn, str(ctx.endpoint().id))))
-    return Diagnosis(conn.target.name, checks)
+        return None
 
 
 def _identity(

@@ -13,13 +13,14 @@ from pathlib import Path
 
 from rollout.emulator import identity_tokens
 from rollout.emulator.constants import RESOURCE_GROUP, SUBSCRIPTION_ID
+from rollout.emulator.host import process
 from rollout.emulator.host.management_token import ensure_management_token
 from rollout.emulator.identities import IdentityFile
 from rollout.emulator.rbac import RoleAssignment, RoleDefinition
 
 DEFAULT_SCOPE = f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{RESOURCE_GROUP}"
 DEFAULT_TTL_SECONDS = 24 * 3600.0
-AUDIENCE = "https://management.azure.com/"
+AUDIENCE = "https://management.azure.com/"  # before the emulator first ran: Azure's public cloud's
 
 
 @dataclass(frozen=True)
@@ -57,4 +58,11 @@ def token_for(state_dir: Path, client_id: str, *, ttl: float = DEFAULT_TTL_SECON
     """A token for the client id with the roles it has now (none changed; an identity the
     emulator does not know is refused wherever it presents the token)."""
     key = ensure_management_token(state_dir)
-    return identity_tokens.issue(key, client_id, audience=AUDIENCE, now=time.time(), ttl=ttl)
+    return identity_tokens.issue(key, client_id, audience=audience(state_dir), now=time.time(), ttl=ttl)
+
+
+def audience(state_dir: Path) -> str:
+    """Whom the emulator's tokens are for: its resource manager, as Entra ID gives a token for a
+    cloud's resource manager that cloud's audience."""
+    recorded = process.status(state_dir)
+    return recorded.url.rstrip("/") + "/" if recorded is not None else AUDIENCE
