@@ -232,11 +232,8 @@ def _error_response(error: AzureError, reply_headers: dict[str, str]) -> Respons
     return Response(error.to_json(), error.status, headers=headers, media_type="application/json")
 
 
-def routes(
-    state: EmulatorState, pool: InstancePool, metrics: Metrics, max_request_bytes: int | None = None
-) -> list[Route]:
-    """The scoring route, bound to the emulator's state, instance pool and metrics."""
-    route = ScoringRoute(state, pool, metrics, max_request_bytes)
+def routes(route: ScoringRoute) -> list[Route]:
+    """The scoring routes of `route` (its POST also reaches it by `front_door.ScoringFrontDoor`)."""
     return [
         Route("/online-endpoints/{endpoint}/score", route.score, methods=["POST"], name="score"),
         Route("/online-endpoints/{endpoint}/swagger.json", route.swagger, methods=["GET"], name="swagger"),

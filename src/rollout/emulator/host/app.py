@@ -23,6 +23,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp
 
 from rollout import __version__
 from rollout.emulator import core_quota
@@ -51,6 +52,7 @@ from rollout.emulator.control.usages import UsagesApi
 from rollout.emulator.control.workspace import Workspace
 from rollout.emulator.data import metrics as metrics_module
 from rollout.emulator.data import scoring
+from rollout.emulator.data.front_door import ScoringFrontDoor
 from rollout.emulator.environments import EnvironmentCache, EnvironmentProblem
 from rollout.emulator.errors import MethodNotAllowed, NotFound
 from rollout.emulator.host.body_limit import BodyLimit
@@ -65,8 +67,9 @@ from rollout.emulator.store import Store
 log = logging.getLogger("rollout.emulator")
 
 
-def create_app(config: ServerConfig) -> Starlette:
-    """The emulator's app: state restored from the state directory, an instance pool, a metrics registry."""
+def create_app(config: ServerConfig) -> ASGIApp:
+    """The emulator's app: state restored from the state directory, an instance pool, a metrics
+    registry; scoring requests enter by their front door (`ScoringFrontDoor`)."""
     state_dir = ensure_private_dir(config.state_dir)
     store = Store(state_dir)
     state = QuotaState(
@@ -133,6 +136,7 @@ def create_app(config: ServerConfig) -> Starlette:
         """This OpenAPI 3 description of every route the emulator serves."""
         return JSONResponse(openapi.document(app.routes, config.url, __version__))
 
+    scoring_route = scoring.ScoringRoute(state, pool, metrics)
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"], name="healthz"),
         Route("/openapi.json", openapi_json, methods=["GET"], name="openapi"),
@@ -152,7 +156,7 @@ def create_app(config: ServerConfig) -> Starlette:
             BlobLeaseApi(artifact_store, LeaseTable(artifact_store.root / "leases.json"), principals),
             guard,
         ),
-        *scoring.routes(state, pool, metrics),
+        *scoring.routes(scoring_route),
         *metrics_module.routes(metrics),
     ]
 
@@ -194,7 +198,7 @@ def create_app(config: ServerConfig) -> Starlette:
         lifespan=lifespan,
         exception_handlers={404: unknown_route, 405: unsupported_method},
     )
-    return app
+    return ScoringFrontDoor(app, scoring_route)
 
 
 async def unknown_route(request: Request, exc: Exception) -> Response:
