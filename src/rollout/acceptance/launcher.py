@@ -72,23 +72,8 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 
 
 def run_acceptance_suite(release: Release, deployed: DeployResult) -> None:
-    """Run the suite against the candidate; a UserError when it fails (no traffic was moved)."""
-    candidate, live = deployed.candidate, deployed.live
-    if candidate is None:
-        return
-    target = release.conn.target
-    root = release.project.root
-    command = SuiteSubject(
-        root, target.name, endpoint=release.endpoint_name, deployment=candidate, live=live
-    ).command(["-q"])
-    release.say(f"acceptance suite against {candidate}")
-    # the suite finds the same workspace: options given as flags travel as environment variables
-    if run_suite(command, root, target.child_environment()) != 0:
-        raise UserError(f"the acceptance suite failed against {candidate}; no traffic was moved")
-
-
-def run_acceptance_suite_naming_cause(release: Release, deployed: DeployResult) -> None:
-    """`run_acceptance_suite`, whose UserError names the first failing test and its first line."""
+    """Run the suite against the candidate; when it fails, a UserError naming the first failing
+    test and its first line (no traffic was moved)."""
     import tempfile
 
     candidate, live = deployed.candidate, deployed.live
@@ -102,9 +87,9 @@ def run_acceptance_suite_naming_cause(release: Release, deployed: DeployResult) 
             root, target.name, endpoint=release.endpoint_name, deployment=candidate, live=live
         ).command(["-q", f"--junitxml={report}"])
         release.say(f"acceptance suite against {candidate}")
-        if run_suite(command, root, target.child_environment()) == 0:
-            return
-        raise UserError(failure_cause(candidate, report))
+        # the suite finds the same workspace: options given as flags travel as environment variables
+        if run_suite(command, root, target.child_environment()) != 0:
+            raise UserError(f"{failure_cause(candidate, report)}; no traffic was moved")
 
 
 def failure_cause(candidate: str, report: Path) -> str:

@@ -129,3 +129,27 @@ def warn_about_registered_model_code(tracking_uri: str, name: str, version: int)
     found = registry.find_version(tracking_uri, name, version)
     if found is not None:
         warn_about_model_code(f"{name}:{version}", registry.load_mlmodel(tracking_uri, found).flavors)
+
+
+def bake_seconds(text: str | None) -> float | None:
+    """`--bake` in seconds (None when not given); a bad duration is one `error:` line."""
+    if text is None:
+        return None
+    from rollout.project.specs import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise UserError(f"--bake: {exc}") from exc
+
+
+def refuse_invalid_specs(path: Path, nothing: str) -> None:
+    """Print each problem of the project's specs and stop with one line (`nothing`: what was not
+    done, e.g. "nothing was released") when there are any."""
+    from rollout.project.validation import validate_project
+
+    problems = validate_project(path).problems
+    if problems:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        raise UserError(f"{len(problems)} problem(s) in the specs; {nothing}")

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from rollout.cli.common import ProjectPath, ResourceGroup, Subscription, Workspace, project_at, registry_uri
+from rollout.cli.common import (
+    ProjectPath,
+    ResourceGroup,
+    Subscription,
+    Workspace,
+    bake_seconds,
+    project_at,
+    refuse_invalid_specs,
+    registry_uri,
+)
 from rollout.cli.console import say
 from rollout.core.errors import UserError
 
@@ -79,21 +87,12 @@ def rehearse(
     acceptance suite and every stage of the plan (short bakes), on a throwaway emulator; print the
     report. Nothing of the local state or of Azure is changed."""
     from rollout import registry
-    from rollout.acceptance.launcher import run_acceptance_suite_naming_cause
+    from rollout.acceptance.launcher import run_acceptance_suite
     from rollout.github.live_pin import live_version
-    from rollout.project.specs import parse_duration
-    from rollout.project.validation import validate_project
     from rollout.rehearsal.throwaway import RehearsalSettings, rehearsal_bake, rehearse, throwaway_state
 
-    try:
-        asked_bake = parse_duration(bake) if bake else None
-    except ValueError as exc:
-        raise UserError(f"--bake: {exc}") from exc
-    problems = validate_project(path).problems
-    if problems:
-        for problem in problems:
-            print(problem, file=sys.stderr)
-        raise UserError(f"{len(problems)} problem(s) in the specs; nothing was rehearsed")
+    asked_bake = bake_seconds(bake)
+    refuse_invalid_specs(path, "nothing was rehearsed")
     project = project_at(path)
     candidate = version if version is not None else project.plan.model.version
     live_pin = live_version(path, candidate, live, base)
@@ -102,12 +101,12 @@ def rehearse(
         print(nothing)
         _write_markdown(markdown, f"### Nothing to rehearse\n\n{nothing}; the specs and samples are valid.\n")
         return
-    bake_seconds = asked_bake if asked_bake is not None else rehearsal_bake(project.plan, probe_rps)
+    seconds = asked_bake if asked_bake is not None else rehearsal_bake(project.plan, probe_rps)
     source = registry_uri(target, subscription, resource_group, workspace)  # before the state is swapped
-    settings = RehearsalSettings(candidate, live_pin, source, bake_seconds, probe_rps)
+    settings = RehearsalSettings(candidate, live_pin, source, seconds, probe_rps)
     registry.quiet_logs()
     with throwaway_state() as state:
-        result = rehearse(project, settings, state, run_acceptance_suite_naming_cause, say)
+        result = rehearse(project, settings, state, run_acceptance_suite, say)
         _report(project, settings, result, markdown)
     if result.failure is not None:
         raise UserError(f"the rehearsal failed: {result.failure}")

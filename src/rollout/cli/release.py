@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -16,9 +15,11 @@ from rollout.cli.common import (
     Subscription,
     Target,
     Workspace,
+    bake_seconds,
     connect,
     invoke_endpoint,
     project_at,
+    refuse_invalid_specs,
     registry_uri,
     release_for,
     warn_about_registered_model_code,
@@ -165,7 +166,7 @@ def promote(
     approval = gate_approval(rel.project.plan.stage(stage).environment)
     _exit_for(
         _run_stage(
-            rel, stage, _bake_seconds(bake), probe_rps, force_lock, as_json, plan_bake_minimum, approval
+            rel, stage, bake_seconds(bake), probe_rps, force_lock, as_json, plan_bake_minimum, approval
         )
     )
 
@@ -321,16 +322,11 @@ def release(
     """The whole release: validate, deploy, acceptance suite, every stage, retire."""
     from rollout.acceptance.launcher import run_acceptance_suite
     from rollout.cli.gate import gate_approval
-    from rollout.project.validation import validate_project
     from rollout.release.history import GATE_PROMPT, Approval, who
     from rollout.release.run import run_release
 
-    problems = validate_project(path).problems
-    if problems:
-        for problem in problems:
-            print(problem, file=sys.stderr)
-        raise UserError(f"{len(problems)} problem(s) in the specs; nothing was released")
-    bake_seconds = _bake_seconds(bake)
+    refuse_invalid_specs(path, "nothing was released")
+    seconds = bake_seconds(bake)
     rel = release_for(path, target, subscription, resource_group, workspace)
     pinned = rel.project.plan.model
     warn_about_registered_model_code(
@@ -341,7 +337,7 @@ def release(
         approval = gate_approval(stage.environment)
         if approval is None and not yes:  # the person at the prompt let the stage start
             approval = Approval(GATE_PROMPT, [p for p in [who()] if p], stage.environment)
-        return _run_stage(rel, stage.name, bake_seconds, probe_rps, False, False, approval=approval)
+        return _run_stage(rel, stage.name, seconds, probe_rps, False, False, approval=approval)
 
     run = run_release(
         rel,
@@ -371,14 +367,3 @@ def release(
         + (f", {retired.retired} retired" if retired.retired else "")
     )
     console.print_status(rel.status())
-
-
-def _bake_seconds(text: str | None) -> float | None:
-    if text is None:
-        return None
-    from rollout.project.specs import parse_duration
-
-    try:
-        return parse_duration(text)
-    except ValueError as exc:
-        raise UserError(f"--bake: {exc}") from exc

@@ -11,6 +11,7 @@ A failure to record is said once on stderr and never fails the command.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -178,9 +179,8 @@ def _salt(directory: Path) -> str:
         draft.write_text(secrets.token_hex(16) + "\n")
         draft.chmod(0o600)
         try:
-            os.link(draft, path)  # atomic: the first process's salt wins, complete
-        except FileExistsError:
-            pass
+            with contextlib.suppress(FileExistsError):
+                os.link(draft, path)  # atomic: the first process's salt wins, complete
         finally:
             draft.unlink()
     return path.read_text().strip()
