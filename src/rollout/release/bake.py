@@ -19,10 +19,10 @@ import contextlib
 import functools
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import ParamSpec
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ParamSpec
 
 from rollout.azureml.metrics_sources import MetricsSource, MetricsUnavailable, WindowStats
 from rollout.azureml.scoring import ScoringClient
@@ -37,6 +37,9 @@ INTERIM_ALPHA_SHARE = 0.1  # interim looks use a tenth of the alpha: repeated lo
 INTERIM_MIN_REQUESTS = 10
 METRICS_ERROR_LIMIT = 4  # failed metrics reads in a row before the stage is judged an error
 
+if TYPE_CHECKING:
+    from azure.ai.ml.entities import OnlineDeployment
+
 P = ParamSpec("P")
 
 
@@ -49,29 +52,58 @@ class BakeProgress:
     probes_sent: int
 
 
-class ProbeLoad:
-    """Sends `rps` single-row requests per second, alternating between `deployments` (by header;
-    None: to the endpoint, without a header), until stopped.
+@dataclass(frozen=True)
+class ProbeTarget:
+    """Where probes go (a deployment by header; None: the endpoint, without a header) and how many
+    may be in flight there at once."""
 
-    Requests go out on schedule from a small pool, so a slow deployment does not slow its own
-    measurement; when every worker is busy the tick is skipped rather than queued.
+    deployment: str | None
+    in_flight: int
+
+
+def probe_in_flight(deployment: OnlineDeployment) -> int:
+    """How many probes a deployment takes at once without queueing: its instances times its
+    `max_concurrent_requests_per_instance` (Azure's default: 1). Azure answers 429 past twice that
+    in waiting requests, so probes held to this leave the other half to users, and a stall on a
+    busy machine shows as latency rather than as the deployment's errors."""
+    settings = deployment.request_settings
+    per_instance = (settings.max_concurrent_requests_per_instance if settings else None) or 1
+    return max(1, int(per_instance) * int(deployment.instance_count or 1))
+
+
+def probe_targets(
+    candidate: str, live: str | None, mirrored: bool, in_flight: Mapping[str, int]
+) -> list[ProbeTarget]:
+    """The candidate and live by header, each with its `in_flight` (else 1); in a shadow stage, the
+    endpoint, held to the smaller of the two (the candidate gets copies of what live answers)."""
+    slots = {name: in_flight.get(name, 1) for name in (candidate, live) if name}
+    if mirrored:
+        return [ProbeTarget(None, min(slots.values()))]
+    return [ProbeTarget(name, count) for name, count in slots.items()]
+
+
+class ProbeLoad:
+    """Sends `rps` single-row requests per second, alternating between `targets`, until stopped.
+
+    Requests go out on schedule from a small pool, each target with its own slots, so a slow
+    deployment neither slows its own measurement nor takes the other's slots; when a target's
+    slots are all busy its tick is skipped rather than queued.
     """
 
-    MAX_IN_FLIGHT = 16
-
     def __init__(
-        self, client: ScoringClient, samples: SampleSet, deployments: list[str | None], rps: float
+        self, client: ScoringClient, samples: SampleSet, targets: list[ProbeTarget], rps: float
     ) -> None:
-        self._client, self._rows, self._deployments = client, samples.single_rows(), deployments
+        self._client, self._rows, self._targets = client, samples.single_rows(), targets
         self._interval = 1.0 / rps if rps > 0 else 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="probe-load", daemon=True)
-        self._slots = threading.Semaphore(self.MAX_IN_FLIGHT)
-        self._pool = ThreadPoolExecutor(self.MAX_IN_FLIGHT, thread_name_prefix="probe")
+        self._slots = [threading.Semaphore(target.in_flight) for target in targets]
+        workers = max(1, sum(target.in_flight for target in targets))
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="probe")
         self.sent = 0
 
     def __enter__(self) -> ProbeLoad:
-        if self._interval and self._rows and self._deployments:
+        if self._interval and self._rows and self._targets:
             self._thread.start()
         return self
 
@@ -81,20 +113,21 @@ class ProbeLoad:
             self._thread.join(timeout=30)
         self._pool.shutdown(wait=True)
 
-    def _send(self, request: dict, deployment: str | None) -> None:
+    def _send(self, request: dict, deployment: str | None, slots: threading.Semaphore) -> None:
         try:
             with contextlib.suppress(Exception):  # a failed probe shows in the metrics
                 self._client.score(request, deployment=deployment)
         finally:
-            self._slots.release()
+            slots.release()
 
     def _run(self) -> None:
         next_at = time.monotonic()
         tick = 0
         while not self._stop.is_set():
-            if self._slots.acquire(blocking=False):
+            which = tick % len(self._targets)
+            if self._slots[which].acquire(blocking=False):
                 request = self._rows[tick % len(self._rows)]
-                self._pool.submit(self._send, request, self._deployments[tick % len(self._deployments)])
+                self._pool.submit(self._send, request, self._targets[which].deployment, self._slots[which])
                 self.sent += 1
             tick += 1
             next_at += self._interval
@@ -185,6 +218,7 @@ class BakeRequest:
     mirrored: bool = False
     on_progress: Callable[[BakeProgress], None] | None = None
     still_allowed: Callable[[], None] | None = None
+    in_flight: Mapping[str, int] = field(default_factory=dict)  # probes at once, by deployment (else 1)
 
 
 @_error_when_metrics_fail
@@ -200,10 +234,11 @@ def bake(r: BakeRequest) -> Verdict:
         lv = now.get(r.live, empty).minus(start.get(r.live, empty)) if r.live else empty
         return c, lv
 
-    targets: list[str | None] = [None] if r.mirrored else [r.candidate, r.live] if r.live else [r.candidate]
     interim_alpha = (1.0 - r.limits.confidence) * INTERIM_ALPHA_SHARE
     last_allowed = began
-    with ProbeLoad(r.client, r.samples, targets, r.probe_rps) as load:
+    with ProbeLoad(
+        r.client, r.samples, probe_targets(r.candidate, r.live, r.mirrored, r.in_flight), r.probe_rps
+    ) as load:
         while (elapsed := time.monotonic() - began) < r.seconds:
             time.sleep(min(CHECK_EVERY_SECONDS, r.seconds - elapsed))
             if r.still_allowed and time.monotonic() - last_allowed >= LOCK_CHECK_EVERY_SECONDS:

@@ -21,7 +21,7 @@ from rollout.project.layout import SAMPLES_DIR
 from rollout.project.samples import SampleSet
 from rollout.release import history
 from rollout.release.analysis import Verdict
-from rollout.release.bake import BakeProgress, BakeRequest, bake
+from rollout.release.bake import BakeProgress, BakeRequest, bake, probe_in_flight
 from rollout.release.context import ReleaseContext, split_of
 from rollout.release.history import GATE_NONE, TAG_HISTORY, Approval, Split, Timeline, share_of
 from rollout.release.lock import HeldLock
@@ -262,6 +262,7 @@ class StageRun:
             mirrored=mirrored,
             on_progress=self.on_bake,
             still_allowed=self.still_mine,
+            in_flight={name: probe_in_flight(d) for name, d in self.ctx.deployments().items()},
         )
         return bake(request)
 
