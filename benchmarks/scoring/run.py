@@ -83,7 +83,8 @@ def measure(options: Options) -> Report:
         if options.demo:
             print("timing scripts/demo.sh in a scratch copy of the project ...", flush=True)
             demo = demo_seconds(root)
-    return Report(latency, rps, split, demo, time.perf_counter() - began, machine(), starts)
+    seconds = time.perf_counter() - began
+    return Report(latency, rps, split, demo, seconds, machine(), starts, targets.instance.function_ms)
 
 
 def start_servers(stack: ExitStack, root: Path, registry_uri: str, model_uri: str) -> Servers:

@@ -15,6 +15,8 @@ CLIENTS = 8
 ENDPOINT = "bench"
 SPLIT_ENDPOINT = "bench-split"
 ROWS = (1, 100)  # the request sizes of the latency runs
+# azmlinfsrv's reply header: how long the scoring script's run() took, in milliseconds
+FUNCTION_MS_HEADER = "x-ms-run-fn-exec-ms"
 # the targets that the goals compare, by name
 ENDPOINT_TARGET, INSTANCE_TARGET, SERVE_TARGET = (
     "emulator endpoint",
@@ -25,7 +27,8 @@ ENDPOINT_TARGET, INSTANCE_TARGET, SERVE_TARGET = (
 
 @dataclass
 class HttpTarget:
-    """A model server reached over HTTP(S) with keep-alive connections."""
+    """A model server reached over HTTP(S) with keep-alive connections; `function_ms` keeps the
+    run() times azmlinfsrv reports in its replies, by row count."""
 
     name: str
     port: int
@@ -33,6 +36,7 @@ class HttpTarget:
     bodies: dict[int, bytes]
     headers: dict[str, str] = field(default_factory=dict)
     tls: ssl.SSLContext | None = None
+    function_ms: dict[int, list[float]] = field(default_factory=dict)
 
     def connect(self) -> Callable[[int], bytes]:
         """A keep-alive client: call it with a row count, it returns the reply's body."""
@@ -53,6 +57,8 @@ class HttpTarget:
             body = response.read()
             if response.status != 200:
                 raise SystemExit(f"error: {self.name} answered {response.status}: {body[:300]!r}")
+            if (function_ms := response.getheader(FUNCTION_MS_HEADER)) is not None:
+                self.function_ms.setdefault(rows, []).append(float(function_ms))
             return body
 
         return call
