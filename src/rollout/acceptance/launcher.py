@@ -52,8 +52,10 @@ def run_suite(args: list[str], project: Path, env: dict[str, str] | None = None)
     import pytest
 
     state = {paths.HOME_ENV: str(paths.home())}
+    # this process imported pytest's plugins (anyio's) before pytest could rewrite their asserts
+    quiet = ["-W", "ignore::pytest.PytestAssertRewriteWarning"]
     with contextlib.chdir(project), _environment({**state, **(env or {})}):
-        return int(pytest.main(args))
+        return int(pytest.main([*quiet, *args]))
 
 
 @contextlib.contextmanager

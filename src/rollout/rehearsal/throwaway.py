@@ -42,12 +42,13 @@ REQUESTS_MARGIN = 1.5  # each stage's bake gives the candidate this many times m
 
 def rehearsal_bake(plan: ReleasePlan, probe_rps: float) -> float:
     """The shortest bake (whole seconds, at least SHORTEST_BAKE_SECONDS) in which the probe load
-    gives the candidate REQUESTS_MARGIN times the plan's `min_requests` in every stage: all of the
-    probe in a traffic stage (sent to each deployment), the mirrored share of it in a shadow stage."""
+    gives the candidate REQUESTS_MARGIN times the plan's `min_requests` in every stage: half of the
+    probe in a traffic stage (it alternates between candidate and live), the mirrored share of it
+    in a shadow stage (it all goes to the endpoint, which live answers)."""
     if probe_rps <= 0:
         return SHORTEST_BAKE_SECONDS
     needed = plan.analysis.min_requests * REQUESTS_MARGIN
-    seconds = [needed / (probe_rps * ((stage.mirror or 100) / 100)) for stage in plan.stages]
+    seconds = [needed / (probe_rps * (stage.mirror / 100 if stage.mirror else 0.5)) for stage in plan.stages]
     return float(max(SHORTEST_BAKE_SECONDS, math.ceil(max(seconds, default=0.0))))
 
 
