@@ -96,22 +96,33 @@ def test_a_healthy_project_passes_every_check(lab: Lab, released: Path) -> None:
     assert "exists; the caller reads, writes and leases its blobs" in out
     assert "none in .github/workflows: releases run by hand" in " ".join(out.split())
     assert "standardDSv2Family: 8 cores needed (1 x Standard_DS3_v2" in " ".join(out.split())
+    cells = " ".join(out.replace("│", " ").split())  # a long detail wraps onto the next rows
+    assert "; regional total: " in cells and " used of 3000: fits" in cells
 
 
-def test_no_quota_for_the_idle_slot_fails_with_what_to_do(lab: Lab, released: Path) -> None:
+@pytest.mark.parametrize(
+    ("limit", "increase"),
+    [
+        ("standardDSv2Family=0", "a quota increase for standardDSv2Family"),
+        ("regional=0", "a regional quota increase (Total Cluster Dedicated Regional vCPUs)"),
+    ],
+    ids=["family", "regional"],
+)
+def test_no_quota_for_the_idle_slot_fails_with_what_to_do(
+    lab: Lab, released: Path, limit: str, increase: str
+) -> None:
     state_dir = str(lab.state_dir)
-    assert (
-        lab.in_process("emulator", "quota", "standardDSv2Family=0", "--state-dir", state_dir).returncode == 0
-    )
+    assert lab.in_process("emulator", "quota", limit, "--state-dir", state_dir).returncode == 0
     try:
         result = doctor(lab, released)
     finally:
-        lab.in_process("emulator", "quota", "standardDSv2Family=default", "--state-dir", state_dir)
+        lab.in_process("emulator", "quota", limit.replace("=0", "=default"), "--state-dir", state_dir)
     assert result.returncode == 1
-    out = " ".join(result.stdout.split())
+    out = " ".join(result.stdout.replace("│", " ").split())  # a long detail wraps onto the next rows
     assert "with 20% of instances reserved for upgrades)" in out and "used of 0, 0 free" in out
+    assert "free; regional total: " in out  # the family's usage, then the regional total's
     assert (
-        "advice: quota green: request a quota increase for standardDSv2Family in the workspace's region, "
+        f"advice: quota green: request {increase} in the workspace's region, "
         "or choose a smaller instance_type or fewer instances in green's spec"
     ) in out
     assert "1 check(s) failed" in out

@@ -129,6 +129,27 @@ def test_a_deploy_over_the_quota_creates_nothing(lab: Lab, tmp_path: Path) -> No
     assert "ep-cli-over-quota" not in [e.name for e in lab.connection().ml.online_endpoints.list()]
 
 
+def test_a_deploy_over_the_regional_total_names_it_and_creates_nothing(lab: Lab, tmp_path: Path) -> None:
+    root = make_project(tmp_path / "project", "ep-cli-over-region")
+    usages = lab.connection().ml.compute.list_usage()
+    used = next(u.currentValue for u in usages if u.type.endswith("/dedicatedCores/usages"))
+    state_dir = str(lab.state_dir)  # 4 cores left in the region, hundreds in blue's family
+    assert (
+        lab.in_process("emulator", "quota", f"regional={used + 4}", "--state-dir", state_dir).returncode == 0
+    )
+    try:
+        line = one_error_line(lab.in_process("deploy", "--version", str(VERSIONS["v1"]), cwd=root))
+    finally:
+        lab.in_process("emulator", "quota", "regional=default", "--state-dir", state_dir)
+    assert line == (
+        "error: not enough quota to deploy blue: regional total: 8 cores needed (1 x Standard_DS3_v2, "
+        f"4 vCPUs, with 20% of instances reserved for upgrades), {used} used of {used + 4}, 4 free; request "
+        "a regional quota increase (Total Cluster Dedicated Regional vCPUs) in the workspace's region, or "
+        "choose a smaller instance_type or fewer instances (instance_count) in blue's spec"
+    )
+    assert "ep-cli-over-region" not in [e.name for e in lab.connection().ml.online_endpoints.list()]
+
+
 def test_a_quota_the_deploy_role_cannot_read_is_a_warning_not_a_stop(lab: Lab, tmp_path: Path) -> None:
     from rollout.azureml.connection import Connection
     from rollout.azureml.local_target import LocalTarget, LocalTokenCredential

@@ -286,16 +286,20 @@ def identity(
 def quota(
     limit: Annotated[
         list[str] | None,
-        typer.Argument(help="FAMILY=CORES, e.g. standardDSv2Family=8 (FAMILY=default: back to the default)."),
+        typer.Argument(
+            help="FAMILY=CORES, e.g. standardDSv2Family=8, or regional=CORES for the region's total of "
+            "all families (=default: back to the default)."
+        ),
     ] = None,
     state_dir: StateDir = None,
 ) -> None:
-    """Set the emulator's VM core quota per family, then print every family's limit.
+    """Set the emulator's VM core quota per family or the region's total, then print every limit.
 
     As a subscription's quota on Azure: `rollout deploy` and `rollout doctor` read it from the
-    region's usages, and the emulator counts each deployment's cores in it (20% of its instances
-    reserved for upgrades). The limits are kept in the state directory and apply at once, also to
-    a running emulator. Without arguments, it prints the limits.
+    region's usages, and the emulator counts each deployment's cores in its family's and in the
+    regional total ("Total Cluster Dedicated Regional vCPUs"), 20% of its instances reserved for
+    upgrades. The limits are kept in the state directory and apply at once, also to a running
+    emulator. Without arguments, it prints the limits.
     """
     from rollout.emulator import core_quota
 
@@ -308,13 +312,14 @@ def quota(
         elif cores.isdigit():
             changes[family] = int(cores)
         else:
-            raise UserError(f"{item}: give FAMILY=CORES (a number of cores, or `default`)")
+            raise UserError(f"{item}: give FAMILY=CORES or regional=CORES (a number of cores, or `default`)")
     try:
         limits = core_quota.set_limits(directory, changes) if changes else core_quota.limits(directory)
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    for family, limit_cores in limits.items():
+    for family, limit_cores in limits.families.items():
         typer.echo(f"{family}: {limit_cores} cores")
+    typer.echo(f"{core_quota.REGIONAL}: {limits.regional} cores (all families)")
 
 
 def _state_dir(state_dir: Path | None) -> Path:

@@ -243,8 +243,8 @@ QUOTA_READS = (
 
 
 def quota_check(facts: QuotaFacts) -> Check:
-    """The cores of the slot the next release deploys into fit its VM family's free quota (with
-    Azure's 20% upgrade reserve)."""
+    """The cores of the slot the next release deploys into fit its VM family's free quota and the
+    region's free total (with Azure's 20% upgrade reserve); the line shows both."""
     reading = facts.reading
     if facts.slot is None or reading is None:
         return Check("quota", "-", True, "no slot to deploy into: a release is in progress")
@@ -258,13 +258,14 @@ def quota_check(facts: QuotaFacts) -> Check:
             "or compare the family's usage and limit in the Azure portal (Quotas); `rollout deploy` "
             "warns and deploys without the check",
         )
-    if not reading.fits:
+    short = reading.short
+    if short is not None:
         return Check(
             "quota",
             facts.slot,
             False,
-            f"{reading.summary()}, {max(reading.free, 0)} free",
-            f"request a quota increase for {reading.need.family} in the workspace's region, or choose a "
+            reading.summary(free=True),
+            f"request {short.increase} in the workspace's region, or choose a "
             f"smaller instance_type or fewer instances in {facts.slot}'s spec",
         )
     return Check("quota", facts.slot, True, f"{reading.summary()}: fits")

@@ -1,6 +1,6 @@
-"""The emulator's state held to the VM core quota per family, as Azure holds a subscription's
-deployments: a deployment whose cores (20% of its instances reserved for upgrades) do not fit its
-family's limit beside the others' is refused with `OutOfQuota`, before anything changes."""
+"""The emulator's state held to the VM core quota, as Azure holds a subscription's deployments: a
+deployment whose cores (20% of its instances reserved for upgrades) do not fit its family's limit
+or the region's total beside the others' is refused with `OutOfQuota`, before anything changes."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from rollout.emulator.credentials import DEFAULT_TOKEN_TTL_SECONDS
 from rollout.emulator.resources import Deployment
 from rollout.emulator.state import EmulatorState
 from rollout.emulator.store import Store
-from rollout.emulator.vm_sizes import check_core_quota
+from rollout.emulator.vm_sizes import CoreLimits, check_core_quota
 
 
 class QuotaState(EmulatorState):
@@ -20,7 +20,7 @@ class QuotaState(EmulatorState):
         self,
         store: Store,
         *,
-        limits: Callable[[], dict[str, int]],
+        limits: Callable[[], CoreLimits],
         token_ttl: float = DEFAULT_TOKEN_TTL_SECONDS,
         instance_quota: int | None = None,
     ) -> None:
@@ -28,8 +28,8 @@ class QuotaState(EmulatorState):
         self._limits = limits
 
     def put_deployment(self, deployment: Deployment) -> tuple[Deployment, bool]:
-        """Create or update a deployment within its family's core limit (the one it replaces gives
-        its cores back)."""
+        """Create or update a deployment within its family's core limit and the regional total (the
+        one it replaces gives its cores back)."""
         endpoint, name = deployment.endpoint.lower(), deployment.name.lower()
         if self.has_endpoint(endpoint):
             others = [

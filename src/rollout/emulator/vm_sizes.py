@@ -4,12 +4,14 @@ they hold (rules, no HTTP).
 As Azure's `locations/{location}/vmSizes` lists them (`name`, `family`, `vCPUs`, `memoryGB`); the
 families are those its `usages` count cores in (`standardDSv2Family`, ...). Azure reserves 20% of
 a deployment's instances for upgrades, rounded up: `instance_count` n holds ceil(1.2 n) instances
-of quota, each of its size's vCPUs (10 instances of a 4-core size hold 48 cores).
+of quota, each of its size's vCPUs (10 instances of a 4-core size hold 48 cores). Every family's
+cores also count against the region's total of dedicated cores ("Total Cluster Dedicated Regional
+vCPUs"), which has a limit of its own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from rollout.emulator.constants import SUBSCRIPTION_ID
@@ -24,6 +26,15 @@ FAMILY_NAMES = {
     FSV2: "Standard FSv2 Family vCPUs",
     ESV3: "Standard ESv3 Family vCPUs",
 }
+REGIONAL_NAME = "Total Cluster Dedicated Regional vCPUs"
+
+
+@dataclass(frozen=True)
+class CoreLimits:
+    """The cores deployments may hold: per family (a family without one: no limit) and in all."""
+
+    families: Mapping[str, int]
+    regional: int
 
 
 @dataclass(frozen=True)
@@ -83,18 +94,23 @@ def cores_in_use(deployments: Iterable[Deployment]) -> dict[str, int]:
     return used
 
 
-def check_core_quota(deployment: Deployment, others: Iterable[Deployment], limits: dict[str, int]) -> None:
-    """The deployment's cores fit its family's limit beside the `others`' (Azure's `OutOfQuota`)."""
+def check_core_quota(deployment: Deployment, others: Iterable[Deployment], limits: CoreLimits) -> None:
+    """The deployment's cores fit its family's limit and the regional total beside the `others'`
+    (Azure's `OutOfQuota`, naming the limit that is short)."""
     size = size_of(deployment.instance_type)
     if size is None:
         return
-    used = cores_in_use(others)[size.family]
+    used = cores_in_use(others)
     needed = reserved_cores(deployment)
-    limit = limits.get(size.family, -1)
-    if 0 <= limit < used + needed:
-        raise OutOfQuota(
-            f"Not enough quota available for {deployment.instance_type} in SubscriptionId {SUBSCRIPTION_ID}. "
-            f"Current usage/limit: {used}/{limit} {size.family} cores. Additional needed: {needed} "
-            f"(instance_count {deployment.instance_count} x {size.vcpus} vCPUs and 20% reserved for "
-            "upgrades). Delete unused deployments, lower instance_count or request a quota increase."
-        )
+    quotas = (  # (cores held, limit, what they count, what to request), the family's first
+        (used[size.family], limits.families.get(size.family, -1), size.family, "a quota increase"),
+        (sum(used.values()), limits.regional, "regional", f"a regional quota increase ({REGIONAL_NAME})"),
+    )
+    for held, limit, counted, increase in quotas:
+        if 0 <= limit < held + needed:
+            raise OutOfQuota(
+                f"Not enough quota available for {deployment.instance_type} in SubscriptionId "
+                f"{SUBSCRIPTION_ID}. Current usage/limit: {held}/{limit} {counted} cores. Additional needed: "
+                f"{needed} (instance_count {deployment.instance_count} x {size.vcpus} vCPUs and 20% reserved "
+                f"for upgrades). Delete unused deployments, lower instance_count or request {increase}."
+            )

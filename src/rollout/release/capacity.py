@@ -1,6 +1,7 @@
 """Capacity before traffic: a deploy checks that the candidate's cores fit its VM family's free
-quota before it creates anything (Azure's `OutOfQuota` is a common first failure: blue/green
-holds both slots at once, and Azure reserves 20% of each deployment's instances for upgrades).
+quota and the region's free total of dedicated cores before it creates anything (Azure's
+`OutOfQuota` is a common first failure: blue/green holds both slots at once, and Azure reserves
+20% of each deployment's instances for upgrades).
 A quota that cannot be read (a role without the subscription's `locations/usages/read`, a target
 without the route) is a warning, never a stop."""
 
@@ -18,14 +19,16 @@ if TYPE_CHECKING:
 
 
 class OutOfCoreQuota(UserError):
-    """The candidate's cores, with the upgrade reserve, do not fit its VM family's free quota."""
+    """The candidate's cores, with the upgrade reserve, do not fit its VM family's free quota or the
+    region's free total of dedicated cores; one class for both, as Azure has one code for both
+    (`OutOfQuota`), its line naming the limit that is short."""
 
     def __init__(self, slot: str, capacity: Capacity) -> None:
-        need = capacity.need
+        short = capacity.short or capacity.family
         super().__init__(
-            f"not enough quota to deploy {slot}: {capacity.summary()}, {max(capacity.free, 0)} free; "
-            f"request a quota increase for {need.family} in the workspace's region, or choose a smaller "
-            f"instance_type or fewer instances (instance_count) in {slot}'s spec"
+            f"not enough quota to deploy {slot}: {capacity.needed(short, free=True)}; "
+            f"request {short.increase} in the workspace's region, or choose a smaller instance_type or "
+            f"fewer instances (instance_count) in {slot}'s spec"
         )
         self.capacity = capacity
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rollout.azureml.vm_quota import Capacity, CoreNeed, QuotaUnknown
+from rollout.azureml.vm_quota import REGIONAL_NAME, Capacity, CoreLimit, CoreNeed, QuotaUnknown
 from rollout.core.errors import UserError
 from rollout.doctor.facts import (
     CredentialFacts,
@@ -211,11 +211,29 @@ def test_the_workflows_line_says_in_step_stale_or_absent() -> None:
 
 def test_the_quota_line_fits_falls_short_or_cannot_be_read() -> None:
     need = CoreNeed("Standard_DS3_v2", "standardDSv2Family", 4, 2)  # 3 instances held: 12 cores
-    fits = quota_check(QuotaFacts("green", "Standard_DS3_v2", Capacity(need, used=8, limit=20)))
+    family = CoreLimit("standardDSv2Family", used=8, limit=20)
+    fits = quota_check(QuotaFacts("green", "Standard_DS3_v2", Capacity(need, family)))
     assert fits.ok and fits.detail.endswith("8 used of 20: fits")
-    short = quota_check(QuotaFacts("green", "Standard_DS3_v2", Capacity(need, used=10, limit=20)))
+    short = quota_check(
+        QuotaFacts("green", "Standard_DS3_v2", Capacity(need, CoreLimit(family.name, 10, 20)))
+    )
     assert not short.ok and short.detail.endswith("10 used of 20, 10 free")
     assert short.advice is not None and "request a quota increase for standardDSv2Family" in short.advice
+    regional = CoreLimit(
+        REGIONAL_NAME, used=30, limit=40, regional=True
+    )  # the family has room, not the region
+    both = quota_check(QuotaFacts("green", "Standard_DS3_v2", Capacity(need, family, regional)))
+    assert not both.ok and both.detail.endswith(
+        "8 used of 20, 12 free; regional total: 30 used of 40, 10 free"
+    )
+    assert both.advice == (
+        f"request a regional quota increase ({REGIONAL_NAME}) in the workspace's region, or choose a "
+        "smaller instance_type or fewer instances in green's spec"
+    )
+    wide = CoreLimit(REGIONAL_NAME, used=30, limit=3000, regional=True)
+    assert quota_check(QuotaFacts("green", "x", Capacity(need, family, wide))).detail.endswith(
+        "8 used of 20; regional total: 30 used of 3000: fits"
+    )
     unread = quota_check(QuotaFacts("green", "Standard_DS3_v2", QuotaUnknown("403 AuthorizationFailed")))
     assert (
         not unread.ok

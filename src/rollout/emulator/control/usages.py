@@ -6,7 +6,9 @@
 - `GET .../locations/{location}/usages`: one entry per VM family, `{"id", "amlWorkspaceLocation",
   "type", "unit": "Count", "currentValue", "limit", "name": {"value": "standardDSv2Family",
   "localizedValue"}}`, the current value being the cores the family's deployments hold (20% of
-  their instances reserved for upgrades, as Azure counts them).
+  their instances reserved for upgrades, as Azure counts them), then the region's total of every
+  family's cores, as Azure's example lists it: `{"id": "/subscriptions/{s}/usages", "type":
+  ".../dedicatedCores/usages", "name": {"value": "Total Cluster Dedicated Regional vCPUs", ...}}`.
 
 Both are at the subscription's scope: a role assigned on the resource group does not reach them
 (403 `AuthorizationFailed`, as on Azure).
@@ -26,7 +28,7 @@ from rollout.emulator.control.guard import Guard
 from rollout.emulator.control.workspace import OPERATIONS_PATH, PROVIDER, Workspace
 from rollout.emulator.errors import NotFound
 from rollout.emulator.state import EmulatorState
-from rollout.emulator.vm_sizes import FAMILY_NAMES, SIZES, VmSize, cores_in_use
+from rollout.emulator.vm_sizes import FAMILY_NAMES, REGIONAL_NAME, SIZES, VmSize, cores_in_use
 
 
 class UsagesApi:
@@ -43,7 +45,7 @@ class UsagesApi:
         return JSONResponse({"value": [_size(size) for size in SIZES]})
 
     async def list_usages(self, request: Request) -> Response:
-        """Each VM family's cores in use and its limit."""
+        """The region's total of dedicated cores, then each VM family's: cores in use and limit."""
         self._check_location(request)
         deployments = [
             deployment
@@ -53,22 +55,37 @@ class UsagesApi:
         used = cores_in_use(deployments)
         limits = core_quota.limits(self._state_dir)
         subscription = self._workspace.subscription
-        return JSONResponse(
-            {
-                "value": [
-                    {
-                        "id": f"/subscriptions/{subscription}/providers/{PROVIDER}/vmFamily/{family}/usages",
-                        "amlWorkspaceLocation": self._workspace.location,
-                        "type": f"{PROVIDER}/vmFamily/usages",
-                        "unit": "Count",
-                        "currentValue": used[family],
-                        "limit": limits[family],
-                        "name": {"value": family, "localizedValue": localized},
-                    }
-                    for family, localized in FAMILY_NAMES.items()
-                ]
-            }
+        regional = self._usage(
+            f"/subscriptions/{subscription}/usages",
+            "dedicatedCores",
+            (sum(used.values()), limits.regional),
+            (REGIONAL_NAME, REGIONAL_NAME),
         )
+        families = [
+            self._usage(
+                f"/subscriptions/{subscription}/providers/{PROVIDER}/vmFamily/{family}/usages",
+                "vmFamily",
+                (used[family], limits.families[family]),
+                (family, localized),
+            )
+            for family, localized in FAMILY_NAMES.items()
+        ]
+        return JSONResponse({"value": [regional, *families]})
+
+    def _usage(
+        self, usage_id: str, kind: str, counts: tuple[int, int], name: tuple[str, str]
+    ) -> dict[str, Any]:
+        """One entry of the usages list: `counts` the current value and the limit, `name` its value
+        and localized value."""
+        return {
+            "id": usage_id,
+            "amlWorkspaceLocation": self._workspace.location,
+            "type": f"{PROVIDER}/{kind}/usages",
+            "unit": "Count",
+            "currentValue": counts[0],
+            "limit": counts[1],
+            "name": {"value": name[0], "localizedValue": name[1]},
+        }
 
     def _check_location(self, request: Request) -> None:
         location = request.path_params["location"]
