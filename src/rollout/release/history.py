@@ -16,7 +16,7 @@ import fcntl
 import getpass
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -247,18 +247,29 @@ def read(endpoint: str, on_torn: Callable[[str], None] | None = None) -> list[En
 # -- packages --------------------------------------------------------------------------------------
 
 
-def recorded_packages(entries: Sequence[Entry], deployment: str) -> list[str] | None:
-    """The packages the latest deploy of `deployment` recorded; None when it recorded none."""
+def recorded_packages(
+    entries: Sequence[Entry], deployment: str, model: str | None = None
+) -> list[str] | None:
+    """The packages the latest deploy of `deployment` recorded (of `model` into it, when named: an
+    earlier release's deploy into the slot says nothing of what it serves now); None when none."""
     for entry in reversed(entries):
-        if entry.step == "deploy" and entry.candidate == deployment:
+        if entry.step != "deploy" or entry.candidate != deployment:
+            continue
+        if model is None or entry.release == release_id(model, deployment):
             return entry.packages
     return None
 
 
-def package_diff(entries: Sequence[Entry], live: str | None, candidate: str) -> PackageDiff:
-    """The candidate's packages against live's, as the history's deploys recorded them."""
-    live_packages = recorded_packages(entries, live) if live else None
-    return compare(live, live_packages, candidate, recorded_packages(entries, candidate))
+def package_diff(
+    entries: Sequence[Entry], live: str | None, candidate: str, models: Mapping[str, str | None] | None = None
+) -> PackageDiff:
+    """The candidate's packages against live's, as the history's deploys recorded them (`models`:
+    the model each deployment serves now, whose deploy must be the one that recorded them)."""
+    served = models or {}
+    live_packages = recorded_packages(entries, live, served.get(live)) if live else None
+    return compare(
+        live, live_packages, candidate, recorded_packages(entries, candidate, served.get(candidate))
+    )
 
 
 # -- the tag ---------------------------------------------------------------------------------------

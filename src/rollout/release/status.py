@@ -51,5 +51,10 @@ def status(ctx: ReleaseContext) -> Status:
         ],
         packages=None
         if roles.candidate is None
-        else history.package_diff(history.read(ctx.endpoint_name), roles.live, roles.candidate),
+        else history.package_diff(
+            history.read(ctx.endpoint_name),
+            roles.live,
+            roles.candidate,
+            {name: model_of(d) for name, d in deployments.items()},
+        ),
     )

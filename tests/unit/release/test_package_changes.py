@@ -89,3 +89,13 @@ def test_the_report_names_the_changes_recorded_up_to_the_releases_deploy() -> No
     line = "packages blue -> green: lightgbm (none) -> 4.6.0, scikit-learn 1.5.2 -> 1.9.1, threadpoolctl"
     assert report.packages is not None and report.packages.summary().startswith(line)
     assert line in to_markdown(report)
+
+
+def test_a_slots_earlier_release_says_nothing_of_the_model_it_serves_now() -> None:
+    earlier = replace(_deploy("green", LIVE), release="m:2@green")
+    live = replace(_deploy("blue", LIVE), release="m:3@blue")
+    # m:4 went into green and failed before its packages were recorded: green's m:2 record is stale
+    serving = {"green": "m:4", "blue": "m:3"}
+    assert package_diff([earlier, live], "blue", "green", serving).unknown == "not recorded for green"
+    now = replace(_deploy("green", CANDIDATE), release="m:4@green")
+    assert package_diff([earlier, live, now], "blue", "green", serving).same == 3
