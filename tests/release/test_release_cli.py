@@ -108,18 +108,22 @@ def test_a_pin_already_live_and_an_endpoint_not_made_yet_are_answers_not_errors(
     assert "ep-cli-not-made-yet" not in [e.name for e in lab.connection().ml.online_endpoints.list()]
 
 
+def _deploy_under_quota(lab: Lab, root: Path, limit: str, cores: int) -> str:
+    """The one `error:` line of `rollout deploy` with the emulator's `limit` (a family, or
+    `regional`) set to `cores`; the limit goes back to its default afterwards (tests share it)."""
+    state_dir = str(lab.state_dir)
+    assert lab.in_process("emulator", "quota", f"{limit}={cores}", "--state-dir", state_dir).returncode == 0
+    try:
+        return one_error_line(lab.in_process("deploy", "--version", str(VERSIONS["v1"]), cwd=root))
+    finally:
+        lab.in_process("emulator", "quota", f"{limit}=default", "--state-dir", state_dir)
+
+
 def test_a_deploy_over_the_quota_creates_nothing(lab: Lab, tmp_path: Path) -> None:
     root = make_project(tmp_path / "project", "ep-cli-over-quota")
     blue = root / "deployments" / "blue.yml"
     blue.write_text(blue.read_text().replace("Standard_DS3_v2", "Standard_F4s_v2"))
-    state_dir = str(lab.state_dir)
-    assert (
-        lab.in_process("emulator", "quota", "standardFSv2Family=4", "--state-dir", state_dir).returncode == 0
-    )
-    try:
-        line = one_error_line(lab.in_process("deploy", "--version", str(VERSIONS["v1"]), cwd=root))
-    finally:
-        lab.in_process("emulator", "quota", "standardFSv2Family=default", "--state-dir", state_dir)
+    line = _deploy_under_quota(lab, root, "standardFSv2Family", 4)
     assert line == (
         "error: not enough quota to deploy blue: standardFSv2Family: 8 cores needed (1 x Standard_F4s_v2, "
         "4 vCPUs, with 20% of instances reserved for upgrades), 0 used of 4, 4 free; request a quota "
@@ -133,14 +137,7 @@ def test_a_deploy_over_the_regional_total_names_it_and_creates_nothing(lab: Lab,
     root = make_project(tmp_path / "project", "ep-cli-over-region")
     usages = lab.connection().ml.compute.list_usage()
     used = next(u.currentValue for u in usages if u.type.endswith("/dedicatedCores/usages"))
-    state_dir = str(lab.state_dir)  # 4 cores left in the region, hundreds in blue's family
-    assert (
-        lab.in_process("emulator", "quota", f"regional={used + 4}", "--state-dir", state_dir).returncode == 0
-    )
-    try:
-        line = one_error_line(lab.in_process("deploy", "--version", str(VERSIONS["v1"]), cwd=root))
-    finally:
-        lab.in_process("emulator", "quota", "regional=default", "--state-dir", state_dir)
+    line = _deploy_under_quota(lab, root, "regional", used + 4)  # 4 cores left; hundreds in blue's family
     assert line == (
         "error: not enough quota to deploy blue: regional total: 8 cores needed (1 x Standard_DS3_v2, "
         f"4 vCPUs, with 20% of instances reserved for upgrades), {used} used of {used + 4}, 4 free; request "
